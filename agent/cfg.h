@@ -1,0 +1,141 @@
+/*
+ * Configuration: the main JSON file plus one JSON file per service in
+ * services.d/. Loading is pure: it reads files and never touches the system,
+ * so `anycast-healthd -n` and `anycast-healthctl validate` share it.
+ */
+#ifndef AHD_CFG_H
+#define AHD_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pfx.h"
+
+struct json_object;
+struct probe_type;
+
+#define CFG_DEFAULT_MAIN	"/etc/anycast-healthd/anycast-healthd.json"
+#define CFG_MAX_FILE_SIZE	(1024 * 1024)
+
+enum cfg_method		{ METHOD_ADDRESS, METHOD_NETWORK, METHOD_BOTH };
+enum cfg_on_warning	{ ONW_ANNOUNCE, ONW_DEGRADE, ONW_WITHDRAW };
+enum cfg_on_exit	{ ON_EXIT_WITHDRAW, ON_EXIT_KEEP };
+enum cfg_shared		{ SHARED_ALL, SHARED_ANY };
+
+
+struct cfg_probe {
+	char			*name;		/* "name", default "TYPE#INDEX" */
+	const struct probe_type	*type;
+	unsigned		 index;		/* position in "probes" */
+	uint64_t		 interval_us;	/* from the service unless overridden */
+	uint64_t		 timeout_us;
+	uint64_t		 warning_us;	/* 0: no threshold */
+	uint64_t		 critical_us;	/* 0: no threshold */
+	unsigned		 jitter_pct;	/* from defaults.jitter */
+	void			*params;	/* owned by type, freed by type->free_params */
+};
+
+struct cfg_service {
+	char			*name;		/* "name", default: file base name */
+	char			*file;		/* path as shown in error messages */
+	struct pfx		*prefixes;
+	size_t			 nprefixes;
+	enum cfg_method		 method;
+	char			*interface;	/* default: global "interface" */
+	uint64_t		 interval_us;
+	uint64_t		 timeout_us;
+	unsigned		 rise;
+	unsigned		 fall;
+	uint64_t		 hold_down_us;
+	unsigned		 require;	/* probes that must be OK; nprobes for "all", 1 for "any" */
+	bool			 require_all;	/* "all" was given (kept for display) */
+	enum cfg_on_warning	 on_warning;
+	char			*degraded_route_map;
+	uint64_t		 drain_grace_us;
+	struct cfg_probe	*probes;
+	size_t			 nprobes;
+};
+
+struct cfg {
+	char			*main_file;	/* NULL when the default main file is absent */
+	char			*services_dir;
+	char			*interface;
+	struct {
+		char		*vtysh;
+		char		*pathspace;	/* NULL: none */
+		uint32_t	 asn;		/* 0: read it from FRR */
+		char		*vrf;		/* NULL: default VRF */
+		uint64_t	 timeout_us;
+	} frr;
+	char			*control_socket;
+	char			*state_file;
+	char			*metrics_file;	/* NULL: none */
+	struct {
+		int		 level;		/* enum log_level */
+		int		 format;	/* enum log_format */
+		bool		 syslog;
+	} log;
+	enum cfg_on_exit	 on_exit;
+	enum cfg_shared		 shared_prefixes;
+	struct {
+		uint64_t	 interval_us;
+		uint64_t	 timeout_us;
+		unsigned	 rise;
+		unsigned	 fall;
+		unsigned	 jitter_pct;
+	} defaults;
+	struct cfg_service	*services;	/* sorted by name */
+	size_t			 nservices;
+};
+
+/* Every problem found, one line each: "FILE: JSON.PATH: what is wrong". */
+struct cfg_errors {
+	char			**msgs;
+	size_t			  n;
+};
+
+/*
+ * Loads main_path (NULL: the default path, which may be absent) and every
+ * services.d/ *.json file. Returns NULL if there was any error; then errs
+ * holds all of them (loading goes on after the first so that an operator sees
+ * every mistake at once).
+ */
+struct cfg	*cfg_load(const char *main_path, struct cfg_errors *errs);
+void		 cfg_free(struct cfg *cfg);
+void		 cfg_errors_clear(struct cfg_errors *errs);
+
+/*
+ * "250ms", "2s", "1m", "1h", "500us", "1.5s", or a JSON number of seconds.
+ * Returns 0, or -1 with a reason in err.
+ */
+int		 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen);
+/* Formats a duration for messages: "250ms", "2s", "1.5s". */
+const char	*cfg_duration_fmt(uint64_t us, char *buf, size_t buflen);
+
+/*
+ * For probe types parsing their own keys. The context knows the current file
+ * and JSON path; errors are reported as "FILE: PATH.KEY: message".
+ * The getters return 1 if the key was present and valid (out set), 0 if it
+ * was absent (out untouched; an error is reported if required), -1 if it was
+ * present but invalid (error reported).
+ */
+struct cfg_ctx;
+
+void	cfg_error(struct cfg_ctx *ctx, const char *key, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	cfg_get_string(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, char **out);
+int	cfg_get_bool(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, bool *out);
+int	cfg_get_uint(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, unsigned min, unsigned max, unsigned *out);
+int	cfg_get_port(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, uint16_t *out);
+int	cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, uint64_t *out_us);
+/* An IP address literal; host names are refused (no blocking lookups). */
+int	cfg_get_ipaddr(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, int *family, void *addr /* in_addr or in6_addr */);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * Probe engine. Each probe type (probes/X.c) is a non-blocking state machine
+ * on the event loop; every attempt, however it ends, reports through exactly
+ * one probe_done(). The engine owns scheduling (interval with jitter), the
+ * hard timeout, and the one mapping from results to Nagios states.
+ */
+#ifndef AHD_PROBE_H
+#define AHD_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+struct cfg_ctx;
+struct cfg_probe;
+struct json_object;
+struct probe;
+
+/* What happened, precisely. probe_nagios() turns it into a Nagios state. */
+enum probe_result {
+	PROBE_OK,
+	PROBE_CONN_REFUSED,	/* RST to our SYN: nothing listens */
+	PROBE_CONN_FAILED,	/* any other connect error (unreachable, ...) */
+	PROBE_TIMEOUT,		/* the hard timeout fired */
+	PROBE_SEND_FAILED,
+	PROBE_RECV_FAILED,
+	PROBE_CLOSED,		/* peer closed before the expected data came */
+	PROBE_EXPECT_MISMATCH,	/* an answer came, but not the one expected */
+	PROBE_INTERNAL,		/* our own failure (socket(), memory): UNKNOWN */
+	PROBE_RESULT_MAX
+};
+
+enum nagios_state {
+	NAGIOS_OK = 0,
+	NAGIOS_WARNING = 1,
+	NAGIOS_CRITICAL = 2,
+	NAGIOS_UNKNOWN = 3,
+};
+
+struct probe_type {
+	const char		*name;
+	/* Type-specific keys, NULL-terminated; cfg rejects any other key. */
+	const char *const	*keys;
+	/* Parses and validates the type's keys into *params; 0, or -1 with errors reported. */
+	int			(*parse)(struct cfg_ctx *ctx, struct json_object *obj, void **params);
+	void			(*free_params)(void *params);
+	/* Begins one attempt; ends with exactly one probe_done(), possibly before returning. */
+	void			(*start)(struct probe *p);
+	/* Drops an attempt in flight (timeout, shutdown); no probe_done() follows. */
+	void			(*abort)(struct probe *p);
+};
+
+typedef void (*probe_done_cb)(struct probe *p, void *arg);
+
+struct probe {
+	const struct cfg_probe	*cfg;
+	sd_event		*ev;
+	probe_done_cb		 done_cb;
+	void			*done_arg;
+	sd_event_source		*timer;		/* next attempt */
+	sd_event_source		*deadline;	/* hard timeout of the attempt in flight */
+	void			*run;		/* the type's per-attempt state */
+	bool			 running;
+	bool			 periodic;
+	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
+	/* The last completed attempt. */
+	enum probe_result	 result;
+	enum nagios_state	 state;
+	uint64_t		 latency_us;
+	char			 msg[256];
+	uint64_t		 runs;
+	uint64_t		 failures;	/* attempts not OK */
+};
+
+struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
+		    probe_done_cb cb, void *arg);
+void		 probe_free(struct probe *p);
+/* Runs periodically, the first attempt after a random part of one jitter span. */
+int		 probe_schedule(struct probe *p);
+/* Runs one attempt now (check mode, tests). */
+void		 probe_run_once(struct probe *p);
+
+/* Called by probe types, exactly once per attempt. */
+void		 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* The one mapping from a result and its latency to a Nagios state. */
+enum nagios_state probe_nagios(enum probe_result r, uint64_t latency_us,
+		    const struct cfg_probe *cfg);
+const char	*probe_result_str(enum probe_result r);
+const char	*nagios_state_str(enum nagios_state s);
+const struct probe_type *probe_type_find(const char *name);
+/* "tcp, ..." for error messages. */
+const char	*probe_type_names(void);
+
+uint64_t	 now_us(void);
+
+#endif
