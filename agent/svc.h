@@ -30,9 +30,9 @@ struct debounce {
 /* Feeds one result; returns the probe's health after it. */
 enum probe_health svc_debounce(struct debounce *d, bool healthy, unsigned rise,
 		    unsigned fall);
-/* The service state that n_up/n_init of nprobes probes imply, given require. */
+/* The service state implied by n_up probes up and n_init still undecided. */
 enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
-		    size_t nprobes, unsigned require);
+		    unsigned require);
 /* Whether a Nagios state counts as healthy for routing. */
 bool		 svc_state_healthy(enum nagios_state s, int on_warning);
 const char	*svc_state_str(enum svc_state s);

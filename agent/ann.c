@@ -1,0 +1,251 @@
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ann.h"
+#include "cfg.h"
+#include "log.h"
+#include "nl.h"
+
+static struct ann_prefix *
+ann_find(const struct ann *a, const struct pfx *p)
+{
+	for (size_t i = 0; i < a->nprefixes; i++)
+		if (pfx_equal(&a->prefixes[i].pfx, p))
+			return &a->prefixes[i];
+	return NULL;
+}
+
+static int
+ann_add_prefix(struct ann *a, const struct pfx *p, size_t svc, const char *ifname,
+    char *err, size_t errlen)
+{
+	struct ann_prefix	*ap, *tmp;
+	size_t			*svcs;
+	char			 buf[PFX_STRLEN];
+
+	if ((ap = ann_find(a, p)) == NULL) {
+		tmp = realloc(a->prefixes, (a->nprefixes + 1) * sizeof(*tmp));
+		if (tmp == NULL)
+			goto nomem;
+		a->prefixes = tmp;
+		ap = &a->prefixes[a->nprefixes];
+		memset(ap, 0, sizeof(*ap));
+		ap->pfx = *p;
+		if ((ap->ifname = strdup(ifname)) == NULL)
+			goto nomem;
+		a->nprefixes++;
+		if ((ap->ifindex = if_nametoindex(ifname)) == 0) {
+			snprintf(err, errlen, "%s: interface '%s' of prefix %s: %s",
+			    a->cfg->services[svc].name, ifname,
+			    pfx_fmt(p, buf, sizeof(buf)), strerror(errno));
+			return -1;
+		}
+	}
+	if ((svcs = realloc(ap->svcs, (ap->nsvcs + 1) * sizeof(*svcs))) == NULL)
+		goto nomem;
+	ap->svcs = svcs;
+	ap->svcs[ap->nsvcs++] = svc;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static void
+ann_log_sharing(const struct ann *a)
+{
+	char	buf[PFX_STRLEN], names[512];
+	size_t	off;
+
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		const struct ann_prefix *ap = &a->prefixes[i];
+		if (ap->nsvcs < 2)
+			continue;
+		off = 0;
+		names[0] = '\0';
+		for (size_t j = 0; j < ap->nsvcs && off < sizeof(names); j++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+			    j ? ", " : "", a->cfg->services[ap->svcs[j]].name);
+		log_info("prefix %s is shared by %s: announced while %s of them %s up",
+		    pfx_fmt(&ap->pfx, buf, sizeof(buf)), names,
+		    a->cfg->shared_prefixes == SHARED_ALL ? "all" : "any",
+		    a->cfg->shared_prefixes == SHARED_ALL ? "are" : "is");
+	}
+}
+
+struct ann *
+ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen)
+{
+	struct ann	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->cfg = cfg;
+	a->nl = nl;
+	if ((a->svc_wanted = calloc(cfg->nservices + 1, sizeof(bool))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		for (size_t j = 0; j < s->nprefixes; j++)
+			if (ann_add_prefix(a, &s->prefixes[j], i, s->interface,
+			    err, errlen) == -1)
+				goto fail;
+	}
+	ann_log_sharing(a);
+	return a;
+fail:
+	ann_free(a);
+	return NULL;
+}
+
+void
+ann_free(struct ann *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		free(a->prefixes[i].ifname);
+		free(a->prefixes[i].svcs);
+	}
+	free(a->prefixes);
+	free(a->svc_wanted);
+	free(a);
+}
+
+struct scan_arg {
+	struct ann	*a;
+	unsigned	 ifindex;
+};
+
+static void
+ann_scan_cb(const struct pfx *p, void *arg)
+{
+	struct scan_arg		*sa = arg;
+	struct ann_prefix	*ap;
+
+	/* Exact prefix and interface only: anything else is not ours to touch. */
+	if ((ap = ann_find(sa->a, p)) != NULL && ap->ifindex == sa->ifindex)
+		ap->present = true;
+}
+
+int
+ann_scan(struct ann *a)
+{
+	struct scan_arg	 sa = { .a = a };
+	char		 err[256];
+	int		 rc = 0;
+
+	for (size_t i = 0; i < a->nprefixes; i++)
+		a->prefixes[i].present = false;
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		bool seen = false;
+		/* Dump each interface once. */
+		for (size_t j = 0; j < i; j++)
+			seen = seen || a->prefixes[j].ifindex == a->prefixes[i].ifindex;
+		if (seen)
+			continue;
+		sa.ifindex = a->prefixes[i].ifindex;
+		if (nl_addr_dump(a->nl, sa.ifindex, ann_scan_cb, &sa, err, sizeof(err)) == -1) {
+			log_err("cannot read the addresses of %s: %s",
+			    a->prefixes[i].ifname, err);
+			a->errors++;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+bool
+ann_service_present(const struct ann *a, size_t svc)
+{
+	const struct cfg_service	*s = &a->cfg->services[svc];
+	struct ann_prefix		*ap;
+
+	for (size_t j = 0; j < s->nprefixes; j++) {
+		ap = ann_find(a, &s->prefixes[j]);
+		if (ap == NULL || !ap->present)
+			return false;
+	}
+	return s->nprefixes > 0;
+}
+
+static bool
+ann_desired(const struct ann *a, const struct ann_prefix *ap)
+{
+	bool	all = true, any = false;
+
+	for (size_t i = 0; i < ap->nsvcs; i++) {
+		all = all && a->svc_wanted[ap->svcs[i]];
+		any = any || a->svc_wanted[ap->svcs[i]];
+	}
+	return a->cfg->shared_prefixes == SHARED_ALL ? all : any;
+}
+
+static void
+ann_apply(struct ann *a, struct ann_prefix *ap)
+{
+	char	buf[PFX_STRLEN], err[256];
+	int	rc;
+
+	ap->desired = ann_desired(a, ap);
+	if (ap->desired == ap->present)
+		return;
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (ap->desired)
+		rc = nl_addr_add(a->nl, ap->ifindex, &ap->pfx, err, sizeof(err));
+	else
+		rc = nl_addr_del(a->nl, ap->ifindex, &ap->pfx, err, sizeof(err));
+	if (rc == -1) {
+		/* The periodic reconcile retries; the state says what is really there. */
+		log_err("cannot %s %s on %s: %s", ap->desired ? "add" : "remove", buf,
+		    ap->ifname, err);
+		a->errors++;
+		return;
+	}
+	ap->present = ap->desired;
+	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
+	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
+}
+
+void
+ann_set_service(struct ann *a, size_t svc, bool wanted)
+{
+	a->svc_wanted[svc] = wanted;
+	for (size_t i = 0; i < a->nprefixes; i++)
+		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
+			if (a->prefixes[i].svcs[j] == svc)
+				ann_apply(a, &a->prefixes[i]);
+}
+
+void
+ann_reconcile(struct ann *a)
+{
+	char	buf[PFX_STRLEN];
+
+	if (ann_scan(a) == -1)
+		return;
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		if (ann_desired(a, ap) != ap->present)
+			log_warn("%s on %s is %s but should %sbe: correcting",
+			    pfx_fmt(&ap->pfx, buf, sizeof(buf)), ap->ifname,
+			    ap->present ? "present" : "absent", ap->present ? "not " : "");
+		ann_apply(a, ap);
+	}
+}
+
+void
+ann_withdraw_all(struct ann *a)
+{
+	for (size_t i = 0; i < a->cfg->nservices; i++)
+		a->svc_wanted[i] = false;
+	for (size_t i = 0; i < a->nprefixes; i++)
+		ann_apply(a, &a->prefixes[i]);
+}

@@ -1,0 +1,482 @@
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "nl.h"
+
+/* A safety net only: the kernel answers address requests at once. */
+#define NL_TIMEOUT_SEC		2
+#define NL_STR(x)		NL_STR2(x)
+#define NL_STR2(x)		#x
+/* The kernel never builds a dump message larger than this. */
+#define NL_RECV_BUFSIZE		32768
+#define NL_REQ_BUFSIZE		512
+/* A dump that races an address change is retried this often. */
+#define NL_DUMP_TRIES		3
+
+struct nl {
+	struct mnl_socket	*sock;
+	unsigned		 portid;
+	unsigned		 seq;
+	char			 buf[NL_RECV_BUFSIZE];
+};
+
+/* One request in flight: what went wrong, and for dumps what came back. */
+struct nl_req {
+	unsigned	 seq;
+	int		 error;		/* errno, 0 while all is well */
+	const char	*what;		/* our words for error, if not strerror */
+	char		 extack[256];	/* the kernel's words, if it gave any */
+	bool		 interrupted;	/* dump raced a change (NLM_F_DUMP_INTR) */
+
+	unsigned	 ifindex;	/* dumps: the interface wanted */
+	struct pfx	*pfx;
+	size_t		 npfx;
+	size_t		 cappfx;
+};
+
+struct nl_ifa_attrs {
+	size_t			 alen;
+	const struct nlattr	*addr;
+	const struct nlattr	*local;
+};
+
+static void
+nl_req_fail(struct nl_req *rq, int error, const char *what)
+{
+	if (rq->error != 0)
+		return;
+	rq->error = error != 0 ? error : EIO;
+	rq->what = what;
+}
+
+static int
+nl_extack_attr_cb(const struct nlattr *a, void *data)
+{
+	struct nl_req	*rq = data;
+
+	if (mnl_attr_type_valid(a, NLMSGERR_ATTR_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) != NLMSGERR_ATTR_MSG)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return MNL_CB_OK;
+	snprintf(rq->extack, sizeof(rq->extack), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+/*
+ * The extended ACK attributes follow the error code and either the header of
+ * the request (NLM_F_CAPPED) or the whole request; off is where the part
+ * after the error code begins.
+ */
+static void
+nl_extack_parse(const struct nlmsghdr *nlh, size_t off, struct nl_req *rq)
+{
+	size_t	len = mnl_nlmsg_get_payload_len(nlh);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off > len)
+		return;
+	mnl_attr_parse_payload((const char *)mnl_nlmsg_get_payload(nlh) + off,
+	    len - off, nl_extack_attr_cb, rq);
+}
+
+static int
+nl_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_req		*rq = data;
+	const struct nlmsgerr	*e = mnl_nlmsg_get_payload(nlh);
+	size_t			 off;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		nl_req_fail(rq, EBADMSG, "truncated error message from the kernel");
+		return MNL_CB_ERROR;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;
+	off = sizeof(*e);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN;
+	nl_extack_parse(nlh, off, rq);
+	/* Subsystems differ in the sign of the code they report. */
+	nl_req_fail(rq, e->error < 0 ? -e->error : e->error, NULL);
+	return MNL_CB_ERROR;
+}
+
+/* A dump that failed part-way ends with NLMSG_DONE carrying the error. */
+static int
+nl_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_req	*rq = data;
+	int		 code;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(code))
+		return MNL_CB_STOP;
+	memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
+	if (code == 0)
+		return MNL_CB_STOP;
+	nl_extack_parse(nlh, sizeof(code), rq);
+	nl_req_fail(rq, code < 0 ? -code : code, NULL);
+	return MNL_CB_ERROR;
+}
+
+/* Whether buf holds the last message the kernel sends for request seq. */
+static bool
+nl_buf_ends(const void *buf, size_t n, unsigned seq)
+{
+	const struct nlmsghdr	*nlh = buf;
+	int			 len = (int)n;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		if (nlh->nlmsg_seq == seq &&
+		    (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/*
+ * Sends the request in nlh and reads until the kernel's final word on it
+ * (ACK, error or NLMSG_DONE). Replies to earlier requests that were given
+ * up on are read and dropped, so nothing is left behind for the next one.
+ */
+static int
+nl_talk(struct nl *nl, struct nlmsghdr *nlh, struct nl_req *rq, mnl_cb_t data_cb)
+{
+	/* Not const: libmnl 1.0.4 takes a plain pointer. */
+	static mnl_cb_t		 ctl_cb[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = nl_error_cb,
+		[NLMSG_DONE] = nl_done_cb,
+	};
+	ssize_t			 n;
+	int			 ret;
+
+	if (++nl->seq == 0)	/* 0 would match any reply */
+		nl->seq = 1;
+	nlh->nlmsg_seq = rq->seq = nl->seq;
+
+	do
+		n = mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)nlh->nlmsg_len) {
+		nl_req_fail(rq, n == -1 ? errno : EMSGSIZE, NULL);
+		return -1;
+	}
+
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				nl_req_fail(rq, ETIMEDOUT,
+				    "no reply from the kernel within "
+				    NL_STR(NL_TIMEOUT_SEC) " s");
+			else if (errno == ENOBUFS)
+				nl_req_fail(rq, ENOBUFS, "netlink socket overrun, "
+				    "reply lost (outcome unknown)");
+			else
+				nl_req_fail(rq, errno, NULL);
+			return -1;
+		}
+		errno = 0;
+		ret = mnl_cb_run2(nl->buf, (size_t)n, rq->seq, nl->portid,
+		    data_cb, rq, ctl_cb, NLMSG_MIN_TYPE);
+		if (ret == MNL_CB_STOP)
+			break;
+		if (ret >= MNL_CB_OK)
+			continue;
+		if (rq->error != 0)
+			return -1;
+		/* libmnl: EPROTO for a foreign seq, ESRCH for a foreign portid. */
+		if (errno == EPROTO || errno == ESRCH)
+			continue;
+		if (errno == EINTR) {
+			rq->interrupted = true;
+			if (nl_buf_ends(nl->buf, (size_t)n, rq->seq))
+				break;
+			continue;
+		}
+		nl_req_fail(rq, errno, "bad reply from the kernel");
+		return -1;
+	}
+	return rq->error != 0 ? -1 : 0;
+}
+
+/* "netlink: <op> [<prefix>] on ifindex <n>: <why> (kernel: <extack>)" */
+static void
+nl_fmt_err(char *err, size_t errlen, const char *op, const struct pfx *p,
+    unsigned ifindex, const struct nl_req *rq)
+{
+	char	pb[PFX_STRLEN + 1] = "";
+	char	why[160];
+	bool	ext = rq->extack[0] != '\0';
+
+	if (p != NULL) {
+		pb[0] = ' ';
+		pfx_fmt(p, pb + 1, sizeof(pb) - 1);
+	}
+	if (rq->what != NULL)
+		snprintf(why, sizeof(why), "%s (%s)", rq->what, strerror(rq->error));
+	else
+		snprintf(why, sizeof(why), "%s", strerror(rq->error));
+	snprintf(err, errlen, "netlink: %s%s on ifindex %u: %s%s%s%s", op, pb,
+	    ifindex, why, ext ? " (kernel: " : "", rq->extack, ext ? ")" : "");
+}
+
+static struct nlmsghdr *
+nl_addr_msg(char *buf, uint16_t type, uint16_t flags, unsigned ifindex,
+    const struct pfx *p)
+{
+	struct nlmsghdr		*nlh;
+	struct ifaddrmsg	*ifa;
+	size_t			 alen;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)p->family;
+	ifa->ifa_prefixlen = p->len;
+	/* What `ip addr add` picks for anything but 127/8: scope global. */
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	if (p->family == AF_INET) {
+		alen = sizeof(p->addr.v4);
+		mnl_attr_put(nlh, IFA_LOCAL, alen, &p->addr);
+		mnl_attr_put(nlh, IFA_ADDRESS, alen, &p->addr);
+	} else {
+		alen = sizeof(p->addr.v6);
+		mnl_attr_put(nlh, IFA_ADDRESS, alen, &p->addr);
+		if (type == RTM_NEWADDR) {
+			/*
+			 * Zebra ignores a tentative address, so skip DAD. Keep
+			 * the prefix route (no IFA_F_NOPREFIXROUTE): BGP
+			 * import-check needs it.
+			 */
+			ifa->ifa_flags = IFA_F_NODAD;
+			mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+		}
+	}
+	return nlh;
+}
+
+static int
+nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
+    const struct pfx *p, char *err, size_t errlen)
+{
+	char		 buf[NL_REQ_BUFSIZE];
+	struct nl_req	 rq = { 0 };
+	struct nlmsghdr	*nlh;
+	const char	*op = type == RTM_NEWADDR ? "add" : "delete";
+	uint16_t	 flags = NLM_F_REQUEST | NLM_F_ACK;
+
+	if (p->family != AF_INET && p->family != AF_INET6) {
+		nl_req_fail(&rq, EAFNOSUPPORT, NULL);
+		goto fail;
+	}
+	if (type == RTM_NEWADDR)
+		flags |= NLM_F_CREATE | NLM_F_EXCL;
+	nlh = nl_addr_msg(buf, type, flags, ifindex, p);
+	if (nl_talk(nl, nlh, &rq, NULL) == 0)
+		return 0;
+	/* The state asked for is already there. */
+	if (type == RTM_NEWADDR && rq.error == EEXIST)
+		return 0;
+	if (type == RTM_DELADDR && rq.error == EADDRNOTAVAIL)
+		return 0;
+fail:
+	nl_fmt_err(err, errlen, op, p, ifindex, &rq);
+	return -1;
+}
+
+int
+nl_addr_add(struct nl *nl, unsigned ifindex, const struct pfx *p,
+    char *err, size_t errlen)
+{
+	return nl_addr_change(nl, RTM_NEWADDR, ifindex, p, err, errlen);
+}
+
+int
+nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
+    char *err, size_t errlen)
+{
+	return nl_addr_change(nl, RTM_DELADDR, ifindex, p, err, errlen);
+}
+
+static int
+nl_ifa_attr_cb(const struct nlattr *a, void *data)
+{
+	struct nl_ifa_attrs	*at = data;
+	uint16_t		 type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+		return MNL_CB_OK;	/* newer than our headers */
+	if (type != IFA_ADDRESS && type != IFA_LOCAL)
+		return MNL_CB_OK;
+	if (mnl_attr_validate2(a, MNL_TYPE_BINARY, at->alen) < 0)
+		return MNL_CB_ERROR;
+	if (type == IFA_ADDRESS)
+		at->addr = a;
+	else
+		at->local = a;
+	return MNL_CB_OK;
+}
+
+/* Collects; after the first bad message, only reads on to NLMSG_DONE. */
+static int
+nl_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_req		*rq = data;
+	const struct ifaddrmsg	*ifa;
+	struct nl_ifa_attrs	 at = { 0 };
+	const struct nlattr	*a;
+	struct pfx		*p;
+	size_t			 cap;
+
+	if (rq->error != 0 || nlh->nlmsg_type != RTM_NEWADDR)
+		return MNL_CB_OK;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa)) {
+		nl_req_fail(rq, EBADMSG, "truncated address message");
+		return MNL_CB_OK;
+	}
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_index != rq->ifindex)
+		return MNL_CB_OK;
+	if (ifa->ifa_family == AF_INET)
+		at.alen = sizeof(struct in_addr);
+	else if (ifa->ifa_family == AF_INET6)
+		at.alen = sizeof(struct in6_addr);
+	else
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), nl_ifa_attr_cb, &at) != MNL_CB_OK) {
+		nl_req_fail(rq, errno, "malformed address attribute");
+		return MNL_CB_OK;
+	}
+	/* With a peer, IFA_LOCAL is ours and IFA_ADDRESS the peer's. */
+	a = at.local != NULL ? at.local : at.addr;
+	if (a == NULL || ifa->ifa_prefixlen > at.alen * 8) {
+		nl_req_fail(rq, EBADMSG, a == NULL ? "address message without "
+		    "an address" : "address message with a bad prefix length");
+		return MNL_CB_OK;
+	}
+	if (rq->npfx == rq->cappfx) {
+		cap = rq->cappfx == 0 ? 16 : rq->cappfx * 2;
+		p = realloc(rq->pfx, cap * sizeof(*p));
+		if (p == NULL) {
+			nl_req_fail(rq, errno, NULL);
+			return MNL_CB_OK;
+		}
+		rq->pfx = p;
+		rq->cappfx = cap;
+	}
+	p = &rq->pfx[rq->npfx++];
+	memset(p, 0, sizeof(*p));
+	p->family = ifa->ifa_family;
+	p->len = ifa->ifa_prefixlen;
+	memcpy(&p->addr, mnl_attr_get_payload(a), at.alen);
+	return MNL_CB_OK;
+}
+
+/*
+ * The callbacks run only after a complete, consistent dump, so cb may call
+ * nl_addr_add/nl_addr_del itself, and sees nothing at all on failure.
+ */
+int
+nl_addr_dump(struct nl *nl, unsigned ifindex,
+    void (*cb)(const struct pfx *p, void *arg), void *arg,
+    char *err, size_t errlen)
+{
+	char			 buf[NL_REQ_BUFSIZE];
+	struct nl_req		 rq;
+	struct nlmsghdr		*nlh;
+	struct rtgenmsg		*rt;
+	int			 tries = 0, ret = -1;
+
+	do {
+		memset(&rq, 0, sizeof(rq));
+		rq.ifindex = ifindex;
+		/* Without strict checking the kernel dumps all interfaces. */
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETADDR;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+		rt->rtgen_family = AF_UNSPEC;
+		if (nl_talk(nl, nlh, &rq, nl_dump_cb) == -1)
+			goto fail;
+		if (!rq.interrupted)
+			break;
+		free(rq.pfx);
+		rq.pfx = NULL;
+	} while (++tries < NL_DUMP_TRIES);
+	if (rq.interrupted) {
+		nl_req_fail(&rq, EAGAIN, "addresses kept changing during the dump");
+		goto fail;
+	}
+	for (size_t i = 0; i < rq.npfx; i++)
+		cb(&rq.pfx[i], arg);
+	ret = 0;
+fail:
+	if (ret == -1)
+		nl_fmt_err(err, errlen, "dump addresses", NULL, ifindex, &rq);
+	free(rq.pfx);
+	return ret;
+}
+
+struct nl *
+nl_open(char *err, size_t errlen)
+{
+	struct nl	*nl;
+	struct timeval	 tv = { .tv_sec = NL_TIMEOUT_SEC };
+	int		 on = 1;
+	const char	*what;
+
+	nl = calloc(1, sizeof(*nl));
+	if (nl == NULL) {
+		what = "allocating";
+		goto fail;
+	}
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (nl->sock == NULL) {
+		what = "opening the rtnetlink socket";
+		goto fail;
+	}
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) == -1) {
+		what = "binding the rtnetlink socket";
+		goto fail;
+	}
+	if (setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVTIMEO,
+	    &tv, sizeof(tv)) == -1) {
+		what = "setting the receive timeout";
+		goto fail;
+	}
+	/* Best effort, older kernels lack them: the kernel's error text, short errors. */
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &on, sizeof(on));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &on, sizeof(on));
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	return nl;
+
+fail:
+	snprintf(err, errlen, "netlink: %s: %s", what, strerror(errno));
+	nl_close(nl);
+	return NULL;
+}
+
+void
+nl_close(struct nl *nl)
+{
+	if (nl == NULL)
+		return;
+	if (nl->sock != NULL)
+		mnl_socket_close(nl->sock);
+	free(nl);
+}

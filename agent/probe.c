@@ -1,0 +1,261 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "probe.h"
+#include "tcp.h"
+
+static const struct probe_type *const probe_types[] = {
+	&probe_type_tcp,
+};
+#define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
+
+static const char *const result_names[PROBE_RESULT_MAX] = {
+	[PROBE_OK] = "ok",
+	[PROBE_CONN_REFUSED] = "connection refused",
+	[PROBE_CONN_FAILED] = "connection failed",
+	[PROBE_TIMEOUT] = "timeout",
+	[PROBE_SEND_FAILED] = "send failed",
+	[PROBE_RECV_FAILED] = "receive failed",
+	[PROBE_CLOSED] = "closed by peer",
+	[PROBE_EXPECT_MISMATCH] = "unexpected answer",
+	[PROBE_INTERNAL] = "internal error",
+};
+
+uint64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const struct probe_type *
+probe_type_find(const char *name)
+{
+	for (size_t i = 0; i < NTYPES; i++)
+		if (strcmp(probe_types[i]->name, name) == 0)
+			return probe_types[i];
+	return NULL;
+}
+
+const char *
+probe_type_names(void)
+{
+	static char	names[256];
+	size_t		off = 0;
+
+	if (names[0] != '\0')
+		return names;
+	for (size_t i = 0; i < NTYPES && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+		    i ? ", " : "", probe_types[i]->name);
+	return names;
+}
+
+const char *
+probe_result_str(enum probe_result r)
+{
+	if (r >= PROBE_RESULT_MAX)
+		return "?";
+	return result_names[r];
+}
+
+const char *
+nagios_state_str(enum nagios_state s)
+{
+	switch (s) {
+	case NAGIOS_OK:
+		return "OK";
+	case NAGIOS_WARNING:
+		return "WARNING";
+	case NAGIOS_CRITICAL:
+		return "CRITICAL";
+	case NAGIOS_UNKNOWN:
+		break;
+	}
+	return "UNKNOWN";
+}
+
+enum nagios_state
+probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *cfg)
+{
+	switch (r) {
+	case PROBE_OK:
+		break;
+	case PROBE_INTERNAL:
+	case PROBE_RESULT_MAX:
+		return NAGIOS_UNKNOWN;
+	default:
+		return NAGIOS_CRITICAL;
+	}
+	if (cfg->critical_us != 0 && latency_us > cfg->critical_us)
+		return NAGIOS_CRITICAL;
+	if (cfg->warning_us != 0 && latency_us > cfg->warning_us)
+		return NAGIOS_WARNING;
+	return NAGIOS_OK;
+}
+
+/* A uniformly random offset in [-span, +span]. */
+static int64_t
+jitter(uint64_t span)
+{
+	uint32_t	r;
+
+	if (span == 0)
+		return 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)now_us();
+	return (int64_t)(r % (2 * span + 1)) - (int64_t)span;
+}
+
+static int	probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg);
+static int	probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg);
+
+static int
+arm(sd_event *ev, sd_event_source **src, uint64_t when,
+    sd_event_time_handler_t cb, void *arg)
+{
+	int	r;
+
+	if (*src != NULL) {
+		if ((r = sd_event_source_set_time(*src, when)) < 0)
+			return r;
+		return sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
+	}
+	/* 1 µs accuracy: the loop must not coalesce a 20 ms probe into later wake-ups. */
+	return sd_event_add_time(ev, src, CLOCK_MONOTONIC, when, 1, cb, arg);
+}
+
+struct probe *
+probe_new(sd_event *ev, const struct cfg_probe *cfg, probe_done_cb cb, void *arg)
+{
+	struct probe	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->cfg = cfg;
+	p->ev = sd_event_ref(ev);
+	p->done_cb = cb;
+	p->done_arg = arg;
+	p->state = NAGIOS_UNKNOWN;
+	snprintf(p->msg, sizeof(p->msg), "not run yet");
+	return p;
+}
+
+void
+probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	if (p->running)
+		p->cfg->type->abort(p);
+	sd_event_source_disable_unref(p->timer);
+	sd_event_source_disable_unref(p->deadline);
+	sd_event_unref(p->ev);
+	free(p);
+}
+
+static void
+probe_begin(struct probe *p)
+{
+	int	r;
+
+	p->running = true;
+	p->started_us = now_us();
+	r = arm(p->ev, &p->deadline, p->started_us + p->cfg->timeout_us,
+	    probe_deadline_cb, p);
+	if (r < 0) {
+		probe_done(p, PROBE_INTERNAL, "cannot arm timeout: %s", strerror(-r));
+		return;
+	}
+	p->cfg->type->start(p);
+}
+
+void
+probe_run_once(struct probe *p)
+{
+	if (!p->running)
+		probe_begin(p);
+}
+
+int
+probe_schedule(struct probe *p)
+{
+	uint64_t	span = p->cfg->interval_us * p->cfg->jitter_pct / 100;
+
+	p->periodic = true;
+	/* Spread the first attempts so that probes never start in lock-step. */
+	return arm(p->ev, &p->timer, now_us() + (uint64_t)(jitter(span / 2) + (int64_t)span / 2),
+	    probe_timer_cb, p);
+}
+
+static int
+probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
+{
+	probe_begin(arg);
+	return 0;
+}
+
+static int
+probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct probe	*p = arg;
+	char		 buf[32];
+
+	if (!p->running)
+		return 0;
+	p->cfg->type->abort(p);
+	probe_done(p, PROBE_TIMEOUT, "no answer within %s",
+	    cfg_duration_fmt(p->cfg->timeout_us, buf, sizeof(buf)));
+	return 0;
+}
+
+void
+probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
+{
+	va_list		ap;
+	uint64_t	now = now_us(), next, span;
+	char		t[32];
+	size_t		len;
+
+	if (!p->running) {
+		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
+		return;
+	}
+	p->running = false;
+	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
+	p->latency_us = now - p->started_us;
+	p->result = r;
+	p->state = probe_nagios(r, p->latency_us, p->cfg);
+	p->runs++;
+	if (p->state != NAGIOS_OK)
+		p->failures++;
+	va_start(ap, fmt);
+	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	va_end(ap);
+	if (r == PROBE_OK && p->state != NAGIOS_OK) {
+		len = strlen(p->msg);
+		snprintf(p->msg + len, sizeof(p->msg) - len, " (slower than %s)",
+		    cfg_duration_fmt(p->state == NAGIOS_CRITICAL ? p->cfg->critical_us :
+		    p->cfg->warning_us, t, sizeof(t)));
+	}
+
+	if (p->periodic) {
+		/* Keep the cadence from the start of this attempt, never in the past. */
+		span = p->cfg->interval_us * p->cfg->jitter_pct / 100;
+		next = p->started_us + p->cfg->interval_us + (uint64_t)jitter(span);
+		if (next < now)
+			next = now;
+		if (arm(p->ev, &p->timer, next, probe_timer_cb, p) < 0)
+			log_err("probe %s: cannot schedule the next attempt", p->cfg->name);
+	}
+	p->done_cb(p, p->done_arg);
+}

@@ -1,0 +1,306 @@
+/*
+ * TCP probe: a non-blocking connect; then, if configured, send a string and
+ * read until the expected substring arrives. Each step is a state of one
+ * small machine driven by the event loop; the engine enforces the timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "probe.h"
+#include "tcp.h"
+
+#define TCP_RECV_MAX	4096
+
+struct tcp_params {
+	int		 family;
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	} addr;
+	uint16_t	 port;
+	char		*send;		/* NULL: send nothing */
+	size_t		 send_len;
+	char		*expect;	/* NULL: connecting is enough */
+	char		 where[INET6_ADDRSTRLEN + 8];
+};
+
+enum tcp_step { TCP_CONNECTING, TCP_SENDING, TCP_RECEIVING };
+
+struct tcp_run {
+	int		 fd;
+	sd_event_source	*io;
+	enum tcp_step	 step;
+	size_t		 sent;
+	size_t		 got;
+	char		 buf[TCP_RECV_MAX + 1];
+};
+
+static const char *const tcp_keys[] = { "host", "port", "send", "expect", NULL };
+
+static void
+tcp_free_params(void *arg)
+{
+	struct tcp_params	*tp = arg;
+
+	if (tp == NULL)
+		return;
+	free(tp->send);
+	free(tp->expect);
+	free(tp);
+}
+
+static int
+tcp_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
+{
+	struct tcp_params	*tp;
+	char			 a[INET6_ADDRSTRLEN];
+	int			 ok = 0;
+
+	if ((tp = calloc(1, sizeof(*tp))) == NULL) {
+		cfg_error(ctx, NULL, "out of memory");
+		return -1;
+	}
+	if (cfg_get_ipaddr(ctx, obj, "host", true, &tp->family, &tp->addr) != 1)
+		ok = -1;
+	if (cfg_get_port(ctx, obj, "port", true, &tp->port) != 1)
+		ok = -1;
+	if (cfg_get_string(ctx, obj, "send", false, &tp->send) == -1)
+		ok = -1;
+	if (cfg_get_string(ctx, obj, "expect", false, &tp->expect) == -1)
+		ok = -1;
+	if (tp->expect != NULL && tp->expect[0] == '\0') {
+		cfg_error(ctx, "expect", "must not be empty (omit it to accept any connection)");
+		ok = -1;
+	}
+	if (tp->expect != NULL && strlen(tp->expect) > TCP_RECV_MAX) {
+		cfg_error(ctx, "expect", "longer than %d bytes", TCP_RECV_MAX);
+		ok = -1;
+	}
+	if (ok == -1) {
+		tcp_free_params(tp);
+		return -1;
+	}
+	if (tp->send != NULL)
+		tp->send_len = strlen(tp->send);
+	inet_ntop(tp->family, &tp->addr, a, sizeof(a));
+	snprintf(tp->where, sizeof(tp->where), tp->family == AF_INET6 ?
+	    "[%s]:%u" : "%s:%u", a, tp->port);
+	*params = tp;
+	return 0;
+}
+
+static void
+tcp_cleanup(struct probe *p)
+{
+	struct tcp_run	*run = p->run;
+
+	if (run == NULL)
+		return;
+	sd_event_source_disable_unref(run->io);
+	if (run->fd != -1)
+		close(run->fd);
+	free(run);
+	p->run = NULL;
+}
+
+/* Ends the attempt: releases the socket first, so the callee may start anew. */
+#define tcp_finish(p, r, ...) do {		\
+	tcp_cleanup(p);				\
+	probe_done((p), (r), __VA_ARGS__);	\
+} while (0)
+
+/* Makes received bytes printable for a message. */
+static void
+printable(const char *in, size_t n, char *out, size_t outlen)
+{
+	size_t	o = 0;
+
+	for (size_t i = 0; i < n && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
+
+static void
+tcp_step_receive(struct probe *p)
+{
+	const struct tcp_params	*tp = p->cfg->params;
+	struct tcp_run		*run = p->run;
+	char			 shown[96];
+	ssize_t			 n;
+
+	for (;;) {
+		n = recv(run->fd, run->buf + run->got, TCP_RECV_MAX - run->got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			tcp_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
+			    tp->where, strerror(errno));
+			return;
+		}
+		run->got += (size_t)n;
+		run->buf[run->got] = '\0';
+		if (memmem(run->buf, run->got, tp->expect, strlen(tp->expect)) != NULL) {
+			tcp_finish(p, PROBE_OK, "%s answered as expected", tp->where);
+			return;
+		}
+		if (n == 0 || run->got == TCP_RECV_MAX) {
+			printable(run->buf, run->got > 40 ? 40 : run->got, shown, sizeof(shown));
+			if (run->got == 0)
+				tcp_finish(p, PROBE_CLOSED, "%s closed the connection "
+				    "without answering", tp->where);
+			else
+				tcp_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
+				    "expected '%s'", tp->where, shown,
+				    run->got > 40 ? "..." : "", tp->expect);
+			return;
+		}
+	}
+}
+
+static void
+tcp_step_send(struct probe *p)
+{
+	const struct tcp_params	*tp = p->cfg->params;
+	struct tcp_run		*run = p->run;
+	ssize_t			 n;
+
+	while (run->sent < tp->send_len) {
+		n = send(run->fd, tp->send + run->sent, tp->send_len - run->sent,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			tcp_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
+			    tp->where, strerror(errno));
+			return;
+		}
+		run->sent += (size_t)n;
+	}
+	if (tp->expect == NULL) {
+		tcp_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
+		    tp->where, tp->send_len);
+		return;
+	}
+	run->step = TCP_RECEIVING;
+	sd_event_source_set_io_events(run->io, EPOLLIN);
+	tcp_step_receive(p);
+}
+
+static int
+tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct probe		*p = arg;
+	const struct tcp_params	*tp = p->cfg->params;
+	struct tcp_run		*run = p->run;
+	int			 soerr = 0;
+	socklen_t		 len = sizeof(soerr);
+
+	switch (run->step) {
+	case TCP_CONNECTING:
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+			soerr = errno;
+		if (soerr == ECONNREFUSED) {
+			tcp_finish(p, PROBE_CONN_REFUSED, "connection to %s refused",
+			    tp->where);
+			return 0;
+		}
+		if (soerr != 0) {
+			tcp_finish(p, PROBE_CONN_FAILED, "connect to %s failed: %s",
+			    tp->where, strerror(soerr));
+			return 0;
+		}
+		if (tp->send == NULL && tp->expect == NULL) {
+			tcp_finish(p, PROBE_OK, "connected to %s", tp->where);
+			return 0;
+		}
+		run->step = TCP_SENDING;
+		tcp_step_send(p);
+		return 0;
+	case TCP_SENDING:
+		tcp_step_send(p);
+		return 0;
+	case TCP_RECEIVING:
+		tcp_step_receive(p);
+		return 0;
+	}
+	return 0;
+}
+
+static void
+tcp_start(struct probe *p)
+{
+	const struct tcp_params	*tp = p->cfg->params;
+	struct tcp_run		*run;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sslen;
+	int			 r;
+
+	if ((run = calloc(1, sizeof(*run))) == NULL) {
+		probe_done(p, PROBE_INTERNAL, "out of memory");
+		return;
+	}
+	run->fd = -1;
+	p->run = run;
+	memset(&ss, 0, sizeof(ss));
+	if (tp->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(tp->port);
+		sin->sin_addr = tp->addr.v4;
+		sslen = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(tp->port);
+		sin6->sin6_addr = tp->addr.v6;
+		sslen = sizeof(*sin6);
+	}
+	run->fd = socket(tp->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (run->fd == -1) {
+		tcp_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+		return;
+	}
+	if (connect(run->fd, (struct sockaddr *)&ss, sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		if (errno == ECONNREFUSED)
+			tcp_finish(p, PROBE_CONN_REFUSED, "connection to %s refused",
+			    tp->where);
+		else
+			tcp_finish(p, PROBE_CONN_FAILED, "connect to %s failed: %s",
+			    tp->where, strerror(errno));
+		return;
+	}
+	run->step = TCP_CONNECTING;
+	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, tcp_io_cb, p);
+	if (r < 0)
+		tcp_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+}
+
+const struct probe_type probe_type_tcp = {
+	.name = "tcp",
+	.keys = tcp_keys,
+	.parse = tcp_parse,
+	.free_params = tcp_free_params,
+	.start = tcp_start,
+	.abort = tcp_cleanup,
+};

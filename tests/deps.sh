@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need (Debian 12, as root).
+# The one list of dependencies: .ci/run, tests/run-all.sh and tests/demo.sh use it.
+set -euo pipefail
+PKGS=(
+	build-essential autoconf automake libtool pkg-config
+	libcurl4-openssl-dev libmnl-dev libjson-c-dev libsystemd-dev libcriterion-dev
+	frr gobgpd iproute2 socat procps
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+echo "deps: installed ${#PKGS[@]} packages"

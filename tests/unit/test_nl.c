@@ -1,0 +1,398 @@
+/*
+ * Every test runs in its own process (Criterion forks) and moves into a
+ * private network namespace first, so only that namespace's lo is touched.
+ * Needs root (CAP_SYS_ADMIN for unshare, CAP_NET_ADMIN for addresses).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "nl.h"
+#include "pfx.h"
+
+#define MAXSEEN 1024
+
+struct seen {
+	struct pfx	p[MAXSEEN];
+	size_t		n;
+};
+
+static struct nl	*nl;
+static unsigned		 lo;
+static char		 err[512];
+
+static void
+nl_test_setup(void)
+{
+	struct ifreq	ifr;
+	int		fd;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s",
+	    strerror(errno));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
+	close(fd);
+	lo = if_nametoindex("lo");
+	cr_assert_neq(lo, 0);
+
+	nl = nl_open(err, sizeof(err));
+	cr_assert_not_null(nl, "nl_open: %s", err);
+}
+
+static void
+nl_test_teardown(void)
+{
+	nl_close(nl);
+	nl = NULL;
+}
+
+TestSuite(nl, .init = nl_test_setup, .fini = nl_test_teardown);
+
+/* Like pfx_parse, but host bits are allowed: lo has 127.0.0.1/8. */
+static struct pfx
+P(const char *s)
+{
+	struct pfx	 p;
+	char		 a[INET6_ADDRSTRLEN];
+	const char	*slash = strchr(s, '/');
+
+	memset(&p, 0, sizeof(p));
+	cr_assert_not_null(slash, "%s", s);
+	cr_assert_lt((size_t)(slash - s), sizeof(a));
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = '\0';
+	cr_assert_eq(pfx_addr_parse(a, &p.family, &p.addr), 0, "%s", s);
+	p.len = (uint8_t)atoi(slash + 1);
+	return p;
+}
+
+static void
+collect(const struct pfx *p, void *arg)
+{
+	struct seen	*s = arg;
+
+	cr_assert_lt(s->n, MAXSEEN);
+	s->p[s->n++] = *p;
+}
+
+static void
+dump(struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	cr_assert_eq(nl_addr_dump(nl, lo, collect, s, err, sizeof(err)), 0,
+	    "dump: %s", err);
+}
+
+static bool
+has(const struct seen *s, const char *text)
+{
+	struct pfx	p = P(text);
+
+	for (size_t i = 0; i < s->n; i++)
+		if (pfx_equal(&s->p[i], &p))
+			return true;
+	return false;
+}
+
+static void
+add(const char *text)
+{
+	struct pfx	p = P(text);
+
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0,
+	    "add %s: %s", text, err);
+}
+
+static void
+del(const char *text)
+{
+	struct pfx	p = P(text);
+
+	cr_assert_eq(nl_addr_del(nl, lo, &p, err, sizeof(err)), 0,
+	    "del %s: %s", text, err);
+}
+
+/* The line of `cmd` (run in this namespace) that contains needle, or "". */
+static void
+cmd_line(const char *cmd, const char *needle, char *line, size_t linelen)
+{
+	FILE	*f;
+	bool	 found = false;
+
+	f = popen(cmd, "r");
+	cr_assert_not_null(f, "popen %s", cmd);
+	while (fgets(line, (int)linelen, f) != NULL)
+		if (strstr(line, needle) != NULL) {
+			found = true;
+			break;
+		}
+	while (!found && fgets(line, (int)linelen, f) != NULL)
+		;
+	pclose(f);
+	if (!found)
+		line[0] = '\0';
+}
+
+Test(nl, add_v4_v6_then_dump_finds_them)
+{
+	struct seen	s;
+
+	add("192.0.2.53/32");
+	add("2001:db8::53/128");
+	dump(&s);
+	cr_assert(has(&s, "192.0.2.53/32"));
+	cr_assert(has(&s, "2001:db8::53/128"));
+	/* The length is the address's, not a guess. */
+	cr_assert_not(has(&s, "192.0.2.0/24"));
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i].family == AF_INET && s.p[i].addr.v4.s_addr ==
+		    htonl(0xc0000235))
+			cr_assert_eq(s.p[i].len, 32);
+		if (s.p[i].family == AF_INET6 && s.p[i].addr.v6.s6_addr[15] == 0x53)
+			cr_assert_eq(s.p[i].len, 128);
+	}
+}
+
+Test(nl, v6_is_nodad_global_with_prefix_route)
+{
+	char	line[512];
+
+	add("2001:db8::53/128");
+	cmd_line("ip -o -6 addr show dev lo", " 2001:db8::53/128 ", line, sizeof(line));
+	cr_assert_neq(line[0], '\0', "address not shown by ip");
+	cr_assert_not_null(strstr(line, "nodad"), "no nodad: %s", line);
+	cr_assert_not_null(strstr(line, "scope global"), "not global: %s", line);
+	cr_assert_null(strstr(line, "tentative"), "tentative: %s", line);
+	cr_assert_null(strstr(line, "noprefixroute"), "noprefixroute: %s", line);
+	/* What BGP import-check looks for in zebra. */
+	cmd_line("ip -6 route show table main", "2001:db8::53 ", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "proto kernel"), "no prefix route: '%s'", line);
+}
+
+Test(nl, v4_is_global_like_ip_addr_add)
+{
+	char	line[512];
+
+	add("192.0.2.53/32");
+	cmd_line("ip -o -4 addr show dev lo", " 192.0.2.53/32 ", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "scope global"), "not global: '%s'", line);
+	cmd_line("ip -4 route show table local", "192.0.2.53 ", line, sizeof(line));
+	cr_assert_not_null(strstr(line, "local 192.0.2.53 "), "no local route: '%s'",
+	    line);
+}
+
+Test(nl, adding_twice_is_success)
+{
+	struct seen	s;
+	size_t		before;
+
+	add("192.0.2.53/32");
+	add("2001:db8::53/128");
+	dump(&s);
+	before = s.n;
+	add("192.0.2.53/32");
+	add("2001:db8::53/128");
+	dump(&s);
+	cr_assert_eq(s.n, before);
+	cr_assert(has(&s, "192.0.2.53/32"));
+	cr_assert(has(&s, "2001:db8::53/128"));
+}
+
+Test(nl, deleting_twice_is_success)
+{
+	struct seen	s;
+
+	add("192.0.2.53/32");
+	add("2001:db8::53/128");
+	del("192.0.2.53/32");
+	del("2001:db8::53/128");
+	dump(&s);
+	cr_assert_not(has(&s, "192.0.2.53/32"));
+	cr_assert_not(has(&s, "2001:db8::53/128"));
+	del("192.0.2.53/32");
+	del("2001:db8::53/128");
+	dump(&s);
+	cr_assert(has(&s, "127.0.0.1/8"), "unrelated address lost");
+}
+
+Test(nl, deleting_what_never_was_is_success)
+{
+	del("198.51.100.7/32");
+	del("2001:db8::7/128");
+}
+
+Test(nl, delete_matches_the_length_too)
+{
+	struct seen	s;
+
+	add("192.0.2.53/32");
+	del("192.0.2.53/24");
+	dump(&s);
+	cr_assert(has(&s, "192.0.2.53/32"));
+}
+
+Test(nl, bad_ifindex_is_an_error_naming_it)
+{
+	const char	*pfx[] = { "192.0.2.53/32", "2001:db8::53/128" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct pfx	p = P(pfx[i]);
+
+		err[0] = '\0';
+		cr_assert_eq(nl_addr_add(nl, 999999, &p, err, sizeof(err)), -1);
+		cr_assert_not_null(strstr(err, "ifindex 999999"), "%s", err);
+		cr_assert_not_null(strstr(err, pfx[i]), "%s", err);
+		cr_assert_not_null(strstr(err, "add"), "%s", err);
+		cr_assert_not_null(strstr(err, strerror(ENODEV)), "%s", err);
+		err[0] = '\0';
+		cr_assert_eq(nl_addr_del(nl, 999999, &p, err, sizeof(err)), -1);
+		cr_assert_not_null(strstr(err, "ifindex 999999"), "%s", err);
+		cr_assert_not_null(strstr(err, "delete"), "%s", err);
+	}
+}
+
+/* This kernel (6.x) explains itself; the text is passed on. */
+Test(nl, kernel_extack_text_is_in_the_error)
+{
+	struct pfx	p = P("192.0.2.53/32");
+
+	cr_assert_eq(nl_addr_add(nl, 999999, &p, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "(kernel: "), "%s", err);
+}
+
+Test(nl, unknown_family_is_refused)
+{
+	struct pfx	p = P("192.0.2.53/32");
+
+	p.family = AF_UNIX;
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, strerror(EAFNOSUPPORT)), "%s", err);
+}
+
+Test(nl, dump_returns_every_address_on_the_interface)
+{
+	struct seen	s;
+
+	add("192.0.2.53/32");
+	add("198.51.100.0/24");
+	add("2001:db8::53/128");
+	dump(&s);
+	/* lo brings 127.0.0.1/8 and ::1/128 of its own. */
+	cr_assert_eq(s.n, 5, "got %zu addresses", s.n);
+	cr_assert(has(&s, "127.0.0.1/8"));
+	cr_assert(has(&s, "::1/128"));
+	cr_assert(has(&s, "192.0.2.53/32"));
+	cr_assert(has(&s, "198.51.100.0/24"));
+	cr_assert(has(&s, "2001:db8::53/128"));
+}
+
+Test(nl, dump_of_another_ifindex_is_empty)
+{
+	struct seen	s;
+
+	add("192.0.2.53/32");
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(nl_addr_dump(nl, 999999, collect, &s, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(s.n, 0);
+}
+
+Test(nl, network_prefixes_round_trip)
+{
+	struct seen	s;
+
+	add("192.0.2.0/24");
+	add("2001:db8:1::/64");
+	dump(&s);
+	cr_assert(has(&s, "192.0.2.0/24"));
+	cr_assert(has(&s, "2001:db8:1::/64"));
+	cr_assert_not(has(&s, "192.0.2.0/32"));
+	del("192.0.2.0/24");
+	del("2001:db8:1::/64");
+	dump(&s);
+	cr_assert_not(has(&s, "192.0.2.0/24"));
+	cr_assert_not(has(&s, "2001:db8:1::/64"));
+}
+
+/* With a peer, IFA_ADDRESS is the far end: the address is IFA_LOCAL. */
+Test(nl, peer_addresses_report_the_local_side)
+{
+	struct seen	s;
+
+	cr_assert_eq(system("ip addr add 10.9.9.1 peer 10.9.9.2/32 dev lo && "
+	    "ip -6 addr add 2001:db8::a peer 2001:db8::b/128 dev lo"), 0);
+	dump(&s);
+	cr_assert(has(&s, "10.9.9.1/32"));
+	cr_assert(has(&s, "2001:db8::a/128"));
+	cr_assert_not(has(&s, "10.9.9.2/32"));
+	cr_assert_not(has(&s, "2001:db8::b/128"));
+}
+
+/* Enough addresses that the kernel needs several messages for the dump. */
+Test(nl, multipart_dump_is_complete)
+{
+	struct seen	s;
+	char		text[PFX_STRLEN];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(text, sizeof(text), "10.%d.%d.1/32", i / 200, i % 200);
+		add(text);
+		snprintf(text, sizeof(text), "2001:db8:%x::1/128", i);
+		add(text);
+	}
+	dump(&s);
+	cr_assert_eq(s.n, 602, "got %zu addresses", s.n);
+	cr_assert(has(&s, "10.0.0.1/32"));
+	cr_assert(has(&s, "10.1.99.1/32"));
+	cr_assert(has(&s, "2001:db8:12b::1/128"));
+}
+
+static void
+delete_documentation(const struct pfx *p, void *arg)
+{
+	int	*n = arg;
+
+	if (p->family == AF_INET && (ntohl(p->addr.v4.s_addr) >> 8) == 0xc00002) {
+		cr_assert_eq(nl_addr_del(nl, lo, p, err, sizeof(err)), 0, "%s", err);
+		(*n)++;
+	}
+}
+
+/* A reconcile may well delete from inside the dump callback. */
+Test(nl, dump_callback_may_change_addresses)
+{
+	struct seen	s;
+	int		n = 0;
+
+	for (int i = 1; i <= 50; i++) {
+		char	text[PFX_STRLEN];
+
+		snprintf(text, sizeof(text), "192.0.2.%d/32", i);
+		add(text);
+	}
+	add("198.51.100.1/32");
+	cr_assert_eq(nl_addr_dump(nl, lo, delete_documentation, &n, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 50);
+	dump(&s);
+	cr_assert_eq(s.n, 3, "got %zu addresses", s.n);
+	cr_assert(has(&s, "198.51.100.1/32"));
+}
+
+Test(nl, close_of_null_is_harmless)
+{
+	nl_close(NULL);
+}

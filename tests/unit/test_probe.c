@@ -1,0 +1,64 @@
+/* The one mapping from results and latency to Nagios states. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "probe.h"
+
+struct map_case {
+	enum probe_result	r;
+	uint64_t		latency_us, warning_us, critical_us;
+	enum nagios_state	want;
+};
+
+Test(probe, nagios_mapping)
+{
+	static const struct map_case cases[] = {
+		{ PROBE_OK, 1000, 0, 0, NAGIOS_OK },
+		{ PROBE_OK, 1000000, 0, 0, NAGIOS_OK },		/* no thresholds */
+		{ PROBE_OK, 99000, 100000, 400000, NAGIOS_OK },
+		{ PROBE_OK, 100000, 100000, 400000, NAGIOS_OK },	/* at the threshold */
+		{ PROBE_OK, 100001, 100000, 400000, NAGIOS_WARNING },
+		{ PROBE_OK, 400001, 100000, 400000, NAGIOS_CRITICAL },
+		{ PROBE_OK, 400001, 0, 400000, NAGIOS_CRITICAL },
+		{ PROBE_OK, 400001, 100000, 0, NAGIOS_WARNING },
+		{ PROBE_CONN_REFUSED, 10, 100000, 400000, NAGIOS_CRITICAL },
+		{ PROBE_CONN_FAILED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_TIMEOUT, 500000, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_SEND_FAILED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_RECV_FAILED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_CLOSED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_EXPECT_MISMATCH, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_INTERNAL, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_RESULT_MAX, 10, 0, 0, NAGIOS_UNKNOWN },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_probe cp = { .warning_us = cases[i].warning_us,
+		    .critical_us = cases[i].critical_us };
+		cr_expect_eq(probe_nagios(cases[i].r, cases[i].latency_us, &cp),
+		    cases[i].want, "case %zu (%s)", i, probe_result_str(cases[i].r));
+	}
+}
+
+Test(probe, names)
+{
+	cr_expect_str_eq(nagios_state_str(NAGIOS_OK), "OK");
+	cr_expect_str_eq(nagios_state_str(NAGIOS_WARNING), "WARNING");
+	cr_expect_str_eq(nagios_state_str(NAGIOS_CRITICAL), "CRITICAL");
+	cr_expect_str_eq(nagios_state_str(NAGIOS_UNKNOWN), "UNKNOWN");
+	cr_expect_str_eq(probe_result_str(PROBE_CONN_REFUSED), "connection refused");
+	cr_expect_str_eq(probe_result_str(PROBE_TIMEOUT), "timeout");
+	cr_expect_str_eq(probe_result_str(PROBE_RESULT_MAX), "?");
+	for (int r = 0; r < PROBE_RESULT_MAX; r++)
+		cr_expect_not_null(probe_result_str((enum probe_result)r));
+}
+
+Test(probe, type_lookup)
+{
+	cr_assert_not_null(probe_type_find("tcp"));
+	cr_expect_str_eq(probe_type_find("tcp")->name, "tcp");
+	cr_expect_null(probe_type_find("smtp"));
+	cr_expect_null(probe_type_find(""));
+	cr_expect_not_null(strstr(probe_type_names(), "tcp"));
+}

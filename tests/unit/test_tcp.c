@@ -1,0 +1,298 @@
+/* The TCP probe against listeners made by the test, on the real event loop. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "probe.h"
+#include "testutil.h"
+
+struct server {
+	int		 lfd;
+	const char	*reply;		/* NULL: accept, say nothing */
+	bool		 read_first;	/* answer only after the client has sent */
+	bool		 close_after;
+	unsigned	 delay_ms;	/* before answering */
+	char		 got[256];	/* what the client sent */
+	sd_event_source	*src, *csrc;
+	int		 cfd;
+};
+
+static void
+server_answer(struct server *sv)
+{
+	if (sv->delay_ms)
+		usleep(sv->delay_ms * 1000);
+	if (sv->reply != NULL)
+		(void)!write(sv->cfd, sv->reply, strlen(sv->reply));
+	if (sv->close_after) {
+		sd_event_source_disable_unref(sv->csrc);
+		sv->csrc = NULL;
+		close(sv->cfd);
+		sv->cfd = -1;
+	}
+}
+
+static int
+server_read_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct server	*sv = arg;
+	ssize_t		 n;
+
+	n = recv(fd, sv->got, sizeof(sv->got) - 1, MSG_DONTWAIT);
+	if (n > 0) {
+		sv->got[n] = '\0';
+		server_answer(sv);
+	}
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return 0;
+}
+
+static int
+server_accept_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct server	*sv = arg;
+
+	if ((sv->cfd = accept(fd, NULL, NULL)) == -1)
+		return 0;
+	if (sv->read_first)
+		sd_event_add_io(sd_event_source_get_event(s), &sv->csrc, sv->cfd,
+		    EPOLLIN, server_read_cb, sv);
+	else
+		server_answer(sv);
+	return 0;
+}
+
+static void
+server_start(sd_event *ev, struct server *sv, uint16_t *port)
+{
+	sv->lfd = tu_listen(8, port);
+	sv->cfd = -1;
+	cr_assert_geq(sd_event_add_io(ev, &sv->src, sv->lfd, EPOLLIN,
+	    server_accept_cb, sv), 0);
+}
+
+static bool done;
+
+static void
+on_done(struct probe *p, void *arg)
+{
+	done = true;
+}
+
+/* Runs one attempt of a probe whose JSON body is given; returns the probe. */
+static struct probe *
+run_probe(sd_event *ev, const char *probe_json, struct cfg **cfgp)
+{
+	char		 svc[1024];
+	struct probe	*p;
+
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"1s\", \"timeout\": \"300ms\", \"probes\": [ %s ] }",
+	    probe_json);
+	*cfgp = tu_load(NULL, "svc", svc, NULL);
+	p = probe_new(ev, &(*cfgp)->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(p);
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 2000), "probe did not finish");
+	return p;
+}
+
+static sd_event *ev;
+
+static void
+setup(void)
+{
+	cr_assert_geq(sd_event_new(&ev), 0);
+}
+
+static void
+teardown(void)
+{
+	sd_event_unref(ev);
+	tu_cleanup();
+}
+
+TestSuite(tcp, .init = setup, .fini = teardown);
+
+Test(tcp, connect_ok)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 json[128];
+	uint16_t	 port;
+	int		 fd = tu_listen(8, &port);
+
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_eq(p->state, NAGIOS_OK);
+	cr_expect_lt(p->latency_us, 100000);
+	probe_free(p);
+	cfg_free(cfg);
+	close(fd);
+}
+
+Test(tcp, refused_is_critical_with_a_precise_message)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 json[128], want[64];
+	uint16_t	 port = tu_closed_port();
+
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_CONN_REFUSED);
+	cr_expect_eq(p->state, NAGIOS_CRITICAL);
+	snprintf(want, sizeof(want), "connection to 127.0.0.1:%u refused", port);
+	cr_expect_str_eq(p->msg, want);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, ipv6_refused)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+
+	p = run_probe(ev, "{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 1 }", &cfg);
+	/* ::1 may be absent in a minimal namespace; either way it is a precise failure. */
+	cr_expect(p->result == PROBE_CONN_REFUSED || p->result == PROBE_CONN_FAILED);
+	cr_expect_not_null(strstr(p->msg, "[::1]:1"), "%s", p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, connect_timeout_when_the_accept_queue_is_full)
+{
+	struct cfg		*cfg;
+	struct probe		*p;
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	char			 json[128];
+	uint16_t		 port;
+	int			 lfd = tu_listen(0, &port), filler[2];
+	uint64_t		 t0;
+
+	/* Fill the listener's queue: further SYNs are dropped, connect hangs. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (int i = 0; i < 2; i++) {
+		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(filler[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(50000);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u }", port);
+	t0 = now_us();
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_TIMEOUT, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_str_eq(p->msg, "no answer within 300ms");
+	cr_expect_geq(now_us() - t0, 290000);
+	cr_expect_lt(now_us() - t0, 400000, "the hard timeout was late");
+	probe_free(p);
+	cfg_free(cfg);
+	close(filler[0]);
+	close(filler[1]);
+	close(lfd);
+}
+
+Test(tcp, send_and_expect)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { .reply = "+PONG\r\n", .read_first = true };
+	char		 json[256];
+	uint16_t	 port;
+
+	server_start(ev, &sv, &port);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"send\": \"PING\\r\\n\", \"expect\": \"PONG\" }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_str_eq(sv.got, "PING\r\n");
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, expect_mismatch_shows_what_came)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { .reply = "-ERR busy\r\n", .close_after = true };
+	char		 json[256], want[128];
+	uint16_t	 port;
+
+	server_start(ev, &sv, &port);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"expect\": \"+OK\" }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_EXPECT_MISMATCH);
+	cr_expect_eq(p->state, NAGIOS_CRITICAL);
+	snprintf(want, sizeof(want), "127.0.0.1:%u answered '-ERR busy\\x0d\\x0a', "
+	    "expected '+OK'", port);
+	cr_expect_str_eq(p->msg, want);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, closed_without_answer)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { .close_after = true };
+	char		 json[256];
+	uint16_t	 port;
+
+	server_start(ev, &sv, &port);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"expect\": \"220\" }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_CLOSED, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, "closed the connection without answering"));
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, silent_server_times_out)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { 0 };
+	char		 json[256];
+	uint16_t	 port;
+
+	server_start(ev, &sv, &port);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"expect\": \"220\" }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_TIMEOUT, "%s", p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(tcp, slow_answer_is_a_warning)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { .reply = "ok", .delay_ms = 20 };
+	char		 json[256];
+	uint16_t	 port;
+
+	/* The server waits 20 ms before answering; warn above 5 ms, critical above 1 s. */
+	server_start(ev, &sv, &port);
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"expect\": \"ok\", \"warning\": \"5ms\", \"critical\": \"1s\" }",
+	    port);
+	p = run_probe(ev, json, &cfg);
+	cr_expect_eq(p->result, PROBE_OK);
+	cr_expect_eq(p->state, NAGIOS_WARNING, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, "(slower than 5ms)"), "%s", p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}

@@ -1,0 +1,121 @@
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "probe.h"
+#include "testutil.h"
+
+static char	tu_dir[64];
+
+static void
+tu_write(const char *path, const char *text)
+{
+	FILE	*f = fopen(path, "w");
+
+	cr_assert_not_null(f, "fopen %s", path);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0644);
+}
+
+struct cfg *
+tu_load(const char *main_json, const char *name, const char *svc_json, ...)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct cfg		*cfg;
+	char			 path[512], main_path[512];
+	va_list			 ap;
+
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ahd-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(tu_dir));
+	chmod(tu_dir, 0755);
+	snprintf(path, sizeof(path), "%s/services.d", tu_dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(main_path, sizeof(main_path), "%s/main.json", tu_dir);
+	tu_write(main_path, main_json ? main_json : "{}");
+	va_start(ap, svc_json);
+	while (name != NULL) {
+		snprintf(path, sizeof(path), "%s/services.d/%s.json", tu_dir, name);
+		tu_write(path, svc_json);
+		name = va_arg(ap, const char *);
+		if (name != NULL)
+			svc_json = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	cfg = cfg_load(main_path, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		cr_log_error("%s", errs.msgs[i]);
+	cr_assert_not_null(cfg, "configuration did not load (%zu errors)", errs.n);
+	cfg_errors_clear(&errs);
+	return cfg;
+}
+
+static int
+tu_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+void
+tu_cleanup(void)
+{
+	if (tu_dir[0] != '\0')
+		nftw(tu_dir, tu_rm, 8, FTW_DEPTH | FTW_PHYS);
+	tu_dir[0] = '\0';
+}
+
+int
+tu_listen(int backlog, uint16_t *port)
+{
+	struct sockaddr_in	sin = { .sin_family = AF_INET };
+	socklen_t		len = sizeof(sin);
+	int			fd, one = 1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, backlog), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+uint16_t
+tu_closed_port(void)
+{
+	uint16_t	port;
+	int		fd = tu_listen(1, &port);
+
+	close(fd);
+	return port;
+}
+
+static int
+tu_timeout_cb(sd_event_source *s, uint64_t usec, void *arg)
+{
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+bool
+tu_run_until(sd_event *ev, const bool *flag, unsigned timeout_ms)
+{
+	sd_event_source	*t = NULL;
+
+	cr_assert_geq(sd_event_add_time_relative(ev, &t, CLOCK_MONOTONIC,
+	    (uint64_t)timeout_ms * 1000, 1, tu_timeout_cb, NULL), 0);
+	while (!*flag && sd_event_get_state(ev) != SD_EVENT_FINISHED)
+		cr_assert_geq(sd_event_run(ev, UINT64_MAX), 0);
+	sd_event_source_disable_unref(t);
+	return *flag;
+}
