@@ -13,6 +13,8 @@
 static enum log_level	log_level = LOG_LVL_INFO;
 static enum log_format	log_format = LOG_FMT_TEXT;
 static bool		log_syslog;
+/* journald stamps each line itself; anywhere else a time helps. */
+static bool		log_stamp;
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
 static const int syslog_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
@@ -22,6 +24,7 @@ log_setup(enum log_level level, enum log_format format, bool use_syslog)
 {
 	log_level = level;
 	log_format = format;
+	log_stamp = getenv("JOURNAL_STREAM") == NULL;
 	if (use_syslog && !log_syslog)
 		openlog("anycast-healthd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else if (!use_syslog && log_syslog)
@@ -52,12 +55,12 @@ log_emit(enum log_level level, const char *svc, const char *event, const char *t
 	struct tm		 tm;
 	struct json_object	*o;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 	if (log_format == LOG_FMT_JSON) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
-		snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 		o = json_object_new_object();
 		json_object_object_add(o, "time", json_object_new_string(ts));
 		json_object_object_add(o, "level", json_object_new_string(level_names[level]));
@@ -78,7 +81,8 @@ log_emit(enum log_level level, const char *svc, const char *event, const char *t
 	if (log_syslog)
 		syslog(syslog_prio[level], "%s%s%s", svc ? svc : "", svc ? ": " : "", text);
 	else
-		fprintf(stderr, "%s: %s%s%s\n", level_names[level], svc ? svc : "",
+		fprintf(stderr, "%s%s%s: %s%s%s\n", log_stamp ? ts : "",
+		    log_stamp ? " " : "", level_names[level], svc ? svc : "",
 		    svc ? ": " : "", text);
 }
 
