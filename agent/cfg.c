@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #define RISE_FALL_MAX		100
 #define CTX_PATH_MAX		256
 #define MSG_MAX			1024
+#define SUN_PATH_MAX		(sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
 
 struct cfg_ctx {
 	struct cfg_errors	*errs;
@@ -67,12 +69,14 @@ static const char *const probe_keys[] = {
 };
 
 static const char *const method_names[] = { "address", "network", "both", NULL };
-static const char *const on_warning_names[] = { "announce", "degrade", "withdraw", NULL };
+static const char *const on_warning_names[] = {
+	"announce", "degrade", "withdraw", NULL
+};
 static const char *const on_exit_names[] = { "withdraw", "keep", NULL };
 static const char *const shared_names[] = { "all", "any", NULL };
 static const char *const log_format_names[] = { "text", "json", NULL };
 
-/* Allocation failures while reading a few kilobytes of JSON are not worth recovering from. */
+/* Failing to allocate a few kilobytes for a configuration is not worth recovering from. */
 static void *
 xcalloc(size_t n, size_t size)
 {
@@ -133,7 +137,7 @@ path_dir(const char *path)
 	return d;
 }
 
-/* Shorter names read better in messages: relative to the main file's directory when under it. */
+/* Names in messages: relative to the main file's directory when under it. */
 static char *
 path_shown(const char *base_dir, const char *path)
 {
@@ -203,7 +207,7 @@ ctx_push(struct cfg_ctx *ctx, const char *key, long index)
 		    old > 0 ? "." : "", key);
 	else
 		n = snprintf(ctx->path + old, sizeof(ctx->path) - old, "%s%s[%ld]",
-		    old > 0 && key[0] != '\0' ? "." : "", key, index);
+		    old > 0 ? "." : "", key, index);
 	if (n < 0 || (size_t)n >= sizeof(ctx->path) - old)
 		ctx->pathlen = sizeof(ctx->path) - 1;
 	else
@@ -221,7 +225,7 @@ ctx_pop(struct cfg_ctx *ctx, size_t mark)
 static void
 cfg_verror(struct cfg_ctx *ctx, const char *key, const char *fmt, va_list ap)
 {
-	char	msg[MSG_MAX], line[MSG_MAX + CTX_PATH_MAX + 256];
+	char	msg[MSG_MAX], line[PATH_MAX + CTX_PATH_MAX + MSG_MAX + 8];
 	bool	has_key = key != NULL && key[0] != '\0';
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -361,7 +365,8 @@ cfg_get_uint(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	if (!json_object_is_type(v, json_type_int))
 		return wrong_type(ctx, key, "an integer", v);
 	if (int_in_range(v, min, max, &i) == -1) {
-		cfg_error(ctx, key, "%s is out of range (%u-%u)", json_text(v), min, max);
+		cfg_error(ctx, key, "%s is out of range (%u-%u)", json_text(v), min,
+		    max);
 		return -1;
 	}
 	*out = (unsigned)i;
@@ -497,6 +502,11 @@ get_enum(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	return -1;
 }
 
+/*
+ * The get_* helpers below replace *out, a heap string or NULL, only when the
+ * value is present and valid.
+ */
+
 /* A string made of [A-Za-z0-9_.-]: safe in vtysh arguments and file names. */
 static bool
 is_word(const char *s, size_t maxlen)
@@ -524,6 +534,7 @@ get_word(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		free(s);
 		return -1;
 	}
+	free(*out);
 	*out = s;
 	return 1;
 }
@@ -556,11 +567,12 @@ get_ifname(struct cfg_ctx *ctx, struct json_object *obj, const char *key, char *
 		free(s);
 		return -1;
 	}
+	free(*out);
 	*out = s;
 	return 1;
 }
 
-/* A string that must not be empty; replaces *out (a heap string) only when valid. */
+/* A string that must not be empty. */
 static int
 get_nonempty(struct cfg_ctx *ctx, struct json_object *obj, const char *key, char **out)
 {
@@ -791,63 +803,79 @@ cfg_duration_fmt(uint64_t us, char *buf, size_t buflen)
 }
 
 /*
- * Reads and parses one file. The checks on the open descriptor (not on the
- * name) see the very file that is read.
+ * Reads one whole file into *buf. The checks use the open descriptor, not
+ * the name, so they see the very file that is read. *missing (if not NULL)
+ * tells an absent file apart, without an error.
  */
-static struct json_object *
-read_json(struct cfg_ctx *ctx, const char *path, bool *missing)
+static int
+read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
+    size_t *len)
 {
-	struct json_object	*obj = NULL;
-	struct json_tokener	*tok = NULL;
-	enum json_tokener_error	 jerr;
-	struct stat		 st;
-	char			*buf = NULL;
-	size_t			 len = 0, end, line = 1, col = 1;
-	ssize_t			 n;
-	int			 fd;
+	struct stat	st;
+	ssize_t		n;
+	int		fd;
 
-	if (missing != NULL)
-		*missing = false;
+	*buf = NULL;
+	*len = 0;
 	/* O_NONBLOCK: a FIFO in services.d must not hang the loader. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		if (errno == ENOENT && missing != NULL) {
+		if (errno == ENOENT && missing != NULL)
 			*missing = true;
-			return NULL;
-		}
-		cfg_error(ctx, NULL, "cannot open: %s", strerror(errno));
-		return NULL;
+		else
+			cfg_error(ctx, NULL, "cannot open: %s", strerror(errno));
+		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
 		cfg_error(ctx, NULL, "cannot stat: %s", strerror(errno));
-		goto done;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		cfg_error(ctx, NULL, "not a regular file");
-		goto done;
+		goto fail;
 	}
 	if (st.st_mode & S_IWOTH) {
 		cfg_error(ctx, NULL, "refusing a configuration file writable by other "
 		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
-		goto done;
+		goto fail;
 	}
 	if (st.st_size > CFG_MAX_FILE_SIZE)
 		goto too_large;
-	buf = xcalloc(1, CFG_MAX_FILE_SIZE + 1);
-	/* The file may grow between fstat() and read(); one byte more tells. */
-	while (len <= CFG_MAX_FILE_SIZE) {
-		n = read(fd, buf + len, CFG_MAX_FILE_SIZE + 1 - len);
+	*buf = xcalloc(1, CFG_MAX_FILE_SIZE + 1);
+	/* The file may grow after fstat(); reading one byte more tells. */
+	while (*len <= CFG_MAX_FILE_SIZE) {
+		n = read(fd, *buf + *len, CFG_MAX_FILE_SIZE + 1 - *len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			cfg_error(ctx, NULL, "cannot read: %s", strerror(errno));
-			goto done;
+			goto fail;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
-	if (len > CFG_MAX_FILE_SIZE)
+	if (*len > CFG_MAX_FILE_SIZE)
 		goto too_large;
+	close(fd);
+	return 0;
+
+too_large:
+	cfg_error(ctx, NULL, "larger than %d bytes", CFG_MAX_FILE_SIZE);
+fail:
+	free(*buf);
+	*buf = NULL;
+	close(fd);
+	return -1;
+}
+
+/* Parses strict JSON whose top level is an object; errors say where. */
+static struct json_object *
+parse_json(struct cfg_ctx *ctx, const char *buf, size_t len)
+{
+	struct json_object	*obj;
+	struct json_tokener	*tok;
+	enum json_tokener_error	 jerr;
+	size_t			 end, line = 1, col = 1;
 
 	if ((tok = json_tokener_new()) == NULL)
 		fatal("out of memory");
@@ -855,15 +883,13 @@ read_json(struct cfg_ctx *ctx, const char *path, bool *missing)
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
 	if (jerr == json_tokener_success) {
-		/* Strict mode stops at the end of the value; only white space may follow. */
+		/* Only white space may follow the value. */
 		while (end < len && isspace((unsigned char)buf[end]))
 			end++;
-		if (end < len) {
+		if (end < len)
 			jerr = json_tokener_error_parse_unexpected;
-			json_object_put(obj);
-			obj = NULL;
-		}
 	}
 	if (jerr != json_tokener_success) {
 		for (size_t i = 0; i < end && i < len; i++, col++)
@@ -871,31 +897,32 @@ read_json(struct cfg_ctx *ctx, const char *path, bool *missing)
 				line++;
 				col = 0;
 			}
-		if (jerr == json_tokener_continue)
-			cfg_error(ctx, NULL, "not valid JSON: unexpected end of file "
-			    "(line %zu, column %zu)", line, col);
-		else
-			cfg_error(ctx, NULL, "not valid JSON: %s (line %zu, column %zu)",
-			    json_tokener_error_desc(jerr), line, col);
+		cfg_error(ctx, NULL, "not valid JSON: %s (line %zu, column %zu)",
+		    jerr == json_tokener_continue ? "unexpected end of file" :
+		    json_tokener_error_desc(jerr), line, col);
 		json_object_put(obj);
-		obj = NULL;
-		goto done;
+		return NULL;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		cfg_error(ctx, NULL, "the top level must be a JSON object, not %s",
 		    json_type_word(obj));
 		json_object_put(obj);
-		obj = NULL;
+		return NULL;
 	}
-	goto done;
+	return obj;
+}
 
-too_large:
-	cfg_error(ctx, NULL, "larger than %d bytes", CFG_MAX_FILE_SIZE);
-done:
-	if (tok != NULL)
-		json_tokener_free(tok);
+static struct json_object *
+read_json(struct cfg_ctx *ctx, const char *path, bool *missing)
+{
+	struct json_object	*obj;
+	char			*buf;
+	size_t			 len;
+
+	if (read_file(ctx, path, missing, &buf, &len) == -1)
+		return NULL;
+	obj = parse_json(ctx, buf, len);
 	free(buf);
-	close(fd);
 	return obj;
 }
 
@@ -972,7 +999,8 @@ parse_log(struct cfg_ctx *ctx, struct json_object *obj, struct cfg *cfg)
 	check_keys(ctx, obj, log_keys, NULL);
 	if (cfg_get_string(ctx, obj, "level", false, &s) == 1) {
 		if ((lvl = log_level_parse(s)) == -1)
-			cfg_error(ctx, "level", "'%s' is not debug, info, warning or error", s);
+			cfg_error(ctx, "level", "'%s' is not debug, info, warning "
+			    "or error", s);
 		else
 			cfg->log.level = lvl;
 		free(s);
@@ -1005,10 +1033,9 @@ parse_main(struct cfg_ctx *ctx, struct json_object *obj, struct cfg *cfg)
 	get_ifname(ctx, obj, "interface", &cfg->interface);
 	parse_sub(ctx, obj, "frr", cfg, parse_frr);
 	if (get_nonempty(ctx, obj, "control_socket", &cfg->control_socket) == 1 &&
-	    strlen(cfg->control_socket) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+	    strlen(cfg->control_socket) > SUN_PATH_MAX)
 		cfg_error(ctx, "control_socket", "'%s' is too long for a Unix socket "
-		    "(at most %zu bytes)", cfg->control_socket,
-		    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		    "(at most %zu bytes)", cfg->control_socket, SUN_PATH_MAX);
 	get_nonempty(ctx, obj, "state_file", &cfg->state_file);
 	get_nonempty(ctx, obj, "metrics_file", &cfg->metrics_file);
 	parse_sub(ctx, obj, "log", cfg, parse_log);
@@ -1019,7 +1046,7 @@ parse_main(struct cfg_ctx *ctx, struct json_object *obj, struct cfg *cfg)
 	parse_sub(ctx, obj, "defaults", cfg, parse_defaults);
 }
 
-/* Names show up in perfdata labels and metrics: no quotes, '=' or control characters. */
+/* Probe names end up in perfdata labels and metrics; keep them quotable. */
 static bool
 is_probe_name(const char *s)
 {
@@ -1083,7 +1110,8 @@ parse_probe(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg,
 	    p->critical_us == 0)
 		cfg_error(ctx, "critical", "must be more than 0 (leave it out for no "
 		    "threshold)");
-	if (p->warning_us != 0 && p->critical_us != 0 && p->warning_us >= p->critical_us)
+	if (p->warning_us != 0 && p->critical_us != 0 &&
+	    p->warning_us >= p->critical_us)
 		cfg_error(ctx, "warning", "%s must be less than critical %s",
 		    cfg_duration_fmt(p->warning_us, a, sizeof(a)),
 		    cfg_duration_fmt(p->critical_us, b, sizeof(b)));
@@ -1344,8 +1372,12 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 	shown = path_shown(base_dir, cfg->services_dir);
 	ctx_init(&ctx, errs, shown);
 	if ((n = scandir(cfg->services_dir, &list, is_json_name, file_cmp)) == -1) {
-		cfg_error(&ctx, NULL, "cannot read the services directory: %s",
-		    strerror(errno));
+		if (strcmp(shown, cfg->services_dir) == 0)
+			cfg_error(&ctx, NULL, "cannot read the services directory: %s",
+			    strerror(errno));
+		else
+			cfg_error(&ctx, NULL, "cannot read the services directory %s: %s",
+			    cfg->services_dir, strerror(errno));
 		free(shown);
 		return;
 	}
@@ -1463,8 +1495,9 @@ cfg_load(const char *main_path, struct cfg_errors *errs)
 	base_dir = path_dir(main_path);
 	shown = path_shown(base_dir, main_path);
 	ctx_init(&ctx, errs, shown);
+	missing = false;
 	obj = read_json(&ctx, main_path, optional ? &missing : NULL);
-	if (obj == NULL && optional && missing)
+	if (missing)
 		cfg->services_dir = path_join(base_dir, "services.d");
 	else {
 		cfg->main_file = xstrdup(main_path);

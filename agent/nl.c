@@ -22,7 +22,7 @@
 #define NL_RECV_BUFSIZE		32768
 #define NL_REQ_BUFSIZE		512
 /* A dump that races an address change is retried this often. */
-#define NL_DUMP_TRIES		3
+#define NL_DUMP_TRIES	10	/* IPv6 addrconf work finishes asynchronously after an add */
 
 struct nl {
 	struct mnl_socket	*sock;
