@@ -6,6 +6,7 @@ PKGS=(
 	build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libmnl-dev libjson-c-dev libsystemd-dev libcriterion-dev
 	frr gobgpd iproute2 socat procps
+	clang libclang-rt-14-dev
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -21,6 +21,9 @@ bash tests/build.sh "$top/_build-asan" --enable-werror --enable-sanitizers || ex
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	"$top/_build-asan/tests/unit/unit_tests" --jobs 2 || fail=1
 
+step "fuzzing the parsers (libFuzzer, ${AHD_FUZZ_SECONDS:-30} s per target)"
+bash tests/fuzz/run.sh || fail=1
+
 step "integration tests (FRR + GoBGP in network namespaces)"
 AHD_BUILD="$top/_build" bash tests/integration/run.sh || fail=1
 

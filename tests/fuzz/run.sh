@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
+# AHD_FUZZ_SECONDS (default 30) from its seed corpus. Prints
+# "N passed, N failed" (a target passes when the fuzzer found nothing).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${AHD_FUZZ_SECONDS:-30}
+out=$top/_build-fuzz
+mkdir -p "$out"
+passed=0 failed=0
+flags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
+	-fno-sanitize-recover=undefined -I"$top/agent" -I"$top/probes")
+libs=$(pkg-config --cflags --libs json-c libsystemd libmnl libcurl)
+core=("$top"/agent/{cfg,pfx,log,probe}.c "$top"/probes/*.c)
+for src in "$top"/tests/fuzz/fuzz_*.c; do
+	name=$(basename "$src" .c)
+	corpus=$top/tests/fuzz/corpus/${name#fuzz_}
+	# shellcheck disable=SC2086
+	if ! clang "${flags[@]}" "$src" "${core[@]}" $libs -lresolv -o "$out/$name" 2>"$out/$name.build.log"; then
+		echo "FAIL: $name does not build (see $out/$name.build.log)"
+		failed=$((failed + 1))
+		continue
+	fi
+	work=$(mktemp -d)
+	cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+	dict=(); [[ -f $top/tests/fuzz/${name#fuzz_}.dict ]] && dict=(-dict="$top/tests/fuzz/${name#fuzz_}.dict")
+	if "$out/$name" "${dict[@]}" -max_total_time="$secs" -max_len=8192 -timeout=5 \
+		-artifact_prefix="$out/$name-" "$work" >"$out/$name.log" 2>&1; then
+		echo "PASS: $name: $(grep -E '^Done [0-9]+ runs' "$out/$name.log" | head -1), no crash, leak or UB"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $name found a problem:"
+		grep -E 'ERROR|SUMMARY|runtime error' "$out/$name.log" | head -5
+		failed=$((failed + 1))
+	fi
+	rm -rf "$work"
+done
+rm -rf /tmp/ahd-fuzz-*
+echo "$passed passed, $failed failed"
+((failed == 0))
