@@ -29,6 +29,7 @@ struct ctl {
 	void				*arg;
 	struct ctl_client		*clients;
 	unsigned			 nclients;
+	uint64_t			 idle_us;
 };
 
 struct ctl_client {
@@ -66,6 +67,12 @@ const char *
 ctl_path(const struct ctl *c)
 {
 	return c->path;
+}
+
+void
+ctl_set_idle_timeout(struct ctl *c, uint64_t us)
+{
+	c->idle_us = us;
 }
 
 static void
@@ -152,9 +159,15 @@ client_dispatch(struct ctl_client *cl, const char *line, size_t len)
 	const struct ctl_command *cmd = NULL;
 	const char		*name;
 
+	if (len == 0)
+		return ctl_error("malformed request: empty line");
 	if ((tok = json_tokener_new()) == NULL)
 		return ctl_error("out of memory");
 	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (req == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
+		reply = ctl_error("malformed request: incomplete JSON");
+		goto out;
+	}
 	if (req == NULL || tok->char_offset != (int)len) {
 		reply = ctl_error("malformed request: %s", req == NULL ?
 		    json_tokener_error_desc(json_tokener_get_error(tok)) :
@@ -243,7 +256,7 @@ client_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 
 	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !cl->closing) {
 		client_read(cl);
-		sd_event_source_set_time_relative(cl->idle, CTL_IDLE_US);
+		sd_event_source_set_time_relative(cl->idle, cl->ctl->idle_us);
 	}
 	if (client_flush(cl) == -1)
 		client_free(cl);
@@ -329,7 +342,7 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	r = sd_event_add_io(c->ev, &cl->io, fd, EPOLLIN, client_io_cb, cl);
 	if (r >= 0)
 		r = sd_event_add_time_relative(c->ev, &cl->idle, CLOCK_MONOTONIC,
-		    CTL_IDLE_US, 100000, client_idle_cb, cl);
+		    c->idle_us, c->idle_us / 50, client_idle_cb, cl);
 	if (r < 0) {
 		log_warn("control: cannot watch a client: %s", strerror(-r));
 		client_free(cl);
@@ -373,6 +386,7 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->ev = sd_event_ref(ev);
 	c->cmds = cmds;
 	c->arg = arg;
+	c->idle_us = CTL_IDLE_US;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

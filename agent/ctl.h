@@ -46,6 +46,8 @@ struct ctl	*ctl_open(sd_event *ev, const char *path, const struct ctl_command *c
 /* Closes every connection and removes the socket. */
 void		 ctl_close(struct ctl *c);
 const char	*ctl_path(const struct ctl *c);
+/* For tests: how long a connection may stay silent (default CTL_IDLE_US). */
+void		 ctl_set_idle_timeout(struct ctl *c, uint64_t us);
 
 /* An error reply: {"ok": false, "error": msg}. */
 struct json_object *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -346,7 +346,11 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
-		log_info("%s: stopped (removed or changed)", d->cfg->services[j].name);
+		bool gone = true;
+		for (size_t i = 0; i < ncfg->nservices && gone; i++)
+			gone = strcmp(ncfg->services[i].name, d->cfg->services[j].name) != 0;
+		if (gone)
+			log_info("%s: removed from the configuration", d->cfg->services[j].name);
 		d->svc_gen[j]->refs--;
 		svc_free(d->svcs[j]);
 	}
