@@ -331,7 +331,8 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		log_info("%s: configuration changed, restarting its probes", nc->name);
 		if (old->state == SVC_DRAINED)
 			svc_drain(nsvcs[i], 0);
-		else if (svc_wants_announce(old))
+		else if (svc_wants_announce(old) || old->adopt)
+			/* Announced (or being adopted): keep it until the first results. */
 			nsvcs[i]->adopt = true;
 	}
 	for (size_t i = 0; i < ncfg->nservices; i++)
