@@ -249,3 +249,33 @@ ann_withdraw_all(struct ann *a)
 	for (size_t i = 0; i < a->nprefixes; i++)
 		ann_apply(a, &a->prefixes[i]);
 }
+
+const struct ann_prefix *
+ann_lookup(const struct ann *a, const struct pfx *p)
+{
+	return ann_find(a, p);
+}
+
+void
+ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname)
+{
+	struct ann_prefix	*ap = ann_find(a, p);
+	unsigned		 ifindex;
+	char			 buf[PFX_STRLEN], err[256];
+
+	if (ap != NULL && strcmp(ap->ifname, ifname) == 0)
+		return;
+	pfx_fmt(p, buf, sizeof(buf));
+	if ((ifindex = if_nametoindex(ifname)) == 0) {
+		/* The interface is gone, and its addresses with it. */
+		log_info("%s on %s is no longer configured; interface gone", buf, ifname);
+		return;
+	}
+	if (nl_addr_del(a->nl, ifindex, p, err, sizeof(err)) == -1) {
+		log_err("cannot remove %s from %s: %s", buf, ifname, err);
+		a->errors++;
+		return;
+	}
+	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
+	    "there)", buf, ifname);
+}

@@ -46,5 +46,13 @@ void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted);
 void		 ann_reconcile(struct ann *a);
 /* Withdraws every configured prefix that is present (on_exit: withdraw). */
 void		 ann_withdraw_all(struct ann *a);
+/* The entry for p, or NULL if p is not configured. */
+const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
+/*
+ * Removes p from ifname if this daemon put it there earlier (an older
+ * configuration, or the state file of a crashed run) and the current
+ * configuration does not manage it there; otherwise does nothing.
+ */
+void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname);
 
 #endif

@@ -34,6 +34,7 @@ struct cfg_probe {
 	uint64_t		 critical_us;	/* 0: no threshold */
 	unsigned		 jitter_pct;	/* from defaults.jitter */
 	void			*params;	/* owned by type, freed by type->free_params */
+	char			*canon;		/* the probe's JSON object, keys sorted: for reload */
 };
 
 struct cfg_service {
@@ -103,6 +104,12 @@ struct cfg_errors {
  */
 struct cfg	*cfg_load(const char *main_path, struct cfg_errors *errs);
 void		 cfg_free(struct cfg *cfg);
+/*
+ * Whether two services would behave identically: every resolved setting and
+ * every probe (type parameters compared through their canonical JSON, so a
+ * probe type need not know about reloads). The file name is not compared.
+ */
+bool		 cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b);
 void		 cfg_errors_clear(struct cfg_errors *errs);
 
 /*

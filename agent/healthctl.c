@@ -1,15 +1,30 @@
 /* anycast-healthctl: the operator's tool. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <json-c/json.h>
 #include <systemd/sd-event.h>
 
 #include "cfg.h"
+#include "ctl.h"
 #include "log.h"
+#include "nl.h"
 #include "probe.h"
+#include "state.h"
 #include "svc.h"
+
+#define DEFAULT_SOCKET		"/run/anycast-healthd/control.sock"
+#define DEFAULT_STATE		"/run/anycast-healthd/state.json"
+/* A reload of a large configuration may take a moment; nothing else should. */
+#define CLIENT_TIMEOUT_S	30
 
 /* Nagios plugin exit codes, also used for our own usage errors. */
 #define EXIT_UNKNOWN	3
@@ -22,7 +37,15 @@ usage(FILE *f)
 	    "  validate              check the configuration: exit 0 valid, 2 invalid\n"
 	    "  check SERVICE|--all   run the probes once, here, without the daemon;\n"
 	    "                        print a Nagios plugin line, exit 0/1/2/3\n"
-	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n",
+	    "  status [--json]       the daemon's services, prefixes and probes;\n"
+	    "                        exit 0 all up, 1 degraded/drained, 2 down, 3 no daemon\n"
+	    "  drain SERVICE [--grace DURATION]   withdraw a service for maintenance\n"
+	    "  undrain SERVICE       end the maintenance\n"
+	    "  reload                load the configuration again (invalid: kept as is)\n"
+	    "  metrics               Prometheus text metrics\n"
+	    "  withdraw-all [--force]  withdraw everything the state file lists\n"
+	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n"
+	    "-s PATH  control socket (default: control_socket of the configuration)\n",
 	    CFG_DEFAULT_MAIN);
 }
 
@@ -202,34 +225,483 @@ out:
 	return rc;
 }
 
+/*
+ * One key of the main file, read without validating the rest: the control
+ * socket and the state file must be found even when the configuration has
+ * just been broken (that is when reload and withdraw-all matter most).
+ */
+static char *
+main_key(const char *path, const char *key, const char *def)
+{
+	struct json_object	*o, *v;
+	char			*r;
+
+	o = json_object_from_file(path != NULL ? path : CFG_DEFAULT_MAIN);
+	if (o != NULL && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		r = strdup(json_object_get_string(v));
+	else
+		r = strdup(def);
+	json_object_put(o);
+	if (r == NULL) {
+		fprintf(stderr, "anycast-healthctl: out of memory\n");
+		exit(EXIT_UNKNOWN);
+	}
+	return r;
+}
+
+static int
+ctl_connect(const char *path, bool quiet)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	struct timeval		tv = { .tv_sec = CLIENT_TIMEOUT_S };
+	int			fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		if (!quiet)
+			fprintf(stderr, "anycast-healthctl: %s: path too long\n", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (!quiet)
+			fprintf(stderr, "anycast-healthctl: cannot reach the daemon at %s: %s\n",
+			    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Sends req (taken) and returns the reply, or NULL if the daemon cannot be reached. */
+static struct json_object *
+ctl_request(const char *sock, struct json_object *req)
+{
+	struct json_object	*reply = NULL;
+	const char		*text;
+	char			*buf = NULL, *tmp;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = ctl_connect(sock, false)) == -1)
+		goto out;
+	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	if (send(fd, text, strlen(text), MSG_NOSIGNAL) != (ssize_t)strlen(text) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(stderr, "anycast-healthctl: %s: %s\n", sock, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (len + 4096 > cap) {
+			if (cap > CTL_MAX_REPLY || (tmp = realloc(buf, cap + 65536)) == NULL) {
+				fprintf(stderr, "anycast-healthctl: reply too long\n");
+				goto out;
+			}
+			buf = tmp;
+			cap += 65536;
+		}
+		if ((n = recv(fd, buf + len, cap - len - 1, 0)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "anycast-healthctl: %s: %s\n", sock, n == 0 ?
+			    "the daemon closed the connection" : strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+		if (memchr(buf, '\n', len) != NULL)
+			break;
+	}
+	buf[len] = '\0';
+	if ((reply = json_tokener_parse(buf)) == NULL ||
+	    !json_object_is_type(reply, json_type_object)) {
+		fprintf(stderr, "anycast-healthctl: malformed reply from the daemon\n");
+		json_object_put(reply);
+		reply = NULL;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	json_object_put(req);
+	return reply;
+}
+
+static bool
+reply_ok(struct json_object *reply)
+{
+	struct json_object	*v;
+
+	return json_object_object_get_ex(reply, "ok", &v) && json_object_get_boolean(v);
+}
+
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static double
+jnum(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_double(v);
+}
+
+static bool
+jbool(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static struct json_object *
+jarr(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+static void
+fmt_age(double secs, char *buf, size_t len)
+{
+	unsigned long	s = secs < 0 ? 0 : (unsigned long)secs;
+
+	if (s < 60)
+		snprintf(buf, len, "%lus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%luh%02lum", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%lud%02luh", s / 86400, s / 3600 % 24);
+}
+
+/*
+ * The Nagios verdict for one service: up 0; degraded, drained or briefly
+ * in init 1; down, or in init for longer than rise x interval, 2.
+ */
+static int
+service_exit(struct json_object *svc, double now)
+{
+	const char	*st = jstr(svc, "state");
+
+	if (strcmp(st, "up") == 0)
+		return 0;
+	if (strcmp(st, "degraded") == 0 || strcmp(st, "drained") == 0)
+		return 1;
+	if (strcmp(st, "init") == 0 &&
+	    (now - jnum(svc, "since_unix")) * 1000 <= jnum(svc, "init_limit_ms"))
+		return 1;
+	return 2;
+}
+
+static int
+cmd_status(const char *sock, bool json)
+{
+	struct json_object	*reply, *req = json_object_new_object(), *svcs, *svc, *e;
+	struct timespec		 ts;
+	double			 now;
+	char			 age[32];
+	int			 rc = 0, src;
+
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	if ((reply = ctl_request(sock, req)) == NULL) {
+		if (!json)
+			printf("ANYCAST-HEALTH UNKNOWN - daemon not reachable at %s\n", sock);
+		return EXIT_UNKNOWN;
+	}
+	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
+		fprintf(stderr, "anycast-healthctl: %s\n", jstr(reply, "error"));
+		json_object_put(reply);
+		return EXIT_UNKNOWN;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+		src = service_exit(json_object_array_get_idx(svcs, i), now);
+		rc = src > rc ? src : rc;
+	}
+	if (json) {
+		json_object_object_del(reply, "ok");
+		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(reply);
+		return rc;
+	}
+	printf("anycast-healthd %s, pid %d, started %s\n", jstr(reply, "version"),
+	    (int)jnum(reply, "pid"), jstr(reply, "started"));
+	if (json_object_array_length(svcs) == 0)
+		printf("no services configured\n");
+	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+		struct json_object *arr;
+		svc = json_object_array_get_idx(svcs, i);
+		fmt_age(now - jnum(svc, "since_unix"), age, sizeof(age));
+		printf("\n%-20s %-9s since %s (%s)%s\n", jstr(svc, "name"), jstr(svc, "state"),
+		    jstr(svc, "since"), age, strcmp(jstr(svc, "state"), "drained") == 0 &&
+		    jbool(svc, "announcing") ? ", grace period: still announced" : "");
+		if ((arr = jarr(svc, "prefixes")) != NULL)
+			for (size_t j = 0; j < json_object_array_length(arr); j++) {
+				e = json_object_array_get_idx(arr, j);
+				printf("  prefix %-28s on %-8s %s\n", jstr(e, "prefix"),
+				    jstr(e, "interface"), jbool(e, "announced") ?
+				    "announced" : "not announced");
+			}
+		if ((arr = jarr(svc, "probes")) != NULL)
+			for (size_t j = 0; j < json_object_array_length(arr); j++) {
+				e = json_object_array_get_idx(arr, j);
+				printf("  probe  %-20s %-8s %-4s %8.1f ms  %s\n", jstr(e, "name"),
+				    jstr(e, "state"), jstr(e, "health"), jnum(e, "latency_ms"),
+				    jstr(e, "message"));
+			}
+	}
+	json_object_put(reply);
+	return rc;
+}
+
+/* Sends a command and prints its error; 0, 1 refused, 3 not reachable. */
+static int
+simple_request(const char *sock, struct json_object *req, struct json_object **replyp)
+{
+	struct json_object	*reply;
+
+	if ((reply = ctl_request(sock, req)) == NULL)
+		return EXIT_UNKNOWN;
+	if (!reply_ok(reply)) {
+		fprintf(stderr, "anycast-healthctl: %s\n", jstr(reply, "error"));
+		json_object_put(reply);
+		return 1;
+	}
+	*replyp = reply;
+	return 0;
+}
+
+static int
+cmd_drain(const char *sock, bool drain, const char *service, const char *grace)
+{
+	struct json_object	*req = json_object_new_object(), *reply;
+	int			 rc;
+
+	json_object_object_add(req, "cmd", json_object_new_string(drain ? "drain" : "undrain"));
+	json_object_object_add(req, "service", json_object_new_string(service));
+	if (grace != NULL)
+		json_object_object_add(req, "grace", json_object_new_string(grace));
+	if ((rc = simple_request(sock, req, &reply)) != 0)
+		return rc;
+	if (drain && jbool(reply, "already"))
+		printf("%s: already drained\n", service);
+	else if (drain && jbool(reply, "announcing"))
+		printf("%s: drained; still announced for %.3gs, then withdrawn\n", service,
+		    jnum(reply, "grace_ms") / 1000.0);
+	else if (drain)
+		printf("%s: drained and withdrawn\n", service);
+	else if (!jbool(reply, "was_drained"))
+		printf("%s: was not drained (%s)\n", service, jstr(reply, "state"));
+	else
+		printf("%s: undrained, now %s\n", service, jstr(reply, "state"));
+	json_object_put(reply);
+	return 0;
+}
+
+static int
+cmd_reload(const char *sock)
+{
+	struct json_object	*req = json_object_new_object(), *reply, *errs;
+
+	json_object_object_add(req, "cmd", json_object_new_string("reload"));
+	if ((reply = ctl_request(sock, req)) == NULL)
+		return EXIT_UNKNOWN;
+	if (reply_ok(reply)) {
+		printf("reloaded: %d service(s)\n", (int)jnum(reply, "services"));
+		json_object_put(reply);
+		return 0;
+	}
+	if ((errs = jarr(reply, "errors")) != NULL)
+		for (size_t i = 0; i < json_object_array_length(errs); i++)
+			fprintf(stderr, "%s\n", json_object_get_string(
+			    json_object_array_get_idx(errs, i)));
+	fprintf(stderr, "anycast-healthctl: %s\n", jstr(reply, "error"));
+	json_object_put(reply);
+	return errs != NULL ? 2 : 1;
+}
+
+static int
+cmd_metrics(const char *sock)
+{
+	struct json_object	*req = json_object_new_object(), *reply;
+	int			 rc;
+
+	json_object_object_add(req, "cmd", json_object_new_string("metrics"));
+	if ((rc = simple_request(sock, req, &reply)) != 0)
+		return rc;
+	fputs(jstr(reply, "metrics"), stdout);
+	json_object_put(reply);
+	return 0;
+}
+
+/*
+ * Withdraws what the state file lists: for systemd's ExecStopPost=, so that
+ * a daemon that died (kill -9, crash) leaves nothing announced.
+ */
+static int
+cmd_withdraw_all(const char *path, const char *sock, bool force)
+{
+	struct state	 st, left = { 0 };
+	struct nl	*nl = NULL;
+	char		*file, *text = NULL, err[512], buf[PFX_STRLEN];
+	const char	*result;
+	unsigned	 ifindex;
+	int		 rc = 0, fd;
+
+	file = main_key(path, "state_file", DEFAULT_STATE);
+	if ((rc = state_read(file, &st, err, sizeof(err))) == 1) {
+		printf("no state file %s: nothing to withdraw\n", file);
+		rc = 0;
+		goto out;
+	}
+	if (rc == -1) {
+		fprintf(stderr, "anycast-healthctl: state file %s: %s\n", file, err);
+		rc = 1;
+		goto out;
+	}
+	result = getenv("SERVICE_RESULT");
+	if (st.kept && result != NULL && strcmp(result, "success") == 0) {
+		/* systemd's ExecStopPost= after a clean stop with on_exit "keep". */
+		printf("the daemon stopped cleanly with on_exit \"keep\": leaving %zu "
+		    "announcement(s) for its next start\n", st.nannounced);
+		goto out;
+	}
+	if (!force && (fd = ctl_connect(sock, true)) != -1) {
+		close(fd);
+		fprintf(stderr, "anycast-healthctl: the daemon is running (%s) and would "
+		    "announce again; stop it first, drain a service, or use --force\n", sock);
+		rc = 1;
+		goto out;
+	}
+	if (st.nannounced > 0 && (nl = nl_open(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "anycast-healthctl: netlink: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < st.nannounced; i++) {
+		const struct state_entry *e = &st.announced[i];
+		pfx_fmt(&e->pfx, buf, sizeof(buf));
+		if (e->method != METHOD_ADDRESS) {
+			fprintf(stderr, "%s: method %s needs the vtysh driver, which this "
+			    "version does not have; left as is\n", buf,
+			    e->method == METHOD_NETWORK ? "network" : "both");
+			state_add_announced(&left, &e->pfx, e->ifname, e->method);
+			rc = 1;
+		} else if ((ifindex = if_nametoindex(e->ifname)) == 0) {
+			printf("%s on %s: interface gone, nothing to withdraw\n", buf, e->ifname);
+		} else if (nl_addr_del(nl, ifindex, &e->pfx, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s on %s: %s\n", buf, e->ifname, err);
+			state_add_announced(&left, &e->pfx, e->ifname, e->method);
+			rc = 1;
+		} else
+			printf("withdrew %s on %s\n", buf, e->ifname);
+	}
+	/* Drains survive; what could not be withdrawn stays listed for another try. */
+	for (size_t i = 0; i < st.ndrained; i++)
+		state_add_drained(&left, st.drained[i]);
+	if ((text = state_format(&left)) == NULL ||
+	    state_write_file(file, text, err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: state file: %s\n", text ? err :
+		    "out of memory");
+		rc = 1;
+	}
+out:
+	nl_close(nl);
+	state_clear(&st);
+	state_clear(&left);
+	free(text);
+	free(file);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char	*path = NULL, *cmd = NULL, *arg = NULL;
-	int		 nargs = 0;
+	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
+	const char	*args[4];
+	char		*sock;
+	bool		 json = false, force = false;
+	int		 nargs = 0, rc;
 
-	/* -c is accepted before and after the command. */
+	/* Options are accepted before and after the command. */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0) {
-			if (++i == argc) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0 ||
+		    strcmp(argv[i], "--grace") == 0) {
+			if (i + 1 == argc) {
 				usage(stderr);
 				return EXIT_UNKNOWN;
 			}
-			path = argv[i];
+			if (argv[i][1] == 'c')
+				path = argv[++i];
+			else if (argv[i][1] == 's')
+				sockopt = argv[++i];
+			else
+				grace = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--force") == 0) {
+			force = true;
 		} else if (cmd == NULL) {
 			cmd = argv[i];
+		} else if (nargs < 4) {
+			args[nargs++] = argv[i];
 		} else {
-			arg = argv[i];
-			nargs++;
+			usage(stderr);
+			return EXIT_UNKNOWN;
 		}
 	}
 	if (cmd != NULL && strcmp(cmd, "validate") == 0 && nargs == 0)
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
-		return cmd_check(path, arg);
-	usage(stderr);
-	return EXIT_UNKNOWN;
+		return cmd_check(path, args[0]);
+	if (cmd == NULL) {
+		usage(stderr);
+		return EXIT_UNKNOWN;
+	}
+	sock = sockopt != NULL ? strdup(sockopt) : main_key(path, "control_socket",
+	    DEFAULT_SOCKET);
+	if (sock == NULL)
+		return EXIT_UNKNOWN;
+	rc = -1;
+	if (strcmp(cmd, "status") == 0 && nargs == 0)
+		rc = cmd_status(sock, json);
+	else if (strcmp(cmd, "drain") == 0 && nargs == 1)
+		rc = cmd_drain(sock, true, args[0], grace);
+	else if (strcmp(cmd, "undrain") == 0 && nargs == 1 && grace == NULL)
+		rc = cmd_drain(sock, false, args[0], NULL);
+	else if (strcmp(cmd, "reload") == 0 && nargs == 0)
+		rc = cmd_reload(sock);
+	else if (strcmp(cmd, "metrics") == 0 && nargs == 0)
+		rc = cmd_metrics(sock);
+	else if (strcmp(cmd, "withdraw-all") == 0 && nargs == 0)
+		rc = cmd_withdraw_all(path, sock, force);
+	free(sock);
+	if (rc == -1) {
+		usage(stderr);
+		return EXIT_UNKNOWN;
+	}
+	return rc;
 }

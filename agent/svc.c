@@ -26,8 +26,8 @@ svc_state_str(enum svc_state s)
 	return "?";
 }
 
-static const char *
-health_str(enum probe_health h)
+const char *
+probe_health_str(enum probe_health h)
 {
 	return h == PH_UP ? "up" : h == PH_DOWN ? "down" : "init";
 }
@@ -77,7 +77,18 @@ svc_decide(enum svc_state cur, size_t n_up, size_t n_init, unsigned require)
 bool
 svc_wants_announce(const struct svc *s)
 {
+	if (s->state == SVC_DRAINED)
+		return s->drain_announcing;
 	return s->state == SVC_UP || s->state == SVC_DEGRADED;
+}
+
+static uint64_t
+realtime_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* "tcp#0 CRITICAL (connection to 127.0.0.1:53 refused), tcp#1 OK (...)" */
@@ -91,30 +102,43 @@ describe_probes(const struct svc *s, char *buf, size_t len)
 		const struct probe *p = s->probes[i];
 		off += (size_t)snprintf(buf + off, len - off, "%s%s %s/%s (%s)",
 		    i ? ", " : "", p->cfg->name, nagios_state_str(p->state),
-		    health_str(s->db[i].health), p->msg);
+		    probe_health_str(s->db[i].health), p->msg);
 	}
 }
 
 static void
-svc_transition(struct svc *s, enum svc_state to)
+svc_transition(struct svc *s, enum svc_state to, const char *cause)
 {
-	struct timespec	ts;
-	char		why[1536];
+	char	why[1536];
 
-	describe_probes(s, why, sizeof(why));
+	if (cause == NULL)
+		describe_probes(s, why, sizeof(why));
 	log_msg(to == SVC_UP ? LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
-	    "state", "%s -> %s: %s", svc_state_str(s->state), svc_state_str(to), why);
+	    "state", "%s -> %s: %s", svc_state_str(s->state), svc_state_str(to),
+	    cause != NULL ? cause : why);
 	s->state = to;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->since_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	s->since_us = realtime_us();
+	s->transitions++;
 	s->changed_cb(s, s->changed_arg);
+}
+
+static void
+count_health(const struct svc *s, size_t *n_up, size_t *n_init)
+{
+	*n_up = *n_init = 0;
+	for (size_t i = 0; i < s->cfg->nprobes; i++) {
+		if (s->db[i].health == PH_UP)
+			(*n_up)++;
+		else if (s->db[i].health == PH_INIT)
+			(*n_init)++;
+	}
 }
 
 static void
 svc_probe_done(struct probe *p, void *arg)
 {
 	struct svc	*s = arg;
-	size_t		 i, n_up = 0, n_init = 0;
+	size_t		 i, n_up, n_init;
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
 	bool		 healthy;
@@ -132,17 +156,12 @@ svc_probe_done(struct probe *p, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
-	for (i = 0; i < s->cfg->nprobes; i++) {
-		if (s->db[i].health == PH_UP)
-			n_up++;
-		else if (s->db[i].health == PH_INIT)
-			n_init++;
-	}
+	count_health(s, &n_up, &n_init);
 	to = svc_decide(s->state, n_up, n_init, s->cfg->require);
 	if (to != SVC_INIT)
 		s->adopt = false;
 	if (to != s->state)
-		svc_transition(s, to);
+		svc_transition(s, to, NULL);
 }
 
 struct svc *
@@ -153,7 +172,9 @@ svc_new(sd_event *ev, const struct cfg_service *cfg, svc_changed_cb cb, void *ar
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->cfg = cfg;
+	s->ev = sd_event_ref(ev);
 	s->state = SVC_INIT;
+	s->since_us = realtime_us();
 	s->changed_cb = cb;
 	s->changed_arg = arg;
 	s->probes = calloc(cfg->nprobes, sizeof(*s->probes));
@@ -178,6 +199,8 @@ svc_free(struct svc *s)
 		probe_free(s->probes[i]);
 	free(s->probes);
 	free(s->db);
+	sd_event_source_disable_unref(s->drain_timer);
+	sd_event_unref(s->ev);
 	free(s);
 }
 
@@ -190,4 +213,59 @@ svc_start(struct svc *s)
 		if ((r = probe_schedule(s->probes[i])) < 0)
 			return r;
 	return 0;
+}
+
+static int
+svc_grace_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct svc	*s = arg;
+
+	s->drain_announcing = false;
+	log_msg(LOG_LVL_INFO, s->cfg->name, "drain", "drain grace over: withdrawing");
+	s->changed_cb(s, s->changed_arg);
+	return 0;
+}
+
+int
+svc_drain(struct svc *s, uint64_t grace_us)
+{
+	char	why[128], g[32];
+	int	r = 0;
+
+	if (s->state == SVC_DRAINED)
+		return 0;
+	s->adopt = false;
+	s->drain_announcing = grace_us > 0 && svc_wants_announce(s);
+	if (s->drain_announcing) {
+		if (s->drain_timer == NULL)
+			r = sd_event_add_time_relative(s->ev, &s->drain_timer,
+			    CLOCK_MONOTONIC, grace_us, 1000, svc_grace_cb, s);
+		else if ((r = sd_event_source_set_time_relative(s->drain_timer,
+		    grace_us)) >= 0)
+			r = sd_event_source_set_enabled(s->drain_timer, SD_EVENT_ONESHOT);
+		if (r < 0)
+			s->drain_announcing = false;
+	}
+	if (s->drain_announcing)
+		snprintf(why, sizeof(why), "drained by the operator; still announced "
+		    "for the grace period of %s", cfg_duration_fmt(grace_us, g, sizeof(g)));
+	else
+		snprintf(why, sizeof(why), "drained by the operator");
+	svc_transition(s, SVC_DRAINED, why);
+	return r < 0 ? r : 0;
+}
+
+void
+svc_undrain(struct svc *s)
+{
+	size_t	n_up, n_init;
+
+	if (s->state != SVC_DRAINED)
+		return;
+	s->drain_announcing = false;
+	if (s->drain_timer != NULL)
+		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
+	count_health(s, &n_up, &n_init);
+	svc_transition(s, svc_decide(SVC_INIT, n_up, n_init, s->cfg->require),
+	    "undrained by the operator");
 }

@@ -36,6 +36,7 @@ enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
 /* Whether a Nagios state counts as healthy for routing. */
 bool		 svc_state_healthy(enum nagios_state s, int on_warning);
 const char	*svc_state_str(enum svc_state s);
+const char	*probe_health_str(enum probe_health h);
 
 struct svc;
 typedef void (*svc_changed_cb)(struct svc *s, void *arg);
@@ -52,6 +53,15 @@ struct svc {
 	 * healthy service is adopted without a withdraw/announce flap.
 	 */
 	bool			 adopt;
+	/*
+	 * Drained by the operator: the state is SVC_DRAINED and the probes go
+	 * on (so undrain knows at once whether the service is healthy). During
+	 * the grace period the prefixes stay announced.
+	 */
+	bool			 drain_announcing;
+	sd_event_source		*drain_timer;
+	uint64_t		 transitions;	/* state changes since the service was created */
+	sd_event		*ev;
 	svc_changed_cb		 changed_cb;
 	void			*changed_arg;
 };
@@ -62,5 +72,13 @@ void		 svc_free(struct svc *s);
 int		 svc_start(struct svc *s);
 /* Whether the service's prefixes should be announced in its current state. */
 bool		 svc_wants_announce(const struct svc *s);
+/*
+ * Operator maintenance. svc_drain() keeps announcing for grace_us (if the
+ * service is announced now), then withdraws; returns 0, or -errno if the
+ * grace timer cannot be armed (the service is then drained at once).
+ * svc_undrain() returns to the state the probes show now.
+ */
+int		 svc_drain(struct svc *s, uint64_t grace_us);
+void		 svc_undrain(struct svc *s);
 
 #endif

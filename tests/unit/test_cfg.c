@@ -16,6 +16,7 @@
 #include <criterion/parameterized.h>
 
 #include "cfg.h"
+#include "testutil.h"
 #include "log.h"
 #include "probe.h"
 
@@ -993,4 +994,51 @@ Test(cfg, errors_clear_and_free_null)
 	cfg_errors_clear(&e);
 	cr_expect_eq(e.n, 0);
 	cr_expect_null(e.msgs);
+}
+
+/* Reload compares services structurally, probe parameters included. */
+Test(cfg, service_equal_for_reload, .fini = tu_cleanup)
+{
+	static const char base[] = "{ \"prefixes\": [\"192.0.2.53/32\"], \"rise\": 2, "
+	    "\"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 53, "
+	    "\"send\": \"x\" } ] }";
+	static const struct { const char *main, *svc; bool equal; } cases[] = {
+		{ NULL, base, true },
+		/* Same content, keys in another order. */
+		{ NULL, "{ \"probes\": [ { \"send\": \"x\", \"port\": 53, \"host\": "
+		    "\"127.0.0.1\", \"type\": \"tcp\" } ], \"rise\": 2, \"prefixes\": "
+		    "[\"192.0.2.53/32\"] }", true },
+		/* A probe type's own parameter. */
+		{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"rise\": 2, \"probes\": [ { "
+		    "\"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 54, \"send\": "
+		    "\"x\" } ] }", false },
+		{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"rise\": 2, \"probes\": [ { "
+		    "\"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 53, \"send\": "
+		    "\"y\" } ] }", false },
+		{ NULL, "{ \"prefixes\": [\"192.0.2.54/32\"], \"rise\": 2, \"probes\": [ { "
+		    "\"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 53, \"send\": "
+		    "\"x\" } ] }", false },
+		{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"rise\": 3, \"probes\": [ { "
+		    "\"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 53, \"send\": "
+		    "\"x\" } ] }", false },
+		/* Inherited from the main file. */
+		{ "{ \"defaults\": { \"interval\": \"2s\" } }", base, false },
+		{ "{ \"defaults\": { \"jitter\": \"20%\" } }", base, false },
+		{ "{ \"interface\": \"eth0\" }", base, false },
+		/* Global settings that do not reach the service. */
+		{ "{ \"on_exit\": \"keep\", \"log\": { \"level\": \"debug\" } }", base, true },
+	};
+	struct cfg	*a, *b;
+
+	a = tu_load(NULL, "dns", base, NULL);
+	/* Loaded: the files are no longer needed, and each tu_load makes a new directory. */
+	tu_cleanup();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b = tu_load(cases[i].main, "dns", cases[i].svc, NULL);
+		cr_expect_eq(cfg_service_equal(&a->services[0], &b->services[0]),
+		    cases[i].equal, "case %zu", i);
+		cfg_free(b);
+		tu_cleanup();
+	}
+	cfg_free(a);
 }

@@ -157,3 +157,80 @@ Test(svc, live_rise_and_fall, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/* Drain: the grace period keeps announcing, then the loop withdraws; undrain follows the probes. */
+Test(svc, drain_grace_then_undrain, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_DRAINED };
+	sd_event	*ev;
+	uint64_t	 t0;
+	bool		 never = false;
+
+	cfg = tu_load(NULL, "web", "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
+	    "[ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	cr_assert_not_null(s);
+	/* As if its probe had risen. */
+	s->db[0].health = PH_UP;
+	s->state = SVC_UP;
+
+	t0 = now_us();
+	cr_assert_eq(svc_drain(s, 50000), 0);
+	cr_expect_eq(s->state, SVC_DRAINED);
+	cr_expect(svc_wants_announce(s), "withdrawn before the grace period ended");
+	cr_expect_eq(seen.n, 1);
+	tu_run_until(ev, &never, 200);
+	cr_expect_not(svc_wants_announce(s));
+	cr_expect_eq(seen.n, 2, "the grace timer must report once");
+	cr_expect_geq(now_us() - t0, 50000);
+	cr_expect_eq(s->transitions, 1);
+
+	/* Draining again changes nothing. */
+	cr_assert_eq(svc_drain(s, 50000), 0);
+	cr_expect_eq(seen.n, 2);
+	cr_expect_not(svc_wants_announce(s));
+
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect(svc_wants_announce(s));
+	cr_expect_eq(s->transitions, 2);
+
+	/* Drained without grace, and the probe down meanwhile: undrain says down. */
+	cr_assert_eq(svc_drain(s, 0), 0);
+	cr_expect_not(svc_wants_announce(s));
+	s->db[0].health = PH_DOWN;
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_DOWN);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* Undrain during the grace period cancels the pending withdrawal. */
+Test(svc, undrain_cancels_grace, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_DRAINED };
+	sd_event	*ev;
+	bool		 never = false;
+
+	cfg = tu_load(NULL, "web", "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
+	    "[ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	s->db[0].health = PH_UP;
+	s->state = SVC_UP;
+	cr_assert_eq(svc_drain(s, 30000), 0);
+	svc_undrain(s);
+	tu_run_until(ev, &never, 100);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect(svc_wants_announce(s));
+	cr_expect_eq(seen.n, 2, "no callback from a cancelled grace timer");
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}

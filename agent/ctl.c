@@ -1,0 +1,454 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+#include "log.h"
+
+#define CTL_MAX_GROUPS	256
+
+struct ctl_client;
+
+struct ctl {
+	sd_event			*ev;
+	char				*path;
+	int				 fd;
+	gid_t				 gid;		/* the socket's group */
+	sd_event_source			*io;
+	const struct ctl_command	*cmds;
+	void				*arg;
+	struct ctl_client		*clients;
+	unsigned			 nclients;
+	uint64_t			 idle_us;
+};
+
+struct ctl_client {
+	struct ctl		*ctl;
+	struct ctl_client	*next;
+	int			 fd;
+	sd_event_source		*io;
+	sd_event_source		*idle;
+	pid_t			 pid;
+	uid_t			 uid;
+	bool			 privileged;
+	bool			 closing;	/* close once the output is sent */
+	char			 in[CTL_MAX_REQUEST + 1];
+	size_t			 inlen;
+	char			*out;
+	size_t			 outlen, outoff;
+};
+
+struct json_object *
+ctl_error(const char *fmt, ...)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 buf[1024];
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(buf));
+	return o;
+}
+
+const char *
+ctl_path(const struct ctl *c)
+{
+	return c->path;
+}
+
+void
+ctl_set_idle_timeout(struct ctl *c, uint64_t us)
+{
+	c->idle_us = us;
+}
+
+static void
+client_free(struct ctl_client *cl)
+{
+	struct ctl_client	**pp;
+
+	for (pp = &cl->ctl->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	cl->ctl->nclients--;
+	sd_event_source_disable_unref(cl->io);
+	sd_event_source_disable_unref(cl->idle);
+	close(cl->fd);
+	free(cl->out);
+	free(cl);
+}
+
+/* Sends what it can; 0 when all is sent or more must wait, -1 when the client is gone. */
+static int
+client_flush(struct ctl_client *cl)
+{
+	ssize_t	n;
+
+	while (cl->outoff < cl->outlen) {
+		n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			return -1;
+		cl->outoff += (size_t)n;
+	}
+	if (cl->outoff == cl->outlen) {
+		cl->outoff = cl->outlen = 0;
+		if (cl->closing)
+			return -1;
+		sd_event_source_set_io_events(cl->io, EPOLLIN);
+	} else
+		sd_event_source_set_io_events(cl->io, cl->closing ? EPOLLOUT :
+		    EPOLLIN | EPOLLOUT);
+	return 0;
+}
+
+static void
+client_queue(struct ctl_client *cl, struct json_object *reply)
+{
+	const char	*text;
+	size_t		 len;
+	char		*tmp;
+
+	if (!json_object_object_get_ex(reply, "ok", NULL))
+		json_object_object_add(reply, "ok", json_object_new_boolean(true));
+	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(text);
+	if (cl->outlen + len + 1 > CTL_MAX_REPLY) {
+		/* A client that never reads its replies is dropped. */
+		log_warn("control: client pid %d does not read its replies; dropped",
+		    (int)cl->pid);
+		cl->closing = true;
+		cl->outlen = cl->outoff = 0;
+		return;
+	}
+	if ((tmp = realloc(cl->out, cl->outlen + len + 1)) == NULL) {
+		cl->closing = true;
+		return;
+	}
+	cl->out = tmp;
+	memcpy(cl->out + cl->outlen, text, len);
+	cl->out[cl->outlen + len] = '\n';
+	cl->outlen += len + 1;
+}
+
+static struct json_object *
+client_dispatch(struct ctl_client *cl, const char *line, size_t len)
+{
+	struct json_tokener	*tok;
+	struct json_object	*req, *v, *reply;
+	const struct ctl_command *cmd = NULL;
+	const char		*name;
+
+	if (len == 0)
+		return ctl_error("malformed request: empty line");
+	if ((tok = json_tokener_new()) == NULL)
+		return ctl_error("out of memory");
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (req == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
+		reply = ctl_error("malformed request: incomplete JSON");
+		goto out;
+	}
+	if (req == NULL || tok->char_offset != (int)len) {
+		reply = ctl_error("malformed request: %s", req == NULL ?
+		    json_tokener_error_desc(json_tokener_get_error(tok)) :
+		    "text after the JSON object");
+		goto out;
+	}
+	if (!json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "cmd", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		reply = ctl_error("malformed request: expected {\"cmd\": \"NAME\", ...}");
+		goto out;
+	}
+	name = json_object_get_string(v);
+	for (const struct ctl_command *c = cl->ctl->cmds; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			cmd = c;
+	if (cmd == NULL) {
+		reply = ctl_error("unknown command '%.64s'", name);
+		goto out;
+	}
+	if (cmd->mutating && !cl->privileged) {
+		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in the "
+		    "socket's group", cmd->name, (unsigned)cl->uid, (int)cl->pid);
+		reply = ctl_error("permission denied: '%s' needs root or membership in "
+		    "the control socket's group", cmd->name);
+		goto out;
+	}
+	if (cmd->mutating)
+		log_info("control: '%s' from uid %u (pid %d)", cmd->name,
+		    (unsigned)cl->uid, (int)cl->pid);
+	if ((reply = cmd->fn(req, cl->ctl->arg)) == NULL)
+		reply = ctl_error("internal error");
+out:
+	json_object_put(req);
+	json_tokener_free(tok);
+	return reply;
+}
+
+static int
+client_read(struct ctl_client *cl)
+{
+	struct json_object	*reply;
+	char			*nl;
+	size_t			 linelen;
+	ssize_t			 n;
+
+	for (;;) {
+		n = recv(cl->fd, cl->in + cl->inlen, CTL_MAX_REQUEST - cl->inlen,
+		    MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			/* The peer is done: finish sending, then close. */
+			cl->closing = true;
+			return 0;
+		}
+		cl->inlen += (size_t)n;
+		while ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+			linelen = (size_t)(nl - cl->in);
+			if (linelen > 0 && cl->in[linelen - 1] == '\r')
+				linelen--;
+			reply = client_dispatch(cl, cl->in, linelen);
+			client_queue(cl, reply);
+			json_object_put(reply);
+			cl->inlen -= (size_t)(nl + 1 - cl->in);
+			memmove(cl->in, nl + 1, cl->inlen);
+			if (cl->closing)
+				return 0;
+		}
+		if (cl->inlen == CTL_MAX_REQUEST) {
+			reply = ctl_error("request longer than %d bytes", CTL_MAX_REQUEST);
+			client_queue(cl, reply);
+			json_object_put(reply);
+			cl->closing = true;
+			return 0;
+		}
+	}
+}
+
+static int
+client_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !cl->closing) {
+		client_read(cl);
+		sd_event_source_set_time_relative(cl->idle, cl->ctl->idle_us);
+	}
+	if (client_flush(cl) == -1)
+		client_free(cl);
+	return 0;
+}
+
+static int
+client_idle_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	log_debug("control: client pid %d idle; closed", (int)cl->pid);
+	client_free(cl);
+	return 0;
+}
+
+/* Root, the daemon's own user, or a member (primary or supplementary) of the socket's group. */
+static bool
+peer_privileged(const struct ctl *c, int fd, const struct ucred *cred)
+{
+	gid_t		groups[CTL_MAX_GROUPS];
+	socklen_t	len = sizeof(groups);
+
+	if (cred->uid == 0 || cred->uid == geteuid() || cred->gid == c->gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == c->gid)
+			return true;
+	return false;
+}
+
+static void
+reject(int fd, const char *msg)
+{
+	char	line[256];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n", msg);
+	/* Best effort: a fresh socket has room for one short line. */
+	(void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static int
+ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
+{
+	struct ctl		*c = arg;
+	struct ctl_client	*cl;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	int			 fd, r;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("control: accept: %s", strerror(errno));
+		return 0;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (c->nclients >= CTL_MAX_CLIENTS) {
+		log_warn("control: %u connections open; refusing pid %d", c->nclients,
+		    (int)cred.pid);
+		reject(fd, "too many connections");
+		return 0;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		reject(fd, "out of memory");
+		return 0;
+	}
+	cl->ctl = c;
+	cl->fd = fd;
+	cl->pid = cred.pid;
+	cl->uid = cred.uid;
+	cl->privileged = peer_privileged(c, fd, &cred);
+	cl->next = c->clients;
+	c->clients = cl;
+	c->nclients++;
+	r = sd_event_add_io(c->ev, &cl->io, fd, EPOLLIN, client_io_cb, cl);
+	if (r >= 0)
+		r = sd_event_add_time_relative(c->ev, &cl->idle, CLOCK_MONOTONIC,
+		    c->idle_us, c->idle_us / 50, client_idle_cb, cl);
+	if (r < 0) {
+		log_warn("control: cannot watch a client: %s", strerror(-r));
+		client_free(cl);
+	}
+	return 0;
+}
+
+/* Whether a daemon answers on path (then it is not ours to replace). */
+static bool
+socket_alive(const struct sockaddr_un *sun)
+{
+	int	fd, rc;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return rc == 0 || errno == EAGAIN;
+}
+
+struct ctl *
+ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *arg,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct stat		 st;
+	struct ctl		*c;
+	mode_t			 old;
+	int			 r;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: too long for a Unix socket", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->ev = sd_event_ref(ev);
+	c->cmds = cmds;
+	c->arg = arg;
+	c->idle_us = CTL_IDLE_US;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			goto fail;
+		}
+		if (socket_alive(&sun)) {
+			snprintf(err, errlen, "%s: another daemon is listening there", path);
+			goto fail;
+		}
+		/* Left behind by a daemon that did not stop cleanly. */
+		unlink(path);
+	}
+	old = umask(0117);
+	r = bind(c->fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, 0660) == -1 || stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	c->gid = st.st_gid;
+	if (listen(c->fd, CTL_MAX_CLIENTS) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	if ((r = sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, ctl_accept_cb, c)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		goto fail_unlink;
+	}
+	return c;
+fail_unlink:
+	unlink(path);
+fail:
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	free(c->path);
+	c->path = NULL;
+	sd_event_unref(c->ev);
+	free(c);
+	return NULL;
+}
+
+void
+ctl_close(struct ctl *c)
+{
+	if (c == NULL)
+		return;
+	while (c->clients != NULL)
+		client_free(c->clients);
+	sd_event_source_disable_unref(c->io);
+	close(c->fd);
+	unlink(c->path);
+	free(c->path);
+	sd_event_unref(c->ev);
+	free(c);
+}

@@ -1,0 +1,55 @@
+/*
+ * The control socket: a UNIX stream socket speaking one JSON object per
+ * line each way. A request is {"cmd": NAME, ...}; a reply is {"ok": true,
+ * ...} or {"ok": false, "error": "..."}. Clients are non-blocking sources
+ * on the daemon's loop with a buffer cap, an idle timeout and a connection
+ * limit, so a slow or hostile client can never block or crash the daemon.
+ * Mutating commands are allowed only for root, the daemon's own user, and
+ * members of the socket's group (SO_PEERCRED / SO_PEERGROUPS).
+ */
+#ifndef AHD_CTL_H
+#define AHD_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+struct json_object;
+
+#define CTL_MAX_REQUEST		4096		/* bytes in one request line */
+#define CTL_MAX_CLIENTS		16
+#define CTL_IDLE_US		(5 * 1000000ULL)
+#define CTL_MAX_REPLY		(8 * 1024 * 1024)
+
+/*
+ * Returns the reply (a JSON object; "ok" is added if missing) or NULL for
+ * an internal error. Called on the loop; must not block.
+ */
+typedef struct json_object *(*ctl_fn)(struct json_object *req, void *arg);
+
+struct ctl_command {
+	const char	*name;
+	bool		 mutating;
+	ctl_fn		 fn;
+};
+
+struct ctl;
+
+/*
+ * Listens on path (mode 0660; a stale socket left by a crash is replaced,
+ * a live one is an error). cmds ends with a NULL name.
+ */
+struct ctl	*ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds,
+		    void *arg, char *err, size_t errlen);
+/* Closes every connection and removes the socket. */
+void		 ctl_close(struct ctl *c);
+const char	*ctl_path(const struct ctl *c);
+/* For tests: how long a connection may stay silent (default CTL_IDLE_US). */
+void		 ctl_set_idle_timeout(struct ctl *c, uint64_t us);
+
+/* An error reply: {"ok": false, "error": msg}. */
+struct json_object *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

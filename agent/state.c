@@ -1,0 +1,245 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "state.h"
+
+#define STATE_VERSION	1
+
+static const char *const method_names[] = { "address", "network", "both" };
+
+int
+state_add_announced(struct state *st, const struct pfx *p, const char *ifname,
+    enum cfg_method method)
+{
+	struct state_entry	*tmp;
+
+	tmp = reallocarray(st->announced, st->nannounced + 1, sizeof(*tmp));
+	if (tmp == NULL)
+		return -1;
+	st->announced = tmp;
+	tmp = &st->announced[st->nannounced++];
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->pfx = *p;
+	snprintf(tmp->ifname, sizeof(tmp->ifname), "%s", ifname);
+	tmp->method = method;
+	return 0;
+}
+
+int
+state_add_drained(struct state *st, const char *name)
+{
+	char	**tmp, *dup;
+
+	if ((dup = strdup(name)) == NULL)
+		return -1;
+	if ((tmp = reallocarray(st->drained, st->ndrained + 1, sizeof(*tmp))) == NULL) {
+		free(dup);
+		return -1;
+	}
+	st->drained = tmp;
+	st->drained[st->ndrained++] = dup;
+	return 0;
+}
+
+bool
+state_is_drained(const struct state *st, const char *name)
+{
+	for (size_t i = 0; i < st->ndrained; i++)
+		if (strcmp(st->drained[i], name) == 0)
+			return true;
+	return false;
+}
+
+void
+state_clear(struct state *st)
+{
+	for (size_t i = 0; i < st->ndrained; i++)
+		free(st->drained[i]);
+	free(st->drained);
+	free(st->announced);
+	memset(st, 0, sizeof(*st));
+}
+
+char *
+state_format(const struct state *st)
+{
+	struct json_object	*o, *arr, *e;
+	char			 buf[PFX_STRLEN], *text;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->nannounced; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "prefix", json_object_new_string(
+		    pfx_fmt(&st->announced[i].pfx, buf, sizeof(buf))));
+		json_object_object_add(e, "interface",
+		    json_object_new_string(st->announced[i].ifname));
+		json_object_object_add(e, "method",
+		    json_object_new_string(method_names[st->announced[i].method]));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "announced", arr);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->ndrained; i++)
+		json_object_array_add(arr, json_object_new_string(st->drained[i]));
+	json_object_object_add(o, "drained", arr);
+	json_object_object_add(o, "kept_on_exit", json_object_new_boolean(st->kept));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+int
+state_write_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	char	 tmp[4096];
+	size_t	 len = strlen(text), off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	/* A reader sees the whole old file or the whole new one, never a part. */
+	if (close(fd) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+static const char *
+get_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t errlen)
+{
+	const char	*p, *ifname, *method;
+	struct pfx	 pfx;
+	char		 why[128];
+	int		 m = -1;
+
+	p = get_str(e, "prefix");
+	ifname = get_str(e, "interface");
+	method = get_str(e, "method");
+	if (p == NULL || ifname == NULL || method == NULL) {
+		snprintf(err, errlen, "announced[%zu]: needs prefix, interface and method", i);
+		return -1;
+	}
+	if (pfx_parse(p, &pfx, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "announced[%zu].prefix: %s", i, why);
+		return -1;
+	}
+	if (strlen(ifname) == 0 || strlen(ifname) >= IF_NAMESIZE) {
+		snprintf(err, errlen, "announced[%zu].interface: '%s' is not an interface "
+		    "name", i, ifname);
+		return -1;
+	}
+	for (size_t j = 0; j < sizeof(method_names) / sizeof(method_names[0]); j++)
+		if (strcmp(method, method_names[j]) == 0)
+			m = (int)j;
+	if (m == -1) {
+		snprintf(err, errlen, "announced[%zu].method: unknown method '%s'", i, method);
+		return -1;
+	}
+	if (state_add_announced(st, &pfx, ifname, (enum cfg_method)m) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_read(const char *path, struct state *st, char *err, size_t errlen)
+{
+	struct json_object	*o, *arr, *v;
+	int			 rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 1;
+	if ((o = json_object_from_file(path)) == NULL) {
+		snprintf(err, errlen, "%s", json_util_get_last_err() ?
+		    json_util_get_last_err() : "cannot read");
+		return -1;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "announced", &arr)) {
+		if (!json_object_is_type(arr, json_type_array)) {
+			snprintf(err, errlen, "announced: not an array");
+			goto out;
+		}
+		for (size_t i = 0; i < json_object_array_length(arr); i++)
+			if (read_entry(st, json_object_array_get_idx(arr, i), i,
+			    err, errlen) == -1)
+				goto out;
+	}
+	if (json_object_object_get_ex(o, "drained", &arr)) {
+		if (!json_object_is_type(arr, json_type_array)) {
+			snprintf(err, errlen, "drained: not an array");
+			goto out;
+		}
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			v = json_object_array_get_idx(arr, i);
+			if (!json_object_is_type(v, json_type_string) ||
+			    state_add_drained(st, json_object_get_string(v)) == -1) {
+				snprintf(err, errlen, "drained[%zu]: not a name", i);
+				goto out;
+			}
+		}
+	}
+	if (json_object_object_get_ex(o, "kept_on_exit", &v))
+		st->kept = json_object_get_boolean(v);
+	rc = 0;
+out:
+	if (rc == -1)
+		state_clear(st);
+	json_object_put(o);
+	return rc;
+}

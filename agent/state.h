@@ -1,0 +1,47 @@
+/*
+ * The state file: what the daemon has put on the system (so that
+ * `anycast-healthctl withdraw-all` can remove exactly that after a crash)
+ * and which services the operator drained (so that a drain survives a
+ * restart). Written atomically: a temporary file renamed over the old one.
+ */
+#ifndef AHD_STATE_H
+#define AHD_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <net/if.h>
+
+#include "cfg.h"
+#include "pfx.h"
+
+struct state_entry {
+	struct pfx	 pfx;
+	char		 ifname[IF_NAMESIZE];
+	enum cfg_method	 method;
+};
+
+struct state {
+	struct state_entry	 *announced;
+	size_t			  nannounced;
+	char			**drained;	/* service names */
+	size_t			  ndrained;
+	/* The daemon stopped cleanly with on_exit "keep": leftovers are on purpose. */
+	bool			  kept;
+};
+
+/* Appends; 0, or -1 when out of memory. */
+int	state_add_announced(struct state *st, const struct pfx *p, const char *ifname,
+	    enum cfg_method method);
+int	state_add_drained(struct state *st, const char *name);
+bool	state_is_drained(const struct state *st, const char *name);
+void	state_clear(struct state *st);
+
+/* The file's text (one JSON object); the caller frees it. NULL when out of memory. */
+char	*state_format(const struct state *st);
+/* Writes text to path through a temporary file and rename(); 0, or -1 with err. */
+int	 state_write_file(const char *path, const char *text, char *err, size_t errlen);
+/* 0 read, 1 no such file (st empty), -1 unreadable or malformed (err says why). */
+int	 state_read(const char *path, struct state *st, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * What the daemon reports about itself: the status object of
+ * `anycast-healthctl status --json` and the Prometheus text of
+ * `anycast-healthctl metrics` / metrics_file. Both are read-only views of
+ * the services and the announcement table.
+ */
+#ifndef AHD_STATUS_H
+#define AHD_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ann;
+struct json_object;
+struct svc;
+
+struct status_counters {
+	uint64_t	reloads_ok;
+	uint64_t	reloads_failed;
+	uint64_t	start_us;	/* CLOCK_REALTIME when the daemon started */
+};
+
+/* {"version", "pid", "started", "services": [...]}, see anycast-healthctl(8). */
+struct json_object	*status_json(struct svc *const *svcs, size_t n, const struct ann *a,
+			    const struct status_counters *sc);
+/* node_exporter textfile format; the caller frees it. NULL when out of memory. */
+char			*metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
+			    const struct status_counters *sc);
+/* The longest a service may stay in init before it counts as broken: rise x its longest interval. */
+uint64_t		 status_init_limit_us(const struct svc *s);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * The control socket against real clients: good, malformed, oversized and
+ * slow requests, the connection limit, and peers of other users (forked
+ * children that drop to nobody before connecting).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "probe.h"
+
+struct fixture {
+	char		 dir[64];
+	char		 path[100];
+	sd_event	*ev;
+	struct ctl	*ctl;
+	unsigned	 pokes;		/* calls of the mutating command */
+};
+
+static struct fixture	fx;
+
+static struct json_object *
+cmd_echo(struct json_object *req, void *arg)
+{
+	struct json_object	*o = json_object_new_object(), *v;
+
+	if (json_object_object_get_ex(req, "say", &v))
+		json_object_object_add(o, "said", json_object_get(v));
+	return o;
+}
+
+static struct json_object *
+cmd_poke(struct json_object *req, void *arg)
+{
+	struct fixture	*f = arg;
+
+	f->pokes++;
+	return json_object_new_object();
+}
+
+static const struct ctl_command cmds[] = {
+	{ "echo", false, cmd_echo },
+	{ "poke", true, cmd_poke },
+	{ NULL, false, NULL },
+};
+
+static void
+setup(void)
+{
+	char	err[256];
+
+	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/ahd-ctl-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	/* Other users must be able to reach the socket in the uid tests. */
+	chmod(fx.dir, 0755);
+	snprintf(fx.path, sizeof(fx.path), "%s/control.sock", fx.dir);
+	cr_assert_geq(sd_event_new(&fx.ev), 0);
+	fx.ctl = ctl_open(fx.ev, fx.path, cmds, &fx, err, sizeof(err));
+	cr_assert_not_null(fx.ctl, "ctl_open: %s", err);
+}
+
+static void
+teardown(void)
+{
+	ctl_close(fx.ctl);
+	sd_event_unref(fx.ev);
+	rmdir(fx.dir);
+}
+
+static int
+client(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fx.path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "%s",
+	    strerror(errno));
+	return fd;
+}
+
+/*
+ * Runs the daemon's loop until fd has a complete line or EOF, and returns
+ * what arrived ("" for EOF without data). At most timeout_ms.
+ */
+static char *
+read_reply(int fd, unsigned timeout_ms)
+{
+	static char	buf[65536];
+	size_t		len = 0;
+	uint64_t	end = now_us() + (uint64_t)timeout_ms * 1000;
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	ssize_t		n;
+
+	buf[0] = '\0';
+	while (now_us() < end) {
+		cr_assert_geq(sd_event_run(fx.ev, 5000), 0);
+		if (poll(&pfd, 1, 0) != 1)
+			continue;
+		n = recv(fd, buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
+		if (n == 0)
+			return buf;
+		if (n < 0)
+			continue;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (memchr(buf, '\n', len) != NULL)
+			return buf;
+	}
+	return NULL;
+}
+
+/* Whether the daemon closed fd (EOF) within timeout_ms. */
+static bool
+closed_by_daemon(int fd, unsigned timeout_ms)
+{
+	char	*r = read_reply(fd, timeout_ms);
+
+	return r != NULL && r[0] == '\0';
+}
+
+static void
+say(int fd, const char *text)
+{
+	cr_assert_eq(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+TestSuite(ctl, .init = setup, .fini = teardown);
+
+Test(ctl, socket_mode_0660)
+{
+	struct stat	st;
+
+	cr_assert_eq(stat(fx.path, &st), 0);
+	cr_expect(S_ISSOCK(st.st_mode));
+	cr_expect_eq(st.st_mode & 0777, 0660, "mode %o", st.st_mode & 0777);
+}
+
+Test(ctl, good_requests_on_one_connection)
+{
+	int	fd = client();
+
+	say(fd, "{\"cmd\": \"echo\", \"say\": \"hi\"}\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"said\":\"hi\",\"ok\":true}\n");
+	say(fd, "{\"cmd\": \"poke\"}\r\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"ok\":true}\n");
+	cr_expect_eq(fx.pokes, 1);
+	close(fd);
+}
+
+Test(ctl, malformed_requests_get_errors_and_the_connection_stays)
+{
+	static const struct { const char *req, *reply; } cases[] = {
+		{ "not json\n", "{\"ok\":false,\"error\":\"malformed request: null "
+		    "expected\"}\n" },
+		{ "{\"cmd\": \"echo\"} trailing\n", "{\"ok\":false,\"error\":\"malformed "
+		    "request: text after the JSON object\"}\n" },
+		{ "[1, 2]\n", "{\"ok\":false,\"error\":\"malformed request: expected "
+		    "{\\\"cmd\\\": \\\"NAME\\\", ...}\"}\n" },
+		{ "{\"cmd\": 7}\n", "{\"ok\":false,\"error\":\"malformed request: expected "
+		    "{\\\"cmd\\\": \\\"NAME\\\", ...}\"}\n" },
+		{ "{\"cmd\": \"shutdown\"}\n", "{\"ok\":false,\"error\":\"unknown command "
+		    "'shutdown'\"}\n" },
+		{ "{\"cmd\": \"echo\"\n", "{\"ok\":false,\"error\":\"malformed request: "
+		    "incomplete JSON\"}\n" },
+		{ "\n", "{\"ok\":false,\"error\":\"malformed request: empty line\"}\n" },
+	};
+	int	fd = client();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		say(fd, cases[i].req);
+		{ const char *got = read_reply(fd, 1000); cr_expect_str_eq(got, cases[i].reply, "case %zu: %s", i, got); }
+	}
+	say(fd, "{\"cmd\": \"echo\", \"say\": 1}\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"said\":1,\"ok\":true}\n");
+	cr_expect_eq(fx.pokes, 0);
+	close(fd);
+}
+
+Test(ctl, oversized_request_is_refused_and_dropped)
+{
+	char	big[CTL_MAX_REQUEST + 100];
+	int	fd = client();
+
+	memset(big, 'x', sizeof(big));
+	cr_assert_eq(send(fd, big, sizeof(big), MSG_NOSIGNAL), (ssize_t)sizeof(big));
+	cr_expect_str_eq(read_reply(fd, 1000),
+	    "{\"ok\":false,\"error\":\"request longer than 4096 bytes\"}\n");
+	cr_expect(closed_by_daemon(fd, 1000));
+	close(fd);
+	/* The daemon still serves others. */
+	fd = client();
+	say(fd, "{\"cmd\": \"echo\"}\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"ok\":true}\n");
+	close(fd);
+}
+
+Test(ctl, silent_client_is_closed_after_the_idle_timeout)
+{
+	uint64_t	t0;
+	int		fd;
+
+	ctl_set_idle_timeout(fx.ctl, 100000);
+	fd = client();
+	say(fd, "{\"cmd\": \"ec");		/* a request that never ends */
+	t0 = now_us();
+	cr_expect(closed_by_daemon(fd, 2000));
+	cr_expect_geq(now_us() - t0, 90000);
+	cr_expect_lt(now_us() - t0, 1000000);
+	close(fd);
+}
+
+Test(ctl, connection_limit)
+{
+	int	fds[CTL_MAX_CLIENTS], extra;
+
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+		fds[i] = client();
+		/* Let the loop accept it before the next one connects. */
+		for (int k = 0; k < 5; k++)
+			sd_event_run(fx.ev, 1000);
+	}
+	extra = client();
+	cr_expect_str_eq(read_reply(extra, 1000),
+	    "{\"ok\":false,\"error\":\"too many connections\"}\n");
+	close(extra);
+	/* The ones already in are served. */
+	say(fds[0], "{\"cmd\": \"echo\"}\n");
+	cr_expect_str_eq(read_reply(fds[0], 1000), "{\"ok\":true}\n");
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
+		close(fds[i]);
+}
+
+Test(ctl, client_gone_before_its_reply)
+{
+	int	fd = client();
+
+	say(fd, "{\"cmd\": \"echo\"}\n");
+	close(fd);
+	for (int k = 0; k < 20; k++)
+		cr_assert_geq(sd_event_run(fx.ev, 1000), 0);
+	fd = client();
+	say(fd, "{\"cmd\": \"echo\"}\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"ok\":true}\n");
+	close(fd);
+}
+
+/*
+ * A child that becomes uid nobody (with the given groups) connects, sends
+ * req, and writes the reply line to a pipe; the parent runs the loop.
+ */
+static char *
+as_nobody(gid_t gid, const gid_t *groups, size_t ngroups, const char *req)
+{
+	static char	 buf[4096];
+	struct passwd	*pw = getpwnam("nobody");
+	struct pollfd	 pfd;
+	int		 p[2], status, fd;
+	ssize_t		 n;
+	size_t		 len = 0;
+	pid_t		 pid;
+
+	cr_assert_not_null(pw);
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(ngroups, groups) == -1 || setgid(gid) == -1 ||
+		    setuid(pw->pw_uid) == -1)
+			_exit(10);
+		fd = client();
+		if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+			_exit(11);
+		while ((n = recv(fd, buf + len, sizeof(buf) - len, 0)) > 0) {
+			len += (size_t)n;
+			if (memchr(buf, '\n', len) != NULL)
+				break;
+		}
+		(void)!write(p[1], buf, len);
+		_exit(0);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	buf[0] = '\0';
+	for (int k = 0; k < 400; k++) {
+		sd_event_run(fx.ev, 5000);
+		if (poll(&pfd, 1, 0) == 1) {
+			while ((n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+				len += (size_t)n;
+			buf[len] = '\0';
+			break;
+		}
+	}
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	return buf;
+}
+
+Test(ctl, unprivileged_peer_may_read_but_not_change)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	gid_t		 none[1];
+
+	cr_assert_not_null(pw);
+	none[0] = pw->pw_gid;
+	/* The operator widened the socket: anyone can connect and read. */
+	cr_assert_eq(chmod(fx.path, 0666), 0);
+	cr_expect_str_eq(as_nobody(pw->pw_gid, none, 1, "{\"cmd\": \"echo\", \"say\": 2}\n"),
+	    "{\"said\":2,\"ok\":true}\n");
+	cr_expect_str_eq(as_nobody(pw->pw_gid, none, 1, "{\"cmd\": \"poke\"}\n"),
+	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or membership "
+	    "in the control socket's group\"}\n");
+	cr_expect_eq(fx.pokes, 0);
+}
+
+Test(ctl, socket_group_members_may_change)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	struct stat	 st;
+	gid_t		 groups[2];
+
+	cr_assert_not_null(pw);
+	cr_assert_eq(stat(fx.path, &st), 0);
+	/* Primary group: SO_PEERCRED. */
+	groups[0] = st.st_gid;
+	cr_expect_str_eq(as_nobody(st.st_gid, groups, 1, "{\"cmd\": \"poke\"}\n"),
+	    "{\"ok\":true}\n");
+	/* Supplementary group only: SO_PEERGROUPS. */
+	groups[0] = pw->pw_gid;
+	groups[1] = st.st_gid;
+	cr_expect_str_eq(as_nobody(pw->pw_gid, groups, 2, "{\"cmd\": \"poke\"}\n"),
+	    "{\"ok\":true}\n");
+	cr_expect_eq(fx.pokes, 2);
+}
+
+Test(ctl, live_socket_is_not_stolen_and_stale_one_is_replaced)
+{
+	struct ctl	*other;
+	char		 err[256];
+
+	other = ctl_open(fx.ev, fx.path, cmds, &fx, err, sizeof(err));
+	cr_expect_null(other);
+	cr_expect(strstr(err, "another daemon is listening there") != NULL, "%s", err);
+	/* A crashed daemon's socket file: nobody listens any more. */
+	ctl_close(fx.ctl);
+	{
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fx.path);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+		close(fd);
+	}
+	fx.ctl = ctl_open(fx.ev, fx.path, cmds, &fx, err, sizeof(err));
+	cr_assert_not_null(fx.ctl, "%s", err);
+}

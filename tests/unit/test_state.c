@@ -1,0 +1,118 @@
+/* The state file: round trip, atomic replacement, malformed input. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+static char	dir[64], path[128];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ahd-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+}
+
+static void
+teardown(void)
+{
+	char	tmp[160];
+
+	unlink(path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	rmdir(dir);
+}
+
+static void
+write_text(const char *text)
+{
+	FILE	*f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+TestSuite(state, .init = setup, .fini = teardown);
+
+Test(state, round_trip)
+{
+	struct state	st = { 0 }, back;
+	struct pfx	p4, p6;
+	char		err[256], buf[PFX_STRLEN], tmp[160], *text;
+	struct stat	sb;
+
+	cr_assert_eq(pfx_parse("192.0.2.53/32", &p4, err, sizeof(err)), 0);
+	cr_assert_eq(pfx_parse("2001:db8::53/128", &p6, err, sizeof(err)), 0);
+	cr_assert_eq(state_add_announced(&st, &p4, "lo", METHOD_ADDRESS), 0);
+	cr_assert_eq(state_add_announced(&st, &p6, "dummy0", METHOD_ADDRESS), 0);
+	cr_assert_eq(state_add_drained(&st, "web"), 0);
+	st.kept = true;
+	text = state_format(&st);
+	cr_assert_not_null(text);
+	cr_assert_eq(state_write_file(path, text, err, sizeof(err)), 0, "%s", err);
+	free(text);
+	/* Nothing is left of the temporary file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	cr_expect_neq(stat(tmp, &sb), 0);
+
+	cr_assert_eq(state_read(path, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.nannounced, 2);
+	cr_expect_str_eq(pfx_fmt(&back.announced[0].pfx, buf, sizeof(buf)), "192.0.2.53/32");
+	cr_expect_str_eq(back.announced[0].ifname, "lo");
+	cr_expect_str_eq(pfx_fmt(&back.announced[1].pfx, buf, sizeof(buf)),
+	    "2001:db8::53/128");
+	cr_expect_str_eq(back.announced[1].ifname, "dummy0");
+	cr_expect_eq(back.announced[1].method, METHOD_ADDRESS);
+	cr_assert_eq(back.ndrained, 1);
+	cr_expect(state_is_drained(&back, "web"));
+	cr_expect_not(state_is_drained(&back, "dns"));
+	cr_expect(back.kept);
+	state_clear(&st);
+	state_clear(&back);
+}
+
+Test(state, missing_file_is_empty)
+{
+	struct state	st;
+	char		err[256];
+
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), 1);
+	cr_expect_eq(st.nannounced, 0);
+	cr_expect_eq(st.ndrained, 0);
+}
+
+Test(state, malformed_files)
+{
+	static const struct { const char *text, *err; } cases[] = {
+		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/24\", \"interface\": \"lo\", "
+		    "\"method\": \"address\" } ] }",
+		  "announced[0].prefix: '192.0.2.5/24' has host bits set beyond /24 "
+		    "(FRR would silently announce the covering network)" },
+		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/32\" } ] }",
+		  "announced[0]: needs prefix, interface and method" },
+		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/32\", \"interface\": \"lo\", "
+		    "\"method\": \"bgp\" } ] }",
+		  "announced[0].method: unknown method 'bgp'" },
+		{ "{ \"announced\": {} }", "announced: not an array" },
+		{ "{ \"drained\": [ 1 ] }", "drained[0]: not a name" },
+		{ "[]", "not a JSON object" },
+	};
+	struct state	st;
+	char		err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_text(cases[i].text);
+		cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1, "case %zu", i);
+		cr_expect_str_eq(err, cases[i].err, "case %zu", i);
+		cr_expect_eq(st.nannounced, 0);
+	}
+	write_text("{ truncated");
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+}
