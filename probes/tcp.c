@@ -175,15 +175,14 @@ tcp_step_receive(struct probe *p)
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
-			/* tcp_finish() frees run before formatting: read it first. */
-			const char *more = run->got > 40 ? "..." : "";
 			printable(run->buf, run->got > 40 ? 40 : run->got, shown, sizeof(shown));
 			if (run->got == 0)
 				tcp_finish(p, PROBE_CLOSED, "%s closed the connection "
 				    "without answering", tp->where);
 			else
 				tcp_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
-				    "expected '%s'", tp->where, shown, more, tp->expect);
+				    "expected '%s'", tp->where, shown,
+				    run->got > 40 ? "..." : "", tp->expect);
 			return;
 		}
 	}
