@@ -10,6 +10,7 @@
 #include "ann.h"
 #include "cfg.h"
 #include "daemon.h"
+#include "frr.h"
 #include "log.h"
 #include "nl.h"
 #include "probe.h"
@@ -23,10 +24,17 @@ struct daemon {
 	sd_event	 *ev;
 	struct nl	 *nl;
 	struct ann	 *ann;
+	struct frr	 *frr;		/* NULL unless a service uses network or both */
 	struct svc	**svcs;
 	sd_event_source	 *reconcile;
+	sd_event_source	 *begin;	/* bounds the wait for FRR's first read */
+	sd_event_source	 *stop;		/* bounds the wait for FRR at SIGTERM */
+	bool		  begun;
+	bool		  stopping;
 	int		  exit_status;
 };
+
+static int	daemon_begin(struct daemon *d);
 
 static void
 daemon_svc_changed(struct svc *s, void *arg)
@@ -34,7 +42,46 @@ daemon_svc_changed(struct svc *s, void *arg)
 	struct daemon	*d = arg;
 	size_t		 i = (size_t)(s->cfg - d->cfg->services);
 
-	ann_set_service(d->ann, i, svc_wants_announce(s));
+	ann_set_service_mode(d->ann, i, svc_wants_announce(s), s->state == SVC_DEGRADED);
+}
+
+/* FRR was read (or failed): finish what waited for it. */
+static void
+daemon_frr_cb(struct frr *f, void *arg)
+{
+	struct daemon	*d = arg;
+
+	ann_frr_update(d->ann);
+	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
+		sd_event_exit(d->ev, 1);
+	if (d->stopping && frr_synced(f))
+		sd_event_exit(d->ev, 0);
+}
+
+static int
+daemon_begin_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct daemon	*d = arg;
+
+	(void)src;
+	(void)usec;
+	if (!d->begun) {
+		log_warn("FRR's running configuration could not be read yet; "
+		    "starting the probes without adopting network statements");
+		if (daemon_begin(d) == -1)
+			sd_event_exit(d->ev, 1);
+	}
+	return 0;
+}
+
+static int
+daemon_stop_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	(void)usec;
+	(void)arg;
+	log_err("FRR did not confirm the withdrawals in time; stopping anyway");
+	sd_event_exit(sd_event_source_get_event(src), 0);
+	return 0;
 }
 
 static int
@@ -51,6 +98,8 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 static int
 daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
 {
+	struct daemon	*d = arg;
+
 	switch (si->ssi_signo) {
 	case SIGHUP:
 		/* Never fatal: a reload request must not drop announcements. */
@@ -60,29 +109,22 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		sd_event_exit(sd_event_source_get_event(src), 0);
+		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		/* The loop stays up until FRR confirms that the statements are gone. */
+		d->stopping = true;
+		ann_withdraw_all(d->ann);
+		if (frr_synced(d->frr)) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		if (sd_event_add_time_relative(d->ev, &d->stop, CLOCK_MONOTONIC,
+		    d->cfg->frr.timeout_us + 2000000, 10000, daemon_stop_cb, d) < 0)
+			sd_event_exit(sd_event_source_get_event(src), 0);
 		return 0;
 	}
-}
-
-/*
- * Only the address method is driven by this version; refusing the others
- * at start is better than accepting a service that would never be announced.
- */
-static int
-daemon_check_methods(const struct cfg *cfg)
-{
-	int	rc = 0;
-
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		if (cfg->services[i].method == METHOD_ADDRESS)
-			continue;
-		log_err("%s: method: \"%s\" needs the FRR vtysh driver, which this "
-		    "version does not have; use \"address\"", cfg->services[i].file,
-		    cfg->services[i].method == METHOD_NETWORK ? "network" : "both");
-		rc = -1;
-	}
-	return rc;
 }
 
 static int
@@ -94,10 +136,6 @@ daemon_setup(struct daemon *d)
 	char		 err[256];
 	int		 r;
 
-	if (daemon_check_methods(cfg) == -1) {
-		d->exit_status = 2;
-		return -1;
-	}
 	if ((r = sd_event_default(&d->ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
@@ -105,10 +143,12 @@ daemon_setup(struct daemon *d)
 	sigemptyset(&mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&mask, sigs[i]);
+	/* SIGCHLD: vtysh children are watched by the loop (sd_event_add_child). */
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if ((r = sd_event_add_signal(d->ev, NULL, sigs[i], daemon_signal_cb, NULL)) < 0) {
+		if ((r = sd_event_add_signal(d->ev, NULL, sigs[i], daemon_signal_cb, d)) < 0) {
 			log_err("signal %d: %s", sigs[i], strerror(-r));
 			return -1;
 		}
@@ -122,6 +162,13 @@ daemon_setup(struct daemon *d)
 	if ((d->ann = ann_new(cfg, d->nl, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
+	}
+	if (ann_needs_frr(cfg)) {
+		if ((d->frr = frr_new(d->ev, cfg, daemon_frr_cb, d)) == NULL ||
+		    ann_set_frr(d->ann, d->frr) == -1) {
+			log_err("out of memory");
+			return -1;
+		}
 	}
 	if ((d->svcs = calloc(cfg->nservices + 1, sizeof(*d->svcs))) == NULL) {
 		log_err("out of memory");
@@ -157,6 +204,33 @@ daemon_adopt(struct daemon *d)
 	ann_reconcile(d->ann);
 }
 
+/* Adoption decided: the probes start, the address reconcile timer runs. */
+static int
+daemon_begin(struct daemon *d)
+{
+	int	r;
+
+	d->begun = true;
+	d->begin = sd_event_source_disable_unref(d->begin);
+	daemon_adopt(d);
+	for (size_t i = 0; i < d->cfg->nservices; i++)
+		if ((r = svc_start(d->svcs[i])) < 0) {
+			log_err("%s: cannot schedule probes: %s", d->cfg->services[i].name,
+			    strerror(-r));
+			return -1;
+		}
+	r = sd_event_add_time_relative(d->ev, &d->reconcile, CLOCK_MONOTONIC,
+	    RECONCILE_INTERVAL_US, 0, daemon_reconcile_cb, d);
+	if (r < 0) {
+		log_err("reconcile timer: %s", strerror(-r));
+		return -1;
+	}
+	log_info("running %zu service(s); interface addresses reconciled%s",
+	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "");
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
 static void
 daemon_teardown(struct daemon *d)
 {
@@ -164,7 +238,10 @@ daemon_teardown(struct daemon *d)
 		svc_free(d->svcs[i]);
 	free(d->svcs);
 	sd_event_source_disable_unref(d->reconcile);
+	sd_event_source_disable_unref(d->begin);
+	sd_event_source_disable_unref(d->stop);
 	ann_free(d->ann);
+	frr_free(d->frr);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	cfg_free(d->cfg);
@@ -178,31 +255,37 @@ daemon_run(struct cfg *cfg)
 
 	if (daemon_setup(&d) == -1)
 		goto out;
-	daemon_adopt(&d);
-	for (size_t i = 0; i < cfg->nservices; i++)
-		if ((r = svc_start(d.svcs[i])) < 0) {
-			log_err("%s: cannot schedule probes: %s", cfg->services[i].name,
-			    strerror(-r));
+	if (d.frr != NULL) {
+		if ((r = frr_start(d.frr)) < 0) {
+			log_err("FRR driver: %s", strerror(-r));
 			goto out;
 		}
-	r = sd_event_add_time_relative(d.ev, &d.reconcile, CLOCK_MONOTONIC,
-	    RECONCILE_INTERVAL_US, 0, daemon_reconcile_cb, &d);
-	if (r < 0) {
-		log_err("reconcile timer: %s", strerror(-r));
-		goto out;
 	}
-	log_info("running %zu service(s); interface addresses reconciled", cfg->nservices);
-	sd_notify(0, "READY=1");
+	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+		/*
+		 * Adoption needs FRR's running configuration: the probes start
+		 * after the first read, or after a bound.
+		 */
+		r = sd_event_add_time_relative(d.ev, &d.begin, CLOCK_MONOTONIC,
+		    cfg->frr.timeout_us + 1000000, 1000, daemon_begin_cb, &d);
+		if (r < 0) {
+			log_err("start timer: %s", strerror(-r));
+			goto out;
+		}
+	} else if (daemon_begin(&d) == -1)
+		goto out;
 
 	if ((r = sd_event_loop(d.ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		goto out;
 	}
-	d.exit_status = 0;
+	d.exit_status = r == 0 ? 0 : 1;
 out:
-	if (d.ann != NULL && cfg->on_exit == ON_EXIT_WITHDRAW)
+	if (d.ann != NULL && cfg->on_exit == ON_EXIT_WITHDRAW) {
+		/* The loop is over: addresses of method both go without waiting for FRR. */
+		d.ann->final = true;
 		ann_withdraw_all(d.ann);
-	else if (d.ann != NULL)
+	} else if (d.ann != NULL)
 		log_info("on_exit \"keep\": leaving announcements for the next start");
 	daemon_teardown(&d);
 	return d.exit_status;

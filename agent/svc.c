@@ -74,6 +74,14 @@ svc_decide(enum svc_state cur, size_t n_up, size_t n_init, unsigned require)
 	return SVC_DOWN;
 }
 
+enum svc_state
+svc_degrade(enum svc_state decided, bool any_warning, int on_warning)
+{
+	if (decided == SVC_UP && any_warning && on_warning == ONW_DEGRADE)
+		return SVC_DEGRADED;
+	return decided;
+}
+
 bool
 svc_wants_announce(const struct svc *s)
 {
@@ -102,7 +110,8 @@ svc_transition(struct svc *s, enum svc_state to)
 	char		why[1536];
 
 	describe_probes(s, why, sizeof(why));
-	log_msg(to == SVC_UP ? LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
+	log_msg(to == SVC_UP || (to == SVC_DEGRADED && s->state != SVC_UP) ?
+	    LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
 	    "state", "%s -> %s: %s", svc_state_str(s->state), svc_state_str(to), why);
 	s->state = to;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -117,7 +126,7 @@ svc_probe_done(struct probe *p, void *arg)
 	size_t		 i, n_up = 0, n_init = 0;
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
-	bool		 healthy;
+	bool		 healthy, any_warning = false;
 
 	for (i = 0; i < s->cfg->nprobes; i++)
 		if (s->probes[i] == p)
@@ -137,8 +146,11 @@ svc_probe_done(struct probe *p, void *arg)
 			n_up++;
 		else if (s->db[i].health == PH_INIT)
 			n_init++;
+		if (s->probes[i]->runs > 0 && s->probes[i]->state == NAGIOS_WARNING)
+			any_warning = true;
 	}
 	to = svc_decide(s->state, n_up, n_init, s->cfg->require);
+	to = svc_degrade(to, any_warning, s->cfg->on_warning);
 	if (to != SVC_INIT)
 		s->adopt = false;
 	if (to != s->state)
