@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <systemd/sd-event.h>
 
@@ -113,6 +114,28 @@ bool		 frr_synced(const struct frr *f);
 /* Whether the last call failed (FRR unreachable, timeout, mismatch). */
 bool		 frr_failing(const struct frr *f);
 const struct frr_stats *frr_stats(const struct frr *f);
+
+/*
+ * Values for frr_render(): NULL leaves out the lines using the placeholder.
+ * prefixes: every managed prefix; addr_prefixes: those of method address.
+ */
+struct frr_render {
+	const char		*asn;
+	const char		*router_id;
+	const char		*neighbor;
+	const char		*neighbor_asn;
+	const struct pfx	*prefixes;
+	size_t			 nprefixes;
+	const struct pfx	*addr_prefixes;
+	size_t			 naddr_prefixes;
+};
+
+/*
+ * Renders a template of frr-templates/: comment lines ("!" and text) are
+ * dropped, a line with a PREFIX placeholder repeats per prefix of its kind,
+ * a line with a placeholder without value is left out. 0, or -1 (errno).
+ */
+int		 frr_render(FILE *in, FILE *out, const struct frr_render *v);
 
 /* Tunables for tests; the defaults are the daemon's. */
 struct frr_timing {

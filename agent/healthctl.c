@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "cfg.h"
+#include "frr.h"
 #include "log.h"
 #include "probe.h"
 #include "svc.h"
@@ -22,6 +23,9 @@ usage(FILE *f)
 	    "  validate              check the configuration: exit 0 valid, 2 invalid\n"
 	    "  check SERVICE|--all   run the probes once, here, without the daemon;\n"
 	    "                        print a Nagios plugin line, exit 0/1/2/3\n"
+	    "  frr-config [--asn N] [--router-id A] [--neighbor A] [--neighbor-asn N]\n"
+	    "             [--template FILE]\n"
+	    "                        print the FRR configuration the services need\n"
 	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n",
 	    CFG_DEFAULT_MAIN);
 }
@@ -202,10 +206,108 @@ out:
 	return rc;
 }
 
+static void
+collect_prefixes(const struct cfg *cfg, bool address_only, struct pfx *out, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		if (address_only && s->method != METHOD_ADDRESS)
+			continue;
+		for (size_t j = 0; j < s->nprefixes; j++) {
+			bool dup = false;
+			for (size_t k = 0; k < *n && !dup; k++)
+				dup = pfx_equal(&out[k], &s->prefixes[j]);
+			if (!dup)
+				out[(*n)++] = s->prefixes[j];
+		}
+	}
+}
+
+/* Prints frr-templates/anycast-healthd.conf filled in for the configured services. */
+static int
+cmd_frr_config(const char *path, char **args, int nargs)
+{
+	struct frr_render	 v = { 0 };
+	struct cfg		*cfg;
+	struct pfx		*all = NULL, *addr = NULL;
+	const char		*tpl = PKGDATADIR "/frr-templates/anycast-healthd.conf";
+	char			 asn[16];
+	size_t			 total = 0;
+	FILE			*in = NULL;
+	int			 rc = 2;
+
+	for (int i = 0; i < nargs; i++) {
+		const char **dst = NULL;
+		if (strcmp(args[i], "--asn") == 0)
+			dst = &v.asn;
+		else if (strcmp(args[i], "--router-id") == 0)
+			dst = &v.router_id;
+		else if (strcmp(args[i], "--neighbor") == 0)
+			dst = &v.neighbor;
+		else if (strcmp(args[i], "--neighbor-asn") == 0)
+			dst = &v.neighbor_asn;
+		else if (strcmp(args[i], "--template") == 0)
+			dst = &tpl;
+		if (dst == NULL || i + 1 == nargs) {
+			usage(stderr);
+			return EXIT_UNKNOWN;
+		}
+		*dst = args[++i];
+	}
+	if ((cfg = load(path)) == NULL)
+		return 2;
+	if (v.asn == NULL && cfg->frr.asn != 0) {
+		snprintf(asn, sizeof(asn), "%u", cfg->frr.asn);
+		v.asn = asn;
+	}
+	if (v.asn == NULL) {
+		fprintf(stderr, "frr-config: the AS number is needed: --asn N, or frr.asn\n");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		total += cfg->services[i].nprefixes;
+		if (cfg->services[i].on_warning == ONW_DEGRADE &&
+		    strcmp(cfg->services[i].degraded_route_map, "ANYCAST-DEGRADED") != 0)
+			fprintf(stderr, "frr-config: %s uses route-map %s, which the "
+			    "template does not define; write it yourself\n",
+			    cfg->services[i].name, cfg->services[i].degraded_route_map);
+	}
+	all = calloc(total + 1, sizeof(*all));
+	addr = calloc(total + 1, sizeof(*addr));
+	if (all == NULL || addr == NULL) {
+		fprintf(stderr, "frr-config: out of memory\n");
+		goto out;
+	}
+	collect_prefixes(cfg, false, all, &v.nprefixes);
+	collect_prefixes(cfg, true, addr, &v.naddr_prefixes);
+	v.prefixes = all;
+	v.addr_prefixes = addr;
+	if ((in = fopen(tpl, "r")) == NULL) {
+		fprintf(stderr, "frr-config: %s: %s\n", tpl, strerror(errno));
+		goto out;
+	}
+	printf("! anycast-healthd frr-config: %zu service(s), %zu prefix(es), "
+	    "%zu with method address\n", cfg->nservices, v.nprefixes, v.naddr_prefixes);
+	if (frr_render(in, stdout, &v) == -1) {
+		fprintf(stderr, "frr-config: %s: %s\n", tpl, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in != NULL)
+		fclose(in);
+	free(all);
+	free(addr);
+	cfg_free(cfg);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char	*path = NULL, *cmd = NULL, *arg = NULL;
+	char		*args[32];
 	int		 nargs = 0;
 
 	/* -c is accepted before and after the command. */
@@ -223,6 +325,8 @@ main(int argc, char *argv[])
 			cmd = argv[i];
 		} else {
 			arg = argv[i];
+			if (nargs < (int)(sizeof(args) / sizeof(args[0])))
+				args[nargs] = argv[i];
 			nargs++;
 		}
 	}
@@ -230,6 +334,9 @@ main(int argc, char *argv[])
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
 		return cmd_check(path, arg);
+	if (cmd != NULL && strcmp(cmd, "frr-config") == 0 &&
+	    nargs <= (int)(sizeof(args) / sizeof(args[0])))
+		return cmd_frr_config(path, args, nargs);
 	usage(stderr);
 	return EXIT_UNKNOWN;
 }
