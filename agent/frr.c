@@ -636,11 +636,13 @@ frr_read_done(struct frr *f, const char *out)
 		frr_fail(f, "FRR did not take the change");
 		goto out;
 	}
-	if (f->readback || f->failing)
+	/* Failing until a read-back (or a read needing no change) shows FRR as wanted. */
+	if (f->readback || frr_synced(f)) {
+		if (f->failing)
+			log_msg(LOG_LVL_INFO, NULL, "frr", "FRR holds the desired statements again");
+		f->failing = false;
 		f->backoff_us = f->t.backoff_min_us;
-	if (f->failing)
-		log_info("FRR reachable again");
-	f->failing = false;
+	}
 	f->readback = false;
 	if (f->cb != NULL)
 		f->cb(f, f->cb_arg);
