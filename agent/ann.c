@@ -6,6 +6,7 @@
 
 #include "ann.h"
 #include "cfg.h"
+#include "frr.h"
 #include "log.h"
 #include "nl.h"
 
@@ -20,7 +21,7 @@ ann_find(const struct ann *a, const struct pfx *p)
 
 static int
 ann_add_prefix(struct ann *a, const struct pfx *p, size_t svc, const char *ifname,
-    char *err, size_t errlen)
+    int method, char *err, size_t errlen)
 {
 	struct ann_prefix	*ap, *tmp;
 	size_t			*svcs;
@@ -34,10 +35,12 @@ ann_add_prefix(struct ann *a, const struct pfx *p, size_t svc, const char *ifnam
 		ap = &a->prefixes[a->nprefixes];
 		memset(ap, 0, sizeof(*ap));
 		ap->pfx = *p;
+		ap->method = method;
 		if ((ap->ifname = strdup(ifname)) == NULL)
 			goto nomem;
 		a->nprefixes++;
-		if ((ap->ifindex = if_nametoindex(ifname)) == 0) {
+		/* The network method puts no address anywhere. */
+		if (method != METHOD_NETWORK && (ap->ifindex = if_nametoindex(ifname)) == 0) {
 			snprintf(err, errlen, "%s: interface '%s' of prefix %s: %s",
 			    a->cfg->services[svc].name, ifname,
 			    pfx_fmt(p, buf, sizeof(buf)), strerror(errno));
@@ -87,7 +90,9 @@ ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen)
 	}
 	a->cfg = cfg;
 	a->nl = nl;
-	if ((a->svc_wanted = calloc(cfg->nservices + 1, sizeof(bool))) == NULL) {
+	a->svc_wanted = calloc(cfg->nservices + 1, sizeof(bool));
+	a->svc_degraded = calloc(cfg->nservices + 1, sizeof(bool));
+	if (a->svc_wanted == NULL || a->svc_degraded == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -95,7 +100,7 @@ ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen)
 		const struct cfg_service *s = &cfg->services[i];
 		for (size_t j = 0; j < s->nprefixes; j++)
 			if (ann_add_prefix(a, &s->prefixes[j], i, s->interface,
-			    err, errlen) == -1)
+			    (int)s->method, err, errlen) == -1)
 				goto fail;
 	}
 	ann_log_sharing(a);
@@ -116,6 +121,7 @@ ann_free(struct ann *a)
 	}
 	free(a->prefixes);
 	free(a->svc_wanted);
+	free(a->svc_degraded);
 	free(a);
 }
 
@@ -145,7 +151,7 @@ ann_scan(struct ann *a)
 	for (size_t i = 0; i < a->nprefixes; i++)
 		a->prefixes[i].present = false;
 	for (size_t i = 0; i < a->nprefixes; i++) {
-		bool seen = false;
+		bool seen = a->prefixes[i].method == METHOD_NETWORK;
 		/* Dump each interface once. */
 		for (size_t j = 0; j < i; j++)
 			seen = seen || a->prefixes[j].ifindex == a->prefixes[i].ifindex;
@@ -170,7 +176,12 @@ ann_service_present(const struct ann *a, size_t svc)
 
 	for (size_t j = 0; j < s->nprefixes; j++) {
 		ap = ann_find(a, &s->prefixes[j]);
-		if (ap == NULL || !ap->present)
+		if (ap == NULL)
+			return false;
+		if (ap->method != METHOD_NETWORK && !ap->present)
+			return false;
+		if (ap->method != METHOD_ADDRESS &&
+		    (a->frr == NULL || !frr_holds(a->frr, &ap->pfx)))
 			return false;
 	}
 	return s->nprefixes > 0;
@@ -188,14 +199,30 @@ ann_desired(const struct ann *a, const struct ann_prefix *ap)
 	return a->cfg->shared_prefixes == SHARED_ALL ? all : any;
 }
 
+/* The degraded route-map of the first wanting service that is degraded, or NULL. */
+static const char *
+ann_route_map(const struct ann *a, const struct ann_prefix *ap)
+{
+	for (size_t i = 0; i < ap->nsvcs; i++)
+		if (a->svc_wanted[ap->svcs[i]] && a->svc_degraded[ap->svcs[i]])
+			return a->cfg->services[ap->svcs[i]].degraded_route_map;
+	return NULL;
+}
+
 static void
-ann_apply(struct ann *a, struct ann_prefix *ap)
+ann_apply_address(struct ann *a, struct ann_prefix *ap)
 {
 	char	buf[PFX_STRLEN], err[256];
 	int	rc;
 
-	ap->desired = ann_desired(a, ap);
 	if (ap->desired == ap->present)
+		return;
+	/*
+	 * both: the statement goes first, the address after FRR dropped it
+	 * (or could not be asked), so the neighbour sees one clean withdrawal.
+	 */
+	if (!ap->desired && ap->method == METHOD_BOTH && !a->final &&
+	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr))
 		return;
 	pfx_fmt(&ap->pfx, buf, sizeof(buf));
 	if (ap->desired)
@@ -214,10 +241,31 @@ ann_apply(struct ann *a, struct ann_prefix *ap)
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
 
+static void
+ann_apply(struct ann *a, struct ann_prefix *ap)
+{
+	ap->desired = ann_desired(a, ap);
+	ap->route_map = ap->desired ? ann_route_map(a, ap) : NULL;
+	if (ap->method != METHOD_NETWORK)
+		ann_apply_address(a, ap);
+	if (ap->method == METHOD_ADDRESS || a->frr == NULL)
+		return;
+	/* both: no statement without its address (import-check needs the route). */
+	frr_want(a->frr, &ap->pfx, ap->desired &&
+	    (ap->method == METHOD_NETWORK || ap->present), ap->route_map);
+}
+
 void
 ann_set_service(struct ann *a, size_t svc, bool wanted)
 {
+	ann_set_service_mode(a, svc, wanted, false);
+}
+
+void
+ann_set_service_mode(struct ann *a, size_t svc, bool wanted, bool degraded)
+{
 	a->svc_wanted[svc] = wanted;
+	a->svc_degraded[svc] = degraded;
 	for (size_t i = 0; i < a->nprefixes; i++)
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
@@ -233,7 +281,7 @@ ann_reconcile(struct ann *a)
 		return;
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
-		if (ann_desired(a, ap) != ap->present)
+		if (ap->method != METHOD_NETWORK && ann_desired(a, ap) != ap->present)
 			log_warn("%s on %s is %s but should %sbe: correcting",
 			    pfx_fmt(&ap->pfx, buf, sizeof(buf)), ap->ifname,
 			    ap->present ? "present" : "absent", ap->present ? "not " : "");
@@ -278,4 +326,49 @@ ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname)
 	}
 	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
 	    "there)", buf, ifname);
+}
+
+bool
+ann_needs_frr(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (cfg->services[i].method != METHOD_ADDRESS)
+			return true;
+	return false;
+}
+
+int
+ann_set_frr(struct ann *a, struct frr *f)
+{
+	a->frr = f;
+	for (size_t i = 0; i < a->nprefixes; i++)
+		if (a->prefixes[i].method != METHOD_ADDRESS &&
+		    frr_manage(f, &a->prefixes[i].pfx) == -1)
+			return -1;
+	return 0;
+}
+
+void
+ann_release_frr(const struct ann *old, const struct ann *nw)
+{
+	const struct ann_prefix	*np;
+
+	if (old->frr == NULL)
+		return;
+	for (size_t i = 0; i < old->nprefixes; i++) {
+		const struct ann_prefix *op = &old->prefixes[i];
+		if (op->method == METHOD_ADDRESS)
+			continue;
+		np = ann_find(nw, &op->pfx);
+		if (np == NULL || np->method == METHOD_ADDRESS)
+			frr_want(old->frr, &op->pfx, false, NULL);
+	}
+}
+
+void
+ann_frr_update(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++)
+		if (a->prefixes[i].method == METHOD_BOTH)
+			ann_apply_address(a, &a->prefixes[i]);
 }

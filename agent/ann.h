@@ -1,7 +1,8 @@
 /*
- * Announcements: the one place that decides what the kernel (and, later,
- * FRR) must hold for the configured prefixes, and makes it so. It never
- * touches an address that is not one of the configured prefixes.
+ * Announcements: the one place that decides what the kernel and FRR must
+ * hold for the configured prefixes. It makes the kernel so through nl_ and
+ * asks frr_ for the `network` statements (method network and both). It never
+ * touches an address or statement that is not one of the configured prefixes.
  */
 #ifndef AHD_ANN_H
 #define AHD_ANN_H
@@ -12,16 +13,19 @@
 #include "pfx.h"
 
 struct cfg;
+struct frr;
 struct nl;
 
 struct ann_prefix {
 	struct pfx	 pfx;
-	unsigned	 ifindex;
+	int		 method;	/* enum cfg_method, the same for every service listing it */
+	unsigned	 ifindex;	/* 0 for the network method: no address */
 	char		*ifname;
 	size_t		*svcs;		/* indexes into cfg->services */
 	size_t		 nsvcs;
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
+	const char	*route_map;	/* desired route-map: NULL, or degraded */
 };
 
 struct ann {
@@ -30,21 +34,45 @@ struct ann {
 	struct ann_prefix	*prefixes;
 	size_t			 nprefixes;
 	bool			*svc_wanted;	/* per service, by index */
+	bool			*svc_degraded;	/* per service: announce through its degraded route-map */
+	struct frr		*frr;		/* NULL when no service uses network or both */
+	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
 };
 
 /* Builds the prefix table; fails if an interface does not exist. */
 struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen);
 void		 ann_free(struct ann *a);
+/* Hands the network statements of methods network and both to f. 0 or -1. */
+int		 ann_set_frr(struct ann *a, struct frr *f);
+/* Whether any service uses method network or both. */
+bool		 ann_needs_frr(const struct cfg *cfg);
+/*
+ * After a reload: statements of old that nw no longer manages (or manages
+ * with the address method) are wanted absent.
+ */
+void		 ann_release_frr(const struct ann *old, const struct ann *nw);
+/* FRR was read back (or a call failed): finish withdrawals waiting on it. */
+void		 ann_frr_update(struct ann *a);
 /* Reads what the interfaces hold now; 0 or -1 (logged). */
 int		 ann_scan(struct ann *a);
-/* Whether every prefix of service i was found present by ann_scan(). */
+/*
+ * Whether every prefix of service i was found present by ann_scan() (and,
+ * for network and both, in FRR's running configuration as last read).
+ */
 bool		 ann_service_present(const struct ann *a, size_t svc_index);
 /* Records whether service i wants its prefixes announced, and applies the result. */
 void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted);
+/* The same, with degraded: announce through the service's degraded route-map. */
+void		 ann_set_service_mode(struct ann *a, size_t svc_index, bool wanted,
+		    bool degraded);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
-/* Withdraws every configured prefix that is present (on_exit: withdraw). */
+/*
+ * Withdraws every configured prefix that is present (on_exit: withdraw).
+ * Addresses of method both wait for FRR to drop the statement first, unless
+ * a->final is set (the loop has stopped).
+ */
 void		 ann_withdraw_all(struct ann *a);
 /* The entry for p, or NULL if p is not configured. */
 const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);

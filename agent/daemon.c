@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "frr.h"
 #include "log.h"
 #include "nl.h"
 #include "probe.h"
@@ -46,12 +47,18 @@ struct daemon {
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
 	struct ctl		 *ctl;
+	struct frr		 *frr;		/* NULL until a service uses network or both */
 	sd_event_source		 *reconcile;
+	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
+	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
+	bool			  begun;
+	bool			  stopping;
 	char			 *state_text;	/* as last written */
 	struct status_counters	  counters;
 	int			  exit_status;
 };
 
+static int	daemon_begin(struct daemon *d);
 static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
 
@@ -110,7 +117,8 @@ daemon_svc_changed(struct svc *s, void *arg)
 
 	if ((i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s));
+	ann_set_service_mode(d->ann, (size_t)i, svc_wants_announce(s),
+	    s->state == SVC_DEGRADED);
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
 }
@@ -197,30 +205,84 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
+/* FRR was read (or a call failed): finish what waited for it. */
+static void
+daemon_frr_cb(struct frr *f, void *arg)
+{
+	struct daemon	*d = arg;
+
+	ann_frr_update(d->ann);
+	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
+		sd_event_exit(d->ev, 1);
+	if (d->stopping && frr_synced(f))
+		sd_event_exit(d->ev, 0);
+}
+
+static int
+daemon_begin_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (!d->begun) {
+		log_warn("FRR's running configuration could not be read yet; "
+		    "starting the probes without adopting network statements");
+		if (daemon_begin(d) == -1)
+			sd_event_exit(d->ev, 1);
+	}
+	return 0;
+}
+
+static int
+daemon_stop_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	log_err("FRR did not confirm the withdrawals in time; stopping anyway");
+	sd_event_exit(sd_event_source_get_event(src), 0);
+	return 0;
+}
+
 /*
- * Only the address method is driven by this version; refusing the others
- * is better than accepting a service that would never be announced.
- * Every problem is logged and, if errors is not NULL, added to it.
+ * The FRR driver for cfg: created the first time a configuration needs it,
+ * then kept (a later configuration without network statements just wants
+ * them all absent). Moving statements to another vtysh, pathspace, ASN or
+ * VRF at run time would orphan the old ones, so that needs a restart.
  */
 static int
-daemon_check_methods(const struct cfg *cfg, struct json_object *errors)
+daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *err,
+    size_t errlen)
 {
-	char	msg[512];
-	int	rc = 0;
+	const struct cfg	*o = d->cfg;
+	int			 r;
 
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		if (cfg->services[i].method == METHOD_ADDRESS)
-			continue;
-		snprintf(msg, sizeof(msg), "%s: method: \"%s\" needs the FRR vtysh driver, "
-		    "which this version does not have; use \"address\"",
-		    cfg->services[i].file,
-		    cfg->services[i].method == METHOD_NETWORK ? "network" : "both");
-		log_err("%s", msg);
-		if (errors != NULL)
-			json_object_array_add(errors, json_object_new_string(msg));
-		rc = -1;
+	if (d->frr != NULL && d->cfg != cfg &&
+	    (strcmp(o->frr.vtysh, cfg->frr.vtysh) != 0 || o->frr.asn != cfg->frr.asn ||
+	    (o->frr.pathspace == NULL) != (cfg->frr.pathspace == NULL) ||
+	    (o->frr.pathspace != NULL && strcmp(o->frr.pathspace, cfg->frr.pathspace) != 0) ||
+	    (o->frr.vrf == NULL) != (cfg->frr.vrf == NULL) ||
+	    (o->frr.vrf != NULL && strcmp(o->frr.vrf, cfg->frr.vrf) != 0))) {
+		snprintf(err, errlen, "frr: vtysh, pathspace, asn or vrf changed; "
+		    "restart the daemon to move the network statements");
+		return -1;
 	}
-	return rc;
+	if (d->frr == NULL && !ann_needs_frr(cfg))
+		return 0;
+	if (d->frr == NULL) {
+		if ((d->frr = frr_new(d->ev, cfg, daemon_frr_cb, d)) == NULL)
+			goto nomem;
+		if (ann_set_frr(a, d->frr) == -1)
+			goto nomem;
+		if ((r = frr_start(d->frr)) < 0) {
+			snprintf(err, errlen, "FRR driver: %s", strerror(-r));
+			return -1;
+		}
+		return 0;
+	}
+	frr_reconfigure(d->frr, cfg);
+	if (ann_set_frr(a, d->frr) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 static void
@@ -280,10 +342,13 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		d->counters.reloads_failed++;
 		return -1;
 	}
-	if (daemon_check_methods(ncfg, errors) == -1)
-		goto invalid;
 	if ((nann = ann_new(ncfg, d->nl, err, sizeof(err))) == NULL) {
 		reload_error(errors, err);
+		goto invalid;
+	}
+	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1) {
+		reload_error(errors, err);
+		ann_free(nann);
 		goto invalid;
 	}
 	nsvcs = calloc(ncfg->nservices + 1, sizeof(*nsvcs));
@@ -355,6 +420,7 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		d->svc_gen[j]->refs--;
 		svc_free(d->svcs[j]);
 	}
+	ann_release_frr(d->ann, nann);
 	ann_free(d->ann);
 	d->ann = nann;
 	free(d->svcs);
@@ -540,7 +606,20 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		sd_event_exit(sd_event_source_get_event(src), 0);
+		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		/* The loop stays up until FRR confirms that the statements are gone. */
+		d->stopping = true;
+		ann_withdraw_all(d->ann);
+		if (frr_synced(d->frr)) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		if (sd_event_add_time_relative(d->ev, &d->stop, CLOCK_MONOTONIC,
+		    d->cfg->frr.timeout_us + 2000000, 10000, daemon_stop_cb, d) < 0)
+			sd_event_exit(sd_event_source_get_event(src), 0);
 		return 0;
 	}
 }
@@ -554,10 +633,6 @@ daemon_setup(struct daemon *d)
 	char		 err[512];
 	int		 r;
 
-	if (daemon_check_methods(cfg, NULL) == -1) {
-		d->exit_status = 2;
-		return -1;
-	}
 	if ((r = sd_event_default(&d->ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
@@ -565,6 +640,8 @@ daemon_setup(struct daemon *d)
 	sigemptyset(&mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&mask, sigs[i]);
+	/* SIGCHLD: vtysh and plugin children are watched by the loop. */
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -580,6 +657,10 @@ daemon_setup(struct daemon *d)
 		return -1;
 	}
 	if ((d->ann = ann_new(cfg, d->nl, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -649,6 +730,34 @@ daemon_adopt(struct daemon *d)
 	daemon_save_state(d, false);
 }
 
+/* Adoption decided: the probes start, the reconcile timer runs. */
+static int
+daemon_begin(struct daemon *d)
+{
+	int	r;
+
+	d->begun = true;
+	d->begin = sd_event_source_disable_unref(d->begin);
+	daemon_adopt(d);
+	for (size_t i = 0; i < d->cfg->nservices; i++)
+		if ((r = svc_start(d->svcs[i])) < 0) {
+			log_err("%s: cannot schedule probes: %s", d->cfg->services[i].name,
+			    strerror(-r));
+			return -1;
+		}
+	r = sd_event_add_time_relative(d->ev, &d->reconcile, CLOCK_MONOTONIC,
+	    RECONCILE_INTERVAL_US, 0, daemon_reconcile_cb, d);
+	if (r < 0) {
+		log_err("reconcile timer: %s", strerror(-r));
+		return -1;
+	}
+	daemon_write_metrics(d);
+	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
+	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "", ctl_path(d->ctl));
+	notify_ready(d);
+	return 0;
+}
+
 static void
 daemon_teardown(struct daemon *d)
 {
@@ -660,7 +769,10 @@ daemon_teardown(struct daemon *d)
 	free(d->svcs);
 	free(d->svc_gen);
 	sd_event_source_disable_unref(d->reconcile);
+	sd_event_source_disable_unref(d->begin);
+	sd_event_source_disable_unref(d->stop);
 	ann_free(d->ann);
+	frr_free(d->frr);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	while ((g = d->gens) != NULL) {
@@ -688,34 +800,32 @@ daemon_run(struct cfg *cfg)
 		goto out;
 	/* From here on the system is ours to change, and to clean up on the way out. */
 	started = true;
-	daemon_adopt(&d);
-	for (size_t i = 0; i < cfg->nservices; i++)
-		if ((r = svc_start(d.svcs[i])) < 0) {
-			log_err("%s: cannot schedule probes: %s", cfg->services[i].name,
-			    strerror(-r));
+	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+		/*
+		 * Adoption needs FRR's running configuration: the probes start
+		 * after the first read, or after a bound.
+		 */
+		r = sd_event_add_time_relative(d.ev, &d.begin, CLOCK_MONOTONIC,
+		    cfg->frr.timeout_us + 1000000, 1000, daemon_begin_cb, &d);
+		if (r < 0) {
+			log_err("start timer: %s", strerror(-r));
 			goto out;
 		}
-	r = sd_event_add_time_relative(d.ev, &d.reconcile, CLOCK_MONOTONIC,
-	    RECONCILE_INTERVAL_US, 0, daemon_reconcile_cb, &d);
-	if (r < 0) {
-		log_err("reconcile timer: %s", strerror(-r));
+	} else if (daemon_begin(&d) == -1)
 		goto out;
-	}
-	daemon_write_metrics(&d);
-	log_info("running %zu service(s); interface addresses reconciled; control socket %s",
-	    cfg->nservices, ctl_path(d.ctl));
-	notify_ready(&d);
 
 	if ((r = sd_event_loop(d.ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		goto out;
 	}
-	d.exit_status = 0;
+	d.exit_status = r == 0 ? 0 : 1;
 out:
 	if (started) {
-		if (d.cfg->on_exit == ON_EXIT_WITHDRAW)
+		if (d.cfg->on_exit == ON_EXIT_WITHDRAW) {
+			/* The loop is over: addresses of method both go without waiting for FRR. */
+			d.ann->final = true;
 			ann_withdraw_all(d.ann);
-		else
+		} else
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
 		daemon_save_state(&d, d.cfg->on_exit == ON_EXIT_KEEP && d.exit_status == 0);

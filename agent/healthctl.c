@@ -15,6 +15,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "frr.h"
 #include "log.h"
 #include "nl.h"
 #include "probe.h"
@@ -44,6 +45,9 @@ usage(FILE *f)
 	    "  reload                load the configuration again (invalid: kept as is)\n"
 	    "  metrics               Prometheus text metrics\n"
 	    "  withdraw-all [--force]  withdraw everything the state file lists\n"
+	    "  frr-config [--asn N] [--router-id A] [--neighbor A] [--neighbor-asn N]\n"
+	    "             [--template FILE]\n"
+	    "                        print the FRR configuration the services need\n"
 	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n"
 	    "-s PATH  control socket (default: control_socket of the configuration)\n",
 	    CFG_DEFAULT_MAIN);
@@ -634,11 +638,108 @@ out:
 	return rc;
 }
 
+static void
+collect_prefixes(const struct cfg *cfg, bool address_only, struct pfx *out, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		if (address_only && s->method != METHOD_ADDRESS)
+			continue;
+		for (size_t j = 0; j < s->nprefixes; j++) {
+			bool dup = false;
+			for (size_t k = 0; k < *n && !dup; k++)
+				dup = pfx_equal(&out[k], &s->prefixes[j]);
+			if (!dup)
+				out[(*n)++] = s->prefixes[j];
+		}
+	}
+}
+
+/* Prints frr-templates/anycast-healthd.conf filled in for the configured services. */
+static int
+cmd_frr_config(const char *path, char **args, int nargs)
+{
+	struct frr_render	 v = { 0 };
+	struct cfg		*cfg;
+	struct pfx		*all = NULL, *addr = NULL;
+	const char		*tpl = PKGDATADIR "/frr-templates/anycast-healthd.conf";
+	char			 asn[16];
+	size_t			 total = 0;
+	FILE			*in = NULL;
+	int			 rc = 2;
+
+	for (int i = 0; i < nargs; i++) {
+		const char **dst = NULL;
+		if (strcmp(args[i], "--asn") == 0)
+			dst = &v.asn;
+		else if (strcmp(args[i], "--router-id") == 0)
+			dst = &v.router_id;
+		else if (strcmp(args[i], "--neighbor") == 0)
+			dst = &v.neighbor;
+		else if (strcmp(args[i], "--neighbor-asn") == 0)
+			dst = &v.neighbor_asn;
+		else if (strcmp(args[i], "--template") == 0)
+			dst = &tpl;
+		if (dst == NULL || i + 1 == nargs) {
+			usage(stderr);
+			return EXIT_UNKNOWN;
+		}
+		*dst = args[++i];
+	}
+	if ((cfg = load(path)) == NULL)
+		return 2;
+	if (v.asn == NULL && cfg->frr.asn != 0) {
+		snprintf(asn, sizeof(asn), "%u", cfg->frr.asn);
+		v.asn = asn;
+	}
+	if (v.asn == NULL) {
+		fprintf(stderr, "frr-config: the AS number is needed: --asn N, or frr.asn\n");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		total += cfg->services[i].nprefixes;
+		if (cfg->services[i].on_warning == ONW_DEGRADE &&
+		    strcmp(cfg->services[i].degraded_route_map, "ANYCAST-DEGRADED") != 0)
+			fprintf(stderr, "frr-config: %s uses route-map %s, which the "
+			    "template does not define; write it yourself\n",
+			    cfg->services[i].name, cfg->services[i].degraded_route_map);
+	}
+	all = calloc(total + 1, sizeof(*all));
+	addr = calloc(total + 1, sizeof(*addr));
+	if (all == NULL || addr == NULL) {
+		fprintf(stderr, "frr-config: out of memory\n");
+		goto out;
+	}
+	collect_prefixes(cfg, false, all, &v.nprefixes);
+	collect_prefixes(cfg, true, addr, &v.naddr_prefixes);
+	v.prefixes = all;
+	v.addr_prefixes = addr;
+	if ((in = fopen(tpl, "r")) == NULL) {
+		fprintf(stderr, "frr-config: %s: %s\n", tpl, strerror(errno));
+		goto out;
+	}
+	printf("! anycast-healthd frr-config: %zu service(s), %zu prefix(es), "
+	    "%zu with method address\n", cfg->nservices, v.nprefixes, v.naddr_prefixes);
+	if (frr_render(in, stdout, &v) == -1) {
+		fprintf(stderr, "frr-config: %s: %s\n", tpl, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in != NULL)
+		fclose(in);
+	free(all);
+	free(addr);
+	cfg_free(cfg);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
-	const char	*args[4];
+	char		*args[16];
 	char		*sock;
 	bool		 json = false, force = false;
 	int		 nargs = 0, rc;
@@ -666,7 +767,7 @@ main(int argc, char *argv[])
 			force = true;
 		} else if (cmd == NULL) {
 			cmd = argv[i];
-		} else if (nargs < 4) {
+		} else if (nargs < (int)(sizeof(args) / sizeof(args[0]))) {
 			args[nargs++] = argv[i];
 		} else {
 			usage(stderr);
@@ -677,6 +778,8 @@ main(int argc, char *argv[])
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
 		return cmd_check(path, args[0]);
+	if (cmd != NULL && strcmp(cmd, "frr-config") == 0)
+		return cmd_frr_config(path, args, nargs);
 	if (cmd == NULL) {
 		usage(stderr);
 		return EXIT_UNKNOWN;

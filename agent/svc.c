@@ -74,6 +74,14 @@ svc_decide(enum svc_state cur, size_t n_up, size_t n_init, unsigned require)
 	return SVC_DOWN;
 }
 
+enum svc_state
+svc_degrade(enum svc_state decided, bool any_warning, int on_warning)
+{
+	if (decided == SVC_UP && any_warning && on_warning == ONW_DEGRADE)
+		return SVC_DEGRADED;
+	return decided;
+}
+
 bool
 svc_wants_announce(const struct svc *s)
 {
@@ -113,7 +121,9 @@ svc_transition(struct svc *s, enum svc_state to, const char *cause)
 
 	if (cause == NULL)
 		describe_probes(s, why, sizeof(why));
-	log_msg(to == SVC_UP ? LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
+	/* Degraded is good news when coming from down or init. */
+	log_msg(to == SVC_UP || (to == SVC_DEGRADED && s->state != SVC_UP) ?
+	    LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
 	    "state", "%s -> %s: %s", svc_state_str(s->state), svc_state_str(to),
 	    cause != NULL ? cause : why);
 	s->state = to;
@@ -122,23 +132,30 @@ svc_transition(struct svc *s, enum svc_state to, const char *cause)
 	s->changed_cb(s, s->changed_arg);
 }
 
-static void
-count_health(const struct svc *s, size_t *n_up, size_t *n_init)
+/* The state the probes' health implies, starting from cur: the one decision. */
+static enum svc_state
+svc_evaluate(const struct svc *s, enum svc_state cur)
 {
-	*n_up = *n_init = 0;
+	size_t	n_up = 0, n_init = 0;
+	bool	any_warning = false;
+
 	for (size_t i = 0; i < s->cfg->nprobes; i++) {
 		if (s->db[i].health == PH_UP)
-			(*n_up)++;
+			n_up++;
 		else if (s->db[i].health == PH_INIT)
-			(*n_init)++;
+			n_init++;
+		if (s->probes[i]->runs > 0 && s->probes[i]->state == NAGIOS_WARNING)
+			any_warning = true;
 	}
+	return svc_degrade(svc_decide(cur, n_up, n_init, s->cfg->require),
+	    any_warning, s->cfg->on_warning);
 }
 
 static void
 svc_probe_done(struct probe *p, void *arg)
 {
 	struct svc	*s = arg;
-	size_t		 i, n_up, n_init;
+	size_t		 i;
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
 	bool		 healthy;
@@ -156,8 +173,7 @@ svc_probe_done(struct probe *p, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
-	count_health(s, &n_up, &n_init);
-	to = svc_decide(s->state, n_up, n_init, s->cfg->require);
+	to = svc_evaluate(s, s->state);
 	if (to != SVC_INIT)
 		s->adopt = false;
 	if (to != s->state)
@@ -258,14 +274,10 @@ svc_drain(struct svc *s, uint64_t grace_us)
 void
 svc_undrain(struct svc *s)
 {
-	size_t	n_up, n_init;
-
 	if (s->state != SVC_DRAINED)
 		return;
 	s->drain_announcing = false;
 	if (s->drain_timer != NULL)
 		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
-	count_health(s, &n_up, &n_init);
-	svc_transition(s, svc_decide(SVC_INIT, n_up, n_init, s->cfg->require),
-	    "undrained by the operator");
+	svc_transition(s, svc_evaluate(s, SVC_INIT), "undrained by the operator");
 }

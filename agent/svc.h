@@ -33,6 +33,11 @@ enum probe_health svc_debounce(struct debounce *d, bool healthy, unsigned rise,
 /* The service state implied by n_up probes up and n_init still undecided. */
 enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
 		    unsigned require);
+/*
+ * An up service with a WARNING probe and on_warning "degrade" is degraded
+ * (announced through its degraded route-map); back to up when none is.
+ */
+enum svc_state	 svc_degrade(enum svc_state decided, bool any_warning, int on_warning);
 /* Whether a Nagios state counts as healthy for routing. */
 bool		 svc_state_healthy(enum nagios_state s, int on_warning);
 const char	*svc_state_str(enum svc_state s);

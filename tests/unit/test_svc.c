@@ -234,3 +234,17 @@ Test(svc, undrain_cancels_grace, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+Test(svc, degrade_applies_only_to_an_up_service_with_on_warning_degrade)
+{
+	cr_expect_eq(svc_degrade(SVC_UP, true, ONW_DEGRADE), SVC_DEGRADED);
+	cr_expect_eq(svc_degrade(SVC_UP, false, ONW_DEGRADE), SVC_UP);
+	cr_expect_eq(svc_degrade(SVC_UP, true, ONW_ANNOUNCE), SVC_UP);
+	cr_expect_eq(svc_degrade(SVC_UP, true, ONW_WITHDRAW), SVC_UP);
+	cr_expect_eq(svc_degrade(SVC_DOWN, true, ONW_DEGRADE), SVC_DOWN);
+	cr_expect_eq(svc_degrade(SVC_INIT, true, ONW_DEGRADE), SVC_INIT);
+	cr_expect_eq(svc_degrade(SVC_DRAINED, true, ONW_DEGRADE), SVC_DRAINED);
+	/* A degraded service is still announced. */
+	struct svc s = { .state = SVC_DEGRADED };
+	cr_expect(svc_wants_announce(&s));
+}

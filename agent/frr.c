@@ -1,0 +1,1070 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "frr.h"
+#include "log.h"
+#include "probe.h"
+
+extern char **environ;
+
+/* vtysh prints a few KiB; a running-config of a big router is still far below this. */
+#define FRR_OUT_MAX	(8 * 1024 * 1024)
+#define FRR_RUNDIR	"/var/run/frr"
+
+/*
+ * A managed prefix: what ann_ wants, and what the last read of the running
+ * configuration showed.
+ */
+struct frr_entry {
+	struct pfx	pfx;
+	bool		want;
+	char		want_rm[FRR_RM_MAX];
+	bool		have;
+	char		have_rm[FRR_RM_MAX];
+	bool		sent;		/* part of the call whose read-back is pending */
+};
+
+enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY };
+
+struct frr_call {
+	enum frr_op	 op;
+	pid_t		 pid;
+	int		 fd;		/* read end of stdout+stderr */
+	sd_event_source	*child;
+	sd_event_source	*io;
+	sd_event_source	*deadline;
+	char		*out;
+	size_t		 len, cap;
+	bool		 exited;
+	bool		 timed_out;
+	int		 status;	/* si_code/si_status folded: exit code, or 128+signal */
+	uint64_t	 started_us;
+};
+
+struct frr {
+	sd_event		*ev;
+	const struct cfg	*cfg;
+	frr_update_cb		 cb;
+	void			*cb_arg;
+	struct frr_entry	*e;
+	size_t			 n;
+	uint32_t		 asn;		/* configured, or learned from FRR */
+	struct frr_timing	 t;
+
+	struct frr_call		 call;
+	bool			 started;
+	bool			 known;		/* `have` reflects a read */
+	bool			 need_read;
+	bool			 readback;	/* the next read checks the last apply */
+	bool			 failing;
+	uint64_t		 backoff_us;
+	uint64_t		 replay_since_us;	/* 0: not waiting for FRR's config */
+	char			 last_err[512];
+
+	sd_event_source		*defer;		/* coalesces one iteration's changes */
+	sd_event_source		*retry;		/* backoff after a failure */
+	sd_event_source		*periodic;
+	sd_event_source		*watch;		/* inotify on the FRR run directory */
+	struct frr_stats	 stats;
+};
+
+static void	frr_kick(struct frr *f);
+
+/* ---- running-config parser ---- */
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "router bgp 65001" / "router bgp 65001 vrf BLUE": 1 if it is the instance asked for. */
+static int
+parse_router_line(const char *line, const char *vrf, uint32_t *asn)
+{
+	char		 name[128] = "", kw[16] = "";
+	unsigned long	 a;
+	char		*end;
+	int		 n;
+
+	if (!starts_with(line, "router bgp "))
+		return 0;
+	errno = 0;
+	a = strtoul(line + strlen("router bgp "), &end, 10);
+	if (errno != 0 || end == line + strlen("router bgp ") || a == 0 || a > UINT32_MAX)
+		return 0;
+	n = sscanf(end, " %15s %127s", kw, name);
+	if (n <= 0) {
+		if (vrf != NULL)
+			return 0;
+	} else if (n != 2 || strcmp(kw, "vrf") != 0 || vrf == NULL ||
+	    strcmp(name, vrf) != 0)
+		return 0;
+	*asn = (uint32_t)a;
+	return 1;
+}
+
+static int
+running_add(struct frr_running *r, const struct pfx *p, int af, const char *rm)
+{
+	struct frr_net	*tmp;
+
+	if ((tmp = realloc(r->nets, (r->nnets + 1) * sizeof(*tmp))) == NULL)
+		return -1;
+	r->nets = tmp;
+	memset(&r->nets[r->nnets], 0, sizeof(r->nets[0]));
+	r->nets[r->nnets].pfx = *p;
+	r->nets[r->nnets].af = af;
+	snprintf(r->nets[r->nnets].route_map, FRR_RM_MAX, "%s", rm);
+	r->nnets++;
+	return 0;
+}
+
+/* "  network 192.0.2.0/24 route-map RM" inside an address-family section. */
+static int
+parse_network_line(struct frr_running *r, const char *line, int af)
+{
+	char		 ptxt[128] = "", kw[32] = "", rm[FRR_RM_MAX + 1] = "", err[64];
+	struct pfx	 p;
+	int		 n;
+
+	n = sscanf(line, " network %127s %31s %65s", ptxt, kw, rm);
+	if (n < 1 || pfx_parse(ptxt, &p, err, sizeof(err)) == -1)
+		return 0;
+	if (n < 3 || strcmp(kw, "route-map") != 0 || strlen(rm) >= FRR_RM_MAX)
+		rm[0] = '\0';
+	return running_add(r, &p, af, rm);
+}
+
+int
+frr_running_parse(const char *text, const char *vrf, struct frr_running *out)
+{
+	const char	*s = text, *nl;
+	char		 line[512];
+	bool		 in_router = false;
+	int		 af = 0;	/* AF_INET, AF_INET6, -1 other family, 0 none */
+	uint32_t	 asn;
+	size_t		 len;
+
+	memset(out, 0, sizeof(*out));
+	while (*s != '\0') {
+		nl = strchr(s, '\n');
+		len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;	/* no line we care about is this long */
+		memcpy(line, s, len);
+		line[len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		s = nl != NULL ? nl + 1 : s + strlen(s);
+
+		if (line[0] != ' ' && line[0] != '\0') {
+			/* A top-level line ends any router block. */
+			in_router = false;
+			af = 0;
+			if (parse_router_line(line, vrf, &asn) == 1) {
+				in_router = true;
+				out->found = true;
+				out->asn = asn;
+			}
+			continue;
+		}
+		if (!in_router)
+			continue;
+		if (starts_with(line, " address-family ")) {
+			if (strcmp(line, " address-family ipv4 unicast") == 0)
+				af = AF_INET;
+			else if (strcmp(line, " address-family ipv6 unicast") == 0)
+				af = AF_INET6;
+			else
+				af = -1;
+		} else if (strcmp(line, " exit-address-family") == 0) {
+			af = 0;
+		} else if ((af == AF_INET || af == AF_INET6) && starts_with(line, "  network ")) {
+			if (parse_network_line(out, line, af) == -1) {
+				frr_running_clear(out);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void
+frr_running_clear(struct frr_running *r)
+{
+	free(r->nets);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct frr_net *
+frr_running_find(const struct frr_running *r, const struct pfx *p)
+{
+	for (size_t i = 0; i < r->nnets; i++)
+		if (r->nets[i].af == p->family && pfx_equal(&r->nets[i].pfx, p))
+			return &r->nets[i];
+	return NULL;
+}
+
+/* ---- command builder ---- */
+
+struct argv_buf {
+	char	**v;
+	size_t	  n, cap;
+	bool	  failed;
+};
+
+static void
+argv_push(struct argv_buf *a, const char *s)
+{
+	char	**tmp;
+
+	if (a->failed)
+		return;
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		if ((tmp = realloc(a->v, a->cap * sizeof(*tmp))) == NULL)
+			goto fail;
+		a->v = tmp;
+	}
+	if ((a->v[a->n] = strdup(s)) == NULL)
+		goto fail;
+	a->v[++a->n] = NULL;
+	return;
+fail:
+	a->failed = true;
+}
+
+static void
+argv_cmd(struct argv_buf *a, const char *cmd)
+{
+	argv_push(a, "-c");
+	argv_push(a, cmd);
+}
+
+static void
+argv_head(struct argv_buf *a, const char *vtysh, const char *pathspace)
+{
+	argv_push(a, vtysh);
+	if (pathspace != NULL) {
+		argv_push(a, "-N");
+		argv_push(a, pathspace);
+	}
+}
+
+static char **
+argv_done(struct argv_buf *a)
+{
+	if (a->failed || a->v == NULL) {
+		frr_argv_free(a->v);
+		return NULL;
+	}
+	return a->v;
+}
+
+char **
+frr_build_argv(const char *vtysh, const char *pathspace, uint32_t asn, const char *vrf,
+    const struct frr_change *c, size_t n)
+{
+	static const int	 fams[] = { AF_INET, AF_INET6 };
+	struct argv_buf		 a = { 0 };
+	char			 cmd[256], buf[PFX_STRLEN];
+	bool			 any;
+
+	argv_head(&a, vtysh, pathspace);
+	argv_cmd(&a, "configure terminal");
+	if (vrf != NULL)
+		snprintf(cmd, sizeof(cmd), "router bgp %u vrf %s", asn, vrf);
+	else
+		snprintf(cmd, sizeof(cmd), "router bgp %u", asn);
+	argv_cmd(&a, cmd);
+	for (size_t k = 0; k < 2; k++) {
+		any = false;
+		for (size_t i = 0; i < n; i++) {
+			if (c[i].pfx.family != fams[k])
+				continue;
+			if (!any)
+				argv_cmd(&a, fams[k] == AF_INET ? "address-family ipv4 unicast" :
+				    "address-family ipv6 unicast");
+			any = true;
+			pfx_fmt(&c[i].pfx, buf, sizeof(buf));
+			if (!c[i].present)
+				snprintf(cmd, sizeof(cmd), "no network %s", buf);
+			else if (c[i].route_map != NULL && c[i].route_map[0] != '\0')
+				snprintf(cmd, sizeof(cmd), "network %s route-map %s", buf,
+				    c[i].route_map);
+			else
+				snprintf(cmd, sizeof(cmd), "network %s", buf);
+			argv_cmd(&a, cmd);
+		}
+		if (any)
+			argv_cmd(&a, "exit-address-family");
+	}
+	return argv_done(&a);
+}
+
+char **
+frr_build_show_argv(const char *vtysh, const char *pathspace)
+{
+	struct argv_buf	a = { 0 };
+
+	argv_head(&a, vtysh, pathspace);
+	argv_cmd(&a, "show running-config");
+	return argv_done(&a);
+}
+
+void
+frr_argv_free(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* ---- one vtysh call at a time ---- */
+
+static void
+call_release(struct frr_call *c)
+{
+	c->child = sd_event_source_disable_unref(c->child);
+	c->io = sd_event_source_disable_unref(c->io);
+	c->deadline = sd_event_source_disable_unref(c->deadline);
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	free(c->out);
+	c->out = NULL;
+	c->len = c->cap = 0;
+	c->op = FRR_OP_NONE;
+	c->pid = 0;
+	c->exited = c->timed_out = false;
+}
+
+/* Reads what is there without blocking; 1 at EOF, 0 otherwise. */
+static int
+call_drain(struct frr_call *c)
+{
+	char	*tmp;
+	ssize_t	 r;
+
+	for (;;) {
+		if (c->cap - c->len < 4096) {
+			if (c->cap >= FRR_OUT_MAX)
+				return 1;	/* enough; the rest is not ours to parse */
+			c->cap = c->cap ? c->cap * 2 : 16384;
+			if ((tmp = realloc(c->out, c->cap)) == NULL)
+				return 1;
+			c->out = tmp;
+		}
+		r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
+		if (r > 0) {
+			c->len += (size_t)r;
+			c->out[c->len] = '\0';
+			continue;
+		}
+		if (r == 0)
+			return 1;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 0 : 1;
+	}
+}
+
+static void	frr_call_done(struct frr *f);
+
+static int
+call_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct frr	*f = arg;
+
+	(void)fd;
+	(void)revents;
+	if (call_drain(&f->call) == 1)
+		f->call.io = sd_event_source_disable_unref(src);
+	return 0;
+}
+
+static int
+call_child_cb(sd_event_source *src, const siginfo_t *si, void *arg)
+{
+	struct frr	*f = arg;
+	struct frr_call	*c = &f->call;
+
+	(void)src;
+	c->exited = true;
+	c->status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+	/* Everything the child wrote is in the pipe now. */
+	if (c->fd != -1)
+		call_drain(c);
+	frr_call_done(f);
+	return 0;
+}
+
+static int
+call_deadline_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct frr	*f = arg;
+
+	(void)src;
+	(void)usec;
+	f->call.timed_out = true;
+	f->stats.timeouts++;
+	/* Through the child source (pidfd): never a recycled pid. The exit event reaps it. */
+	if (sd_event_source_send_child_signal(f->call.child, SIGKILL, NULL, 0) < 0)
+		kill(f->call.pid, SIGKILL);
+	return 0;
+}
+
+static int
+frr_spawn(struct frr *f, enum frr_op op, char **argv)
+{
+	struct frr_call		*c = &f->call;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 attr;
+	sigset_t		 none, defsigs;
+	int			 fds[2], r;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		snprintf(f->last_err, sizeof(f->last_err), "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	/* vtysh must not inherit the loop's blocked signals or ignored SIGPIPE. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&defsigs);
+	sigaddset(&defsigs, SIGPIPE);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defsigs);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[1]);
+	if (r != 0) {
+		close(fds[0]);
+		snprintf(f->last_err, sizeof(f->last_err), "cannot run %s: %s", argv[0],
+		    strerror(r));
+		return -1;
+	}
+	c->fd = fds[0];
+	c->op = op;
+	c->started_us = now_us();
+	f->stats.calls++;
+	if ((r = sd_event_add_child(f->ev, &c->child, c->pid, WEXITED, call_child_cb, f)) < 0 ||
+	    (r = sd_event_add_io(f->ev, &c->io, c->fd, EPOLLIN, call_io_cb, f)) < 0 ||
+	    (r = sd_event_add_time_relative(f->ev, &c->deadline, CLOCK_MONOTONIC,
+	    f->cfg->frr.timeout_us, 1000, call_deadline_cb, f)) < 0) {
+		/* Nothing will watch it: stop and reap it here (SIGKILL is immediate). */
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		call_release(c);
+		snprintf(f->last_err, sizeof(f->last_err), "event loop: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- reconciliation ---- */
+
+static struct frr_entry *
+frr_find(const struct frr *f, const struct pfx *p)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (pfx_equal(&f->e[i].pfx, p))
+			return &f->e[i];
+	return NULL;
+}
+
+static bool
+entry_differs(const struct frr_entry *e)
+{
+	if (e->want != e->have)
+		return true;
+	return e->want && strcmp(e->want_rm, e->have_rm) != 0;
+}
+
+static const char *
+stmt_fmt(bool present, const char *rm, const struct pfx *p, char *buf, size_t len)
+{
+	char	pb[PFX_STRLEN];
+
+	pfx_fmt(p, pb, sizeof(pb));
+	if (!present)
+		snprintf(buf, len, "no statement for %s", pb);
+	else if (rm[0] != '\0')
+		snprintf(buf, len, "'network %s route-map %s'", pb, rm);
+	else
+		snprintf(buf, len, "'network %s'", pb);
+	return buf;
+}
+
+static void
+frr_schedule_retry(struct frr *f, uint64_t delay_us)
+{
+	sd_event_source_set_time_relative(f->retry, delay_us);
+	sd_event_source_set_enabled(f->retry, SD_EVENT_ONESHOT);
+}
+
+static bool
+retry_pending(const struct frr *f)
+{
+	int	en = SD_EVENT_OFF;
+
+	sd_event_source_get_enabled(f->retry, &en);
+	return en != SD_EVENT_OFF;
+}
+
+/* A failed call, timeout or mismatch: logged, then retried after a doubling pause. */
+static void
+frr_fail(struct frr *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+frr_fail(struct frr *f, const char *fmt, ...)
+{
+	char	msg[1024], d[32];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->stats.failures++;
+	f->failing = true;
+	f->need_read = true;
+	f->readback = false;
+	log_msg(LOG_LVL_ERROR, NULL, "frr", "%s; retrying in %s", msg,
+	    cfg_duration_fmt(f->backoff_us, d, sizeof(d)));
+	frr_schedule_retry(f, f->backoff_us);
+	f->backoff_us = f->backoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
+	    f->backoff_us * 2;
+	if (f->cb != NULL)
+		f->cb(f, f->cb_arg);
+}
+
+/* The last lines of vtysh's output, on one line, for the log. */
+static const char *
+out_tail(const struct frr_call *c, char *buf, size_t len)
+{
+	const char	*s = c->out != NULL ? c->out : "";
+	size_t		 n = strlen(s), j = 0;
+
+	if (n > 300)
+		s += n - 300;
+	for (; *s != '\0' && j + 1 < len; s++)
+		buf[j++] = *s == '\n' ? ' ' : *s;
+	while (j > 0 && buf[j - 1] == ' ')
+		j--;
+	buf[j] = '\0';
+	return buf;
+}
+
+static void
+frr_read_done(struct frr *f, const char *out)
+{
+	struct frr_running	 r;
+	const struct frr_net	*net;
+	char			 w[256], h[256], d[32];
+	bool			 mismatch = false;
+	uint64_t		 now = now_us();
+
+	if (frr_running_parse(out != NULL ? out : "", f->cfg->frr.vrf, &r) == -1) {
+		frr_fail(f, "out of memory reading FRR's running configuration");
+		return;
+	}
+	if (!r.found) {
+		/* bgpd down, or (re)started and not yet replaying its own configuration. */
+		if (f->replay_since_us == 0)
+			f->replay_since_us = now;
+		if (now - f->replay_since_us < f->t.replay_max_us) {
+			log_debug("FRR's running configuration has no router bgp%s%s yet; "
+			    "waiting for FRR to load its configuration",
+			    f->cfg->frr.vrf ? " vrf " : "", f->cfg->frr.vrf ? f->cfg->frr.vrf : "");
+			f->need_read = true;
+			frr_schedule_retry(f, f->t.replay_poll_us);
+			goto out;
+		}
+		frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
+		    "(bgpd not running, or not configured)", f->cfg->frr.vrf ? " vrf " : "",
+		    f->cfg->frr.vrf ? f->cfg->frr.vrf : "",
+		    cfg_duration_fmt(f->t.replay_max_us, d, sizeof(d)));
+		f->known = false;
+		goto out;
+	}
+	f->replay_since_us = 0;
+	if (f->cfg->frr.asn != 0 && r.asn != f->cfg->frr.asn) {
+		frr_fail(f, "FRR runs router bgp %u%s%s, but frr.asn is %u", r.asn,
+		    f->cfg->frr.vrf ? " vrf " : "", f->cfg->frr.vrf ? f->cfg->frr.vrf : "",
+		    f->cfg->frr.asn);
+		goto out;
+	}
+	if (f->asn != r.asn)
+		log_info("FRR: router bgp %u%s%s", r.asn, f->cfg->frr.vrf ? " vrf " : "",
+		    f->cfg->frr.vrf ? f->cfg->frr.vrf : "");
+	f->asn = r.asn;
+	for (size_t i = 0; i < f->n; i++) {
+		struct frr_entry *e = &f->e[i];
+		net = frr_running_find(&r, &e->pfx);
+		e->have = net != NULL;
+		snprintf(e->have_rm, sizeof(e->have_rm), "%s", net ? net->route_map : "");
+		if (f->readback && e->sent && entry_differs(e)) {
+			log_msg(LOG_LVL_ERROR, NULL, "frr", "read-back mismatch: asked for %s, "
+			    "FRR holds %s", stmt_fmt(e->want, e->want_rm, &e->pfx, w, sizeof(w)),
+			    stmt_fmt(e->have, e->have_rm, &e->pfx, h, sizeof(h)));
+			mismatch = true;
+		}
+		e->sent = false;
+	}
+	f->known = true;
+	f->need_read = false;
+	if (mismatch) {
+		f->stats.mismatches++;
+		frr_fail(f, "FRR did not take the change");
+		goto out;
+	}
+	/* Failing until a read-back (or a read needing no change) shows FRR as wanted. */
+	if (f->readback || frr_synced(f)) {
+		if (f->failing)
+			log_msg(LOG_LVL_INFO, NULL, "frr", "FRR holds the desired statements again");
+		f->failing = false;
+		f->backoff_us = f->t.backoff_min_us;
+	}
+	f->readback = false;
+	if (f->cb != NULL)
+		f->cb(f, f->cb_arg);
+	frr_kick(f);
+out:
+	frr_running_clear(&r);
+}
+
+static void
+frr_call_done(struct frr *f)
+{
+	struct frr_call	*c = &f->call;
+	enum frr_op	 op = c->op;
+	char		 tail[320], d[32];
+	double		 ms = (double)(now_us() - c->started_us) / 1000.0;
+
+	if (c->timed_out) {
+		call_release(c);
+		frr_fail(f, "vtysh %s timed out after %s and was killed",
+		    op == FRR_OP_READ ? "show running-config" : "configuration call",
+		    cfg_duration_fmt(f->cfg->frr.timeout_us, d, sizeof(d)));
+		return;
+	}
+	log_debug("vtysh %s: exit %d in %.1f ms", op == FRR_OP_READ ? "read" : "apply",
+	    c->status, ms);
+	if (c->status != 0) {
+		out_tail(c, tail, sizeof(tail));
+		call_release(c);
+		frr_fail(f, "vtysh %s failed (exit %d): %s",
+		    op == FRR_OP_READ ? "show running-config" : "configuration call",
+		    c->status, tail[0] ? tail : "no output");
+		return;
+	}
+	if (op == FRR_OP_READ) {
+		/* Released first: reading may start the next call. */
+		char *out = c->out;
+		c->out = NULL;
+		call_release(c);
+		f->stats.reads++;
+		frr_read_done(f, out);
+		free(out);
+		return;
+	}
+	f->stats.applies++;
+	call_release(c);
+	/* vtysh exits 0 on some failures: only the read-back says it worked. */
+	f->need_read = true;
+	f->readback = true;
+	frr_kick(f);
+}
+
+static void
+frr_start_read(struct frr *f)
+{
+	char	**argv;
+
+	if ((argv = frr_build_show_argv(f->cfg->frr.vtysh, f->cfg->frr.pathspace)) == NULL) {
+		frr_fail(f, "out of memory");
+		return;
+	}
+	if (frr_spawn(f, FRR_OP_READ, argv) == -1)
+		frr_fail(f, "%s", f->last_err);
+	frr_argv_free(argv);
+}
+
+static void
+frr_start_apply(struct frr *f)
+{
+	struct frr_change	*ch;
+	char			**argv = NULL, buf[PFX_STRLEN];
+	size_t			 n = 0;
+	uint32_t		 asn = f->asn != 0 ? f->asn : f->cfg->frr.asn;
+
+	if ((ch = calloc(f->n + 1, sizeof(*ch))) == NULL) {
+		frr_fail(f, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		struct frr_entry *e = &f->e[i];
+		if (!entry_differs(e))
+			continue;
+		ch[n].pfx = e->pfx;
+		ch[n].present = e->want;
+		ch[n].route_map = e->want_rm;
+		e->sent = true;
+		log_msg(LOG_LVL_INFO, NULL, "frr", "%s %s%s%s", e->want ? "network" :
+		    "no network", pfx_fmt(&e->pfx, buf, sizeof(buf)),
+		    e->want && e->want_rm[0] ? " route-map " : "", e->want ? e->want_rm : "");
+		n++;
+	}
+	argv = frr_build_argv(f->cfg->frr.vtysh, f->cfg->frr.pathspace, asn,
+	    f->cfg->frr.vrf, ch, n);
+	free(ch);
+	if (argv == NULL) {
+		frr_fail(f, "out of memory");
+		return;
+	}
+	if (frr_spawn(f, FRR_OP_APPLY, argv) == -1)
+		frr_fail(f, "%s", f->last_err);
+	frr_argv_free(argv);
+}
+
+/* Decides the next call; at most one is in flight. */
+static void
+frr_kick(struct frr *f)
+{
+	bool	diff = false;
+
+	if (!f->started || f->call.op != FRR_OP_NONE || retry_pending(f))
+		return;
+	if (f->need_read || !f->known) {
+		frr_start_read(f);
+		return;
+	}
+	for (size_t i = 0; i < f->n && !diff; i++)
+		diff = entry_differs(&f->e[i]);
+	if (!diff)
+		return;
+	if (f->asn == 0 && f->cfg->frr.asn == 0) {
+		frr_fail(f, "the AS number is unknown (frr.asn is null and FRR has no "
+		    "router bgp)");
+		return;
+	}
+	frr_start_apply(f);
+}
+
+static int
+frr_defer_cb(sd_event_source *src, void *arg)
+{
+	(void)src;
+	frr_kick(arg);
+	return 0;
+}
+
+static int
+frr_retry_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	(void)src;
+	(void)usec;
+	frr_kick(arg);
+	return 0;
+}
+
+static int
+frr_periodic_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct frr	*f = arg;
+
+	sd_event_source_set_time(src, usec + f->t.check_interval_us);
+	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	/* A read while failing would defeat the backoff; the retry reads anyway. */
+	if (!retry_pending(f))
+		frr_check(f);
+	return 0;
+}
+
+static int
+frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
+{
+	struct frr	*f = arg;
+
+	(void)src;
+	if (ev->len == 0 || (strcmp(ev->name, "bgpd.pid") != 0 &&
+	    strcmp(ev->name, "bgpd.vty") != 0))
+		return 0;
+	if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)) {
+		log_msg(LOG_LVL_WARNING, NULL, "frr", "bgpd (re)started (%s changed): "
+		    "re-reading FRR's running configuration", ev->name);
+		/* A restart is no failure of ours: retry at once, with a fresh backoff. */
+		sd_event_source_set_enabled(f->retry, SD_EVENT_OFF);
+		f->backoff_us = f->t.backoff_min_us;
+		f->replay_since_us = 0;
+		frr_check(f);
+	}
+	return 0;
+}
+
+struct frr *
+frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
+{
+	struct frr	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->ev = sd_event_ref(ev);
+	f->cfg = cfg;
+	f->cb = cb;
+	f->cb_arg = arg;
+	f->asn = cfg->frr.asn;
+	f->call.fd = -1;
+	f->t.backoff_min_us = 1000000;
+	f->t.backoff_max_us = 30 * 1000000ULL;
+	f->t.check_interval_us = 10 * 1000000ULL;
+	f->t.replay_poll_us = 250000;
+	f->t.replay_max_us = 10 * 1000000ULL;
+	f->backoff_us = f->t.backoff_min_us;
+	if (sd_event_add_defer(ev, &f->defer, frr_defer_cb, f) < 0 ||
+	    sd_event_source_set_enabled(f->defer, SD_EVENT_OFF) < 0 ||
+	    sd_event_add_time_relative(ev, &f->retry, CLOCK_MONOTONIC, 0, 1000,
+	    frr_retry_cb, f) < 0 ||
+	    sd_event_source_set_enabled(f->retry, SD_EVENT_OFF) < 0) {
+		frr_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+frr_set_timing(struct frr *f, const struct frr_timing *t)
+{
+	f->t = *t;
+	f->backoff_us = t->backoff_min_us;
+}
+
+void
+frr_free(struct frr *f)
+{
+	if (f == NULL)
+		return;
+	if (f->call.op != FRR_OP_NONE) {
+		/* Shutting down with a call in flight: it must not outlive us. */
+		f->call.child = sd_event_source_disable_unref(f->call.child);
+		kill(f->call.pid, SIGKILL);
+		waitpid(f->call.pid, NULL, 0);
+		call_release(&f->call);
+	}
+	sd_event_source_disable_unref(f->defer);
+	sd_event_source_disable_unref(f->retry);
+	sd_event_source_disable_unref(f->periodic);
+	sd_event_source_disable_unref(f->watch);
+	sd_event_unref(f->ev);
+	free(f->e);
+	free(f);
+}
+
+int
+frr_manage(struct frr *f, const struct pfx *p)
+{
+	struct frr_entry	*tmp;
+
+	if (frr_find(f, p) != NULL)
+		return 0;
+	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
+		return -1;
+	f->e = tmp;
+	memset(&f->e[f->n], 0, sizeof(f->e[0]));
+	f->e[f->n].pfx = *p;
+	f->n++;
+	return 0;
+}
+
+void
+frr_reconfigure(struct frr *f, const struct cfg *cfg)
+{
+	f->cfg = cfg;
+	if (cfg->frr.asn != 0)
+		f->asn = cfg->frr.asn;
+}
+
+void
+frr_want(struct frr *f, const struct pfx *p, bool present, const char *route_map)
+{
+	struct frr_entry	*e;
+	const char		*rm = present && route_map != NULL ? route_map : "";
+
+	if ((e = frr_find(f, p)) == NULL)
+		return;
+	if (e->want == present && strcmp(e->want_rm, rm) == 0)
+		return;
+	e->want = present;
+	snprintf(e->want_rm, sizeof(e->want_rm), "%s", rm);
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+}
+
+void
+frr_check(struct frr *f)
+{
+	f->need_read = true;
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+}
+
+int
+frr_start(struct frr *f)
+{
+	char	dir[512];
+	int	r;
+
+	if (f->cfg->frr.pathspace != NULL)
+		snprintf(dir, sizeof(dir), "%s/%s", FRR_RUNDIR, f->cfg->frr.pathspace);
+	else
+		snprintf(dir, sizeof(dir), "%s", FRR_RUNDIR);
+	r = sd_event_add_inotify(f->ev, &f->watch, dir, IN_CREATE | IN_MOVED_TO |
+	    IN_CLOSE_WRITE | IN_ONLYDIR, frr_watch_cb, f);
+	if (r < 0)
+		log_warn("cannot watch %s for bgpd restarts (%s); relying on the "
+		    "periodic check", dir, strerror(-r));
+	if ((r = sd_event_add_time_relative(f->ev, &f->periodic, CLOCK_MONOTONIC,
+	    f->t.check_interval_us, 100000, frr_periodic_cb, f)) < 0)
+		return r;
+	f->started = true;
+	frr_check(f);
+	return 0;
+}
+
+bool
+frr_holds(const struct frr *f, const struct pfx *p)
+{
+	const struct frr_entry	*e = frr_find(f, p);
+
+	return e != NULL && e->have;
+}
+
+bool
+frr_known(const struct frr *f)
+{
+	return f->known;
+}
+
+bool
+frr_synced(const struct frr *f)
+{
+	if (!f->known || f->need_read || f->call.op != FRR_OP_NONE)
+		return false;
+	for (size_t i = 0; i < f->n; i++)
+		if (entry_differs(&f->e[i]))
+			return false;
+	return true;
+}
+
+bool
+frr_failing(const struct frr *f)
+{
+	return f->failing;
+}
+
+const struct frr_stats *
+frr_stats(const struct frr *f)
+{
+	return &f->stats;
+}
+
+/* ---- templates ---- */
+
+static bool
+render_sub(char *dst, size_t len, const char *line, const char *ph, const char *val)
+{
+	const char	*at;
+	size_t		 off = 0;
+
+	dst[0] = '\0';
+	while ((at = strstr(line, ph)) != NULL) {
+		off += (size_t)snprintf(dst + off, off < len ? len - off : 0, "%.*s%s",
+		    (int)(at - line), line, val);
+		line = at + strlen(ph);
+	}
+	off += (size_t)snprintf(dst + off, off < len ? len - off : 0, "%s", line);
+	return off < len;
+}
+
+/* Substitutes the plain placeholders; false if one has no value. */
+static bool
+render_plain(char *buf, size_t len, const char *line, const struct frr_render *v)
+{
+	const struct { const char *ph, *val; } subs[] = {
+		{ "{{ASN}}", v->asn }, { "{{ROUTER_ID}}", v->router_id },
+		{ "{{NEIGHBOR_ASN}}", v->neighbor_asn }, { "{{NEIGHBOR}}", v->neighbor },
+	};
+	char	tmp[1024];
+
+	snprintf(tmp, sizeof(tmp), "%s", line);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strstr(tmp, subs[i].ph) == NULL)
+			continue;
+		if (subs[i].val == NULL)
+			return false;
+		if (!render_sub(buf, len, tmp, subs[i].ph, subs[i].val))
+			return false;
+		snprintf(tmp, sizeof(tmp), "%s", buf);
+	}
+	snprintf(buf, len, "%s", tmp);
+	return true;
+}
+
+int
+frr_render(FILE *in, FILE *out, const struct frr_render *v)
+{
+	static const struct { const char *ph; int fam; bool addr; } rep[] = {
+		{ "{{ADDRESS_PREFIX_V4}}", AF_INET, true },
+		{ "{{ADDRESS_PREFIX_V6}}", AF_INET6, true },
+		{ "{{PREFIX_V4}}", AF_INET, false },
+		{ "{{PREFIX_V6}}", AF_INET6, false },
+	};
+	char	 line[1024], plain[1024], buf[1024], pb[PFX_STRLEN];
+	char	*s;
+	size_t	 k;
+
+	while (fgets(line, sizeof(line), in) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (s = line; *s == ' ' || *s == '\t'; s++)
+			;
+		if (s[0] == '!' && s[1] != '\0')
+			continue;
+		if (!render_plain(plain, sizeof(plain), line, v))
+			continue;
+		for (k = 0; k < sizeof(rep) / sizeof(rep[0]); k++)
+			if (strstr(plain, rep[k].ph) != NULL)
+				break;
+		if (k == sizeof(rep) / sizeof(rep[0])) {
+			fprintf(out, "%s\n", plain);
+			continue;
+		}
+		const struct pfx *ps = rep[k].addr ? v->addr_prefixes : v->prefixes;
+		size_t n = rep[k].addr ? v->naddr_prefixes : v->nprefixes;
+		for (size_t i = 0; i < n; i++) {
+			if (ps[i].family != rep[k].fam)
+				continue;
+			if (render_sub(buf, sizeof(buf), plain, rep[k].ph,
+			    pfx_fmt(&ps[i], pb, sizeof(pb))))
+				fprintf(out, "%s\n", buf);
+		}
+	}
+	if (ferror(in) || ferror(out) || fflush(out) == EOF)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,155 @@
+/*
+ * FRR: the one place that talks to FRR. It runs vtysh as a child of the
+ * event loop (argv, never a shell), one call at a time, each with a hard
+ * timeout; changes made in one loop iteration go out in one call; every
+ * change is read back from `show running-config`, and a mismatch is an error
+ * retried with backoff. ann_ decides what FRR must hold; frr_ makes it so and
+ * keeps it so across bgpd restarts. It never touches a `network` statement
+ * for a prefix it was not told to manage, and never runs `write memory`.
+ */
+#ifndef AHD_FRR_H
+#define AHD_FRR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <systemd/sd-event.h>
+
+#include "pfx.h"
+
+struct cfg;
+
+/* Route-map names are words of at most 64 characters (cfg.c). */
+#define FRR_RM_MAX	65
+
+/* One `network` line found in the running configuration. */
+struct frr_net {
+	struct pfx	pfx;
+	int		af;			/* family of the address-family section it is in */
+	char		route_map[FRR_RM_MAX];	/* "" without one */
+};
+
+/* What `show running-config` says about one `router bgp` instance. */
+struct frr_running {
+	bool		 found;		/* `router bgp ASN [vrf VRF]` for the VRF asked for */
+	uint32_t	 asn;
+	struct frr_net	*nets;
+	size_t		 nnets;
+};
+
+/*
+ * Parses `show running-config` output for the instance of vrf (NULL: the
+ * default VRF). Lines it does not understand are skipped. 0, or -1 on memory
+ * exhaustion.
+ */
+int		 frr_running_parse(const char *text, const char *vrf, struct frr_running *out);
+void		 frr_running_clear(struct frr_running *r);
+/*
+ * The statement the running configuration holds for p in its own family's
+ * section, or NULL. A statement that sits in the other family's section
+ * (vtysh's fall-through) does not count.
+ */
+const struct frr_net *frr_running_find(const struct frr_running *r, const struct pfx *p);
+
+/* One change for frr_build_argv(): route_map NULL or "" for the plain statement. */
+struct frr_change {
+	struct pfx	 pfx;
+	bool		 present;
+	const char	*route_map;
+};
+
+/*
+ * The argv of one vtysh call making all the changes: `configure terminal`,
+ * `router bgp ASN [vrf VRF]`, then per family `address-family ... unicast`,
+ * `[no] network P [route-map RM]`, `exit-address-family`. Prefix text comes
+ * from pfx_fmt(). NULL-terminated; free with frr_argv_free(). NULL on ENOMEM.
+ */
+char		**frr_build_argv(const char *vtysh, const char *pathspace, uint32_t asn,
+		    const char *vrf, const struct frr_change *c, size_t n);
+/* The argv of `show running-config`. */
+char		**frr_build_show_argv(const char *vtysh, const char *pathspace);
+void		 frr_argv_free(char **argv);
+
+struct frr;
+
+/* Called after every read-back and every failed call: see frr_holds(). */
+typedef void (*frr_update_cb)(struct frr *f, void *arg);
+
+struct frr_stats {
+	uint64_t	calls;		/* vtysh calls made */
+	uint64_t	failures;	/* failed calls, timeouts, read-back mismatches */
+	uint64_t	timeouts;
+	uint64_t	mismatches;
+	uint64_t	reads;
+	uint64_t	applies;
+};
+
+struct frr	*frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg);
+void		 frr_free(struct frr *f);
+/*
+ * Points f at a reloaded configuration with the same vtysh, pathspace, ASN
+ * and VRF (the caller checks); the old one may be freed afterwards.
+ */
+void		 frr_reconfigure(struct frr *f, const struct cfg *cfg);
+/* Declares p as managed (before frr_start); its statement is wanted absent. */
+int		 frr_manage(struct frr *f, const struct pfx *p);
+/*
+ * The desired statement for a managed p: absent, `network P`, or `network P
+ * route-map RM`. Nothing is sent when nothing changed; changes made in the
+ * same loop iteration go out in one vtysh call.
+ */
+void		 frr_want(struct frr *f, const struct pfx *p, bool present,
+		    const char *route_map);
+/*
+ * Reads FRR's running configuration and makes it match (the first read
+ * also serves adoption, see frr_holds()); watches the FRR run directory for
+ * bgpd restarts and re-checks periodically.
+ */
+int		 frr_start(struct frr *f);
+/* Reads the running configuration again soon and repairs any difference. */
+void		 frr_check(struct frr *f);
+/* Whether the last read showed FRR holding a statement for p (any route-map). */
+bool		 frr_holds(const struct frr *f, const struct pfx *p);
+/* Whether FRR has been read at least once. */
+bool		 frr_known(const struct frr *f);
+/* Whether the last read matched the desired state and nothing is pending. */
+bool		 frr_synced(const struct frr *f);
+/* Whether the last call failed (FRR unreachable, timeout, mismatch). */
+bool		 frr_failing(const struct frr *f);
+const struct frr_stats *frr_stats(const struct frr *f);
+
+/*
+ * Values for frr_render(): NULL leaves out the lines using the placeholder.
+ * prefixes: every managed prefix; addr_prefixes: those of method address.
+ */
+struct frr_render {
+	const char		*asn;
+	const char		*router_id;
+	const char		*neighbor;
+	const char		*neighbor_asn;
+	const struct pfx	*prefixes;
+	size_t			 nprefixes;
+	const struct pfx	*addr_prefixes;
+	size_t			 naddr_prefixes;
+};
+
+/*
+ * Renders a template of frr-templates/: comment lines ("!" and text) are
+ * dropped, a line with a PREFIX placeholder repeats per prefix of its kind,
+ * a line with a placeholder without value is left out. 0, or -1 (errno).
+ */
+int		 frr_render(FILE *in, FILE *out, const struct frr_render *v);
+
+/* Tunables for tests; the defaults are the daemon's. */
+struct frr_timing {
+	uint64_t	backoff_min_us;		/* first retry after a failure: 1 s */
+	uint64_t	backoff_max_us;		/* doubling up to: 30 s */
+	uint64_t	check_interval_us;	/* periodic read: 10 s */
+	uint64_t	replay_poll_us;		/* while FRR replays its config: 250 ms */
+	uint64_t	replay_max_us;		/* longest wait for `router bgp`: 10 s */
+};
+void		 frr_set_timing(struct frr *f, const struct frr_timing *t);
+
+#endif

@@ -1,0 +1,260 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# The network and both methods against real FRR and a GoBGP neighbour:
+# statements added and removed through vtysh and seen at the neighbour,
+# the degraded route-map (prepended AS path) and back, recovery after
+# kill -9 of bgpd, and a hand-made statement that must never be touched.
+# FRR's configuration is rendered by `anycast-healthctl frr-config`.
+set -euo pipefail
+cd "$(dirname "$0")"
+# shellcheck source=lib.sh
+. ./lib.sh
+
+NET4=203.0.113.0/24	# method network, backed by a blackhole route (import-check)
+NET6=2001:db8:1::/48
+BOTH=192.0.2.53/32	# method both: address on lo, then the statement
+ADDR=192.0.2.123/32	# method address: its network line comes from frr-config
+HAND=192.0.2.99/32	# added by hand at run time: never touched
+CONF=198.51.100.128/25	# in FRR's own configuration, not managed: never touched
+WEB_PORT=8080 DNS_PORT=8053
+
+ahd_init
+ahd_require_root_tools
+: "${AHD_DAEMON:?AHD_DAEMON must point at the built anycast-healthd}"
+: "${AHD_HEALTHCTL:?AHD_HEALTHCTL must point at the built anycast-healthctl}"
+
+etc=$AHD_TMP/etc
+mkdir -p "$etc/services.d"
+cat >"$etc/anycast-healthd.json" <<JSON
+{ "interface": "lo", "on_exit": "withdraw",
+  "log": { "level": "info", "format": "json" },
+  "frr": { "pathspace": "ahd-$$-node", "timeout": "2s" } }
+JSON
+cat >"$etc/services.d/web.json" <<JSON
+{ "prefixes": ["$NET4", "$NET6"], "method": "network",
+  "interval": "200ms", "timeout": "150ms", "rise": 2, "fall": 2,
+  "on_warning": "degrade",
+  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": $WEB_PORT,
+                "expect": "ok", "warning": "60ms" } ] }
+JSON
+cat >"$etc/services.d/dns.json" <<JSON
+{ "prefixes": ["$BOTH"], "method": "both",
+  "interval": "200ms", "timeout": "100ms", "rise": 2, "fall": 2,
+  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": $DNS_PORT } ] }
+JSON
+cat >"$etc/services.d/ntp.json" <<JSON
+{ "prefixes": ["$ADDR"], "method": "address",
+  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": 8123 } ] }
+JSON
+chmod 644 "$etc/anycast-healthd.json" "$etc/services.d/"*.json
+
+# 1. frr-config renders a configuration that real FRR loads without error.
+rendered=$AHD_TMP/rendered.conf
+if "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" frr-config --asn "$AHD_NODE_ASN" \
+	--router-id "$AHD_NODE_V4" --neighbor "$AHD_PEER_V4" --neighbor-asn "$AHD_PEER_ASN" \
+	--template "$AHD_SRCDIR/frr-templates/anycast-healthd.conf" >"$rendered" &&
+	grep -q "^  network $ADDR\$" "$rendered" && ! grep -q "network $NET4" "$rendered" &&
+	grep -q "permit $NET4\$" "$rendered" && grep -q "permit $NET6\$" "$rendered"; then
+	ahd_pass "frr-config: address-method network line, every prefix in the prefix-lists"
+else
+	ahd_fail "frr-config output: $(head -c 400 "$rendered")"
+fi
+# FRR's own configuration: the rendered file plus a statement the daemon must leave alone.
+cp "$rendered" "$AHD_TMP/bgpd-template.conf"
+printf 'router bgp %s\n address-family ipv4 unicast\n  network %s\n exit-address-family\nexit\n' \
+	"$AHD_NODE_ASN" "$CONF" >>"$AHD_TMP/bgpd-template.conf"
+AHD_TEMPLATE=$AHD_TMP/bgpd-template.conf
+ahd_setup_netns
+ahd_start_gobgp
+ahd_start_frr
+if grep -qiE 'error|unknown command' "$AHD_TMP/frr/bgpd.log" "$AHD_TMP/frr/bgpd.stderr" 2>/dev/null; then
+	ahd_fail "bgpd reported errors loading the rendered configuration: $(grep -iE 'error|unknown' "$AHD_TMP/frr/bgpd.log" | head -3)"
+elif ahd_vtysh -c 'show running-config' | grep -q '^route-map ANYCAST-DEGRADED permit 10'; then
+	ahd_pass "the rendered configuration loads into FRR 8.4 without error"
+else
+	ahd_fail "the rendered configuration is not in FRR's running configuration"
+fi
+ahd_wait_established 30
+ahd_start_monitor
+sleep 1.2
+# import-check needs a non-BGP route for exactly the prefix.
+ahd_node ip route add blackhole "$NET4"
+ahd_node ip -6 route add blackhole "$NET6"
+ahd_node ip route add blackhole "$HAND"
+ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
+	-c 'address-family ipv4 unicast' -c "network $HAND"
+
+running() { ahd_vtysh -c 'show running-config'; }
+has_stmt() { running | grep -qx "  network $1${2:+ route-map $2}"; }
+on_lo() { ahd_node ip -o addr show dev lo | grep -q " ${1} "; }
+daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
+start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$etc/anycast-healthd.json"; }
+stop_daemon() {
+	local pid
+	pid=$(daemon_pid)
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	rm -f "$AHD_TMP/daemon.pid"
+}
+start_web() { # fast|slow
+	local cmd='echo ok'
+	[[ $1 == slow ]] && cmd='sleep 0.1; echo ok'
+	ahd_start_bg web socat "TCP-LISTEN:$WEB_PORT,bind=127.0.0.1,fork,reuseaddr" "SYSTEM:$cmd"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ahd_node ss -Hltn "sport = :$WEB_PORT" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# The AS path GoBGP holds for PFX, e.g. "65001 65001 65001 65001".
+as_path() {
+	ahd_gobgp global rib -a "$(ahd_af_of "$1")" -j "$1" 2>/dev/null |
+		grep -o '"asns":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '
+}
+wait_as_path() { # PFX WANT SECS
+	local end=$(($(ahd_now_ms) + $3 * 1000))
+	while (($(ahd_now_ms) < end)); do
+		[[ $(as_path "$1") == "$2" ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# 2. Start with a leftover statement of a service that is not up: removed.
+ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
+	-c 'address-family ipv4 unicast' -c "network $NET4"
+ahd_wait_prefix_present "$NET4" 5 || true
+start_daemon
+if ahd_wait_prefix_absent "$NET4" 5 && ! has_stmt "$NET4"; then
+	ahd_pass "leftover network $NET4 of a service that is not up removed at start"
+else
+	ahd_fail "leftover network statement still there after start"
+fi
+
+# 3. network method: announce (v4 and v6) when the service comes up.
+t0=$(ahd_now_ms)
+start_web fast
+if lat=$(ahd_announce_time_after "$t0" "$NET4" 5) && ahd_wait_prefix_present "$NET6" 3 &&
+	has_stmt "$NET4" && has_stmt "$NET6"; then
+	ahd_pass "network method: $NET4 and $NET6 announced ${lat} ms after the service started (rise 2 x 200 ms)"
+else
+	ahd_fail "network method: not announced"
+fi
+if [[ $(as_path "$NET4") == "$AHD_NODE_ASN" ]]; then
+	ahd_pass "plain statement: AS path '$AHD_NODE_ASN'"
+else
+	ahd_fail "plain statement: AS path '$(as_path "$NET4")'"
+fi
+
+# 4. Degraded: a WARNING probe (answer slower than 60 ms) prepends; OK again restores.
+ahd_stop_bg web
+start_web slow
+prep="$AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN"
+if wait_as_path "$NET4" "$prep" 5 && has_stmt "$NET4" ANYCAST-DEGRADED &&
+	grep -q '"msg":"up -> degraded' "$AHD_TMP/daemon.log"; then
+	ahd_pass "degraded: announced through ANYCAST-DEGRADED, AS path '$prep' at the neighbour"
+else
+	ahd_fail "degraded: AS path '$(as_path "$NET4")', running: $(running | grep "network $NET4")"
+fi
+ahd_stop_bg web
+start_web fast
+if wait_as_path "$NET4" "$AHD_NODE_ASN" 5 && has_stmt "$NET4"; then
+	ahd_pass "back to OK: plain statement, AS path '$AHD_NODE_ASN' again"
+else
+	ahd_fail "not back to the plain statement: '$(as_path "$NET4")'"
+fi
+
+# 5. Withdraw: the service stops.
+t0=$(ahd_now_ms)
+ahd_stop_bg web
+if lat=$(ahd_withdraw_time_after "$t0" "$NET4" 5) && ahd_wait_prefix_absent "$NET6" 3 &&
+	! has_stmt "$NET4"; then
+	ahd_pass "network method: withdrawn ${lat} ms after the service stopped (fall 2 x 200 ms)"
+else
+	ahd_fail "network method: not withdrawn"
+fi
+
+# 6. both: address first, then the statement; withdrawal in reverse.
+t0=$(ahd_now_ms)
+ahd_start_tcp_service dns "$DNS_PORT"
+if lat=$(ahd_announce_time_after "$t0" "$BOTH" 5) && on_lo "$BOTH" && has_stmt "$BOTH"; then
+	ahd_pass "both: $BOTH on lo and network statement, announced after ${lat} ms"
+else
+	ahd_fail "both: not announced (on lo: $(on_lo "$BOTH" && echo yes || echo no))"
+fi
+t0=$(ahd_now_ms)
+ahd_stop_tcp_service dns
+if lat=$(ahd_withdraw_time_after "$t0" "$BOTH" 5) && ahd_wait_prefix_absent "$BOTH" 2 &&
+	sleep 0.3 && ! on_lo "$BOTH" && ! has_stmt "$BOTH"; then
+	ahd_pass "both: withdrawn after ${lat} ms; statement and address gone"
+else
+	ahd_fail "both: not withdrawn cleanly"
+fi
+if grep -n '"event":"frr","msg":"no network 192.0.2.53/32' "$AHD_TMP/daemon.log" | head -n 1 | cut -d: -f1 >"$AHD_TMP/l1" &&
+	grep -n '"msg":"withdrew 192.0.2.53/32 on lo' "$AHD_TMP/daemon.log" | head -n 1 | cut -d: -f1 >"$AHD_TMP/l2" &&
+	(($(cat "$AHD_TMP/l1") < $(cat "$AHD_TMP/l2"))); then
+	ahd_pass "both: the statement was removed before the address"
+else
+	ahd_fail "both: withdrawal order wrong or not logged"
+fi
+
+# 7. kill -9 bgpd: runtime statements are gone; the daemon puts them back.
+start_web fast
+ahd_start_tcp_service dns "$DNS_PORT"
+ahd_wait_prefix_present "$NET4" 5 && ahd_wait_prefix_present "$BOTH" 5 || true
+run=/var/run/frr/$AHD_NODE conf=$AHD_TMP/frr
+kill -KILL "$(cat "$run/bgpd.pid")"
+ahd_wait_prefix_absent "$NET4" 10 || true
+sleep 1
+ahd_node /usr/lib/frr/bgpd -N "$AHD_NODE" -d -A 127.0.0.1 \
+	-f "$conf/bgpd.conf" -i "$run/bgpd.pid" 2>>"$conf/bgpd.stderr"
+t0=$(ahd_now_ms)
+ahd_wait_established 30
+if ahd_wait_prefix_present "$NET4" 10 && ahd_wait_prefix_present "$NET6" 5 &&
+	ahd_wait_prefix_present "$BOTH" 5; then
+	back=$(($(ahd_now_ms) - t0))
+	ahd_pass "bgpd kill -9 and restart: statements back at the neighbour ${back} ms after bgpd started (session included)"
+else
+	ahd_fail "bgpd restart: statements not back ($(running | grep -c '  network'))"
+fi
+if grep -q 'bgpd (re)started' "$AHD_TMP/daemon.log"; then
+	ahd_pass "bgpd restart noticed through the FRR run directory"
+else
+	ahd_fail "bgpd restart not noticed"
+fi
+if kill -0 "$(daemon_pid)" 2>/dev/null; then
+	ahd_pass "the daemon kept running while bgpd was down"
+else
+	ahd_fail "the daemon died while bgpd was down"
+fi
+
+# 8. Nothing outside the configured prefixes was touched.
+if has_stmt "$CONF"; then
+	ahd_pass "statement $CONF from FRR's own configuration untouched"
+else
+	ahd_fail "statement $CONF was removed"
+fi
+
+# 9. SIGTERM (on_exit withdraw): statements and addresses gone, the hand-made one stays.
+ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
+	-c 'address-family ipv4 unicast' -c "network $HAND"
+t0=$(ahd_now_ms)
+stop_daemon
+if ((rc == 0)) && lat=$(ahd_withdraw_time_after "$t0" "$NET4" 5) && ! has_stmt "$NET4" &&
+	! has_stmt "$NET6" && ! has_stmt "$BOTH" && ! on_lo "$BOTH"; then
+	ahd_pass "SIGTERM: exit 0, every managed statement removed (withdrawn in ${lat} ms)"
+else
+	ahd_fail "SIGTERM: rc=$rc, statements left: $(running | grep '  network' | tr '\n' ' ')"
+fi
+if has_stmt "$HAND" && has_stmt "$CONF"; then
+	ahd_pass "hand-made statements $HAND and $CONF untouched"
+else
+	ahd_fail "a hand-made statement was removed"
+fi
+if grep -q '"level":"error"' "$AHD_TMP/daemon.log" &&
+	! grep '"level":"error"' "$AHD_TMP/daemon.log" | grep -qv 'FRR\|vtysh\|router bgp\|bgpd'; then
+	ahd_log "FRR errors logged while bgpd was down (expected): $(grep -c '"level":"error"' "$AHD_TMP/daemon.log")"
+fi
+ahd_summary
