@@ -478,3 +478,93 @@ Test(http, hung_server_never_delays_other_probes, .timeout = 30)
 		probe_free(p[i]);
 	cfg_free(cfg);
 }
+
+/* Configuration errors of the http keys: each bad probe and its exact line. */
+struct bad_http {
+	const char	*probe;
+	const char	*error;		/* after "services.d/svc.json: probes[0]." */
+	bool		 prefix;
+};
+
+static const struct bad_http bad[] = {
+	{ "\"url\": \"http://127.0.0.1/\", \"expect_body\": \"(ok\"",
+	  "expect_body: '(ok' is not a regular expression: ", true },
+	{ "\"url\": \"ftp://127.0.0.1/\"",
+	  "url: 'ftp://127.0.0.1/' is not an http:// or https:// URL", false },
+	{ "\"url\": \"http://www.example.com/\"",
+	  "url: host 'www.example.com' is a name: give \"connect_to\" (an IP address) so "
+	  "that the daemon never waits for DNS", false },
+	{ "\"url\": \"http://[::1\"", "url: 'http://[::1' is not a URL: ", true },
+	{ "\"url\": \"http://www.example.com/\", \"connect_to\": \"localhost\"",
+	  "connect_to: 'localhost' is not ADDRESS or ADDRESS:PORT (an IP address, IPv6 in "
+	  "brackets with a port)", false },
+	{ "\"url\": \"http://www.example.com/\", \"connect_to\": \"127.0.0.1:0\"",
+	  "connect_to: '127.0.0.1:0' is not ADDRESS", true },
+	{ "\"url\": \"http://127.0.0.1/\", \"expect_status\": [\"2xy\"]",
+	  "expect_status[0]: '2xy' is not a status code (100-599) or class (1xx-5xx)", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"expect_status\": [200, 600]",
+	  "expect_status[1]: 600 is not a status code (100-599)", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"expect_status\": []",
+	  "expect_status: expected a non-empty list of codes and classes, e.g. [\"2xx\", 301]", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"headers\": { \"Bad Name\": \"x\" }",
+	  "headers: 'Bad Name' is not a header name", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"headers\": { \"X-A\": \"a\\r\\nX-B: b\" }",
+	  "headers.X-A: must be non-empty, without line breaks or NUL", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"headers\": [\"Host: x\"]",
+	  "headers: expected an object of header names and values, e.g. "
+	  "{ \"Host\": \"www.example.com\" }", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"method\": \"get\"",
+	  "method: 'get' is not a method (GET, HEAD, POST, ...)", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"cert_min_days\": 14",
+	  "cert_min_days: needs an https:// URL", false },
+	{ "\"url\": \"https://127.0.0.1/\", \"ca_file\": \"/nonexistent/ca.pem\"",
+	  "ca_file: /nonexistent/ca.pem: No such file or directory", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"max_body\": 0",
+	  "max_body: 0 is out of range (1-16777216)", false },
+	{ "\"url\": \"http://127.0.0.1/\", \"tls_verify\": \"no\"",
+	  "tls_verify: expected true or false, got a string", false },
+	{ "\"method\": \"GET\"", "url: is required", false },
+};
+
+ParameterizedTestParameters(http, config_errors)
+{
+	PARAM_INDICES(bad);
+}
+
+ParameterizedTest(size_t *i, http, config_errors)
+{
+	struct cfg_errors	 errs = { 0 };
+	char			 dir[64], path[256], want[512];
+	FILE			*f;
+	bool			 found = false;
+
+	snprintf(dir, sizeof(dir), "/tmp/ahd-http-cfg-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/services.d", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/main.json", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("{}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/services.d/svc.json", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "{ \"prefixes\": [\"192.0.2.80/32\"], \"probes\": [{ \"type\": \"http\", %s }] }",
+	    bad[*i].probe);
+	fclose(f);
+	chmod(path, 0644);
+	snprintf(path, sizeof(path), "%s/main.json", dir);
+	chmod(path, 0644);
+	cr_expect_null(cfg_load(path, &errs));
+	snprintf(want, sizeof(want), "services.d/svc.json: probes[0].%s", bad[*i].error);
+	for (size_t j = 0; j < errs.n; j++)
+		if (bad[*i].prefix ? strncmp(errs.msgs[j], want, strlen(want)) == 0 :
+		    strcmp(errs.msgs[j], want) == 0)
+			found = true;
+	for (size_t j = 0; !found && j < errs.n; j++)
+		cr_log_error("got: %s", errs.msgs[j]);
+	cr_expect(found, "expected [%s]", want);
+	cr_expect_eq(errs.n, 1, "one mistake, one error");
+	cfg_errors_clear(&errs);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
