@@ -628,6 +628,8 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 			return 0;
 		run->body = b;
 		memcpy(run->body + run->len, data, take);
+		/* REG_STARTEND bounds the match; the NUL is for regexec() wrappers (ASan). */
+		run->body[run->len + take] = '\0';
 	}
 	run->len += take;
 	if (take < n) {
