@@ -199,7 +199,7 @@ teardown(void)
 	tu_cleanup();
 }
 
-TestSuite(http, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(http, .init = setup, .fini = teardown);
 
 /* Expands {HTTP} {HTTPS} {CLOSED} {HUNG} {DIR} in a template. */
 static void
@@ -433,7 +433,7 @@ Test(http, free_while_running_releases_the_transfer)
  * probes against nginx and one against the hung server, every 100 ms, for
  * 3 s. Lateness is how long after its timer was due each attempt started.
  */
-Test(http, hung_server_never_delays_other_probes, .timeout = 30)
+Test(http, hung_server_never_delays_other_probes)
 {
 	enum { N = 50 };
 	struct cfg	*cfg;
