@@ -9,10 +9,12 @@
 #include "cfg.h"
 #include "log.h"
 #include "probe.h"
+#include "http.h"
 #include "tcp.h"
 
 static const struct probe_type *const probe_types[] = {
 	&probe_type_tcp,
+	&probe_type_http,
 };
 #define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
@@ -26,6 +28,11 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_CLOSED] = "closed by peer",
 	[PROBE_EXPECT_MISMATCH] = "unexpected answer",
 	[PROBE_INTERNAL] = "internal error",
+	[PROBE_HTTP_STATUS] = "unexpected HTTP status",
+	[PROBE_HTTP_FAILED] = "HTTP transfer failed",
+	[PROBE_TLS_FAILED] = "TLS failed",
+	[PROBE_CERT_EXPIRING] = "certificate expiring",
+	[PROBE_CERT_EXPIRED] = "certificate expired",
 };
 
 uint64_t
@@ -87,8 +94,15 @@ nagios_state_str(enum nagios_state s)
 enum nagios_state
 probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *cfg)
 {
+	enum nagios_state	base;
+
 	switch (r) {
 	case PROBE_OK:
+		base = NAGIOS_OK;
+		break;
+	case PROBE_CERT_EXPIRING:
+		/* The service answers correctly: a warning, unless it is also too slow. */
+		base = NAGIOS_WARNING;
 		break;
 	case PROBE_INTERNAL:
 	case PROBE_RESULT_MAX:
@@ -100,7 +114,7 @@ probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *c
 		return NAGIOS_CRITICAL;
 	if (cfg->warning_us != 0 && latency_us > cfg->warning_us)
 		return NAGIOS_WARNING;
-	return NAGIOS_OK;
+	return base;
 }
 
 /* A uniformly random offset in [-span, +span]. */
@@ -200,7 +214,14 @@ probe_schedule(struct probe *p)
 static int
 probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
 {
-	probe_begin(arg);
+	struct probe	*p = arg;
+	uint64_t	 now = now_us();
+
+	/* usec is when the timer was due: the difference is loop latency. */
+	p->late_us = now > usec ? now - usec : 0;
+	if (p->late_us > p->late_max_us)
+		p->late_max_us = p->late_us;
+	probe_begin(p);
 	return 0;
 }
 

@@ -29,6 +29,11 @@ enum probe_result {
 	PROBE_CLOSED,		/* peer closed before the expected data came */
 	PROBE_EXPECT_MISMATCH,	/* an answer came, but not the one expected */
 	PROBE_INTERNAL,		/* our own failure (socket(), memory): UNKNOWN */
+	PROBE_HTTP_STATUS,	/* an HTTP status not in expect_status */
+	PROBE_HTTP_FAILED,	/* any other failed HTTP transfer (protocol error, ...) */
+	PROBE_TLS_FAILED,	/* handshake or verification failed */
+	PROBE_CERT_EXPIRING,	/* served certificate expires within cert_min_days: WARNING */
+	PROBE_CERT_EXPIRED,	/* served certificate has expired */
 	PROBE_RESULT_MAX
 };
 
@@ -65,6 +70,9 @@ struct probe {
 	bool			 running;
 	bool			 periodic;
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
+	/* How late the last periodic start was against its timer, and the worst so far. */
+	uint64_t		 late_us;
+	uint64_t		 late_max_us;
 	/* The last completed attempt. */
 	enum probe_result	 result;
 	enum nagios_state	 state;

@@ -30,6 +30,15 @@ Test(probe, nagios_mapping)
 		{ PROBE_CLOSED, 10, 0, 0, NAGIOS_CRITICAL },
 		{ PROBE_EXPECT_MISMATCH, 10, 0, 0, NAGIOS_CRITICAL },
 		{ PROBE_INTERNAL, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_HTTP_STATUS, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_HTTP_FAILED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_TLS_FAILED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_CERT_EXPIRED, 10, 100000, 400000, NAGIOS_CRITICAL },
+		/* An expiring certificate warns; slowness can only make it worse. */
+		{ PROBE_CERT_EXPIRING, 10, 0, 0, NAGIOS_WARNING },
+		{ PROBE_CERT_EXPIRING, 10, 100000, 400000, NAGIOS_WARNING },
+		{ PROBE_CERT_EXPIRING, 100001, 100000, 400000, NAGIOS_WARNING },
+		{ PROBE_CERT_EXPIRING, 400001, 100000, 400000, NAGIOS_CRITICAL },
 		{ PROBE_RESULT_MAX, 10, 0, 0, NAGIOS_UNKNOWN },
 	};
 
@@ -49,6 +58,8 @@ Test(probe, names)
 	cr_expect_str_eq(nagios_state_str(NAGIOS_UNKNOWN), "UNKNOWN");
 	cr_expect_str_eq(probe_result_str(PROBE_CONN_REFUSED), "connection refused");
 	cr_expect_str_eq(probe_result_str(PROBE_TIMEOUT), "timeout");
+	cr_expect_str_eq(probe_result_str(PROBE_HTTP_STATUS), "unexpected HTTP status");
+	cr_expect_str_eq(probe_result_str(PROBE_CERT_EXPIRING), "certificate expiring");
 	cr_expect_str_eq(probe_result_str(PROBE_RESULT_MAX), "?");
 	for (int r = 0; r < PROBE_RESULT_MAX; r++)
 		cr_expect_not_null(probe_result_str((enum probe_result)r));
@@ -58,7 +69,10 @@ Test(probe, type_lookup)
 {
 	cr_assert_not_null(probe_type_find("tcp"));
 	cr_expect_str_eq(probe_type_find("tcp")->name, "tcp");
+	cr_assert_not_null(probe_type_find("http"));
+	cr_expect_str_eq(probe_type_find("http")->name, "http");
 	cr_expect_null(probe_type_find("smtp"));
 	cr_expect_null(probe_type_find(""));
 	cr_expect_not_null(strstr(probe_type_names(), "tcp"));
+	cr_expect_not_null(strstr(probe_type_names(), "http"));
 }
