@@ -9,10 +9,14 @@
 #include "cfg.h"
 #include "log.h"
 #include "probe.h"
+#include "dns.h"
+#include "exec.h"
 #include "tcp.h"
 
 static const struct probe_type *const probe_types[] = {
 	&probe_type_tcp,
+	&probe_type_dns,
+	&probe_type_exec,
 };
 #define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
@@ -26,6 +30,16 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_CLOSED] = "closed by peer",
 	[PROBE_EXPECT_MISMATCH] = "unexpected answer",
 	[PROBE_INTERNAL] = "internal error",
+	[PROBE_DNS_RCODE] = "unexpected DNS rcode",
+	[PROBE_DNS_ANSWER] = "unexpected DNS answer",
+	[PROBE_DNS_NOT_AA] = "DNS answer not authoritative",
+	[PROBE_DNS_MALFORMED] = "malformed DNS reply",
+	[PROBE_EXEC_WARNING] = "plugin WARNING",
+	[PROBE_EXEC_CRITICAL] = "plugin CRITICAL",
+	[PROBE_EXEC_UNKNOWN] = "plugin UNKNOWN",
+	[PROBE_EXEC_BAD_EXIT] = "plugin exit code not 0-3",
+	[PROBE_EXEC_SIGNALED] = "plugin killed by a signal",
+	[PROBE_EXEC_FAILED] = "plugin could not be started",
 };
 
 uint64_t
@@ -87,10 +101,21 @@ nagios_state_str(enum nagios_state s)
 enum nagios_state
 probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *cfg)
 {
+	enum nagios_state	s;
+
 	switch (r) {
 	case PROBE_OK:
+		s = NAGIOS_OK;
+		break;
+	case PROBE_EXEC_WARNING:
+		/* A plugin's WARNING still gets worse when it is also too slow. */
+		s = NAGIOS_WARNING;
 		break;
 	case PROBE_INTERNAL:
+	case PROBE_EXEC_UNKNOWN:
+	case PROBE_EXEC_BAD_EXIT:
+	case PROBE_EXEC_SIGNALED:
+	case PROBE_EXEC_FAILED:
 	case PROBE_RESULT_MAX:
 		return NAGIOS_UNKNOWN;
 	default:
@@ -100,7 +125,7 @@ probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *c
 		return NAGIOS_CRITICAL;
 	if (cfg->warning_us != 0 && latency_us > cfg->warning_us)
 		return NAGIOS_WARNING;
-	return NAGIOS_OK;
+	return s;
 }
 
 /* A uniformly random offset in [-span, +span]. */
@@ -218,10 +243,34 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	return 0;
 }
 
+static void	probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 void
 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
 	va_list		ap;
+
+	va_start(ap, fmt);
+	probe_vdone(p, r, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
+    const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	probe_vdone(p, r, perfdata, fmt, ap);
+	va_end(ap);
+}
+
+static void
+probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+    const char *fmt, va_list ap)
+{
 	uint64_t	now = now_us(), next, span;
 	char		t[32];
 	size_t		len;
@@ -238,10 +287,10 @@ probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	va_start(ap, fmt);
 	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	va_end(ap);
-	if (r == PROBE_OK && p->state != NAGIOS_OK) {
+	snprintf(p->perfdata, sizeof(p->perfdata), "%s", perfdata != NULL ? perfdata : "");
+	if ((r == PROBE_OK && p->state != NAGIOS_OK) ||
+	    (r == PROBE_EXEC_WARNING && p->state == NAGIOS_CRITICAL)) {
 		len = strlen(p->msg);
 		snprintf(p->msg + len, sizeof(p->msg) - len, " (slower than %s)",
 		    cfg_duration_fmt(p->state == NAGIOS_CRITICAL ? p->cfg->critical_us :
