@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -114,11 +115,23 @@ tcp_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/* Ends the attempt: releases the socket first, so the callee may start anew. */
-#define tcp_finish(p, r, ...) do {		\
-	tcp_cleanup(p);				\
-	probe_done((p), (r), __VA_ARGS__);	\
-} while (0)
+/*
+ * Ends the attempt. The message is formatted while the attempt's state is
+ * still alive (it may quote the received bytes); the socket is released
+ * before probe_done(), whose callee may start the next attempt.
+ */
+static void __attribute__((format(printf, 3, 4)))
+tcp_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
+{
+	char	msg[sizeof(p->msg)];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tcp_cleanup(p);
+	probe_done(p, r, "%s", msg);
+}
 
 /* Makes received bytes printable for a message. */
 static void
