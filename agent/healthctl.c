@@ -117,8 +117,9 @@ perfdata_value(char *buf, size_t len, uint64_t us)
 
 /*
  * Appends a probe's own performance data (an exec plugin's) with each label
- * prefixed by the probe's name, so that two plugins' labels cannot collide:
- * "offset=0.1s;1;2" of probe ntp becomes "'ntp_offset'=0.1s;1;2". Parsing
+ * prefixed by the probe's name and a colon, so that they collide neither with
+ * another plugin's nor with our own "PROBE_time": "offset=0.1s;1;2" of probe
+ * ntp becomes "'ntp:offset'=0.1s;1;2". Parsing
  * stops at the first item that is not "label=value" (the rest is dropped
  * rather than passed on broken).
  */
@@ -157,7 +158,7 @@ perfdata_append(char *perf, size_t len, size_t off, const char *prefix,
 		if (v == 0)
 			return off;
 		off += (size_t)snprintf(perf + off, off < len ? len - off : 0,
-		    " '%s%s_%s'=%.*s", prefix, probe, label, (int)v, pd);
+		    " '%s%s:%s'=%.*s", prefix, probe, label, (int)v, pd);
 		pd += v;
 	}
 	return off;

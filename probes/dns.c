@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,11 +293,23 @@ dns_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/* Ends the attempt: releases the socket first, so the callee may start anew. */
-#define dns_finish(p, r, ...) do {		\
-	dns_cleanup(p);				\
-	probe_done((p), (r), __VA_ARGS__);	\
-} while (0)
+/*
+ * Ends the attempt. The message is formatted while the attempt's state (and
+ * errno) is still intact; the socket is released before probe_done(), whose
+ * callee may start the next attempt.
+ */
+static void __attribute__((format(printf, 3, 4)))
+dns_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
+{
+	char	msg[sizeof(p->msg)];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dns_cleanup(p);
+	probe_done(p, r, "%s", msg);
+}
 
 /* Appends one character-string (RFC 1035 3.3) of rdata at *rd to out. */
 static int

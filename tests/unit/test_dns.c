@@ -403,7 +403,7 @@ add_a(unsigned char *m, size_t len, bool bad)
 
 /* Builds the reply to q for the mode; returns its length (0: none). */
 static size_t
-fake_reply(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
+fake_build(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
     unsigned char *r, size_t rmax)
 {
 	HEADER		*h = (HEADER *)r;
@@ -412,9 +412,9 @@ fake_reply(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
 
 	cr_assert_geq(qlen, 12);
 	cr_assert_leq(qlen, rmax - 64);
-	f->rd = ((const HEADER *)q)->rd;
-	f->last_id = ns_get16(q);
 	memcpy(r, q, qlen);
+	f->rd = h->rd;
+	f->last_id = ns_get16(q);
 	switch (f->mode) {
 	case F_SILENT:
 		return 0;
@@ -457,13 +457,34 @@ fake_reply(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
 	return add_a(r, len, f->mode == F_BAD_RDATA);
 }
 
+/* The same into any buffer (HEADER needs an aligned one to work in). */
+static size_t
+fake_reply(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
+    unsigned char *r, size_t rmax)
+{
+	union {
+		HEADER		h;
+		unsigned char	b[600];
+	} a;
+	size_t	len;
+
+	cr_assert_leq(rmax, sizeof(a.b));
+	len = fake_build(f, q, qlen, tcp, a.b, rmax);
+	memcpy(r, a.b, len);
+	return len;
+}
+
 static int
 fake_udp_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
 	struct fake		*f = arg;
 	struct sockaddr_storage	 from;
 	socklen_t		 flen = sizeof(from);
-	unsigned char		 q[512], r[600], spoof[600];
+	unsigned char		 q[512], r[600];
+	union {
+		HEADER		h;
+		unsigned char	b[600];
+	} spoof;
 	ssize_t			 n;
 	size_t			 rlen;
 
@@ -473,9 +494,9 @@ fake_udp_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	f->udp_queries++;
 	rlen = fake_reply(f, q, (size_t)n, false, r, sizeof(r));
 	if (f->mode == F_SPOOF_THEN_GOOD) {
-		memcpy(spoof, r, rlen);
-		((HEADER *)spoof)->id ^= htons(0x8000);
-		sendto(fd, spoof, rlen, 0, (struct sockaddr *)&from, flen);
+		memcpy(spoof.b, r, rlen);
+		spoof.h.id ^= htons(0x8000);
+		sendto(fd, spoof.b, rlen, 0, (struct sockaddr *)&from, flen);
 	}
 	if (rlen > 0)
 		sendto(fd, r, rlen, 0, (struct sockaddr *)&from, flen);
