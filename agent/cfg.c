@@ -461,6 +461,57 @@ cfg_get_ipaddr(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	return 1;
 }
 
+void
+cfg_strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+    bool required, char ***out, size_t *n)
+{
+	struct json_object	 *v, *e;
+	char			**strv, k[128];
+	size_t			  len;
+	int			  rc = 1;
+
+	if ((v = lookup(obj, key)) == NULL)
+		return absent(ctx, key, required);
+	if (!json_object_is_type(v, json_type_array))
+		return wrong_type(ctx, key, "an array of strings", v);
+	len = json_object_array_length(v);
+	strv = xcalloc(len + 1, sizeof(*strv));
+	for (size_t i = 0; i < len; i++) {
+		e = json_object_array_get_idx(v, i);
+		snprintf(k, sizeof(k), "%s[%zu]", key, i);
+		if (e == NULL || !json_object_is_type(e, json_type_string)) {
+			cfg_error(ctx, k, "expected a string, got %s",
+			    e == NULL ? "null" : json_type_word(e));
+			rc = -1;
+		} else if (strlen(json_object_get_string(e)) !=
+		    (size_t)json_object_get_string_len(e)) {
+			cfg_error(ctx, k, "contains a NUL character");
+			rc = -1;
+		}
+		if (rc == -1)
+			continue;
+		strv[i] = xstrdup(json_object_get_string(e));
+	}
+	if (rc == -1) {
+		/* Not cfg_strv_free(): a bad element left a NULL in the middle. */
+		for (size_t i = 0; i < len; i++)
+			free(strv[i]);
+		free(strv);
+		return -1;
+	}
+	*out = strv;
+	*n = len;
+	return 1;
+}
+
 static int
 get_object(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
     struct json_object **out)

@@ -141,6 +141,10 @@ int	cfg_get_port(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	    bool required, uint16_t *out);
 int	cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	    bool required, uint64_t *out_us);
+/* An array of strings, possibly empty: *out is NULL-terminated, *n its length. */
+int	cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+	    bool required, char ***out, size_t *n);
+void	cfg_strv_free(char **v);
 /* An IP address literal; host names are refused (no blocking lookups). */
 int	cfg_get_ipaddr(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	    bool required, int *family, void *addr /* in_addr or in6_addr */);

@@ -644,6 +644,8 @@ daemon_setup(struct daemon *d)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
+	signal(SIGCHLD, SIG_DFL);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if ((r = sd_event_add_signal(d->ev, NULL, sigs[i], daemon_signal_cb, d)) < 0) {
 			log_err("signal %d: %s", sigs[i], strerror(-r));

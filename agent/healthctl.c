@@ -1,6 +1,7 @@
 /* anycast-healthctl: the operator's tool. */
 #include <errno.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,55 @@ perfdata_value(char *buf, size_t len, uint64_t us)
 		snprintf(buf, len, "%g", (double)us / 1e6);
 }
 
+/*
+ * Appends a probe's own performance data (an exec plugin's) with each label
+ * prefixed by the probe's name and a colon, so that they collide neither with
+ * another plugin's nor with our own "PROBE_time": "offset=0.1s;1;2" of probe
+ * ntp becomes "'ntp:offset'=0.1s;1;2". Parsing
+ * stops at the first item that is not "label=value" (the rest is dropped
+ * rather than passed on broken).
+ */
+static size_t
+perfdata_append(char *perf, size_t len, size_t off, const char *prefix,
+    const char *probe, const char *pd)
+{
+	char	label[256];
+	size_t	l, v;
+
+	while (*pd != '\0' && off < len) {
+		while (*pd == ' ' || *pd == '\t')
+			pd++;
+		if (*pd == '\0')
+			break;
+		l = 0;
+		if (*pd == '\'') {
+			/* Quoted: '' stands for one quote and stays escaped. */
+			for (pd++; *pd != '\0' && l + 2 < sizeof(label); pd++) {
+				if (*pd == '\'' && pd[1] != '\'')
+					break;
+				if (*pd == '\'')
+					label[l++] = *pd++;
+				label[l++] = *pd;
+			}
+			if (*pd++ != '\'')
+				return off;
+		} else
+			for (; *pd != '\0' && *pd != '=' && *pd != ' ' &&
+			    l + 1 < sizeof(label); pd++)
+				label[l++] = *pd;
+		label[l] = '\0';
+		if (*pd++ != '=' || l == 0)
+			return off;
+		v = strcspn(pd, " \t");
+		if (v == 0)
+			return off;
+		off += (size_t)snprintf(perf + off, off < len ? len - off : 0,
+		    " '%s%s:%s'=%.*s", prefix, probe, label, (int)v, pd);
+		pd += v;
+	}
+	return off;
+}
+
 static int
 cmd_check(const char *path, const char *name)
 {
@@ -149,7 +199,8 @@ cmd_check(const char *path, const char *name)
 	struct check		  c = { 0 };
 	sd_event		 *ev = NULL;
 	enum nagios_state	  total = NAGIOS_OK;
-	char			  summary[1024] = "", perf[4096] = "", w[32], cr[32];
+	char			  summary[1024] = "", perf[8192] = "", w[32], cr[32];
+	char			  prefix[128];
 	size_t			  soff = 0, poff = 0, n_ok, nsel = 0;
 	int			  r, rc = EXIT_UNKNOWN;
 	bool			  all = strcmp(name, "--all") == 0;
@@ -164,6 +215,8 @@ cmd_check(const char *path, const char *name)
 		goto out;
 	}
 	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
+	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
+	signal(SIGCHLD, SIG_DFL);
 	if ((r = sd_event_new(&ev)) < 0 ||
 	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL) {
 		printf("ANYCAST-HEALTH UNKNOWN - cannot set up: %s\n", strerror(r < 0 ? -r : ENOMEM));
@@ -208,6 +261,10 @@ cmd_check(const char *path, const char *name)
 			    sizeof(perf) - poff : 0, "%s'%s%s%s_time'=%.6fs;%s;%s;0",
 			    poff ? " " : "", all ? s->name : "", all ? "/" : "",
 			    p->cfg->name, (double)p->latency_us / 1e6, w, cr);
+			snprintf(prefix, sizeof(prefix), "%s%s", all ? s->name : "",
+			    all ? "/" : "");
+			poff = perfdata_append(perf, sizeof(perf), poff, prefix,
+			    p->cfg->name, p->perfdata);
 		}
 	}
 	printf("ANYCAST-HEALTH %s - %s | %s\n", nagios_state_str(total), summary, perf);

@@ -10,11 +10,15 @@
 #include "log.h"
 #include "probe.h"
 #include "http.h"
+#include "dns.h"
+#include "exec.h"
 #include "tcp.h"
 
 static const struct probe_type *const probe_types[] = {
 	&probe_type_tcp,
 	&probe_type_http,
+	&probe_type_dns,
+	&probe_type_exec,
 };
 #define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
@@ -33,6 +37,16 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_TLS_FAILED] = "TLS failed",
 	[PROBE_CERT_EXPIRING] = "certificate expiring",
 	[PROBE_CERT_EXPIRED] = "certificate expired",
+	[PROBE_DNS_RCODE] = "unexpected DNS rcode",
+	[PROBE_DNS_ANSWER] = "unexpected DNS answer",
+	[PROBE_DNS_NOT_AA] = "DNS answer not authoritative",
+	[PROBE_DNS_MALFORMED] = "malformed DNS reply",
+	[PROBE_EXEC_WARNING] = "plugin WARNING",
+	[PROBE_EXEC_CRITICAL] = "plugin CRITICAL",
+	[PROBE_EXEC_UNKNOWN] = "plugin UNKNOWN",
+	[PROBE_EXEC_BAD_EXIT] = "plugin exit code not 0-3",
+	[PROBE_EXEC_SIGNALED] = "plugin killed by a signal",
+	[PROBE_EXEC_FAILED] = "plugin could not be started",
 };
 
 uint64_t
@@ -102,9 +116,15 @@ probe_nagios(enum probe_result r, uint64_t latency_us, const struct cfg_probe *c
 		break;
 	case PROBE_CERT_EXPIRING:
 		/* The service answers correctly: a warning, unless it is also too slow. */
+	case PROBE_EXEC_WARNING:
+		/* A plugin's WARNING still gets worse when it is also too slow. */
 		base = NAGIOS_WARNING;
 		break;
 	case PROBE_INTERNAL:
+	case PROBE_EXEC_UNKNOWN:
+	case PROBE_EXEC_BAD_EXIT:
+	case PROBE_EXEC_SIGNALED:
+	case PROBE_EXEC_FAILED:
 	case PROBE_RESULT_MAX:
 		return NAGIOS_UNKNOWN;
 	default:
@@ -239,10 +259,34 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	return 0;
 }
 
+static void	probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 void
 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
 	va_list		ap;
+
+	va_start(ap, fmt);
+	probe_vdone(p, r, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
+    const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	probe_vdone(p, r, perfdata, fmt, ap);
+	va_end(ap);
+}
+
+static void
+probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+    const char *fmt, va_list ap)
+{
 	uint64_t	now = now_us(), next, span;
 	char		t[32];
 	size_t		len;
@@ -259,10 +303,10 @@ probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	va_start(ap, fmt);
 	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	va_end(ap);
-	if (r == PROBE_OK && p->state != NAGIOS_OK) {
+	snprintf(p->perfdata, sizeof(p->perfdata), "%s", perfdata != NULL ? perfdata : "");
+	if ((r == PROBE_OK && p->state != NAGIOS_OK) ||
+	    (r == PROBE_EXEC_WARNING && p->state == NAGIOS_CRITICAL)) {
 		len = strlen(p->msg);
 		snprintf(p->msg + len, sizeof(p->msg) - len, " (slower than %s)",
 		    cfg_duration_fmt(p->state == NAGIOS_CRITICAL ? p->cfg->critical_us :

@@ -34,6 +34,16 @@ enum probe_result {
 	PROBE_TLS_FAILED,	/* handshake or verification failed */
 	PROBE_CERT_EXPIRING,	/* served certificate expires within cert_min_days: WARNING */
 	PROBE_CERT_EXPIRED,	/* served certificate has expired */
+	PROBE_DNS_RCODE,	/* the server answered with another RCODE */
+	PROBE_DNS_ANSWER,	/* the answer section is not the one expected */
+	PROBE_DNS_NOT_AA,	/* authoritative answer required, AA not set */
+	PROBE_DNS_MALFORMED,	/* a reply to our query that does not parse */
+	PROBE_EXEC_WARNING,	/* the plugin exited 1 */
+	PROBE_EXEC_CRITICAL,	/* the plugin exited 2 */
+	PROBE_EXEC_UNKNOWN,	/* the plugin exited 3 */
+	PROBE_EXEC_BAD_EXIT,	/* the plugin exited with a code outside 0-3 */
+	PROBE_EXEC_SIGNALED,	/* the plugin was killed by a signal (not ours) */
+	PROBE_EXEC_FAILED,	/* the plugin could not be started */
 	PROBE_RESULT_MAX
 };
 
@@ -78,6 +88,8 @@ struct probe {
 	enum nagios_state	 state;
 	uint64_t		 latency_us;
 	char			 msg[256];
+	/* Performance data the attempt reported (exec: after '|'), "" if none. */
+	char			 perfdata[1024];
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
 };
@@ -93,6 +105,9 @@ void		 probe_run_once(struct probe *p);
 /* Called by probe types, exactly once per attempt. */
 void		 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+/* The same, for a probe that also reports performance data (NULL: none). */
+void		 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The one mapping from a result and its latency to a Nagios state. */
 enum nagios_state probe_nagios(enum probe_result r, uint64_t latency_us,

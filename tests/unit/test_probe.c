@@ -39,6 +39,19 @@ Test(probe, nagios_mapping)
 		{ PROBE_CERT_EXPIRING, 10, 100000, 400000, NAGIOS_WARNING },
 		{ PROBE_CERT_EXPIRING, 100001, 100000, 400000, NAGIOS_WARNING },
 		{ PROBE_CERT_EXPIRING, 400001, 100000, 400000, NAGIOS_CRITICAL },
+		{ PROBE_DNS_RCODE, 10, 100000, 400000, NAGIOS_CRITICAL },
+		{ PROBE_DNS_ANSWER, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_DNS_NOT_AA, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_DNS_MALFORMED, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_EXEC_WARNING, 10, 0, 0, NAGIOS_WARNING },
+		{ PROBE_EXEC_WARNING, 100001, 100000, 400000, NAGIOS_WARNING },
+		{ PROBE_EXEC_WARNING, 400001, 100000, 400000, NAGIOS_CRITICAL },	/* and too slow */
+		{ PROBE_EXEC_CRITICAL, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_EXEC_UNKNOWN, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_EXEC_UNKNOWN, 400001, 100000, 400000, NAGIOS_UNKNOWN },
+		{ PROBE_EXEC_BAD_EXIT, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_EXEC_SIGNALED, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_EXEC_FAILED, 10, 0, 0, NAGIOS_UNKNOWN },
 		{ PROBE_RESULT_MAX, 10, 0, 0, NAGIOS_UNKNOWN },
 	};
 
@@ -60,6 +73,8 @@ Test(probe, names)
 	cr_expect_str_eq(probe_result_str(PROBE_TIMEOUT), "timeout");
 	cr_expect_str_eq(probe_result_str(PROBE_HTTP_STATUS), "unexpected HTTP status");
 	cr_expect_str_eq(probe_result_str(PROBE_CERT_EXPIRING), "certificate expiring");
+	cr_expect_str_eq(probe_result_str(PROBE_DNS_MALFORMED), "malformed DNS reply");
+	cr_expect_str_eq(probe_result_str(PROBE_EXEC_SIGNALED), "plugin killed by a signal");
 	cr_expect_str_eq(probe_result_str(PROBE_RESULT_MAX), "?");
 	for (int r = 0; r < PROBE_RESULT_MAX; r++)
 		cr_expect_not_null(probe_result_str((enum probe_result)r));
@@ -74,5 +89,7 @@ Test(probe, type_lookup)
 	cr_expect_null(probe_type_find("smtp"));
 	cr_expect_null(probe_type_find(""));
 	cr_expect_not_null(strstr(probe_type_names(), "tcp"));
-	cr_expect_not_null(strstr(probe_type_names(), "http"));
+	cr_expect_str_eq(probe_type_find("dns")->name, "dns");
+	cr_expect_str_eq(probe_type_find("exec")->name, "exec");
+	cr_expect_str_eq(probe_type_names(), "tcp, http, dns, exec");
 }

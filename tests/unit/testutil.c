@@ -59,6 +59,35 @@ tu_load(const char *main_json, const char *name, const char *svc_json, ...)
 	return cfg;
 }
 
+struct cfg *
+tu_try_load(const char *svc_json, char *errs, size_t errlen)
+{
+	struct cfg_errors	 e = { 0 };
+	struct cfg		*cfg;
+	char			 path[512], main_path[512];
+	size_t			 off = 0;
+
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ahd-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(tu_dir));
+	chmod(tu_dir, 0755);
+	snprintf(path, sizeof(path), "%s/services.d", tu_dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(main_path, sizeof(main_path), "%s/main.json", tu_dir);
+	tu_write(main_path, "{}");
+	snprintf(path, sizeof(path), "%s/services.d/svc.json", tu_dir);
+	tu_write(path, svc_json);
+	cfg = cfg_load(main_path, &e);
+	errs[0] = '\0';
+	for (size_t i = 0; i < e.n && off < errlen; i++) {
+		/* Without the directory: messages start at "services.d/". */
+		const char *m = strstr(e.msgs[i], "services.d/");
+		off += (size_t)snprintf(errs + off, errlen - off, "%s%s", i ? "\n" : "",
+		    m != NULL ? m : e.msgs[i]);
+	}
+	cfg_errors_clear(&e);
+	return cfg;
+}
+
 static int
 tu_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

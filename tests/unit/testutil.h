@@ -16,6 +16,12 @@ struct cfg;
  */
 struct cfg	*tu_load(const char *main_json, const char *name, const char *svc_json, ...);
 void		 tu_cleanup(void);
+/*
+ * Writes an empty main.json and services.d/svc.json and tries to load them;
+ * returns NULL with every error joined by newlines in errs (test of bad
+ * configurations).
+ */
+struct cfg	*tu_try_load(const char *svc_json, char *errs, size_t errlen);
 /* A listening TCP socket on 127.0.0.1 with the given backlog; *port is set. */
 int		 tu_listen(int backlog, uint16_t *port);
 /* A port on 127.0.0.1 where nothing listens. */

@@ -1,0 +1,489 @@
+/*
+ * exec probe: runs any Nagios plugin. The command is an argv list, run
+ * without a shell, in its own process group, with stdin and stderr on
+ * /dev/null and a clean environment; as root it runs as "user" (default
+ * nobody), otherwise as the daemon's own user. Its exit status is the
+ * result (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, anything else UNKNOWN);
+ * the first line of its output is the message, and what follows '|' on that
+ * line is kept as performance data.
+ *
+ * Nothing blocks the loop: the child's exit is watched through a pidfd,
+ * stdout through a non-blocking pipe. On timeout the whole process group
+ * gets SIGKILL and the child is reaped whenever it is gone.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "exec.h"
+#include "log.h"
+#include "probe.h"
+
+#define EXEC_OUT_MAX	4096	/* output kept; the rest is read and dropped */
+#define EXEC_GROUPS_MAX	256
+
+struct exec_params {
+	char		**argv;
+	char		 *user;
+	uid_t		  uid;
+	gid_t		  gid;
+	gid_t		  groups[EXEC_GROUPS_MAX];
+	int		  ngroups;
+};
+
+struct exec_run {
+	struct probe	*p;		/* NULL once aborted: only reaping is left */
+	pid_t		 pid;
+	int		 pidfd;
+	int		 out;		/* read end of the child's stdout */
+	int		 err;		/* read end of the exec error pipe */
+	sd_event_source	*exit_src;
+	sd_event_source	*out_src;
+	char		 buf[EXEC_OUT_MAX + 1];
+	size_t		 got;
+};
+
+/* What the child reports through the error pipe when it cannot exec. */
+enum exec_stage { STAGE_FDS, STAGE_USER, STAGE_EXEC };
+struct exec_failure {
+	int	stage;
+	int	err;
+};
+
+static const char *const exec_keys[] = { "command", "user", NULL };
+
+/* The plugin's whole environment. */
+static char *const exec_env[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	"LANG=C",
+	NULL
+};
+
+static void
+exec_free_params(void *arg)
+{
+	struct exec_params	*ep = arg;
+
+	if (ep == NULL)
+		return;
+	cfg_strv_free(ep->argv);
+	free(ep->user);
+	free(ep);
+}
+
+static int
+exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
+{
+	struct exec_params	*ep;
+	struct passwd		 pw, *pwp = NULL;
+	char			 pwbuf[4096];
+	size_t			 argc = 0;
+	int			 ok = 0, r;
+
+	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
+		cfg_error(ctx, NULL, "out of memory");
+		return -1;
+	}
+	r = cfg_get_strings(ctx, obj, "command", true, &ep->argv, &argc);
+	if (r != 1)
+		ok = -1;
+	else if (argc == 0) {
+		cfg_error(ctx, "command", "must name the program to run");
+		ok = -1;
+	} else if (ep->argv[0][0] != '/') {
+		/* No shell and no PATH search: what runs is exactly what is named. */
+		cfg_error(ctx, "command[0]", "'%s' is not an absolute path", ep->argv[0]);
+		ok = -1;
+	}
+	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)
+		ok = -1;
+	if (ep->user == NULL && (ep->user = strdup("nobody")) == NULL) {
+		cfg_error(ctx, NULL, "out of memory");
+		ok = -1;
+	}
+	/* Resolved now: after fork() only async-signal-safe calls are allowed. */
+	if (ep->user != NULL) {
+		r = getpwnam_r(ep->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
+		if (pwp == NULL) {
+			cfg_error(ctx, "user", "no such user '%s'%s%s", ep->user,
+			    r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+			ok = -1;
+		} else {
+			ep->uid = pw.pw_uid;
+			ep->gid = pw.pw_gid;
+			ep->ngroups = EXEC_GROUPS_MAX;
+			if (getgrouplist(ep->user, ep->gid, ep->groups, &ep->ngroups) == -1) {
+				cfg_error(ctx, "user", "'%s' is in more than %d groups",
+				    ep->user, EXEC_GROUPS_MAX);
+				ok = -1;
+			}
+		}
+	}
+	if (ok == -1) {
+		exec_free_params(ep);
+		return -1;
+	}
+	*params = ep;
+	return 0;
+}
+
+static void
+exec_fail(int fd, enum exec_stage stage)
+{
+	struct exec_failure	f = { .stage = (int)stage, .err = errno };
+
+	(void)!write(fd, &f, sizeof(f));
+	_exit(127);
+}
+
+/*
+ * In the child, between fork() and exec: async-signal-safe calls only
+ * (no malloc, no stdio, no logging).
+ */
+static void __attribute__((__noreturn__))
+exec_child(const struct exec_params *ep, int devnull, int out, int err, bool drop)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+
+	setpgid(0, 0);
+	/* Signal dispositions and the mask are inherited: the daemon ignores SIGPIPE and blocks others. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(devnull, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(devnull, STDERR_FILENO) == -1)
+		exec_fail(err, STAGE_FDS);
+	/* Every descriptor is opened close-on-exec; make sure of it for the rest. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (chdir("/") == -1)
+		exec_fail(err, STAGE_FDS);
+	if (drop && (setgroups((size_t)ep->ngroups, ep->groups) == -1 ||
+	    setgid(ep->gid) == -1 || setuid(ep->uid) == -1))
+		exec_fail(err, STAGE_USER);
+	execve(ep->argv[0], ep->argv, exec_env);
+	exec_fail(err, STAGE_EXEC);
+	_exit(127);
+}
+
+static void
+exec_close_out(struct exec_run *run)
+{
+	run->out_src = sd_event_source_disable_unref(run->out_src);
+	if (run->out != -1)
+		close(run->out);
+	run->out = -1;
+}
+
+static void
+exec_run_free(struct exec_run *run)
+{
+	exec_close_out(run);
+	run->exit_src = sd_event_source_disable_unref(run->exit_src);
+	if (run->err != -1)
+		close(run->err);
+	if (run->pidfd != -1)
+		close(run->pidfd);
+	free(run);
+}
+
+/* Reads what the child has written; past EXEC_OUT_MAX it is dropped. */
+static void
+exec_read(struct exec_run *run)
+{
+	char	drop[4096];
+	ssize_t	n;
+
+	while (run->out != -1) {
+		if (run->got < EXEC_OUT_MAX)
+			n = read(run->out, run->buf + run->got, EXEC_OUT_MAX - run->got);
+		else
+			n = read(run->out, drop, sizeof(drop));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			exec_close_out(run);
+			return;
+		}
+		if (run->got < EXEC_OUT_MAX)
+			run->got += (size_t)n;
+	}
+}
+
+static int
+exec_out_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	exec_read(arg);
+	return 0;
+}
+
+/*
+ * Splits the first output line into a printable message and perfdata;
+ * both are trimmed.
+ */
+static void
+exec_first_line(struct exec_run *run, const char **text, const char **perf)
+{
+	char	*line = run->buf, *bar, *e;
+
+	run->buf[run->got] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	for (e = line; *e != '\0'; e++)
+		if ((unsigned char)*e < 0x20 || (unsigned char)*e == 0x7f)
+			*e = ' ';
+	*perf = "";
+	if ((bar = strchr(line, '|')) != NULL) {
+		*bar = '\0';
+		*perf = bar + 1;
+		while (isspace((unsigned char)**perf))
+			(*perf)++;
+		for (e = bar + 1 + strlen(bar + 1); e > *perf && isspace((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+	}
+	while (isspace((unsigned char)*line))
+		line++;
+	for (e = line + strlen(line); e > line && isspace((unsigned char)e[-1]); e--)
+		e[-1] = '\0';
+	*text = line;
+}
+
+static void
+exec_cleanup(struct probe *p)
+{
+	if (p->run == NULL)
+		return;
+	exec_run_free(p->run);
+	p->run = NULL;
+}
+
+/*
+ * After an abort the group has been sent SIGKILL and the run is detached
+ * from its probe; this reaps the child once it is gone. The source floats
+ * (the loop owns it), so it is freed with the loop if that ends first.
+ */
+static void
+exec_reap(sd_event_source *s, struct exec_run *run)
+{
+	siginfo_t	si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == 0 &&
+	    si.si_pid == 0)
+		return;
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	/* Drops the loop's reference: the source goes, and its destroy callback frees run. */
+	sd_event_source_set_floating(s, false);
+}
+
+static void
+exec_reap_destroy(void *arg)
+{
+	struct exec_run	*run = arg;
+	siginfo_t	 si;
+
+	/* The loop is being freed first: reap the child if it is gone by now. */
+	waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG);
+	run->exit_src = NULL;
+	exec_run_free(run);
+}
+
+/* Copies the first output line out of run, which is about to be freed. */
+static void
+exec_output(struct exec_run *run, char *msg, size_t msglen, char *perf, size_t perflen)
+{
+	const char	*t, *pd;
+
+	exec_read(run);
+	exec_first_line(run, &t, &pd);
+	snprintf(msg, msglen, "%s", t);
+	snprintf(perf, perflen, "%s", pd);
+}
+
+/* The child has exited (pidfd readable): reap it, then report. */
+static int
+exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	static const enum probe_result	 results[] = {
+		PROBE_OK, PROBE_EXEC_WARNING, PROBE_EXEC_CRITICAL, PROBE_EXEC_UNKNOWN
+	};
+	struct exec_run			*run = arg;
+	struct probe			*p = run->p;
+	const struct exec_params	*ep;
+	struct exec_failure		 f;
+	siginfo_t			 si;
+	char				 msg[sizeof(p->msg)], perf[sizeof(p->perfdata)];
+	const char			*sep;
+	int				 code, e;
+	bool				 failed;
+
+	if (p == NULL) {
+		exec_reap(s, run);
+		return 0;
+	}
+	ep = p->cfg->params;
+	/* Leftovers in its group go too; the zombie keeps the group ID from being reused. */
+	kill(-run->pid, SIGKILL);
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == -1 ||
+	    si.si_pid == 0) {
+		e = si.si_pid == 0 ? EAGAIN : errno;
+		exec_cleanup(p);
+		probe_done(p, PROBE_INTERNAL, "cannot collect the exit status of %s: %s",
+		    ep->argv[0], strerror(e));
+		return 0;
+	}
+	exec_output(run, msg, sizeof(msg), perf, sizeof(perf));
+	code = si.si_status;
+	failed = si.si_code == CLD_EXITED && code == 127 &&
+	    read(run->err, &f, sizeof(f)) == (ssize_t)sizeof(f);
+	exec_cleanup(p);
+	sep = msg[0] != '\0' ? ": " : "";
+	if (failed && f.stage == STAGE_USER)
+		probe_done(p, PROBE_EXEC_FAILED, "cannot run %s as user '%s' (uid %u): %s",
+		    ep->argv[0], ep->user, (unsigned)ep->uid, strerror(f.err));
+	else if (failed)
+		probe_done(p, PROBE_EXEC_FAILED, "cannot %s %s: %s", f.stage == STAGE_EXEC ?
+		    "execute" : "set up", ep->argv[0], strerror(f.err));
+	else if (si.si_code != CLD_EXITED)
+		probe_done_perf(p, PROBE_EXEC_SIGNALED, perf, "%s killed by signal %d "
+		    "(%s)%s%s", ep->argv[0], code, strsignal(code), sep, msg);
+	else if (code > 3)
+		probe_done_perf(p, PROBE_EXEC_BAD_EXIT, perf, "%s exited %d (not a "
+		    "Nagios state)%s%s", ep->argv[0], code, sep, msg);
+	else if (msg[0] == '\0')
+		probe_done_perf(p, results[code], perf, "%s exited %d without output",
+		    ep->argv[0], code);
+	else
+		probe_done_perf(p, results[code], perf, "%s", msg);
+	return 0;
+}
+
+/* Kills and reaps a child that cannot be watched; a just-forked child dies at once. */
+static void
+exec_kill_now(struct exec_run *run)
+{
+	kill(-run->pid, SIGKILL);
+	kill(run->pid, SIGKILL);
+	waitpid(run->pid, NULL, 0);
+}
+
+/* Timeout or shutdown: the plugin and everything it started are killed. */
+static void
+exec_abort(struct probe *p)
+{
+	struct exec_run	*run = p->run;
+
+	if (run == NULL)
+		return;
+	p->run = NULL;
+	run->p = NULL;
+	kill(-run->pid, SIGKILL);
+	exec_close_out(run);
+	if (run->exit_src == NULL ||
+	    sd_event_source_set_destroy_callback(run->exit_src, exec_reap_destroy) < 0 ||
+	    sd_event_source_set_floating(run->exit_src, true) < 0) {
+		exec_kill_now(run);
+		exec_run_free(run);
+		return;
+	}
+	/* The loop holds it now; exec_reap() lets go of it. */
+	sd_event_source_unref(run->exit_src);
+	run->exit_src = NULL;
+}
+
+static void
+exec_start(struct probe *p)
+{
+	const struct exec_params	*ep = p->cfg->params;
+	struct exec_run			*run;
+	int				 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int				 devnull = -1, r;
+	bool				 drop = geteuid() == 0;
+	const char			*what;
+
+	if ((run = calloc(1, sizeof(*run))) == NULL) {
+		probe_done(p, PROBE_INTERNAL, "out of memory");
+		return;
+	}
+	run->pidfd = run->out = run->err = -1;
+	run->p = p;
+	what = "pipe";
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
+		goto fail;
+	/* Only our ends are non-blocking: the plugin writes to an ordinary pipe. */
+	what = "fcntl";
+	if (fcntl(outp[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(errp[0], F_SETFL, O_NONBLOCK) == -1)
+		goto fail;
+	what = "/dev/null";
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		goto fail;
+	what = "fork";
+	if ((run->pid = fork()) == -1)
+		goto fail;
+	if (run->pid == 0)
+		exec_child(ep, devnull, outp[1], errp[1], drop);
+
+	/* Also here: a kill at timeout must reach the group even if the child has not run yet. */
+	setpgid(run->pid, run->pid);
+	close(outp[1]);
+	close(errp[1]);
+	close(devnull);
+	run->out = outp[0];
+	run->err = errp[0];
+	p->run = run;
+	if ((run->pidfd = pidfd_open(run->pid, 0)) == -1) {
+		r = errno;
+		exec_kill_now(run);
+		exec_cleanup(p);
+		probe_done(p, PROBE_INTERNAL, "pidfd_open: %s", strerror(r));
+		return;
+	}
+	if ((r = sd_event_add_io(p->ev, &run->exit_src, run->pidfd, EPOLLIN,
+	    exec_exit_cb, run)) < 0 ||
+	    (r = sd_event_add_io(p->ev, &run->out_src, run->out, EPOLLIN,
+	    exec_out_cb, run)) < 0) {
+		exec_abort(p);
+		probe_done(p, PROBE_INTERNAL, "cannot watch the plugin: %s", strerror(-r));
+	}
+	return;
+fail:
+	r = errno;
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] != -1)
+			close(outp[i]);
+		if (errp[i] != -1)
+			close(errp[i]);
+	}
+	if (devnull != -1)
+		close(devnull);
+	free(run);
+	probe_done(p, PROBE_INTERNAL, "cannot start %s: %s: %s", ep->argv[0], what,
+	    strerror(r));
+}
+
+const struct probe_type probe_type_exec = {
+	.name = "exec",
+	.keys = exec_keys,
+	.parse = exec_parse,
+	.free_params = exec_free_params,
+	.start = exec_start,
+	.abort = exec_abort,
+};

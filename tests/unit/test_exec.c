@@ -1,0 +1,334 @@
+/*
+ * The exec probe with small plugins from tests/unit/data/exec, on the real
+ * event loop: exit codes, signals, timeouts that must kill the whole process
+ * group, capped output, perfdata, a clean environment and the user.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "probe.h"
+#include "testutil.h"
+
+#define PLUGINS	TEST_DATADIR "/exec"
+
+static sd_event	*ev;
+static bool	 done;
+
+static void
+on_done(struct probe *p, void *arg)
+{
+	done = true;
+}
+
+static void
+setup(void)
+{
+	cr_assert_geq(sd_event_new(&ev), 0);
+}
+
+static void
+teardown(void)
+{
+	sd_event_unref(ev);
+	tu_cleanup();
+}
+
+TestSuite(exec, .init = setup, .fini = teardown);
+
+/* Runs one attempt of an exec probe with the given keys (after "type"). */
+static struct probe *
+run_exec(const char *keys, const char *timeout, struct cfg **cfgp)
+{
+	char		 svc[2048];
+	struct probe	*p;
+
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"2s\", \"timeout\": \"%s\", \"probes\": [ "
+	    "{ \"type\": \"exec\", %s } ] }", timeout, keys);
+	*cfgp = tu_load(NULL, "svc", svc, NULL);
+	p = probe_new(ev, &(*cfgp)->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(p);
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 3000), "probe did not finish");
+	return p;
+}
+
+struct exit_case {
+	const char		*args;		/* JSON array elements after the script */
+	enum probe_result	 result;
+	enum nagios_state	 state;
+	const char		*msg;
+	const char		*perfdata;
+};
+
+Test(exec, exit_codes_map_to_nagios_states)
+{
+	static const struct exit_case cases[] = {
+		{ "\"DISK OK - 10% used\", \"0\"", PROBE_OK, NAGIOS_OK,
+		  "DISK OK - 10% used", "'time'=0s;1;2;0 count=7" },
+		{ "\"DISK WARNING - 85% used\", \"1\"", PROBE_EXEC_WARNING, NAGIOS_WARNING,
+		  "DISK WARNING - 85% used", "'time'=1s;1;2;0 count=7" },
+		{ "\"DISK CRITICAL - 99% used\", \"2\"", PROBE_EXEC_CRITICAL, NAGIOS_CRITICAL,
+		  "DISK CRITICAL - 99% used", "'time'=2s;1;2;0 count=7" },
+		{ "\"DISK UNKNOWN - no such disk\", \"3\"", PROBE_EXEC_UNKNOWN, NAGIOS_UNKNOWN,
+		  "DISK UNKNOWN - no such disk", "'time'=3s;1;2;0 count=7" },
+		{ "\"odd\", \"4\"", PROBE_EXEC_BAD_EXIT, NAGIOS_UNKNOWN,
+		  PLUGINS "/exit.sh exited 4 (not a Nagios state): odd",
+		  "'time'=4s;1;2;0 count=7" },
+		{ "\"odd\", \"255\"", PROBE_EXEC_BAD_EXIT, NAGIOS_UNKNOWN,
+		  PLUGINS "/exit.sh exited 255 (not a Nagios state): odd",
+		  "'time'=255s;1;2;0 count=7" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg	*cfg;
+		struct probe	*p;
+		char		 keys[512];
+
+		snprintf(keys, sizeof(keys), "\"command\": [\"%s/exit.sh\", %s]",
+		    PLUGINS, cases[i].args);
+		p = run_exec(keys, "2s", &cfg);
+		cr_expect_eq(p->result, cases[i].result, "case %zu: %s (%s)", i,
+		    probe_result_str(p->result), p->msg);
+		cr_expect_eq(p->state, cases[i].state, "case %zu", i);
+		cr_expect_str_eq(p->msg, cases[i].msg, "case %zu", i);
+		cr_expect_str_eq(p->perfdata, cases[i].perfdata, "case %zu", i);
+		probe_free(p);
+		cfg_free(cfg);
+		tu_cleanup();
+	}
+}
+
+struct fail_case {
+	const char		*command;
+	enum probe_result	 result;
+	const char		*msg;
+};
+
+Test(exec, signals_and_failures_to_start_are_unknown)
+{
+	static const struct fail_case cases[] = {
+		{ "\"" PLUGINS "/signal.sh\"", PROBE_EXEC_SIGNALED,
+		  PLUGINS "/signal.sh killed by signal 15 (Terminated): about to die" },
+		{ "\"" PLUGINS "/quiet.sh\"", PROBE_OK,
+		  PLUGINS "/quiet.sh exited 0 without output" },
+		{ "\"/nonexistent/check_thing\", \"-H\", \"x\"", PROBE_EXEC_FAILED,
+		  "cannot execute /nonexistent/check_thing: No such file or directory" },
+		{ "\"" PLUGINS "/notexec.txt\"", PROBE_EXEC_FAILED,
+		  "cannot execute " PLUGINS "/notexec.txt: Permission denied" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg	*cfg;
+		struct probe	*p;
+		char		 keys[512];
+
+		snprintf(keys, sizeof(keys), "\"command\": [%s]", cases[i].command);
+		p = run_exec(keys, "2s", &cfg);
+		cr_expect_eq(p->result, cases[i].result, "case %zu: %s (%s)", i,
+		    probe_result_str(p->result), p->msg);
+		cr_expect_eq(p->state, cases[i].result == PROBE_OK ? NAGIOS_OK :
+		    NAGIOS_UNKNOWN, "case %zu", i);
+		cr_expect_str_eq(p->msg, cases[i].msg, "case %zu", i);
+		cr_expect_str_eq(p->perfdata, "", "case %zu", i);
+		probe_free(p);
+		cfg_free(cfg);
+		tu_cleanup();
+	}
+}
+
+/* A process is gone, or a zombie nobody has reaped yet (it is dead either way). */
+static bool
+dead(pid_t pid)
+{
+	char	path[64], stat[512];
+	FILE	*f;
+	char	*s;
+	bool	 zombie;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return true;
+	zombie = fgets(stat, sizeof(stat), f) != NULL &&
+	    (s = strrchr(stat, ')')) != NULL && s[1] == ' ' && s[2] == 'Z';
+	fclose(f);
+	return zombie;
+}
+
+Test(exec, timeout_kills_the_whole_process_group)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 dir[] = "/tmp/ahd-exec-XXXXXX", file[128], keys[512];
+	int		 shell = 0, helper = 0;
+	uint64_t	 t0;
+	FILE		*f;
+
+	/* World-writable: the plugin runs as nobody when the tests run as root. */
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 01777);
+	snprintf(file, sizeof(file), "%s/pids", dir);
+	snprintf(keys, sizeof(keys), "\"command\": [\"%s/hang.sh\", \"%s\"]", PLUGINS, file);
+	t0 = now_us();
+	p = run_exec(keys, "400ms", &cfg);
+	cr_expect_eq(p->result, PROBE_TIMEOUT, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_eq(p->state, NAGIOS_CRITICAL);
+	cr_expect_str_eq(p->msg, "no answer within 400ms");
+	cr_expect_lt(now_us() - t0, 700000, "the hard timeout was late");
+	f = fopen(file, "r");
+	cr_assert_not_null(f, "the plugin did not write its pids in 400 ms");
+	cr_assert_eq(fscanf(f, "%d %d", &shell, &helper), 2);
+	fclose(f);
+	/* SIGKILL was sent to the group: both die at once; the loop reaps the plugin. */
+	for (int i = 0; i < 100 && !(kill(shell, 0) == -1 && dead(helper)); i++)
+		sd_event_run(ev, 10000);
+	cr_expect(dead(helper), "helper %d of the plugin's group survived the timeout", helper);
+	cr_expect(dead(shell), "plugin %d survived the timeout", shell);
+	cr_expect_eq(kill(shell, 0), -1, "plugin %d was not reaped", shell);
+	cr_expect_eq(errno, ESRCH);
+	probe_free(p);
+	cfg_free(cfg);
+	unlink(file);
+	rmdir(dir);
+}
+
+Test(exec, huge_output_is_capped_and_drained)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 keys[256], want[256];
+
+	snprintf(keys, sizeof(keys), "\"command\": [\"%s/big.sh\"]", PLUGINS);
+	p = run_exec(keys, "2s", &cfg);
+	/* 200 kB through a 64 kB pipe: finishing at all means the pipe was drained. */
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	memset(want, 'x', sizeof(p->msg) - 1);
+	want[sizeof(p->msg) - 1] = '\0';
+	cr_expect_str_eq(p->msg, want);
+	/* The perfdata came after the first 4 KiB: dropped with the rest. */
+	cr_expect_str_eq(p->perfdata, "");
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(exec, clean_environment_user_stdin_stderr_and_fds)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct passwd	*pw;
+	char		 keys[256], want[512], user[64];
+	int		 leak;
+
+	/* Inherited without close-on-exec: the plugin must not see it. */
+	leak = fcntl(STDOUT_FILENO, F_DUPFD, 20);
+	cr_assert_geq(leak, 20);
+	setenv("AHD_SECRET", "must-not-leak", 1);
+	snprintf(keys, sizeof(keys), "\"command\": [\"%s/env.sh\", \"%d\"]", PLUGINS, leak);
+	p = run_exec(keys, "2s", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	if (geteuid() == 0) {
+		snprintf(want, sizeof(want), "env=[LANG=C PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+		    "PWD=/ ] user=nobody groups=%u stdin=eof fd=closed",
+		    (unsigned)getpwnam("nobody")->pw_gid);
+	} else {
+		pw = getpwuid(geteuid());
+		cr_assert_not_null(pw);
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+		snprintf(want, sizeof(want), "env=[LANG=C PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+		    "PWD=/ ] user=%s", user);
+	}
+	cr_expect_eq(strncmp(p->msg, want, strlen(want)), 0, "got '%s', want '%s'",
+	    p->msg, want);
+	probe_free(p);
+	cfg_free(cfg);
+	close(leak);
+}
+
+Test(exec, runs_as_the_configured_user_when_root)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 keys[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	snprintf(keys, sizeof(keys), "\"command\": [\"%s/env.sh\", \"0\"], "
+	    "\"user\": \"root\"", PLUGINS);
+	p = run_exec(keys, "2s", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, " user=root groups=0 "), "%s", p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+Test(exec, daemon_signal_mask_is_not_inherited)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	sigset_t	 mask;
+	char		 keys[256];
+
+	/* The daemon blocks SIGTERM and ignores SIGPIPE; the plugin must not. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(keys, sizeof(keys), "\"command\": [\"%s/signal.sh\"]", PLUGINS);
+	p = run_exec(keys, "2s", &cfg);
+	cr_expect_eq(p->result, PROBE_EXEC_SIGNALED, "%s: %s", probe_result_str(p->result),
+	    p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+struct bad_case {
+	const char	*keys;
+	const char	*errs;
+};
+
+Test(exec, configuration_errors)
+{
+	static const struct bad_case cases[] = {
+		{ "\"command\": []",
+		  "services.d/svc.json: probes[0].command: must name the program to run" },
+		{ "\"command\": [\"check_ping\", \"-H\", \"::1\"]",
+		  "services.d/svc.json: probes[0].command[0]: 'check_ping' is not an "
+		  "absolute path" },
+		{ "\"command\": \"/bin/true\"",
+		  "services.d/svc.json: probes[0].command: expected an array of strings, "
+		  "got a string" },
+		{ "\"command\": [\"/bin/true\", 5]",
+		  "services.d/svc.json: probes[0].command[1]: expected a string, got an "
+		  "integer" },
+		{ "\"user\": \"nobody\"",
+		  "services.d/svc.json: probes[0].command: is required" },
+		{ "\"command\": [\"/bin/true\"], \"user\": \"no-such-user-here\"",
+		  "services.d/svc.json: probes[0].user: no such user 'no-such-user-here'" },
+		{ "\"command\": [\"/bin/true\"], \"shell\": true",
+		  "services.d/svc.json: probes[0]: unknown key 'shell'" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg	*cfg;
+		char		 svc[512], errs[2048];
+
+		snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+		    "\"probes\": [ { \"type\": \"exec\", %s } ] }", cases[i].keys);
+		cfg = tu_try_load(svc, errs, sizeof(errs));
+		cr_expect_null(cfg, "case %zu loaded", i);
+		cfg_free(cfg);
+		cr_expect_eq(strncmp(errs, cases[i].errs, strlen(cases[i].errs)), 0,
+		    "case %zu: got '%s'", i, errs);
+		tu_cleanup();
+	}
+}
