@@ -146,11 +146,27 @@ daemon_save_state(struct daemon *d, bool kept)
 	char		*text, err[512];
 	int		 rc = 0;
 
+	/*
+	 * A statement is listed from the moment it is wanted (before vtysh is
+	 * even asked) until FRR is read without it, so that withdraw-all after
+	 * a crash at any point removes it.
+	 */
 	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
 		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		if (ap->present)
-			rc = state_add_announced(&st, &ap->pfx, ap->ifname,
-			    d->cfg->services[ap->svcs[0]].method);
+		bool statement = ap->method != METHOD_ADDRESS && d->frr != NULL &&
+		    (ap->desired || frr_holds(d->frr, &ap->pfx));
+		if (ap->present || statement)
+			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
+	}
+	if (d->frr != NULL) {
+		st.frr.set = true;
+		snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "%s", d->cfg->frr.vtysh);
+		snprintf(st.frr.pathspace, sizeof(st.frr.pathspace), "%s",
+		    d->cfg->frr.pathspace ? d->cfg->frr.pathspace : "");
+		snprintf(st.frr.vrf, sizeof(st.frr.vrf), "%s",
+		    d->cfg->frr.vrf ? d->cfg->frr.vrf : "");
+		st.frr.asn = frr_asn(d->frr);
+		st.frr.timeout_us = d->cfg->frr.timeout_us;
 	}
 	for (size_t i = 0; i < d->cfg->nservices && rc == 0; i++)
 		if (d->svcs[i]->state == SVC_DRAINED)
@@ -212,6 +228,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	struct daemon	*d = arg;
 
 	ann_frr_update(d->ann);
+	daemon_save_state(d, false);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
 	if (d->stopping && frr_synced(f))

@@ -894,6 +894,12 @@ frr_manage(struct frr *f, const struct pfx *p)
 	return 0;
 }
 
+uint32_t
+frr_asn(const struct frr *f)
+{
+	return f->asn;
+}
+
 void
 frr_reconfigure(struct frr *f, const struct cfg *cfg)
 {

@@ -615,6 +615,106 @@ cmd_metrics(const char *sock)
 	return 0;
 }
 
+struct withdraw {
+	sd_event	*ev;
+};
+
+static void
+withdraw_frr_cb(struct frr *f, void *arg)
+{
+	struct withdraw	*w = arg;
+
+	if (frr_synced(f) || frr_failing(f))
+		sd_event_exit(w->ev, frr_synced(f) ? 0 : 1);
+}
+
+static int
+withdraw_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
+{
+	return sd_event_exit(sd_event_source_get_event(s), 2);
+}
+
+static bool
+state_has_address(const struct state *st)
+{
+	for (size_t i = 0; i < st->nannounced; i++)
+		if (st->announced[i].method != METHOD_NETWORK)
+			return true;
+	return false;
+}
+
+/*
+ * Removes the network statements st lists through the daemon's own FRR
+ * driver (read the running configuration, remove what is there, read it
+ * back), on a short-lived event loop. 0 when FRR confirmed them gone.
+ */
+static int
+withdraw_statements(const struct state *st, char *err, size_t errlen)
+{
+	struct state_frr	 fr = st->frr;
+	struct cfg		 cfg = { 0 };
+	struct withdraw		 w = { 0 };
+	struct frr		*f = NULL;
+	sd_event_source		*deadline = NULL;
+	sigset_t		 mask;
+	size_t			 n = 0;
+	int			 r, rc = -1;
+
+	for (size_t i = 0; i < st->nannounced; i++)
+		n += st->announced[i].method != METHOD_ADDRESS;
+	if (n == 0)
+		return 0;
+	if (!fr.set) {
+		snprintf(err, errlen, "the state file does not say how to reach FRR");
+		return -1;
+	}
+	cfg.frr.vtysh = fr.vtysh;
+	cfg.frr.pathspace = fr.pathspace[0] != '\0' ? fr.pathspace : NULL;
+	cfg.frr.vrf = fr.vrf[0] != '\0' ? fr.vrf : NULL;
+	cfg.frr.asn = fr.asn;
+	cfg.frr.timeout_us = fr.timeout_us;
+	/* vtysh is watched as a child of the loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((r = sd_event_new(&w.ev)) < 0 ||
+	    (f = frr_new(w.ev, &cfg, withdraw_frr_cb, &w)) == NULL) {
+		snprintf(err, errlen, "cannot set up: %s", strerror(r < 0 ? -r : ENOMEM));
+		goto out;
+	}
+	for (size_t i = 0; i < st->nannounced; i++) {
+		if (st->announced[i].method == METHOD_ADDRESS)
+			continue;
+		if (frr_manage(f, &st->announced[i].pfx) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		frr_want(f, &st->announced[i].pfx, false, NULL);
+	}
+	/* A few vtysh calls at most: read, remove, read back. */
+	if ((r = frr_start(f)) < 0 ||
+	    (r = sd_event_add_time_relative(w.ev, &deadline, CLOCK_MONOTONIC,
+	    3 * fr.timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {
+		snprintf(err, errlen, "cannot start: %s", strerror(-r));
+		goto out;
+	}
+	switch (sd_event_loop(w.ev)) {
+	case 0:
+		rc = 0;
+		break;
+	case 2:
+		snprintf(err, errlen, "no confirmation from FRR in time");
+		break;
+	default:
+		snprintf(err, errlen, "vtysh failed (is bgpd running? see above)");
+	}
+out:
+	sd_event_source_disable_unref(deadline);
+	frr_free(f);
+	sd_event_unref(w.ev);
+	return rc;
+}
+
 /*
  * Withdraws what the state file lists: for systemd's ExecStopPost=, so that
  * a daemon that died (kill -9, crash) leaves nothing announced.
@@ -628,6 +728,7 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 	const char	*result;
 	unsigned	 ifindex;
 	int		 rc = 0, fd;
+	bool		 frr_ok;
 
 	file = main_key(path, "state_file", DEFAULT_STATE);
 	if ((rc = state_read(file, &st, err, sizeof(err))) == 1) {
@@ -654,28 +755,40 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 		rc = 1;
 		goto out;
 	}
-	if (st.nannounced > 0 && (nl = nl_open(err, sizeof(err))) == NULL) {
+	if (state_has_address(&st) && (nl = nl_open(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "anycast-healthctl: netlink: %s\n", err);
 		rc = 1;
 		goto out;
 	}
+	frr_ok = withdraw_statements(&st, err, sizeof(err)) == 0;
+	if (!frr_ok)
+		fprintf(stderr, "anycast-healthctl: FRR: %s\n", err);
 	for (size_t i = 0; i < st.nannounced; i++) {
 		const struct state_entry *e = &st.announced[i];
+		bool stays = false;
+
 		pfx_fmt(&e->pfx, buf, sizeof(buf));
 		if (e->method != METHOD_ADDRESS) {
-			fprintf(stderr, "%s: method %s needs the vtysh driver, which this "
-			    "version does not have; left as is\n", buf,
-			    e->method == METHOD_NETWORK ? "network" : "both");
+			if (frr_ok)
+				printf("withdrew network %s from FRR\n", buf);
+			else
+				stays = true;
+		}
+		/* both: the address goes even if the statement stays (import-check). */
+		if (e->method != METHOD_NETWORK) {
+			if ((ifindex = if_nametoindex(e->ifname)) == 0) {
+				printf("%s on %s: interface gone, nothing to withdraw\n", buf,
+				    e->ifname);
+			} else if (nl_addr_del(nl, ifindex, &e->pfx, err, sizeof(err)) == -1) {
+				fprintf(stderr, "%s on %s: %s\n", buf, e->ifname, err);
+				stays = true;
+			} else
+				printf("withdrew %s on %s\n", buf, e->ifname);
+		}
+		if (stays) {
 			state_add_announced(&left, &e->pfx, e->ifname, e->method);
 			rc = 1;
-		} else if ((ifindex = if_nametoindex(e->ifname)) == 0) {
-			printf("%s on %s: interface gone, nothing to withdraw\n", buf, e->ifname);
-		} else if (nl_addr_del(nl, ifindex, &e->pfx, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s on %s: %s\n", buf, e->ifname, err);
-			state_add_announced(&left, &e->pfx, e->ifname, e->method);
-			rc = 1;
-		} else
-			printf("withdrew %s on %s\n", buf, e->ifname);
+		}
 	}
 	/* Drains survive; what could not be withdrawn stays listed for another try. */
 	for (size_t i = 0; i < st.ndrained; i++)

@@ -93,6 +93,16 @@ state_format(const struct state *st)
 		json_object_array_add(arr, json_object_new_string(st->drained[i]));
 	json_object_object_add(o, "drained", arr);
 	json_object_object_add(o, "kept_on_exit", json_object_new_boolean(st->kept));
+	if (st->frr.set) {
+		e = json_object_new_object();
+		json_object_object_add(e, "vtysh", json_object_new_string(st->frr.vtysh));
+		json_object_object_add(e, "pathspace", json_object_new_string(st->frr.pathspace));
+		json_object_object_add(e, "vrf", json_object_new_string(st->frr.vrf));
+		json_object_object_add(e, "asn", json_object_new_int64(st->frr.asn));
+		json_object_object_add(e, "timeout_us",
+		    json_object_new_int64((int64_t)st->frr.timeout_us));
+		json_object_object_add(o, "frr", e);
+	}
 	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -192,6 +202,46 @@ read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t 
 	return 0;
 }
 
+static int
+read_frr_string(struct json_object *o, const char *key, char *out, size_t outlen)
+{
+	struct json_object	*v;
+	const char		*s;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	if (strlen(s) >= outlen)
+		return -1;
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+read_frr(struct state_frr *f, struct json_object *o, char *err, size_t errlen)
+{
+	struct json_object	*asn, *to;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    read_frr_string(o, "vtysh", f->vtysh, sizeof(f->vtysh)) == -1 ||
+	    f->vtysh[0] != '/' ||
+	    read_frr_string(o, "pathspace", f->pathspace, sizeof(f->pathspace)) == -1 ||
+	    read_frr_string(o, "vrf", f->vrf, sizeof(f->vrf)) == -1 ||
+	    !json_object_object_get_ex(o, "asn", &asn) ||
+	    !json_object_is_type(asn, json_type_int) ||
+	    json_object_get_int64(asn) < 0 || json_object_get_int64(asn) > UINT32_MAX ||
+	    !json_object_object_get_ex(o, "timeout_us", &to) ||
+	    !json_object_is_type(to, json_type_int) || json_object_get_int64(to) <= 0) {
+		snprintf(err, errlen, "frr: expected vtysh (absolute path), pathspace, vrf, "
+		    "asn and timeout_us");
+		return -1;
+	}
+	f->asn = (uint32_t)json_object_get_int64(asn);
+	f->timeout_us = (uint64_t)json_object_get_int64(to);
+	f->set = true;
+	return 0;
+}
+
 int
 state_read(const char *path, struct state *st, char *err, size_t errlen)
 {
@@ -236,6 +286,8 @@ state_read(const char *path, struct state *st, char *err, size_t errlen)
 	}
 	if (json_object_object_get_ex(o, "kept_on_exit", &v))
 		st->kept = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "frr", &v) && read_frr(&st->frr, v, err, errlen) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (rc == -1)

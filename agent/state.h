@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <net/if.h>
 
@@ -21,6 +22,20 @@ struct state_entry {
 	enum cfg_method	 method;
 };
 
+/*
+ * How the daemon reached FRR, for withdrawing network statements without
+ * it (the configuration may be broken by then; the ASN may have been
+ * learned from FRR). Empty strings: not set.
+ */
+struct state_frr {
+	bool		 set;
+	char		 vtysh[256];
+	char		 pathspace[64];
+	char		 vrf[64];
+	uint32_t	 asn;
+	uint64_t	 timeout_us;
+};
+
 struct state {
 	struct state_entry	 *announced;
 	size_t			  nannounced;
@@ -28,6 +43,7 @@ struct state {
 	size_t			  ndrained;
 	/* The daemon stopped cleanly with on_exit "keep": leftovers are on purpose. */
 	bool			  kept;
+	struct state_frr	  frr;
 };
 
 /* Appends; 0, or -1 when out of memory. */

@@ -8,7 +8,7 @@ secs=${AHD_FUZZ_SECONDS:-30}
 out=$top/_build-fuzz
 mkdir -p "$out"
 passed=0 failed=0
-flags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
+flags=(-std=gnu11 -D_GNU_SOURCE -DPACKAGE_NAME='"anycast-healthd"' -DPACKAGE_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$top/agent" -I"$top/probes")
 libs=$(pkg-config --cflags --libs json-c libsystemd libmnl libcurl)
 core=("$top"/agent/{cfg,pfx,log,probe}.c "$top"/probes/*.c)

@@ -26,7 +26,7 @@ table
 
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
-echo '{ "interface": "lo", "on_exit": "withdraw" }' >"$etc/anycast-healthd.json"
+echo "{ \"interface\": \"lo\", \"on_exit\": \"withdraw\", \"control_socket\": \"$AHD_TMP/ctl.sock\", \"state_file\": \"$AHD_TMP/state.json\" }" >"$etc/anycast-healthd.json"
 cat >"$etc/services.d/dns.json" <<JSON
 { "prefixes": ["$V4", "$V6"], "interval": "200ms", "timeout": "100ms", "rise": 3, "fall": 2,
   "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": $PORT } ] }

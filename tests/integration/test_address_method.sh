@@ -26,7 +26,7 @@ etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 write_config() { # ON_EXIT
 	cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "on_exit": "$1",
+{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "on_exit": "$1",
   "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON

@@ -75,7 +75,7 @@ stop_nsd() { ahd_stop_bg nsd; }
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "log": { "level": "info", "format": "json" },
+{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON
 cat >"$etc/services.d/dns.json" <<JSON

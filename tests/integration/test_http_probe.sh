@@ -41,7 +41,7 @@ http {
 }
 CONF
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "log": { "level": "info", "format": "text" },
+{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "text" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON
 cat >"$etc/services.d/web.json" <<JSON

@@ -26,7 +26,7 @@ ahd_require_root_tools
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw",
+{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "on_exit": "withdraw",
   "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "ahd-$$-node", "timeout": "2s" } }
 JSON
@@ -252,6 +252,34 @@ if has_stmt "$HAND" && has_stmt "$CONF"; then
 	ahd_pass "hand-made statements $HAND and $CONF untouched"
 else
 	ahd_fail "a hand-made statement was removed"
+fi
+
+# 10. kill -9 of the daemon leaves statements in FRR; withdraw-all (systemd's
+# ExecStopPost=) removes exactly those listed in the state file.
+start_daemon
+ahd_wait_prefix_present "$NET4" 5 && ahd_wait_prefix_present "$BOTH" 5 || true
+kill -KILL "$(daemon_pid)"
+wait "$(daemon_pid)" 2>/dev/null || true
+rm -f "$AHD_TMP/daemon.pid"
+if has_stmt "$NET4" && has_stmt "$BOTH" && on_lo "$BOTH"; then
+	ahd_pass "after kill -9 of the daemon, its statements and address are still there"
+else
+	ahd_fail "kill -9: statements or address already gone (test setup)"
+fi
+t0=$(ahd_now_ms)
+wa_rc=0
+ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all >"$AHD_TMP/wa.out" 2>&1 || wa_rc=$?
+if ((wa_rc == 0)) && ! has_stmt "$NET4" && ! has_stmt "$NET6" && ! has_stmt "$BOTH" &&
+	! on_lo "$BOTH" && ahd_wait_prefix_absent "$NET4" 5 && ahd_wait_prefix_absent "$NET6" 5 &&
+	ahd_wait_prefix_absent "$BOTH" 5; then
+	ahd_pass "withdraw-all after kill -9: statements and address removed, the neighbour lost them ($(($(ahd_now_ms) - t0)) ms)"
+else
+	ahd_fail "withdraw-all: rc=$wa_rc, $(tr '\n' ' ' <"$AHD_TMP/wa.out"), left: $(running | grep '  network' | tr '\n' ' ')"
+fi
+if has_stmt "$HAND" && has_stmt "$CONF"; then
+	ahd_pass "withdraw-all left the statements it does not manage alone"
+else
+	ahd_fail "withdraw-all removed a statement it does not manage"
 fi
 if grep -q '"level":"error"' "$AHD_TMP/daemon.log" &&
 	! grep '"level":"error"' "$AHD_TMP/daemon.log" | grep -qv 'FRR\|vtysh\|router bgp\|bgpd'; then

@@ -103,6 +103,12 @@ Test(state, malformed_files)
 		{ "{ \"announced\": {} }", "announced: not an array" },
 		{ "{ \"drained\": [ 1 ] }", "drained[0]: not a name" },
 		{ "[]", "not a JSON object" },
+		{ "{ \"frr\": { \"vtysh\": \"vtysh\", \"pathspace\": \"\", \"vrf\": \"\", "
+		    "\"asn\": 65001, \"timeout_us\": 5000000 } }",
+		  "frr: expected vtysh (absolute path), pathspace, vrf, asn and timeout_us" },
+		{ "{ \"frr\": { \"vtysh\": \"/usr/bin/vtysh\", \"pathspace\": \"\", "
+		    "\"vrf\": \"\", \"asn\": 4294967296, \"timeout_us\": 5000000 } }",
+		  "frr: expected vtysh (absolute path), pathspace, vrf, asn and timeout_us" },
 	};
 	struct state	st;
 	char		err[256];
@@ -115,4 +121,39 @@ Test(state, malformed_files)
 	}
 	write_text("{ truncated");
 	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+}
+
+/* How to reach FRR survives in the file: withdraw-all needs it without the daemon. */
+Test(state, frr_connection_round_trip)
+{
+	struct state	st = { 0 }, back;
+	struct pfx	p;
+	char		err[256], *text;
+
+	cr_assert_eq(pfx_parse("203.0.113.0/24", &p, err, sizeof(err)), 0);
+	cr_assert_eq(state_add_announced(&st, &p, "lo", METHOD_NETWORK), 0);
+	st.frr.set = true;
+	snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "/usr/bin/vtysh");
+	snprintf(st.frr.pathspace, sizeof(st.frr.pathspace), "node1");
+	st.frr.asn = 4200000001u;
+	st.frr.timeout_us = 2500000;
+	cr_assert_not_null(text = state_format(&st));
+	cr_assert_eq(state_write_file(path, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(state_read(path, &back, err, sizeof(err)), 0, "%s", err);
+	cr_expect(back.frr.set);
+	cr_expect_str_eq(back.frr.vtysh, "/usr/bin/vtysh");
+	cr_expect_str_eq(back.frr.pathspace, "node1");
+	cr_expect_str_eq(back.frr.vrf, "");
+	cr_expect_eq(back.frr.asn, 4200000001u);
+	cr_expect_eq(back.frr.timeout_us, 2500000);
+	cr_expect_eq(back.nannounced, 1);
+	cr_expect_eq(back.announced[0].method, METHOD_NETWORK);
+	free(text);
+	state_clear(&st);
+	state_clear(&back);
+
+	/* A daemon without network statements writes no frr block. */
+	cr_assert_not_null(text = state_format(&st));
+	cr_expect_null(strstr(text, "\"frr\""));
+	free(text);
 }
