@@ -91,8 +91,8 @@ ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen)
 	a->cfg = cfg;
 	a->nl = nl;
 	a->svc_wanted = calloc(cfg->nservices + 1, sizeof(bool));
-	a->svc_degraded = calloc(cfg->nservices + 1, sizeof(bool));
-	if (a->svc_wanted == NULL || a->svc_degraded == NULL) {
+	a->svc_mode = calloc(cfg->nservices + 1, sizeof(*a->svc_mode));
+	if (a->svc_wanted == NULL || a->svc_mode == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -121,7 +121,7 @@ ann_free(struct ann *a)
 	}
 	free(a->prefixes);
 	free(a->svc_wanted);
-	free(a->svc_degraded);
+	free(a->svc_mode);
 	free(a);
 }
 
@@ -199,14 +199,22 @@ ann_desired(const struct ann *a, const struct ann_prefix *ap)
 	return a->cfg->shared_prefixes == SHARED_ALL ? all : any;
 }
 
-/* The degraded route-map of the first wanting service that is degraded, or NULL. */
+/* The route-map of the strongest mode among the wanting services, or NULL. */
 static const char *
 ann_route_map(const struct ann *a, const struct ann_prefix *ap)
 {
-	for (size_t i = 0; i < ap->nsvcs; i++)
-		if (a->svc_wanted[ap->svcs[i]] && a->svc_degraded[ap->svcs[i]])
-			return a->cfg->services[ap->svcs[i]].degraded_route_map;
-	return NULL;
+	enum ann_mode	 best = ANN_PLAIN;
+	const char	*rm = NULL;
+
+	for (size_t i = 0; i < ap->nsvcs; i++) {
+		size_t j = ap->svcs[i];
+		if (!a->svc_wanted[j] || a->svc_mode[j] <= best)
+			continue;
+		best = a->svc_mode[j];
+		rm = best == ANN_GSHUT ? ANN_GSHUT_ROUTE_MAP :
+		    a->cfg->services[j].degraded_route_map;
+	}
+	return rm;
 }
 
 static void
@@ -256,16 +264,10 @@ ann_apply(struct ann *a, struct ann_prefix *ap)
 }
 
 void
-ann_set_service(struct ann *a, size_t svc, bool wanted)
-{
-	ann_set_service_mode(a, svc, wanted, false);
-}
-
-void
-ann_set_service_mode(struct ann *a, size_t svc, bool wanted, bool degraded)
+ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode)
 {
 	a->svc_wanted[svc] = wanted;
-	a->svc_degraded[svc] = degraded;
+	a->svc_mode[svc] = mode;
 	for (size_t i = 0; i < a->nprefixes; i++)
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)

@@ -16,6 +16,19 @@ struct cfg;
 struct frr;
 struct nl;
 
+/*
+ * How a wanted prefix is announced through its network statement; a larger
+ * value wins when services sharing a prefix disagree.
+ */
+enum ann_mode {
+	ANN_PLAIN,		/* `network P` */
+	ANN_DEGRADED,		/* route-map degraded_route_map: prepend, MED */
+	ANN_GSHUT,		/* route-map ANYCAST-GSHUT: community 65535:0 while draining */
+};
+
+/* The route-map frr-templates/anycast-healthd.conf defines for draining. */
+#define ANN_GSHUT_ROUTE_MAP	"ANYCAST-GSHUT"
+
 struct ann_prefix {
 	struct pfx	 pfx;
 	int		 method;	/* enum cfg_method, the same for every service listing it */
@@ -34,7 +47,7 @@ struct ann {
 	struct ann_prefix	*prefixes;
 	size_t			 nprefixes;
 	bool			*svc_wanted;	/* per service, by index */
-	bool			*svc_degraded;	/* per service: announce through its degraded route-map */
+	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
 	struct frr		*frr;		/* NULL when no service uses network or both */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
@@ -61,11 +74,13 @@ int		 ann_scan(struct ann *a);
  * for network and both, in FRR's running configuration as last read).
  */
 bool		 ann_service_present(const struct ann *a, size_t svc_index);
-/* Records whether service i wants its prefixes announced, and applies the result. */
-void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted);
-/* The same, with degraded: announce through the service's degraded route-map. */
-void		 ann_set_service_mode(struct ann *a, size_t svc_index, bool wanted,
-		    bool degraded);
+/*
+ * Records whether service i wants its prefixes announced and how (the
+ * network statement's route-map; the address method has no way to say
+ * more than yes or no), and applies the result.
+ */
+void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
+		    enum ann_mode mode);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
 /*

@@ -109,6 +109,15 @@ daemon_svc_index(const struct daemon *d, const struct svc *s)
 	return -1;
 }
 
+/* A draining service still announced says so (GRACEFUL_SHUTDOWN); a degraded one prepends. */
+static enum ann_mode
+daemon_svc_mode(const struct svc *s)
+{
+	if (s->state == SVC_DRAINED)
+		return ANN_GSHUT;
+	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
+}
+
 static void
 daemon_svc_changed(struct svc *s, void *arg)
 {
@@ -117,8 +126,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 
 	if ((i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service_mode(d->ann, (size_t)i, svc_wants_announce(s),
-	    s->state == SVC_DEGRADED);
+	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
 }
@@ -417,8 +425,10 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			/* Announced (or being adopted): keep it until the first results. */
 			nsvcs[i]->adopt = true;
 	}
-	for (size_t i = 0; i < ncfg->nservices; i++)
+	for (size_t i = 0; i < ncfg->nservices; i++) {
 		nann->svc_wanted[i] = svc_wants_announce(nsvcs[i]) || nsvcs[i]->adopt;
+		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
+	}
 
 	/* Withdraw what the old configuration announced and the new one does not manage. */
 	nann->errors = d->ann->errors;

@@ -113,6 +113,19 @@ as_path() {
 	ahd_gobgp global rib -a "$(ahd_af_of "$1")" -j "$1" 2>/dev/null |
 		grep -o '"asns":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '
 }
+# The communities GoBGP holds for PFX, as numbers (65535:0 is 4294901760).
+communities() {
+	ahd_gobgp global rib -a "$(ahd_af_of "$1")" -j "$1" 2>/dev/null |
+		grep -o '"communities":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '
+}
+wait_community() { # PFX WANT SECS
+	local end=$(($(ahd_now_ms) + $3 * 1000))
+	while (($(ahd_now_ms) < end)); do
+		[[ " $(communities "$1") " == *" $2 "* ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 wait_as_path() { # PFX WANT SECS
 	local end=$(($(ahd_now_ms) + $3 * 1000))
 	while (($(ahd_now_ms) < end)); do
@@ -235,6 +248,30 @@ if has_stmt "$CONF"; then
 	ahd_pass "statement $CONF from FRR's own configuration untouched"
 else
 	ahd_fail "statement $CONF was removed"
+fi
+
+# 8b. Drain: announced with GRACEFUL_SHUTDOWN (65535:0) for the grace period,
+# then withdrawn; undrain returns to the plain statement.
+ctl() { "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
+GSHUT=4294901760
+t0=$(ahd_now_ms)
+ctl drain web --grace 1500ms >/dev/null
+if wait_community "$NET4" "$GSHUT" 3 && has_stmt "$NET4" ANYCAST-GSHUT; then
+	ahd_pass "drain: $NET4 announced with community 65535:0 after $(($(ahd_now_ms) - t0)) ms (route-map ANYCAST-GSHUT)"
+else
+	ahd_fail "drain: no 65535:0 at the neighbour (communities '$(communities "$NET4")')"
+fi
+if lat=$(ahd_withdraw_time_after "$t0" "$NET4" 5) && ((lat >= 1400)); then
+	ahd_pass "drain: withdrawn ${lat} ms after the drain command (grace 1500 ms)"
+else
+	ahd_fail "drain: withdrawal at ${lat:-never} ms, expected after the 1500 ms grace"
+fi
+ctl undrain web >/dev/null
+if ahd_wait_prefix_present "$NET4" 5 && wait_as_path "$NET4" "$AHD_NODE_ASN" 3 &&
+	[[ -z $(communities "$NET4") ]]; then
+	ahd_pass "undrain: plain statement again, no community"
+else
+	ahd_fail "undrain: '$(communities "$NET4")' / '$(as_path "$NET4")'"
 fi
 
 # 9. SIGTERM (on_exit withdraw): statements and addresses gone, the hand-made one stays.
