@@ -82,6 +82,16 @@ svc_degrade(enum svc_state decided, bool any_warning, int on_warning)
 	return decided;
 }
 
+uint64_t
+svc_hold_next(uint64_t prev_hold_us, uint64_t base_us, uint64_t since_prev_us)
+{
+	if (base_us == 0)
+		return 0;
+	if (prev_hold_us == 0 || since_prev_us >= 10 * base_us)
+		return base_us;
+	return prev_hold_us * 2 > 8 * base_us ? 8 * base_us : prev_hold_us * 2;
+}
+
 bool
 svc_wants_announce(const struct svc *s)
 {
@@ -114,6 +124,23 @@ describe_probes(const struct svc *s, char *buf, size_t len)
 	}
 }
 
+/* A fall starts a hold: longer when the previous fall was recent (flapping). */
+static void
+svc_fell(struct svc *s)
+{
+	uint64_t	now = now_us(), base = s->cfg->hold_down_us;
+	char		d[32];
+
+	s->hold_us = svc_hold_next(s->hold_us, base, s->fell_us != 0 ?
+	    now - s->fell_us : UINT64_MAX);
+	s->fell_us = now;
+	s->hold_logged = false;
+	if (s->hold_us > base)
+		log_msg(LOG_LVL_WARNING, s->cfg->name, "hold", "fell again within "
+		    "10 x hold_down: withdrawn for at least %s", cfg_duration_fmt(s->hold_us,
+		    d, sizeof(d)));
+}
+
 static void
 svc_transition(struct svc *s, enum svc_state to, const char *cause)
 {
@@ -126,6 +153,8 @@ svc_transition(struct svc *s, enum svc_state to, const char *cause)
 	    LOG_LVL_INFO : LOG_LVL_WARNING, s->cfg->name,
 	    "state", "%s -> %s: %s", svc_state_str(s->state), svc_state_str(to),
 	    cause != NULL ? cause : why);
+	if (to == SVC_DOWN && (s->state == SVC_UP || s->state == SVC_DEGRADED))
+		svc_fell(s);
 	s->state = to;
 	s->since_us = realtime_us();
 	s->transitions++;
@@ -151,6 +180,51 @@ svc_evaluate(const struct svc *s, enum svc_state cur)
 	    any_warning, s->cfg->on_warning);
 }
 
+static enum svc_state	svc_hold(struct svc *s, enum svc_state to);
+
+static int
+svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct svc	*s = arg;
+	enum svc_state	 to = svc_hold(s, svc_evaluate(s, s->state));
+
+	if (to != s->state)
+		svc_transition(s, to, "hold_down over; the probes say it is healthy");
+	return 0;
+}
+
+/*
+ * hold_down: a service that fell stays down until its hold ends; the timer
+ * re-decides then, since no probe may report at that moment.
+ */
+static enum svc_state
+svc_hold(struct svc *s, enum svc_state to)
+{
+	uint64_t	until = s->fell_us + s->hold_us, now = now_us();
+	char		left[32];
+	int		r;
+
+	if (s->state != SVC_DOWN || (to != SVC_UP && to != SVC_DEGRADED) ||
+	    s->hold_us == 0 || now >= until)
+		return to;
+	if (s->hold_timer == NULL)
+		r = sd_event_add_time(s->ev, &s->hold_timer, CLOCK_MONOTONIC, until, 1000,
+		    svc_hold_cb, s);
+	else if ((r = sd_event_source_set_time(s->hold_timer, until)) >= 0)
+		r = sd_event_source_set_enabled(s->hold_timer, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		log_err("%s: hold_down timer: %s; not holding", s->cfg->name, strerror(-r));
+		return to;
+	}
+	if (!s->hold_logged) {
+		s->hold_logged = true;
+		log_msg(LOG_LVL_INFO, s->cfg->name, "hold", "healthy again, but held down "
+		    "for another %s (hold_down)", cfg_duration_fmt(until - now, left,
+		    sizeof(left)));
+	}
+	return SVC_DOWN;
+}
+
 static void
 svc_probe_done(struct probe *p, void *arg)
 {
@@ -173,7 +247,7 @@ svc_probe_done(struct probe *p, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
-	to = svc_evaluate(s, s->state);
+	to = svc_hold(s, svc_evaluate(s, s->state));
 	if (to != SVC_INIT)
 		s->adopt = false;
 	if (to != s->state)
@@ -216,6 +290,7 @@ svc_free(struct svc *s)
 	free(s->probes);
 	free(s->db);
 	sd_event_source_disable_unref(s->drain_timer);
+	sd_event_source_disable_unref(s->hold_timer);
 	sd_event_unref(s->ev);
 	free(s);
 }

@@ -38,6 +38,12 @@ enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
  * (announced through its degraded route-map); back to up when none is.
  */
 enum svc_state	 svc_degrade(enum svc_state decided, bool any_warning, int on_warning);
+/*
+ * The hold after a fall: base_us, doubled from the previous hold when the
+ * previous fall was less than 10 x base_us ago (since_prev_us; UINT64_MAX:
+ * no previous fall), at most 8 x base_us. 0 when base_us is 0.
+ */
+uint64_t	 svc_hold_next(uint64_t prev_hold_us, uint64_t base_us, uint64_t since_prev_us);
 /* Whether a Nagios state counts as healthy for routing. */
 bool		 svc_state_healthy(enum nagios_state s, int on_warning);
 const char	*svc_state_str(enum svc_state s);
@@ -66,6 +72,14 @@ struct svc {
 	bool			 drain_announcing;
 	sd_event_source		*drain_timer;
 	uint64_t		 transitions;	/* state changes since the service was created */
+	/*
+	 * hold_down: after a fall (up or degraded -> down) the service stays
+	 * down until fell_us + hold_us, whatever its probes say.
+	 */
+	uint64_t		 fell_us;	/* CLOCK_MONOTONIC of the last fall; 0: none */
+	uint64_t		 hold_us;
+	bool			 hold_logged;	/* the current hold was logged once */
+	sd_event_source		*hold_timer;
 	sd_event		*ev;
 	svc_changed_cb		 changed_cb;
 	void			*changed_arg;

@@ -92,7 +92,10 @@ Test(svc, state_names)
 }
 
 /* A live service on the real loop: a TCP probe every 20 ms against a listener. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -247,4 +250,88 @@ Test(svc, degrade_applies_only_to_an_up_service_with_on_warning_degrade)
 	/* A degraded service is still announced. */
 	struct svc s = { .state = SVC_DEGRADED };
 	cr_expect(svc_wants_announce(&s));
+}
+
+struct hold_case {
+	uint64_t	prev, base, since, want;
+};
+
+Test(svc, hold_down_doubles_for_quick_falls_up_to_eight_times)
+{
+	static const uint64_t NONE = UINT64_MAX;
+	static const struct hold_case cases[] = {
+		{ 0, 0, NONE, 0 },		/* no hold_down */
+		{ 0, 1000, NONE, 1000 },	/* first fall */
+		{ 1000, 1000, 9999, 2000 },	/* within 10 x: doubled */
+		{ 2000, 1000, 5000, 4000 },
+		{ 4000, 1000, 5000, 8000 },
+		{ 8000, 1000, 5000, 8000 },	/* capped at 8 x */
+		{ 8000, 1000, 10000, 1000 },	/* 10 x later: back to the base */
+		{ 4000, 1000, NONE, 1000 },
+		{ 5000, 0, 1, 0 },		/* hold_down removed by a reload */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(svc_hold_next(cases[i].prev, cases[i].base, cases[i].since),
+		    cases[i].want, "case %zu: got %llu", i, (unsigned long long)
+		    svc_hold_next(cases[i].prev, cases[i].base, cases[i].since));
+}
+
+static int
+listen_on(uint16_t port)
+{
+	struct sockaddr_in	sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 64), 0);
+	return fd;
+}
+
+/* A service that comes back at once stays down for hold_down, then twice as long. */
+Test(svc, live_hold_down, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_UP };
+	sd_event	*ev;
+	char		 json[512];
+	uint16_t	 port;
+	uint64_t	 t0;
+	int		 lfd = tu_listen(64, &port);
+
+	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"20ms\", \"timeout\": \"10ms\", \"rise\": 1, \"fall\": 1, "
+	    "\"hold_down\": \"150ms\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load("{ \"defaults\": { \"jitter\": \"0%\" } }", "web", json, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	cr_assert_eq(svc_start(s), 0);
+	cr_assert(tu_run_until(ev, &seen.flag, 1000), "never came up");
+
+	for (unsigned round = 1; round <= 2; round++) {
+		uint64_t want = 150000 * round;	/* the second fall doubles it */
+
+		close(lfd);
+		seen.flag = false;
+		seen.until = SVC_DOWN;
+		cr_assert(tu_run_until(ev, &seen.flag, 1000), "never went down");
+		t0 = now_us();
+		lfd = listen_on(port);
+		seen.flag = false;
+		seen.until = SVC_UP;
+		cr_assert(tu_run_until(ev, &seen.flag, 2000), "never came back");
+		cr_expect_geq(now_us() - t0, want - 20000, "round %u: up after %llu us, "
+		    "hold %llu", round, (unsigned long long)(now_us() - t0),
+		    (unsigned long long)want);
+		cr_expect_lt(now_us() - t0, want + 80000, "round %u: held too long", round);
+		cr_expect_eq(s->hold_us, want);
+	}
+	close(lfd);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
 }
