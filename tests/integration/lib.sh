@@ -66,6 +66,20 @@
 #   ahd_start_tcp_service NAME PORT   socat on 127.0.0.1:PORT in the node ns
 #                               answering "ok"; waits until it listens
 #   ahd_stop_tcp_service NAME   stop it (same as ahd_stop_bg)
+#   ahd_nginx_setup PORT        an nginx configuration in $AHD_NGINX
+#                               ($AHD_TMP/nginx): on 127.0.0.1:PORT, Host
+#                               www.example.com, /healthz answers 200 "ok",
+#                               or 503 while $AHD_NGINX/maintenance exists;
+#                               any other host: 404
+#   ahd_start_nginx / ahd_stop_nginx   run it in the node ns (waits until
+#                               it listens)
+#   ahd_nsd_setup PORT          an nsd configuration in $AHD_NSD
+#                               ($AHD_TMP/nsd) serving zone example.test on
+#                               127.0.0.1:PORT (www A 192.0.2.10)
+#   ahd_nsd_zone SERIAL ADDR    rewrite the zone with www A ADDR (reload
+#                               with SIGHUP to $AHD_TMP/nsd.pid)
+#   ahd_start_nsd / ahd_stop_nsd   run it in the node ns (waits until it
+#                               says it started)
 #   ahd_pass MSG / ahd_fail MSG print "PASS: MSG" / "FAIL: MSG" and count
 #   ahd_summary                 print "N passed, N failed"; status 1 if any
 #                               failed (use: ahd_summary; exit $?)
@@ -424,6 +438,93 @@ ahd_start_tcp_service() {
 ahd_stop_tcp_service() {
 	ahd_stop_bg "$1"
 }
+
+AHD_NGINX_PORT=''
+ahd_nginx_setup() {
+	AHD_NGINX=$AHD_TMP/nginx AHD_NGINX_PORT=$1
+	mkdir -p "$AHD_NGINX"
+	cat >"$AHD_NGINX/nginx.conf" <<CONF
+daemon off; master_process off; worker_processes 1;
+pid $AHD_NGINX/nginx.pid; error_log $AHD_NGINX/error.log;
+events { worker_connections 64; }
+http {
+  access_log off; default_type text/plain;
+  client_body_temp_path $AHD_NGINX; proxy_temp_path $AHD_NGINX;
+  fastcgi_temp_path $AHD_NGINX; uwsgi_temp_path $AHD_NGINX; scgi_temp_path $AHD_NGINX;
+  server { listen 127.0.0.1:$1 default_server; location / { return 404; } }
+  server { listen 127.0.0.1:$1; server_name www.example.com;
+    location = /healthz {
+      if (-f $AHD_NGINX/maintenance) { return 503 "maintenance\n"; }
+      return 200 "ok\n";
+    }
+  }
+}
+CONF
+}
+
+ahd_start_nginx() {
+	local i
+	ahd_start_bg nginx nginx -p "$AHD_NGINX" -c "$AHD_NGINX/nginx.conf"
+	for ((i = 0; i < 100; i++)); do
+		ahd_node ss -Hltn "sport = :$AHD_NGINX_PORT" | grep -q . && return 0
+		sleep 0.05
+	done
+	ahd_log "nginx did not listen: $(cat "$AHD_NGINX/error.log" "$AHD_TMP/nginx.log" 2>/dev/null)"
+	return 1
+}
+
+ahd_stop_nginx() { ahd_stop_bg nginx; }
+
+ahd_nsd_zone() {
+	cat >"$AHD_NSD/example.test.zone" <<-ZONE
+		\$ORIGIN example.test.
+		\$TTL 300
+		@ IN SOA ns1.example.test. hostmaster.example.test. $1 3600 600 86400 300
+		@ IN NS ns1.example.test.
+		ns1 IN A 192.0.2.1
+		www IN A $2
+	ZONE
+}
+
+ahd_nsd_setup() {
+	AHD_NSD=$AHD_TMP/nsd
+	mkdir -p "$AHD_NSD"
+	ahd_nsd_zone 1 192.0.2.10
+	cat >"$AHD_NSD/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$1
+  port: $1
+  username: ""
+  chroot: ""
+  zonesdir: "$AHD_NSD"
+  database: ""
+  zonelistfile: "$AHD_NSD/zone.list"
+  xfrdfile: "$AHD_NSD/xfrd.state"
+  xfrdir: "$AHD_NSD"
+  pidfile: "$AHD_NSD/nsd.pid"
+  logfile: "$AHD_NSD/nsd.log"
+  server-count: 1
+remote-control:
+  control-enable: no
+zone:
+  name: example.test
+  zonefile: example.test.zone
+CONF
+}
+
+ahd_start_nsd() {
+	local i
+	: >"$AHD_NSD/nsd.log"
+	ahd_start_bg nsd nsd -d -c "$AHD_NSD/nsd.conf"
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'nsd started' "$AHD_NSD/nsd.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	ahd_log "nsd did not start: $(cat "$AHD_NSD/nsd.log")"
+	return 1
+}
+
+ahd_stop_nsd() { ahd_stop_bg nsd; }
 
 ahd_pass() {
 	AHD_PASSED=$((AHD_PASSED + 1))

@@ -25,52 +25,7 @@ command -v nsd >/dev/null || { ahd_log "nsd is missing (tests/deps.sh)"; exit 1;
 ahd_start_all "$V4" "$V6"
 
 # nsd: our own configuration and zone, never the system service.
-ns=$AHD_TMP/nsd
-mkdir -p "$ns"
-write_zone() { # SERIAL ADDRESS
-	cat >"$ns/example.test.zone" <<-EOF
-		\$ORIGIN example.test.
-		\$TTL 300
-		@ IN SOA ns1.example.test. hostmaster.example.test. $1 3600 600 86400 300
-		@ IN NS ns1.example.test.
-		ns1 IN A 192.0.2.1
-		www IN A $2
-	EOF
-}
-write_zone 1 192.0.2.10
-cat >"$ns/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1@$PORT
-  port: $PORT
-  username: ""
-  chroot: ""
-  zonesdir: "$ns"
-  database: ""
-  zonelistfile: "$ns/zone.list"
-  xfrdfile: "$ns/xfrd.state"
-  xfrdir: "$ns"
-  pidfile: "$ns/nsd.pid"
-  logfile: "$ns/nsd.log"
-  server-count: 1
-remote-control:
-  control-enable: no
-zone:
-  name: example.test
-  zonefile: example.test.zone
-EOF
-
-start_nsd() {
-	local i
-	: >"$ns/nsd.log"
-	ahd_start_bg nsd nsd -d -c "$ns/nsd.conf"
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'nsd started' "$ns/nsd.log" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	ahd_log "nsd did not start: $(cat "$ns/nsd.log")"
-	return 1
-}
-stop_nsd() { ahd_stop_bg nsd; }
+ahd_nsd_setup "$PORT"
 
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
@@ -90,7 +45,7 @@ JSON
 chmod 644 "$etc/anycast-healthd.json" "$etc/services.d/dns.json"
 
 # 1. check, here: the same probe as a Nagios plugin line.
-start_nsd
+ahd_start_nsd
 out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" check dns) && rc=0 || rc=$?
 if ((rc == 0)) && [[ $out == "ANYCAST-HEALTH OK - dns: 1/1 probes OK | 'dns#0_time'="* ]] &&
 	[[ $out == *"answered NOERROR for www.example.test/A (1 record, authoritative)"* ]]; then
@@ -112,7 +67,7 @@ fi
 lat_v4=() slow=0 broken=0
 for ((i = 1; i <= TRIALS; i++)); do
 	t0=$(ahd_now_ms)
-	stop_nsd
+	ahd_stop_nsd
 	if a=$(ahd_withdraw_time_after "$t0" "$V4" 5) && ahd_wait_prefix_absent "$V6" 3; then
 		lat_v4+=("$a")
 		((a <= BOUND_MS)) || slow=$((slow + 1))
@@ -120,7 +75,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 		broken=$((broken + 1))
 	fi
 	t0=$(ahd_now_ms)
-	start_nsd
+	ahd_start_nsd
 	ahd_announce_time_after "$t0" "$V4" 5 >/dev/null && ahd_wait_prefix_present "$V6" 3 ||
 		broken=$((broken + 1))
 done
@@ -133,7 +88,7 @@ fi
 
 # 4. nsd keeps running but answers wrongly (zone reloaded with SIGHUP).
 nsd_pid=$(cat "$AHD_TMP/nsd.pid")
-write_zone 2 192.0.2.99
+ahd_nsd_zone 2 192.0.2.99
 t0=$(ahd_now_ms)
 kill -HUP "$nsd_pid"
 if lat=$(ahd_withdraw_time_after "$t0" "$V4" 10) && kill -0 "$nsd_pid"; then
@@ -146,7 +101,7 @@ if grep -q 'expected 192.0.2.10' "$AHD_TMP/daemon.log"; then
 else
 	ahd_fail "no 'expected 192.0.2.10' in the daemon's log: $(tail -c 400 "$AHD_TMP/daemon.log")"
 fi
-write_zone 3 192.0.2.10
+ahd_nsd_zone 3 192.0.2.10
 t0=$(ahd_now_ms)
 kill -HUP "$nsd_pid"
 if lat=$(ahd_announce_time_after "$t0" "$V4" 10); then
@@ -156,7 +111,7 @@ else
 fi
 
 # 5. check reports CRITICAL (exit 2) while nsd is down.
-stop_nsd
+ahd_stop_nsd
 out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" check dns) && rc=0 || rc=$?
 if ((rc == 2)) && [[ $out == "ANYCAST-HEALTH CRITICAL - dns: 0/1 probes OK | "* ]]; then
 	ahd_pass "check: CRITICAL with nsd stopped, exit 2"

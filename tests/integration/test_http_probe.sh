@@ -21,25 +21,9 @@ command -v nginx >/dev/null || { ahd_fail "nginx is not installed (tests/deps.sh
 : "${AHD_DAEMON:?AHD_DAEMON must point at the built anycast-healthd}"
 ahd_start_all "$V4"
 
-etc=$AHD_TMP/etc web=$AHD_TMP/nginx
-mkdir -p "$etc/services.d" "$web"
-cat >"$web/nginx.conf" <<CONF
-daemon off; master_process off; worker_processes 1;
-pid $web/nginx.pid; error_log $web/error.log;
-events { worker_connections 64; }
-http {
-  access_log off; default_type text/plain;
-  client_body_temp_path $web; proxy_temp_path $web; fastcgi_temp_path $web;
-  uwsgi_temp_path $web; scgi_temp_path $web;
-  server { listen 127.0.0.1:$PORT default_server; location / { return 404; } }
-  server { listen 127.0.0.1:$PORT; server_name www.example.com;
-    location = /healthz {
-      if (-f $web/maintenance) { return 503 "maintenance\n"; }
-      return 200 "ok\n";
-    }
-  }
-}
-CONF
+etc=$AHD_TMP/etc
+mkdir -p "$etc/services.d"
+ahd_nginx_setup "$PORT"
 cat >"$etc/anycast-healthd.json" <<JSON
 { "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "text" },
   "frr": { "pathspace": "$AHD_NODE" } }
@@ -54,16 +38,6 @@ cat >"$etc/services.d/web.json" <<JSON
 JSON
 chmod 644 "$etc/anycast-healthd.json" "$etc/services.d/web.json"
 
-start_nginx() {
-	local i
-	ahd_start_bg nginx nginx -p "$web" -c "$web/nginx.conf"
-	for ((i = 0; i < 100; i++)); do
-		ahd_node ss -Hltn "sport = :$PORT" | grep -q . && return 0
-		sleep 0.05
-	done
-	ahd_log "nginx did not listen: $(cat "$web/error.log" "$AHD_TMP/nginx.log" 2>/dev/null)"
-	return 1
-}
 # withdrawn_after T0 WHAT: a withdrawal of V4 within BOUND_MS of T0.
 withdrawn_after() {
 	local lat
@@ -97,12 +71,12 @@ fi
 
 # 2. nginx serves 200 "ok" for the virtual host: announced.
 t0=$(ahd_now_ms)
-start_nginx
+ahd_start_nginx
 announced_after "$t0" "nginx started"
 
 # 3. The health endpoint answers 503: withdrawn; back to 200: announced.
 t0=$(ahd_now_ms)
-touch "$web/maintenance"
+touch "$AHD_NGINX/maintenance"
 withdrawn_after "$t0" "health endpoint answers 503"
 if grep -q "HTTP 503 from http://127.0.0.1:$PORT/healthz" "$AHD_TMP/daemon.log"; then
 	ahd_pass "the daemon logs why: $(grep -o "HTTP 503 from [^)]*" "$AHD_TMP/daemon.log" | head -1)"
@@ -110,12 +84,12 @@ else
 	ahd_fail "no 'HTTP 503 from ...' in the daemon log"
 fi
 t0=$(ahd_now_ms)
-rm -f "$web/maintenance"
+rm -f "$AHD_NGINX/maintenance"
 announced_after "$t0" "health endpoint answers 200 again"
 
 # 4. nginx stops: withdrawn.
 t0=$(ahd_now_ms)
-ahd_stop_bg nginx
+ahd_stop_nginx
 withdrawn_after "$t0" "nginx stopped"
 if grep -q "connection to 127.0.0.1:$PORT refused" "$AHD_TMP/daemon.log"; then
 	ahd_pass "the daemon logs the refused connection"
