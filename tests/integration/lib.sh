@@ -426,7 +426,7 @@ ahd_start_tcp_service() {
 	ahd_start_bg "$name" socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" \
 		"SYSTEM:echo ok"
 	for ((i = 0; i < 100; i++)); do
-		if ahd_node ss -Hltn "sport = :$port" | grep -q .; then
+		if [[ -n $(ahd_node ss -Hltn "sport = :$port") ]]; then
 			return 0
 		fi
 		sleep 0.05
@@ -466,7 +466,7 @@ ahd_start_nginx() {
 	local i
 	ahd_start_bg nginx nginx -p "$AHD_NGINX" -c "$AHD_NGINX/nginx.conf"
 	for ((i = 0; i < 100; i++)); do
-		ahd_node ss -Hltn "sport = :$AHD_NGINX_PORT" | grep -q . && return 0
+		[[ -n $(ahd_node ss -Hltn "sport = :$AHD_NGINX_PORT") ]] && return 0
 		sleep 0.05
 	done
 	ahd_log "nginx did not listen: $(cat "$AHD_NGINX/error.log" "$AHD_TMP/nginx.log" 2>/dev/null)"

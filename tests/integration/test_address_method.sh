@@ -39,7 +39,9 @@ JSON
 	chmod 644 "$etc/anycast-healthd.json" "$etc/services.d/dns.json"
 }
 
-on_lo() { ahd_node ip -o addr show dev lo | grep -q " ${1} "; }
+# Matched on captured output: `cmd | grep -q` under pipefail fails when grep
+# exits first and cmd gets SIGPIPE, which would read as "absent".
+on_lo() { [[ $(ahd_node ip -o addr show dev lo) == *" ${1} "* ]]; }
 daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
 start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$etc/anycast-healthd.json"; }
 # Sends SIGTERM and waits; the exit status goes to $rc (no subshell: wait

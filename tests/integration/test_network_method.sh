@@ -69,7 +69,7 @@ ahd_start_gobgp
 ahd_start_frr
 if grep -qiE 'error|unknown command' "$AHD_TMP/frr/bgpd.log" "$AHD_TMP/frr/bgpd.stderr" 2>/dev/null; then
 	ahd_fail "bgpd reported errors loading the rendered configuration: $(grep -iE 'error|unknown' "$AHD_TMP/frr/bgpd.log" | head -3)"
-elif ahd_vtysh -c 'show running-config' | grep -q '^route-map ANYCAST-DEGRADED permit 10'; then
+elif grep -q '^route-map ANYCAST-DEGRADED permit 10' <<<"$(ahd_vtysh -c 'show running-config')"; then
 	ahd_pass "the rendered configuration loads into FRR 8.4 without error"
 else
 	ahd_fail "the rendered configuration is not in FRR's running configuration"
@@ -85,8 +85,10 @@ ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
 	-c 'address-family ipv4 unicast' -c "network $HAND"
 
 running() { ahd_vtysh -c 'show running-config'; }
-has_stmt() { running | grep -qx "  network $1${2:+ route-map $2}"; }
-on_lo() { ahd_node ip -o addr show dev lo | grep -q " ${1} "; }
+# Matched on captured output: `cmd | grep -q` under pipefail fails when grep
+# exits first and cmd gets SIGPIPE, which would read as "absent".
+has_stmt() { grep -qx "  network $1${2:+ route-map $2}" <<<"$(running)"; }
+on_lo() { [[ $(ahd_node ip -o addr show dev lo) == *" ${1} "* ]]; }
 daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
 start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$etc/anycast-healthd.json"; }
 stop_daemon() {
@@ -103,7 +105,7 @@ start_web() { # fast|slow
 	ahd_start_bg web socat "TCP-LISTEN:$WEB_PORT,bind=127.0.0.1,fork,reuseaddr" "SYSTEM:$cmd"
 	local i
 	for ((i = 0; i < 100; i++)); do
-		ahd_node ss -Hltn "sport = :$WEB_PORT" | grep -q . && return 0
+		[[ -n $(ahd_node ss -Hltn "sport = :$WEB_PORT") ]] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -319,7 +321,7 @@ else
 	ahd_fail "withdraw-all removed a statement it does not manage"
 fi
 if grep -q '"level":"error"' "$AHD_TMP/daemon.log" &&
-	! grep '"level":"error"' "$AHD_TMP/daemon.log" | grep -qv 'FRR\|vtysh\|router bgp\|bgpd'; then
+	[[ -z $(grep '"level":"error"' "$AHD_TMP/daemon.log" | grep -v 'FRR\|vtysh\|router bgp\|bgpd') ]]; then
 	ahd_log "FRR errors logged while bgpd was down (expected): $(grep -c '"level":"error"' "$AHD_TMP/daemon.log")"
 fi
 ahd_summary

@@ -98,7 +98,7 @@ else
 	ahd_fail "sd_notify: $(tr '\n' ' ' <"$AHD_TMP/notify.log" 2>/dev/null | head -c 300)"
 fi
 if grep -q '^anycast_healthd_service_state{service="dns",state="up"} 1$' "$AHD_TMP/run/metrics.prom" &&
-	ctl metrics | grep -q '^anycast_healthd_prefix_announced{prefix="192.0.2.53/32",interface="lo"} 1$'; then
+	grep -q '^anycast_healthd_prefix_announced{prefix="192.0.2.53/32",interface="lo"} 1$' <<<"$(ctl metrics)"; then
 	ahd_pass "metrics_file and 'metrics' report the service state and the announcement"
 else
 	ahd_fail "metrics: $(head -c 300 "$AHD_TMP/run/metrics.prom")"
@@ -185,7 +185,7 @@ fi
 t0=$(ahd_now_ms)
 out=$(ctl withdraw-all 2>&1) || true
 if ahd_wait_prefix_absent "$V4" 3 && ahd_wait_prefix_absent "$V6" 3 && ahd_wait_prefix_absent "$NEW" 3 &&
-	! ahd_node ip -o addr show dev lo | grep -q '192.0.2.\(53\|90\)/32\|2001:db8::53/128' &&
+	! grep -q '192.0.2.\(53\|90\)/32\|2001:db8::53/128' <<<"$(ahd_node ip -o addr show dev lo)" &&
 	grep -q '"announced": \[ \]\|"announced": \[$' "$state"; then
 	ahd_pass "withdraw-all after kill -9: the neighbour lost every prefix ($(echo "$out" | wc -l) withdrawn)"
 else
