@@ -26,6 +26,8 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_CLOSED] = "closed by peer",
 	[PROBE_EXPECT_MISMATCH] = "unexpected answer",
 	[PROBE_INTERNAL] = "internal error",
+	[PROBE_GONE] = "process gone",
+	[PROBE_NOT_LISTENING] = "not listening",
 };
 
 uint64_t
@@ -157,6 +159,8 @@ probe_free(struct probe *p)
 		return;
 	if (p->running)
 		p->cfg->type->abort(p);
+	if (p->opened && p->cfg->type->close != NULL)
+		p->cfg->type->close(p);
 	sd_event_source_disable_unref(p->timer);
 	sd_event_source_disable_unref(p->deadline);
 	sd_event_unref(p->ev);
@@ -166,10 +170,18 @@ probe_free(struct probe *p)
 static void
 probe_begin(struct probe *p)
 {
+	char	err[200];
 	int	r;
 
 	p->running = true;
 	p->started_us = now_us();
+	if (!p->opened && p->cfg->type->open != NULL) {
+		if (p->cfg->type->open(p, err, sizeof(err)) == -1) {
+			probe_done(p, PROBE_INTERNAL, "%s", err);
+			return;
+		}
+	}
+	p->opened = true;
 	r = arm(p->ev, &p->deadline, p->started_us + p->cfg->timeout_us,
 	    probe_deadline_cb, p);
 	if (r < 0) {
@@ -218,10 +230,37 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	return 0;
 }
 
+static void	probe_vdone(struct probe *p, enum probe_result r, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 3, 0)));
+
 void
 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	probe_vdone(p, r, fmt, ap);
+	va_end(ap);
+}
+
+void
+probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->running)
+		p->cfg->type->abort(p);
+	/* An attempt of zero length that starts now: the wake-up is the news. */
+	p->running = true;
+	p->started_us = now_us();
+	va_start(ap, fmt);
+	probe_vdone(p, r, fmt, ap);
+	va_end(ap);
+}
+
+static void
+probe_vdone(struct probe *p, enum probe_result r, const char *fmt, va_list ap)
+{
 	uint64_t	now = now_us(), next, span;
 	char		t[32];
 	size_t		len;
@@ -238,9 +277,7 @@ probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	va_start(ap, fmt);
 	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	va_end(ap);
 	if (r == PROBE_OK && p->state != NAGIOS_OK) {
 		len = strlen(p->msg);
 		snprintf(p->msg + len, sizeof(p->msg) - len, " (slower than %s)",
