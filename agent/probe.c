@@ -9,10 +9,12 @@
 #include "cfg.h"
 #include "log.h"
 #include "probe.h"
+#include "process.h"
 #include "tcp.h"
 
 static const struct probe_type *const probe_types[] = {
 	&probe_type_tcp,
+	&probe_type_process,
 };
 #define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
@@ -27,6 +29,7 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_EXPECT_MISMATCH] = "unexpected answer",
 	[PROBE_INTERNAL] = "internal error",
 	[PROBE_GONE] = "process gone",
+	[PROBE_BAD_PIDFILE] = "bad pidfile",
 	[PROBE_NOT_LISTENING] = "not listening",
 };
 

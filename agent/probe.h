@@ -30,6 +30,7 @@ enum probe_result {
 	PROBE_EXPECT_MISMATCH,	/* an answer came, but not the one expected */
 	PROBE_INTERNAL,		/* our own failure (socket(), memory): UNKNOWN */
 	PROBE_GONE,		/* the server process is gone: down at once, no fall */
+	PROBE_BAD_PIDFILE,	/* the pidfile does not hold a pid */
 	PROBE_NOT_LISTENING,	/* the kernel has no such socket bound/listening */
 	PROBE_RESULT_MAX
 };
