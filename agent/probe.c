@@ -9,12 +9,14 @@
 #include "cfg.h"
 #include "log.h"
 #include "probe.h"
+#include "listen.h"
 #include "process.h"
 #include "tcp.h"
 
 static const struct probe_type *const probe_types[] = {
 	&probe_type_tcp,
 	&probe_type_process,
+	&probe_type_listen,
 };
 #define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
