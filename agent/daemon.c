@@ -36,8 +36,9 @@ daemon_svc_changed(struct svc *s, void *arg)
 
 	ann_set_service(d->ann, i, svc_wants_announce(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
-	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "announcements applied %.3f ms after "
-	    "the deciding probe result began", (now_us() - s->cause_us) / 1000.0);
+	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
+	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
+	    (now_us() - s->cause_us) / 1000.0);
 }
 
 static int
