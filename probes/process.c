@@ -484,7 +484,10 @@ hub_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			for (size_t i = 0; i < hub.n; i++) {
 				struct proc_held *h = hub.held[i];
 				const struct proc_params *pp = h->p->cfg->params;
-				if (ie->mask & IN_IGNORED && h->wd == ie->wd)
+				/* Events were lost: any pidfile may have changed. */
+				if (ie->mask & IN_Q_OVERFLOW)
+					pidfile_changed(h);
+				else if (ie->mask & IN_IGNORED && h->wd == ie->wd)
 					h->wd = -1;	/* directory gone: re-added later */
 				else if (h->wd == ie->wd && ie->len > 0 &&
 				    strcmp(ie->name, pp->base) == 0)

@@ -162,14 +162,17 @@ tcp_step_receive(struct probe *p)
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
-			printable(run->buf, run->got > 40 ? 40 : run->got, shown, sizeof(shown));
-			if (run->got == 0)
+			/* tcp_finish() frees run before the message is formatted. */
+			size_t got = run->got;
+
+			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
+			if (got == 0)
 				tcp_finish(p, PROBE_CLOSED, "%s closed the connection "
 				    "without answering", tp->where);
 			else
 				tcp_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
 				    "expected '%s'", tp->where, shown,
-				    run->got > 40 ? "..." : "", tp->expect);
+				    got > 40 ? "..." : "", tp->expect);
 			return;
 		}
 	}
