@@ -38,9 +38,23 @@ setup(void)
 	snprintf(pidfile, sizeof(pidfile), "%s/svc.pid", dir);
 }
 
+static char	 cg[PATH_MAX];	/* a cgroup made by the test, removed even on failure */
+
 static void
 teardown(void)
 {
+	char	path[PATH_MAX + 16];
+	int	fd;
+
+	if (cg[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
+		if ((fd = open(path, O_WRONLY)) != -1) {
+			(void)!write(fd, "1", 1);
+			close(fd);
+		}
+		for (int i = 0; i < 50 && rmdir(cg) == -1 && errno == EBUSY; i++)
+			usleep(10000);
+	}
 	unlink(pidfile);
 	rmdir(dir);
 	sd_event_unref(ev);
@@ -429,6 +443,7 @@ Test(process, unit_without_cgroup)
 	}
 	probe_free(p);
 	cfg_free(cfg);
+	tu_cleanup();
 
 	p = run_once("{ \"type\": \"process\", \"cgroup\": \"/nonexistent/ahd.scope\" }",
 	    &cfg);
@@ -459,7 +474,7 @@ cg_root(void)
 Test(process, cgroup_events)
 {
 	const char	*root = cg_root();
-	char		 cg[PATH_MAX], procs[PATH_MAX + 16], probe[PATH_MAX + 64], num[32];
+	char		 procs[PATH_MAX + 16], probe[PATH_MAX + 64], num[32];
 	struct cfg	*cfg;
 	struct svc	*s;
 	struct seen	 seen = { 0 };
@@ -470,8 +485,10 @@ Test(process, cgroup_events)
 	if (root == NULL || getuid() != 0)
 		cr_skip_test("no cgroup v2 hierarchy, or not root");
 	snprintf(cg, sizeof(cg), "%s/ahd-test-%d", root, (int)getpid());
-	if (mkdir(cg, 0755) == -1)
+	if (mkdir(cg, 0755) == -1) {
+		cg[0] = '\0';
 		cr_skip_test("cannot create a cgroup under %s: %s", root, strerror(errno));
+	}
 	pid = spawn();
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 	fd = open(procs, O_WRONLY);
@@ -501,5 +518,4 @@ Test(process, cgroup_events)
 	cr_expect_str_eq(s->probes[0]->msg, probe);
 	svc_free(s);
 	cfg_free(cfg);
-	rmdir(cg);
 }
