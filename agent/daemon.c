@@ -127,6 +127,10 @@ daemon_svc_changed(struct svc *s, void *arg)
 	if ((i = daemon_svc_index(d, s)) == -1)
 		return;
 	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
+	/* The agent's own share of the reaction time, for operators and tests. */
+	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
+	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
+	    (now_us() - s->cause_us) / 1000.0);
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
 }

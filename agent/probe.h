@@ -44,6 +44,9 @@ enum probe_result {
 	PROBE_EXEC_BAD_EXIT,	/* the plugin exited with a code outside 0-3 */
 	PROBE_EXEC_SIGNALED,	/* the plugin was killed by a signal (not ours) */
 	PROBE_EXEC_FAILED,	/* the plugin could not be started */
+	PROBE_GONE,		/* the server process is gone: down at once, no fall */
+	PROBE_BAD_PIDFILE,	/* the pidfile does not hold a pid */
+	PROBE_NOT_LISTENING,	/* the kernel has no such socket bound/listening */
 	PROBE_RESULT_MAX
 };
 
@@ -65,6 +68,14 @@ struct probe_type {
 	void			(*start)(struct probe *p);
 	/* Drops an attempt in flight (timeout, shutdown); no probe_done() follows. */
 	void			(*abort)(struct probe *p);
+	/*
+	 * Optional: long-lived resources kept across attempts (a netlink socket,
+	 * a pidfd and its watches) in p->held. open runs before the first
+	 * attempt (0, or -1 with err: that attempt is UNKNOWN and the next one
+	 * tries again); close runs when the probe is freed.
+	 */
+	int			(*open)(struct probe *p, char *err, size_t errlen);
+	void			(*close)(struct probe *p);
 };
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
@@ -77,6 +88,8 @@ struct probe {
 	sd_event_source		*timer;		/* next attempt */
 	sd_event_source		*deadline;	/* hard timeout of the attempt in flight */
 	void			*run;		/* the type's per-attempt state */
+	void			*held;		/* the type's long-lived state (open..close) */
+	bool			 opened;
 	bool			 running;
 	bool			 periodic;
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
@@ -108,6 +121,14 @@ void		 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 /* The same, for a probe that also reports performance data (NULL: none). */
 void		 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Called by event-driven types when the kernel tells them the service is
+ * gone: reports r at once, outside the schedule (an attempt in flight is
+ * dropped); the periodic attempts go on from now.
+ */
+void		 probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 /* The one mapping from a result and its latency to a Nagios state. */
 enum nagios_state probe_nagios(enum probe_result r, uint64_t latency_us,

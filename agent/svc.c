@@ -61,6 +61,15 @@ svc_debounce(struct debounce *d, bool healthy, unsigned rise, unsigned fall)
 	return d->health;
 }
 
+enum probe_health
+svc_debounce_result(struct debounce *d, enum probe_result r, bool healthy,
+    unsigned rise, unsigned fall)
+{
+	if (r == PROBE_GONE)
+		return svc_debounce(d, false, rise, 1);
+	return svc_debounce(d, healthy, rise, fall);
+}
+
 enum svc_state
 svc_decide(enum svc_state cur, size_t n_up, size_t n_init, unsigned require)
 {
@@ -188,8 +197,10 @@ svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
 	struct svc	*s = arg;
 	enum svc_state	 to = svc_hold(s, svc_evaluate(s, s->state));
 
-	if (to != s->state)
+	if (to != s->state) {
+		s->cause_us = now_us();
 		svc_transition(s, to, "hold_down over; the probes say it is healthy");
+	}
 	return 0;
 }
 
@@ -243,15 +254,17 @@ svc_probe_done(struct probe *p, void *arg)
 	if (s->adopt && s->db[i].health == PH_INIT)
 		rise = fall = 1;
 	healthy = svc_state_healthy(p->state, s->cfg->on_warning);
-	svc_debounce(&s->db[i], healthy, rise, fall);
+	svc_debounce_result(&s->db[i], p->result, healthy, rise, fall);
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
 	to = svc_hold(s, svc_evaluate(s, s->state));
 	if (to != SVC_INIT)
 		s->adopt = false;
-	if (to != s->state)
+	if (to != s->state) {
+		s->cause_us = p->started_us;
 		svc_transition(s, to, NULL);
+	}
 }
 
 struct svc *

@@ -30,6 +30,13 @@ struct debounce {
 /* Feeds one result; returns the probe's health after it. */
 enum probe_health svc_debounce(struct debounce *d, bool healthy, unsigned rise,
 		    unsigned fall);
+/*
+ * Feeds one probe result: PROBE_GONE (the kernel says the server process
+ * is gone) is a fact, not a symptom that might pass, so it takes the probe
+ * down at once; every other result is debounced by rise/fall.
+ */
+enum probe_health svc_debounce_result(struct debounce *d, enum probe_result r,
+		    bool healthy, unsigned rise, unsigned fall);
 /* The service state implied by n_up probes up and n_init still undecided. */
 enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
 		    unsigned require);
@@ -56,6 +63,8 @@ struct svc {
 	const struct cfg_service *cfg;
 	enum svc_state		 state;
 	uint64_t		 since_us;	/* CLOCK_REALTIME of the last transition */
+	/* CLOCK_MONOTONIC start of the probe attempt (or event) that decided it. */
+	uint64_t		 cause_us;
 	struct probe		**probes;
 	struct debounce		*db;
 	/*

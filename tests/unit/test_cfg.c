@@ -347,6 +347,35 @@ static const struct bad_case bad_cases[] = {
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"tcp\", "
 	  "\"host\": \"::1\", \"port\": 53, \"send\": \"a\\u0000b\" }] }",
 	  "services.d/dns.json: probes[0].send: contains a NUL character", false },
+	/* process and listen probes. */
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\" }] }",
+	  "services.d/dns.json: probes[0]: needs exactly one of pidfile, unit, cgroup", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\", "
+	  "\"pidfile\": \"/run/a.pid\", \"unit\": \"a\" }] }",
+	  "services.d/dns.json: probes[0]: needs exactly one of pidfile, unit, cgroup", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\", "
+	  "\"pidfile\": \"run/a.pid\" }] }",
+	  "services.d/dns.json: probes[0].pidfile: 'run/a.pid' is not an absolute file path", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\", "
+	  "\"unit\": \"../etc\" }] }",
+	  "services.d/dns.json: probes[0].unit: '../etc' is not a systemd unit name", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\", "
+	  "\"cgroup\": \"system.slice/../../x\" }] }",
+	  "services.d/dns.json: probes[0].cgroup: 'system.slice/../../x' is not a cgroup path", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"process\", "
+	  "\"pidfile\": \"/run/a.pid\", \"port\": 53 }] }",
+	  "services.d/dns.json: probes[0]: unknown key 'port'", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"listen\", "
+	  "\"protocol\": \"sctp\", \"port\": 53 }] }",
+	  "services.d/dns.json: probes[0].protocol: 'sctp' is not tcp or udp", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"listen\" }] }",
+	  "services.d/dns.json: probes[0].port: is required", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"listen\", "
+	  "\"port\": 53, \"family\": \"ipv5\" }] }",
+	  "services.d/dns.json: probes[0].family: 'ipv5' is not ipv4, ipv6 or any", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"listen\", "
+	  "\"port\": 53, \"family\": \"ipv4\", \"address\": \"2001:db8::53\" }] }",
+	  "services.d/dns.json: probes[0].family: ipv4 does not fit the IPv6 address", false },
 };
 
 ParameterizedTestParameters(cfg, bad)

@@ -52,6 +52,8 @@ Test(probe, nagios_mapping)
 		{ PROBE_EXEC_BAD_EXIT, 10, 0, 0, NAGIOS_UNKNOWN },
 		{ PROBE_EXEC_SIGNALED, 10, 0, 0, NAGIOS_UNKNOWN },
 		{ PROBE_EXEC_FAILED, 10, 0, 0, NAGIOS_UNKNOWN },
+		{ PROBE_GONE, 10, 0, 0, NAGIOS_CRITICAL },
+		{ PROBE_NOT_LISTENING, 10, 100000, 0, NAGIOS_CRITICAL },
 		{ PROBE_RESULT_MAX, 10, 0, 0, NAGIOS_UNKNOWN },
 	};
 
@@ -91,5 +93,5 @@ Test(probe, type_lookup)
 	cr_expect_not_null(strstr(probe_type_names(), "tcp"));
 	cr_expect_str_eq(probe_type_find("dns")->name, "dns");
 	cr_expect_str_eq(probe_type_find("exec")->name, "exec");
-	cr_expect_str_eq(probe_type_names(), "tcp, http, dns, exec");
+	cr_expect_str_eq(probe_type_names(), "tcp, http, dns, exec, process, listen");
 }

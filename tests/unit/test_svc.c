@@ -39,6 +39,36 @@ Test(svc, debounce_counts_consecutive_results)
 	}
 }
 
+Test(svc, gone_is_down_at_once)
+{
+	/* '+' healthy, '-' unhealthy, 'g' PROBE_GONE (the process is gone). */
+	static const struct db_case cases[] = {
+		{ "g", 3, 2, "d" },		/* at start: down at once */
+		{ "+++g", 3, 2, "iiud" },	/* up: down at once, no fall */
+		{ "+++g+", 3, 5, "iiudd" },	/* back: rise applies again */
+		{ "+++g+++", 3, 5, "iiudddu" },
+		{ "+++-g", 3, 3, "iiuud" },	/* a pending fall does not delay it */
+		{ "g-", 1, 2, "dd" },
+		{ "++g++", 2, 100, "iuddu" },	/* whatever fall says */
+		{ "+++-", 3, 2, "iiuu" },	/* a plain failure still waits for fall */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct debounce	d = { 0 };
+		char		got[16] = "";
+
+		for (size_t j = 0; cases[i].results[j] != '\0'; j++) {
+			char c = cases[i].results[j];
+			enum probe_health h = svc_debounce_result(&d,
+			    c == 'g' ? PROBE_GONE : c == '+' ? PROBE_OK : PROBE_TIMEOUT,
+			    c == '+', cases[i].rise, cases[i].fall);
+			got[j] = h == PH_UP ? 'u' : h == PH_DOWN ? 'd' : 'i';
+		}
+		cr_expect_str_eq(got, cases[i].health, "case %zu (%s rise %u fall %u)",
+		    i, cases[i].results, cases[i].rise, cases[i].fall);
+	}
+}
+
 struct decide_case {
 	enum svc_state	cur;
 	size_t		n_up, n_init;

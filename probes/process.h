@@ -1,0 +1,25 @@
+/*
+ * Process probe: is the service's server process alive? Event-driven
+ * (pidfd, cgroup.events), so a crash is reported in the same loop iteration
+ * as the kernel's news, as PROBE_GONE (down at once, no fall).
+ */
+#ifndef AHD_PROBE_PROCESS_H
+#define AHD_PROBE_PROCESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "probe.h"
+
+extern const struct probe_type probe_type_process;
+
+/*
+ * Parses a pidfile's contents: optional blanks, a decimal pid in
+ * 1..INT_MAX, optional blanks/newline, nothing else. Returns the pid or -1.
+ */
+pid_t	process_parse_pid(const char *buf, size_t len);
+/* The mount point of the cgroup v2 hierarchy ("" if none), from mountinfo text. */
+int	process_cgroup2_mount(const char *mountinfo, char *out, size_t outlen);
+
+#endif
