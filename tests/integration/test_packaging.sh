@@ -86,8 +86,25 @@ for f in /lib/systemd/system/anycast-healthd.service \
 	has -rw-r--r-- root/root "$f" || all_there=0
 done
 check "the .deb holds binaries, unit, sysusers file, man pages, templates, /etc files" test $all_there = 1
-stray=$(grep -v -E ' /(etc/anycast-healthd|lib/systemd|usr/(sbin|lib/sysusers.d|share/(anycast-healthd|man|doc))|usr/lib/?$|usr/share/?$|usr/?$|lib/?$|etc/?$)' \
-    "$tmp/contents" | grep -v ' /$')
+files=$(grep -v '^d' "$tmp/contents" | cut -d' ' -f3 | sort)
+expected=$(sort <<'EOF'
+/etc/anycast-healthd/anycast-healthd.json
+/etc/anycast-healthd/services.d/example.json.disabled
+/lib/systemd/system/anycast-healthd.service
+/usr/lib/sysusers.d/anycast-healthd.conf
+/usr/sbin/anycast-healthctl
+/usr/sbin/anycast-healthd
+/usr/share/anycast-healthd/frr-templates/anycast-healthd.conf
+/usr/share/anycast-healthd/frr-templates/bgpd-address-method.conf
+/usr/share/doc/anycast-healthd/README.md.gz
+/usr/share/doc/anycast-healthd/changelog.Debian.gz
+/usr/share/doc/anycast-healthd/copyright
+/usr/share/man/man5/anycast-healthd.json.5.gz
+/usr/share/man/man8/anycast-healthctl.8.gz
+/usr/share/man/man8/anycast-healthd.8.gz
+EOF
+)
+stray=$(comm -23 <(echo "$files") <(echo "$expected") | tr '\n' ' ')
 check "the .deb holds nothing else${stray:+ (stray: $stray)}" test -z "$stray"
 
 dpkg-deb -e "$deb" "$tmp/control"
