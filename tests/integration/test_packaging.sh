@@ -11,7 +11,8 @@
 #
 # Needs no FRR/GoBGP namespaces (not lib.sh), but root and a machine where
 # installing and purging the package is acceptable (the CI VM). It refuses
-# to run if anycast-healthd is installed or its user exists already, and
+# to run if anycast-healthd is installed, its user exists already, or
+# /etc/anycast-healthd or /run/anycast-healthd exist (someone else's), and
 # purges what it installed on any exit.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,8 +45,11 @@ for t in dpkg-buildpackage dh rpmbuild; do
 	command -v $t >/dev/null || no "$t missing (bash tests/deps.sh installs it)"
 done
 if dpkg-query -W -f '${db:Status-Status}' anycast-healthd 2>/dev/null | grep -qv '^not-installed$\|^$' ||
-    getent passwd anycast-healthd >/dev/null || [ -e /etc/anycast-healthd ]; then
-	no "anycast-healthd is installed or its user or /etc/anycast-healthd exists: not touching this machine"
+    getent passwd anycast-healthd >/dev/null || [ -e /etc/anycast-healthd ] ||
+    [ -e /run/anycast-healthd ]; then
+	# /run/anycast-healthd: a daemon run by hand as root with the default
+	# paths uses it, and purging the package removes it.
+	no "anycast-healthd is installed, or its user, /etc/anycast-healthd or /run/anycast-healthd exists: not touching this machine"
 fi
 ((fail)) && { summary; exit 1; }
 
