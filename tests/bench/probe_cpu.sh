@@ -36,7 +36,7 @@ measure() { # LABEL PROBE_JSON TIMING
 	local label=$1 probe=$2 timing=$3 i d t0 t1 ticks
 	rm -rf "$TMP/etc"
 	mkdir -p "$TMP/etc/services.d"
-	echo '{ "interface": "lo", "log": { "level": "info" } }' >"$TMP/etc/main.json"
+	printf '{ "interface": "lo", "control_socket": "%s/ctl.sock", "state_file": "%s/state.json", "log": { "level": "info" } }\n' "$TMP" "$TMP" >"$TMP/etc/main.json"
 	for ((i = 1; i <= N; i++)); do
 		printf '{ "prefixes": ["192.0.2.%d/32"], %s, "probes": [ %s ] }\n' \
 			"$i" "$timing" "${probe//@I@/$i}" >"$TMP/etc/services.d/s$i.json"

@@ -65,7 +65,8 @@ ahd_start_all "$P_PID" "$P_CG" "$P_LSN" "$P_FRR"
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "log": { "level": "debug", "format": "json" } }
+{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
+  "log": { "level": "debug", "format": "json" } }
 JSON
 svc() { # NAME PREFIX TIMING PROBE
 	cat >"$etc/services.d/$1.json" <<JSON
