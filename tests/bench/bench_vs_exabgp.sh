@@ -113,9 +113,11 @@ fi
 
 # --- CPU accounting ---------------------------------------------------------
 
-# Decide how CPU time is read: a cgroup per tool when one can be made.
+# Decide how CPU time is read: a cgroup per tool when one can be made
+# (BENCH_CPU=proc forces the /proc way, to cross-check the two).
 cpu_setup() {
 	local probe
+	[[ ${BENCH_CPU:-auto} != proc ]] || return 0
 	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
 		probe=/sys/fs/cgroup/ahd-bench-$$-probe
 		mkdir "$probe" 2>/dev/null && rmdir "$probe" && CG_KIND=v2 && return 0
@@ -140,6 +142,10 @@ cg_make() {
 
 # CPU time in microseconds of process PID and its descendants, from /proc:
 # utime+stime of each live process plus cutime+cstime (children it reaped).
+# A check command in flight (sh, socat) is left out: its time is counted
+# once its parent has reaped it, so that it is never counted twice (live,
+# then in cutime) or dropped between two samples. Resolution: one clock
+# tick (10 ms), too coarse for one anycast-healthd service in 20 s.
 proc_tree_us() {
 	local root=$1 tck
 	tck=$(getconf CLK_TCK)
@@ -147,6 +153,8 @@ proc_tree_us() {
 		FNR == 1 {
 			s = $0; sub(/^.*\) /, "", s); n = split(s, f, " ")
 			pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
+			comm = $0; sub(/^[^(]*\(/, "", comm); sub(/\) [^)]*$/, "", comm)
+			if (comm == "sh" || comm == "socat") next
 			ppid[pid] = f[2]; t[pid] = f[12] + f[13] + f[14] + f[15]
 		}
 		END {
@@ -171,17 +179,21 @@ cpu_us() {
 	esac
 }
 
-# utime+stime (us) of FRR's zebra and bgpd in the node namespace.
-frr_us() {
-	local d pid sum=0 tck s
+# utime+stime (us) of the processes PID... themselves (not their children).
+own_us() {
+	local pid sum=0 tck t
 	tck=$(getconf CLK_TCK)
-	for d in zebra bgpd; do
-		pid=$(cat "/var/run/frr/$AHD_NODE/$d.pid")
-		s=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' \
+	for pid; do
+		t=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' \
 			"/proc/$pid/stat")
-		sum=$((sum + s * 1000000 / tck))
+		sum=$((sum + t * 1000000 / tck))
 	done
 	echo "$sum"
+}
+
+# utime+stime (us) of FRR's zebra and bgpd in the node namespace.
+frr_us() {
+	own_us "$(cat "/var/run/frr/$AHD_NODE/zebra.pid")" "$(cat "/var/run/frr/$AHD_NODE/bgpd.pid")"
 }
 
 # Start CMD in the node namespace inside cgroup CG (may be empty), like
@@ -439,10 +451,12 @@ reaction() {
 
 # Results per "tool:n": CPU us and checks over the window, per-slice us/check,
 # and (anycast-healthd only) FRR's zebra+bgpd CPU us over the same window.
-declare -A C_US C_CHECKS C_SLICES C_FRR C_PROCS
+# C_OWN: the tool's main process alone (for ExaBGP: the BGP speaker without
+# its healthcheck processes).
+declare -A C_US C_CHECKS C_SLICES C_FRR C_PROCS C_OWN
 
 cost() {
-	local tool=$1 n=$2 key=$1:$2 dir cg i pfxs=() u0 c0 f0 u1 c1 f1 ut ct s=() pid
+	local tool=$1 n=$2 key=$1:$2 dir cg i pfxs=() u0 c0 f0 o0 u1 c1 f1 o1 ut ct s=() pid
 	dir=$AHD_TMP/$tool-cost-$n
 	for ((i = 1; i <= n; i++)); do
 		if [[ $tool == ahd ]]; then pfxs+=("$(ahd_cost_pfx "$i")"); else pfxs+=("$(exa_cost_pfx "$i")"); fi
@@ -464,7 +478,7 @@ cost() {
 	sleep 1
 	pid=$(cat "$AHD_TMP/$tool.pid")
 	C_PROCS[$key]=$(long_lived "$pid")
-	u0=$(cpu_us "$cg" "$pid") c0=$(accepted) f0=$(frr_us)
+	u0=$(cpu_us "$cg" "$pid") c0=$(accepted) f0=$(frr_us) o0=$(own_us "$pid")
 	ut=$u0 ct=$c0
 	for ((i = 0; i < COST_SECS / SLICE_SECS; i++)); do
 		sleep "$SLICE_SECS"
@@ -472,7 +486,8 @@ cost() {
 		s+=("$(div $((u1 - ut)) $((c1 - ct)))")
 		ut=$u1 ct=$c1
 	done
-	f1=$(frr_us)
+	f1=$(frr_us) o1=$(own_us "$pid")
+	C_OWN[$key]=$((o1 - o0))
 	C_US[$key]=$((u1 - u0))
 	C_CHECKS[$key]=$((c1 - c0))
 	C_SLICES[$key]="${s[*]}"
@@ -485,8 +500,9 @@ cost() {
 	tool_stop "$tool"
 	wait_for 15 rib_has_none "${pfxs[@]}" || ahd_log "$tool: prefixes still at GoBGP after stop"
 	echo "$(tool_name "$tool"), $n services: ${C_US[$key]} us CPU, ${C_CHECKS[$key]} checks in ${COST_SECS} s," \
-		"$(div "${C_US[$key]}" "${C_CHECKS[$key]}") us/check, ${C_PROCS[$key]} processes"
-	if ((C_CHECKS[$key] > 0 && C_US[$key] > 0)); then
+		"$(div "${C_US[$key]}" "${C_CHECKS[$key]}") us/check, ${C_PROCS[$key]} processes;" \
+		"main process alone ${C_OWN[$key]} us, FRR zebra+bgpd ${C_FRR[$key]} us"
+	if ((C_CHECKS[$key] > 0)) && [[ ${C_US[$key]} -gt 0 || $CG_KIND == proc ]]; then
 		ahd_pass "$(tool_name "$tool"), $n services: CPU cost measured"
 	else
 		ahd_fail "$(tool_name "$tool"), $n services: no checks or no CPU time seen"
@@ -529,6 +545,12 @@ esac
 # row LABEL AHD EXA RATIO
 row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 
+# CPU seconds per service per hour from US microseconds over the window.
+per_hour() {
+	awk -v u="${1:-}" -v n="$2" -v s="$COST_SECS" \
+		'BEGIN { if (u == "") print "-"; else printf "%.2f\n", u / 1e6 / n / s * 3600 }'
+}
+
 # Ratio of two medians of sample lists (space-separated strings).
 ratio_med() {
 	local a b
@@ -552,22 +574,26 @@ ratio_med() {
 		"$(ratio_med "${A_SAMPLES[ahd]:-}" "${A_SAMPLES[exa]:-}")"
 	echo
 	echo "Cost: interval 1 s, timeout 1 s, ${COST_SECS} s of steady state, CPU from $how;"
-	echo "checks counted at the service; per check: min / median / max over ${SLICE_SECS} s slices"
+	echo "checks counted at the service; per check: min / median / max over ${SLICE_SECS} s slices;"
+	echo "ratios from the whole window"
 	echo
 	row "" "anycast-healthd" "ExaBGP healthcheck" "ExaBGP / anycast-healthd"
 	row "---" "---" "---" "---"
 	for n in "${cost_ns[@]}"; do
-		a=ahd:$n e=exa:$n
-		row "$n service(s): processes" "${C_PROCS[$a]:--}" "${C_PROCS[$e]:--}" "$(div "${C_PROCS[$e]:-}" "${C_PROCS[$a]:-}")"
-		row "$n service(s): checks in ${COST_SECS} s" "${C_CHECKS[$a]:--}" "${C_CHECKS[$e]:--}" ""
+		a=ahd:$n e=exa:$n l="$n services"
+		((n > 1)) || l="1 service"
+		row "$l: processes" "${C_PROCS[$a]:--}" "${C_PROCS[$e]:--}" "$(div "${C_PROCS[$e]:-}" "${C_PROCS[$a]:-}")"
+		row "$l: checks in ${COST_SECS} s" "${C_CHECKS[$a]:--}" "${C_CHECKS[$e]:--}" ""
 		# shellcheck disable=SC2086
-		row "$n service(s): CPU µs per check" "$(mmm ${C_SLICES[$a]:-})" "$(mmm ${C_SLICES[$e]:-})" \
+		row "$l: CPU µs per check" "$(mmm ${C_SLICES[$a]:-})" "$(mmm ${C_SLICES[$e]:-})" \
 			"$(div "$(div "${C_US[$e]:-}" "${C_CHECKS[$e]:-}")" "$(div "${C_US[$a]:-}" "${C_CHECKS[$a]:-}")")"
-		ha=$(awk -v u="${C_US[$a]:-}" -v n="$n" -v s="$COST_SECS" 'BEGIN { if (u == "") print "-"; else printf "%.2f", u / 1e6 / n / s * 3600 }')
-		he=$(awk -v u="${C_US[$e]:-}" -v n="$n" -v s="$COST_SECS" 'BEGIN { if (u == "") print "-"; else printf "%.2f", u / 1e6 / n / s * 3600 }')
-		row "$n service(s): CPU s per service per hour" "$ha" "$he" "$(div "$he" "$ha")"
-		hf=$(awk -v u="${C_US[$a]:-}" -v f="${C_FRR[$a]:-}" -v n="$n" -v s="$COST_SECS" 'BEGIN { if (u == "") print "-"; else printf "%.2f", (u + f) / 1e6 / n / s * 3600 }')
-		row "$n service(s): same, anycast-healthd + FRR zebra/bgpd" "$hf" "$he" "$(div "$he" "$hf")"
+		ha=$(per_hour "${C_US[$a]:-}" "$n")
+		he=$(per_hour "${C_US[$e]:-}" "$n")
+		row "$l: CPU s per service per hour" "$ha" "$he" "$(div "$he" "$ha")"
+		hf=$(per_hour "${C_US[$a]:+$((C_US[$a] + C_FRR[$a]))}" "$n")
+		row "$l: same, anycast-healthd + FRR zebra/bgpd" "$hf" "$he" "$(div "$he" "$hf")"
+		ho=$(per_hour "${C_OWN[$e]:-}" "$n")
+		row "$l: of which the ExaBGP daemon itself" "" "$ho" ""
 	done
 	echo
 	echo "Wall time of the benchmark: $((($(ahd_now_ms) - t_start) / 1000)) s"
