@@ -179,19 +179,25 @@ cpu_us() {
 	esac
 }
 
-# utime+stime (us) of the processes PID... themselves (not their children).
+# CPU time (us) of the processes PID... themselves (not their children):
+# the sum over their threads of /proc/PID/task/TID/schedstat's first field
+# (ns on the CPU), or utime+stime (10 ms ticks) without schedstats.
 own_us() {
 	local pid sum=0 tck t
 	tck=$(getconf CLK_TCK)
 	for pid; do
-		t=$(awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' \
-			"/proc/$pid/stat")
-		sum=$((sum + t * 1000000 / tck))
+		if [[ -r /proc/$pid/schedstat ]]; then
+			t=$(awk '{ s += $1 } END { printf "%d\n", s / 1000 }' /proc/"$pid"/task/*/schedstat)
+		else
+			t=$(awk -v tck="$tck" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
+				printf "%d\n", (f[12] + f[13]) * 1000000 / tck }' "/proc/$pid/stat")
+		fi
+		sum=$((sum + t))
 	done
 	echo "$sum"
 }
 
-# utime+stime (us) of FRR's zebra and bgpd in the node namespace.
+# CPU time (us) of FRR's zebra and bgpd in the node namespace.
 frr_us() {
 	own_us "$(cat "/var/run/frr/$AHD_NODE/zebra.pid")" "$(cat "/var/run/frr/$AHD_NODE/bgpd.pid")"
 }
