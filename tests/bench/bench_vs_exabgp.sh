@@ -5,7 +5,7 @@
 # namespaces, against the same GoBGP neighbour, with a socat TCP service.
 #
 # A benchmark, not a test: tests/run-all.sh does not run it. Run it as root
-# after a build (about 2.5 minutes, bounded at 175 s):
+# after a build (about 2 minutes, bounded at 175 s):
 #   AHD_BUILD=$PWD/_build bash tests/bench/bench_vs_exabgp.sh
 # It prints a table (markdown) and writes it to $BENCH_RESULTS (default
 # _build/bench-results.txt), then "N passed, N failed" where N counts the
