@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(
 	build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libmnl-dev libjson-c-dev libsystemd-dev libcriterion-dev
-	frr gobgpd iproute2 socat procps nginx-light openssl nsd
+	frr gobgpd iproute2 socat procps nginx-light openssl nsd exabgp
 	clang libclang-rt-14-dev
 	debhelper dpkg-dev fakeroot rpm
 )

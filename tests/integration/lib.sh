@@ -27,6 +27,8 @@
 #   AHD_SRCDIR            the repository's top directory
 # Optional inputs: AHD_KEEP_TMP=1 keeps AHD_TMP after the run (for logs);
 #   AHD_TEMPLATE (set after sourcing) renders another bgpd template.
+#   AHD_GOBGP_EXTRA (set after sourcing): TOML appended to gobgpd.toml, e.g.
+#   a second [[neighbors]] table for another BGP speaker in the node ns.
 # FRR runs with pathspace $AHD_NODE: sockets in /var/run/frr/$AHD_NODE, an
 # empty /etc/frr/$AHD_NODE/vtysh.conf (so vtysh -N does not complain), logs
 # in $AHD_TMP/frr/. A daemon under test uses frr.pathspace = $AHD_NODE.
@@ -265,6 +267,7 @@ ahd_start_gobgp() {
 		    [neighbors.afi-safis.config]
 		      afi-safi-name = "ipv6-unicast"
 	EOF
+	printf '%s\n' "${AHD_GOBGP_EXTRA:-}" >>"$conf"
 	ip netns exec "$AHD_PEER" gobgpd -f "$conf" --api-hosts 127.0.0.1:50051 --pprof-disable \
 		-p -l info >"$AHD_TMP/gobgpd.log" 2>&1 &
 	echo $! >"$AHD_TMP/gobgpd.pid"
