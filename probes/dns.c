@@ -365,10 +365,12 @@ u_append(char *out, size_t len, size_t *off, unsigned long v, const char *sep)
 
 /*
  * The presentation form of a record's data, for non-address types (see
- * dns_norm()); -1 if the data does not parse.
+ * dns_norm()), and its length in *outlen; -1 if the data does not parse.
+ * TXT and CAA data may hold NUL bytes: such text is left as it came, and
+ * *outlen counts past the first NUL.
  */
 static int
-dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len)
+dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len, size_t *outlen)
 {
 	const unsigned char	*rd = ns_rr_rdata(*rr), *end = rd + ns_rr_rdlen(*rr);
 	size_t			 off = 0;
@@ -439,18 +441,23 @@ dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len)
 	}
 	if (rd != end)
 		return -1;
+	if (memchr(out, '\0', off) != NULL) {
+		*outlen = off;
+		return 0;
+	}
 	dns_norm(out, ns_rr_type(*rr));
+	*outlen = strlen(out);
 	return 0;
 }
 
-/* Makes record data printable for a message. */
+/* Makes record data (inlen bytes, NULs included) printable for a message. */
 static void
-shown(const char *in, char *out, size_t outlen)
+shown(const char *in, size_t inlen, char *out, size_t outlen)
 {
 	size_t	o = 0;
 
-	for (; *in != '\0' && o + 5 < outlen; in++) {
-		unsigned char c = (unsigned char)*in;
+	for (size_t i = 0; i < inlen && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			out[o++] = (char)c;
 		else
@@ -471,7 +478,7 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 	char		 text[NS_MAXDNAME * 2 + 64], esc[NS_MAXDNAME * 2 + 64];
 	bool		*seen = NULL;
 	int		 equal = 1, fam = dp->qtype == ns_t_aaaa ? AF_INET6 : AF_INET;
-	size_t		 goff = 0, alen = dp->qtype == ns_t_aaaa ? 16 : 4;
+	size_t		 goff = 0, alen = dp->qtype == ns_t_aaaa ? 16 : 4, tlen;
 	uint16_t	 n = ns_msg_count(*h, ns_s_an);
 
 	got[0] = '\0';
@@ -493,21 +500,23 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 				break;
 			}
 			inet_ntop(fam, ns_rr_rdata(rr), text, sizeof(text));
+			tlen = strlen(text);
 			for (size_t j = 0; j < dp->nexpect; j++)
 				if (memcmp(&dp->expect_addr[j], ns_rr_rdata(rr), alen) == 0)
 					found = seen[j] = true;
 		} else {
-			if (dns_rdata_str(h, &rr, text, sizeof(text)) == -1) {
+			if (dns_rdata_str(h, &rr, text, sizeof(text), &tlen) == -1) {
 				equal = -1;
 				break;
 			}
-			for (size_t j = 0; j < dp->nexpect; j++)
+			/* Data holding a NUL equals no expected string (those end there). */
+			for (size_t j = 0; j < dp->nexpect && strlen(text) == tlen; j++)
 				if (strcmp(dp->expect[j], text) == 0)
 					found = seen[j] = true;
 		}
 		if (!found)
 			equal = 0;
-		shown(text, esc, sizeof(esc));
+		shown(text, tlen, esc, sizeof(esc));
 		if (goff < gotlen)
 			goff += (size_t)snprintf(got + goff, gotlen - goff, "%s%s%s%s",
 			    goff ? ", " : "", dp->expect_addr == NULL ? "'" : "", esc,
@@ -531,7 +540,7 @@ expected_str(const struct dns_params *dp, char *out, size_t len)
 	if (dp->nexpect == 0)
 		snprintf(out, len, "no %s record", qtype_name(dp->qtype));
 	for (size_t i = 0; i < dp->nexpect && off < len; i++) {
-		shown(dp->expect[i], esc, sizeof(esc));
+		shown(dp->expect[i], strlen(dp->expect[i]), esc, sizeof(esc));
 		off += (size_t)snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "",
 		    dp->expect_addr == NULL ? "'" : "", esc,
 		    dp->expect_addr == NULL ? "'" : "");
