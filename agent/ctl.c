@@ -38,12 +38,8 @@ struct ctl_client {
 	int			 fd;
 	sd_event_source		*io;
 	sd_event_source		*idle;
-	pid_t			 pid;
-	uid_t			 uid;
-	bool			 privileged;
+	struct ctl_session	 s;
 	bool			 closing;	/* close once the output is sent */
-	char			 in[CTL_MAX_REQUEST + 1];
-	size_t			 inlen;
 	char			*out;
 	size_t			 outlen, outoff;
 };
@@ -136,7 +132,7 @@ client_queue(struct ctl_client *cl, struct json_object *reply)
 	if (cl->outlen + len + 1 > CTL_MAX_REPLY) {
 		/* A client that never reads its replies is dropped. */
 		log_warn("control: client pid %d does not read its replies; dropped",
-		    (int)cl->pid);
+		    (int)cl->s.pid);
 		cl->closing = true;
 		cl->outlen = cl->outoff = 0;
 		return;
@@ -152,7 +148,7 @@ client_queue(struct ctl_client *cl, struct json_object *reply)
 }
 
 static struct json_object *
-client_dispatch(struct ctl_client *cl, const char *line, size_t len)
+session_dispatch(const struct ctl_session *s, const char *line, size_t len)
 {
 	struct json_tokener	*tok;
 	struct json_object	*req, *v, *reply;
@@ -181,24 +177,24 @@ client_dispatch(struct ctl_client *cl, const char *line, size_t len)
 		goto out;
 	}
 	name = json_object_get_string(v);
-	for (const struct ctl_command *c = cl->ctl->cmds; c->name != NULL; c++)
+	for (const struct ctl_command *c = s->cmds; c->name != NULL; c++)
 		if (strcmp(c->name, name) == 0)
 			cmd = c;
 	if (cmd == NULL) {
 		reply = ctl_error("unknown command '%.64s'", name);
 		goto out;
 	}
-	if (cmd->mutating && !cl->privileged) {
+	if (cmd->mutating && !s->privileged) {
 		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in the "
-		    "socket's group", cmd->name, (unsigned)cl->uid, (int)cl->pid);
+		    "socket's group", cmd->name, (unsigned)s->uid, (int)s->pid);
 		reply = ctl_error("permission denied: '%s' needs root or membership in "
 		    "the control socket's group", cmd->name);
 		goto out;
 	}
 	if (cmd->mutating)
 		log_info("control: '%s' from uid %u (pid %d)", cmd->name,
-		    (unsigned)cl->uid, (int)cl->pid);
-	if ((reply = cmd->fn(req, cl->ctl->arg)) == NULL)
+		    (unsigned)s->uid, (int)s->pid);
+	if ((reply = cmd->fn(req, s->arg)) == NULL)
 		reply = ctl_error("internal error");
 out:
 	json_object_put(req);
@@ -206,16 +202,52 @@ out:
 	return reply;
 }
 
+int
+ctl_session_input(struct ctl_session *s, ctl_reply_fn reply, void *arg)
+{
+	struct json_object	*r;
+	char			*nl;
+	size_t			 linelen;
+	bool			 go_on;
+
+	while ((nl = memchr(s->in, '\n', s->inlen)) != NULL) {
+		linelen = (size_t)(nl - s->in);
+		if (linelen > 0 && s->in[linelen - 1] == '\r')
+			linelen--;
+		r = session_dispatch(s, s->in, linelen);
+		go_on = reply(r, arg);
+		json_object_put(r);
+		s->inlen -= (size_t)(nl + 1 - s->in);
+		memmove(s->in, nl + 1, s->inlen);
+		if (!go_on)
+			return -1;
+	}
+	if (s->inlen == CTL_MAX_REQUEST) {
+		r = ctl_error("request longer than %d bytes", CTL_MAX_REQUEST);
+		reply(r, arg);
+		json_object_put(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues a reply; false once the client is being closed. */
+static bool
+client_reply(struct json_object *reply, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	client_queue(cl, reply);
+	return !cl->closing;
+}
+
 static int
 client_read(struct ctl_client *cl)
 {
-	struct json_object	*reply;
-	char			*nl;
-	size_t			 linelen;
-	ssize_t			 n;
+	ssize_t	n;
 
 	for (;;) {
-		n = recv(cl->fd, cl->in + cl->inlen, CTL_MAX_REQUEST - cl->inlen,
+		n = recv(cl->fd, cl->s.in + cl->s.inlen, CTL_MAX_REQUEST - cl->s.inlen,
 		    MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -226,23 +258,8 @@ client_read(struct ctl_client *cl)
 			cl->closing = true;
 			return 0;
 		}
-		cl->inlen += (size_t)n;
-		while ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
-			linelen = (size_t)(nl - cl->in);
-			if (linelen > 0 && cl->in[linelen - 1] == '\r')
-				linelen--;
-			reply = client_dispatch(cl, cl->in, linelen);
-			client_queue(cl, reply);
-			json_object_put(reply);
-			cl->inlen -= (size_t)(nl + 1 - cl->in);
-			memmove(cl->in, nl + 1, cl->inlen);
-			if (cl->closing)
-				return 0;
-		}
-		if (cl->inlen == CTL_MAX_REQUEST) {
-			reply = ctl_error("request longer than %d bytes", CTL_MAX_REQUEST);
-			client_queue(cl, reply);
-			json_object_put(reply);
+		cl->s.inlen += (size_t)n;
+		if (ctl_session_input(&cl->s, client_reply, cl) == -1) {
 			cl->closing = true;
 			return 0;
 		}
@@ -268,7 +285,7 @@ client_idle_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct ctl_client	*cl = arg;
 
-	log_debug("control: client pid %d idle; closed", (int)cl->pid);
+	log_debug("control: client pid %d idle; closed", (int)cl->s.pid);
 	client_free(cl);
 	return 0;
 }
@@ -333,9 +350,11 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	}
 	cl->ctl = c;
 	cl->fd = fd;
-	cl->pid = cred.pid;
-	cl->uid = cred.uid;
-	cl->privileged = peer_privileged(c, fd, &cred);
+	cl->s.cmds = c->cmds;
+	cl->s.arg = c->arg;
+	cl->s.pid = cred.pid;
+	cl->s.uid = cred.uid;
+	cl->s.privileged = peer_privileged(c, fd, &cred);
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <systemd/sd-event.h>
 
@@ -48,6 +49,33 @@ void		 ctl_close(struct ctl *c);
 const char	*ctl_path(const struct ctl *c);
 /* For tests: how long a connection may stay silent (default CTL_IDLE_US). */
 void		 ctl_set_idle_timeout(struct ctl *c, uint64_t us);
+
+/*
+ * The request side of one connection, apart from its socket: line framing,
+ * JSON parsing, command lookup and the permission check. Bytes received
+ * from the peer are appended to in (at most CTL_MAX_REQUEST - inlen at a
+ * time), then ctl_session_input() answers the complete lines.
+ */
+struct ctl_session {
+	const struct ctl_command *cmds;		/* ends with a NULL name */
+	void			*arg;		/* for the commands */
+	pid_t			 pid;		/* the peer, for logs */
+	uid_t			 uid;
+	bool			 privileged;	/* may run mutating commands */
+	char			 in[CTL_MAX_REQUEST + 1];
+	size_t			 inlen;		/* received, not yet a complete line */
+};
+
+/* Takes one reply (borrowed); false: stop, the connection is closing. */
+typedef bool (*ctl_reply_fn)(struct json_object *reply, void *arg);
+
+/*
+ * Answers every complete line in s->in through reply(), one reply per line
+ * in order, and keeps the incomplete rest. Returns -1 when the connection
+ * must close: reply() said so, or in is full without a newline (the request
+ * is too long; that error was the last reply); 0 otherwise.
+ */
+int		 ctl_session_input(struct ctl_session *s, ctl_reply_fn reply, void *arg);
 
 /* An error reply: {"ok": false, "error": msg}. */
 struct json_object *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

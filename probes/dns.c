@@ -365,10 +365,12 @@ u_append(char *out, size_t len, size_t *off, unsigned long v, const char *sep)
 
 /*
  * The presentation form of a record's data, for non-address types (see
- * dns_norm()); -1 if the data does not parse.
+ * dns_norm()), and its length in *outlen; -1 if the data does not parse.
+ * TXT and CAA data may hold NUL bytes: such text is left as it came, and
+ * *outlen counts past the first NUL.
  */
 static int
-dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len)
+dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len, size_t *outlen)
 {
 	const unsigned char	*rd = ns_rr_rdata(*rr), *end = rd + ns_rr_rdlen(*rr);
 	size_t			 off = 0;
@@ -439,18 +441,23 @@ dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len)
 	}
 	if (rd != end)
 		return -1;
+	if (memchr(out, '\0', off) != NULL) {
+		*outlen = off;
+		return 0;
+	}
 	dns_norm(out, ns_rr_type(*rr));
+	*outlen = strlen(out);
 	return 0;
 }
 
-/* Makes record data printable for a message. */
+/* Makes record data (inlen bytes, NULs included) printable for a message. */
 static void
-shown(const char *in, char *out, size_t outlen)
+shown(const char *in, size_t inlen, char *out, size_t outlen)
 {
 	size_t	o = 0;
 
-	for (; *in != '\0' && o + 5 < outlen; in++) {
-		unsigned char c = (unsigned char)*in;
+	for (size_t i = 0; i < inlen && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			out[o++] = (char)c;
 		else
@@ -471,7 +478,7 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 	char		 text[NS_MAXDNAME * 2 + 64], esc[NS_MAXDNAME * 2 + 64];
 	bool		*seen = NULL;
 	int		 equal = 1, fam = dp->qtype == ns_t_aaaa ? AF_INET6 : AF_INET;
-	size_t		 goff = 0, alen = dp->qtype == ns_t_aaaa ? 16 : 4;
+	size_t		 goff = 0, alen = dp->qtype == ns_t_aaaa ? 16 : 4, tlen;
 	uint16_t	 n = ns_msg_count(*h, ns_s_an);
 
 	got[0] = '\0';
@@ -493,21 +500,23 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 				break;
 			}
 			inet_ntop(fam, ns_rr_rdata(rr), text, sizeof(text));
+			tlen = strlen(text);
 			for (size_t j = 0; j < dp->nexpect; j++)
 				if (memcmp(&dp->expect_addr[j], ns_rr_rdata(rr), alen) == 0)
 					found = seen[j] = true;
 		} else {
-			if (dns_rdata_str(h, &rr, text, sizeof(text)) == -1) {
+			if (dns_rdata_str(h, &rr, text, sizeof(text), &tlen) == -1) {
 				equal = -1;
 				break;
 			}
-			for (size_t j = 0; j < dp->nexpect; j++)
+			/* Data holding a NUL equals no expected string (those end there). */
+			for (size_t j = 0; j < dp->nexpect && strlen(text) == tlen; j++)
 				if (strcmp(dp->expect[j], text) == 0)
 					found = seen[j] = true;
 		}
 		if (!found)
 			equal = 0;
-		shown(text, esc, sizeof(esc));
+		shown(text, tlen, esc, sizeof(esc));
 		if (goff < gotlen)
 			goff += (size_t)snprintf(got + goff, gotlen - goff, "%s%s%s%s",
 			    goff ? ", " : "", dp->expect_addr == NULL ? "'" : "", esc,
@@ -520,8 +529,6 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 	return equal;
 }
 
-static void	dns_send_tcp(struct probe *p);
-
 /* Joins the expected answers for a message. */
 static void
 expected_str(const struct dns_params *dp, char *out, size_t len)
@@ -533,89 +540,115 @@ expected_str(const struct dns_params *dp, char *out, size_t len)
 	if (dp->nexpect == 0)
 		snprintf(out, len, "no %s record", qtype_name(dp->qtype));
 	for (size_t i = 0; i < dp->nexpect && off < len; i++) {
-		shown(dp->expect[i], esc, sizeof(esc));
+		shown(dp->expect[i], strlen(dp->expect[i]), esc, sizeof(esc));
 		off += (size_t)snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "",
 		    dp->expect_addr == NULL ? "'" : "", esc,
 		    dp->expect_addr == NULL ? "'" : "");
 	}
 }
 
+/* Ends the verdict of dns_check_reply() with a result and its message. */
+static enum dns_verdict __attribute__((format(printf, 5, 6)))
+verdict(enum probe_result *result, enum probe_result r, char *msg, size_t msglen,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	*result = r;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+	return DNS_DONE;
+}
+
+enum dns_verdict
+dns_check_reply(const struct dns_params *dp, uint16_t id, bool tcp, bool fell_back,
+    const unsigned char *m, size_t len, enum probe_result *result, char *msg,
+    size_t msglen)
+{
+	ns_msg		 h;
+	ns_rr		 q;
+	char		 rc[16], erc[16], got[DNS_SHOW_MAX], want[DNS_SHOW_MAX];
+	const char	*via = fell_back ? " (over TCP after a truncated UDP answer)" :
+			    tcp ? " over TCP" : "";
+	int		 rcode, eq;
+
+	if (len < 2 || ns_get16(m) != id)
+		return DNS_IGNORE;
+	if (ns_initparse(m, (int)len, &h) == -1)
+		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
+		    "malformed reply (%zu bytes)%s", dp->where, len, via);
+	if (!ns_msg_getflag(h, ns_f_qr) || ns_msg_count(h, ns_s_qd) != 1)
+		return DNS_IGNORE;
+	if (ns_parserr(&h, ns_s_qd, 0, &q) == -1)
+		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
+		    "reply whose question does not parse%s", dp->where, via);
+	if (ns_rr_type(q) != dp->qtype || ns_rr_class(q) != ns_c_in ||
+	    strcasecmp(ns_rr_name(q), dp->query) != 0)
+		return DNS_IGNORE;
+
+	if (ns_msg_getflag(h, ns_f_tc)) {
+		if (tcp)
+			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
+			    "sent a truncated reply over TCP", dp->where);
+		return DNS_RETRY_TCP;
+	}
+	rcode = ns_msg_getflag(h, ns_f_rcode);
+	if (rcode != dp->expect_rcode)
+		return verdict(result, PROBE_DNS_RCODE, msg, msglen, "%s answered %s "
+		    "for %s/%s, expected %s%s", dp->where, rcode_name(rcode, rc,
+		    sizeof(rc)), dp->query, qtype_name(dp->qtype),
+		    rcode_name(dp->expect_rcode, erc, sizeof(erc)), via);
+	if (dp->expect_aa && !ns_msg_getflag(h, ns_f_aa))
+		return verdict(result, PROBE_DNS_NOT_AA, msg, msglen, "%s answered "
+		    "%s/%s without the AA flag (not authoritative)%s", dp->where,
+		    dp->query, qtype_name(dp->qtype), via);
+	if (dp->check_answer) {
+		if ((eq = dns_compare(dp, &h, got, sizeof(got))) == -1)
+			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
+			    "sent a reply with a malformed %s record%s", dp->where,
+			    qtype_name(dp->qtype), via);
+		if (eq == 0) {
+			expected_str(dp, want, sizeof(want));
+			return verdict(result, PROBE_DNS_ANSWER, msg, msglen, "%s "
+			    "answered %s/%s with %s, expected %s%s", dp->where,
+			    dp->query, qtype_name(dp->qtype), got[0] ? got :
+			    "no record", want, via);
+		}
+	}
+	return verdict(result, PROBE_OK, msg, msglen, "%s answered %s for %s/%s "
+	    "(%u record%s%s)%s", dp->where, rcode_name(rcode, rc, sizeof(rc)),
+	    dp->query, qtype_name(dp->qtype), ns_msg_count(h, ns_s_an),
+	    ns_msg_count(h, ns_s_an) == 1 ? "" : "s",
+	    ns_msg_getflag(h, ns_f_aa) ? ", authoritative" : "", via);
+}
+
+static void	dns_send_tcp(struct probe *p);
+
 /*
  * Looks at one reply. Returns 0 if it is not for our query (ignored: the
- * attempt goes on), 1 if the attempt has ended.
+ * attempt goes on), 1 if the attempt has ended or moved on to TCP.
  */
 static int
 dns_examine(struct probe *p, const unsigned char *m, size_t len)
 {
-	const struct dns_params	*dp = p->cfg->params;
 	struct dns_run		*run = p->run;
-	ns_msg			 h;
-	ns_rr			 q;
-	char			 rc[16], erc[16], got[DNS_SHOW_MAX], want[DNS_SHOW_MAX];
-	const char		*via = run->fell_back ? " (over TCP after a truncated "
-				    "UDP answer)" : run->tcp ? " over TCP" : "";
-	int			 rcode, eq;
+	enum probe_result	 r = PROBE_INTERNAL;
+	char			 msg[sizeof(p->msg)];
 
-	if (len < 2 || ns_get16(m) != run->id)
+	switch (dns_check_reply(p->cfg->params, run->id, run->tcp, run->fell_back, m,
+	    len, &r, msg, sizeof(msg))) {
+	case DNS_IGNORE:
 		return 0;
-	if (ns_initparse(m, (int)len, &h) == -1) {
-		dns_finish(p, PROBE_DNS_MALFORMED, "%s sent a malformed reply "
-		    "(%zu bytes)%s", dp->where, len, via);
-		return 1;
-	}
-	if (!ns_msg_getflag(h, ns_f_qr) || ns_msg_count(h, ns_s_qd) != 1)
-		return 0;
-	if (ns_parserr(&h, ns_s_qd, 0, &q) == -1) {
-		dns_finish(p, PROBE_DNS_MALFORMED, "%s sent a reply whose question "
-		    "does not parse%s", dp->where, via);
-		return 1;
-	}
-	if (ns_rr_type(q) != dp->qtype || ns_rr_class(q) != ns_c_in ||
-	    strcasecmp(ns_rr_name(q), dp->query) != 0)
-		return 0;
-
-	if (ns_msg_getflag(h, ns_f_tc)) {
-		if (run->tcp) {
-			dns_finish(p, PROBE_DNS_MALFORMED, "%s sent a truncated "
-			    "reply over TCP", dp->where);
-			return 1;
-		}
+	case DNS_RETRY_TCP:
 		run->fell_back = true;
 		dns_send_tcp(p);
 		return 1;
+	case DNS_DONE:
+		break;
 	}
-	rcode = ns_msg_getflag(h, ns_f_rcode);
-	if (rcode != dp->expect_rcode) {
-		dns_finish(p, PROBE_DNS_RCODE, "%s answered %s for %s/%s, expected %s%s",
-		    dp->where, rcode_name(rcode, rc, sizeof(rc)), dp->query,
-		    qtype_name(dp->qtype), rcode_name(dp->expect_rcode, erc,
-		    sizeof(erc)), via);
-		return 1;
-	}
-	if (dp->expect_aa && !ns_msg_getflag(h, ns_f_aa)) {
-		dns_finish(p, PROBE_DNS_NOT_AA, "%s answered %s/%s without the AA "
-		    "flag (not authoritative)%s", dp->where, dp->query,
-		    qtype_name(dp->qtype), via);
-		return 1;
-	}
-	if (dp->check_answer) {
-		if ((eq = dns_compare(dp, &h, got, sizeof(got))) == -1) {
-			dns_finish(p, PROBE_DNS_MALFORMED, "%s sent a reply with a "
-			    "malformed %s record%s", dp->where, qtype_name(dp->qtype), via);
-			return 1;
-		}
-		if (eq == 0) {
-			expected_str(dp, want, sizeof(want));
-			dns_finish(p, PROBE_DNS_ANSWER, "%s answered %s/%s with %s, "
-			    "expected %s%s", dp->where, dp->query, qtype_name(dp->qtype),
-			    got[0] ? got : "no record", want, via);
-			return 1;
-		}
-	}
-	dns_finish(p, PROBE_OK, "%s answered %s for %s/%s (%u record%s%s)%s", dp->where,
-	    rcode_name(rcode, rc, sizeof(rc)), dp->query, qtype_name(dp->qtype),
-	    ns_msg_count(h, ns_s_an), ns_msg_count(h, ns_s_an) == 1 ? "" : "s",
-	    ns_msg_getflag(h, ns_f_aa) ? ", authoritative" : "", via);
+	dns_cleanup(p);
+	probe_done(p, r, "%s", msg);
 	return 1;
 }
 

@@ -374,3 +374,55 @@ Test(ctl, live_socket_is_not_stolen_and_stale_one_is_replaced)
 	fx.ctl = ctl_open(fx.ev, fx.path, cmds, &fx, err, sizeof(err));
 	cr_assert_not_null(fx.ctl, "%s", err);
 }
+
+struct collected {
+	char	text[1024];
+	size_t	n;
+};
+
+static bool
+collect(struct json_object *reply, void *arg)
+{
+	struct collected	*c = arg;
+	size_t			 off = strlen(c->text);
+
+	snprintf(c->text + off, sizeof(c->text) - off, "%s\n",
+	    json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+	c->n++;
+	return true;
+}
+
+/* Appends bytes as one recv() would, then lets the session answer. */
+static int
+session_feed(struct ctl_session *s, const char *bytes, struct collected *c)
+{
+	memcpy(s->in + s->inlen, bytes, strlen(bytes));
+	s->inlen += strlen(bytes);
+	return ctl_session_input(s, collect, c);
+}
+
+Test(ctl, session_frames_lines_across_reads)
+{
+	static struct ctl_session	s = { .cmds = cmds, .arg = &fx, .uid = 65534 };
+	struct collected		c = { "", 0 };
+
+	cr_assert_eq(session_feed(&s, "{\"cmd\":\"echo\",\"say\":1}\r", &c), 0);
+	cr_assert_eq(c.n, 0);
+	cr_assert_eq(session_feed(&s, "\n{\"cmd\":\"po", &c), 0);
+	cr_assert_eq(session_feed(&s, "ke\"}\n\n{\"cmd\"", &c), 0);
+	cr_assert_str_eq(c.text, "{\"said\":1}\n"
+	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or "
+	    "membership in the control socket's group\"}\n"
+	    "{\"ok\":false,\"error\":\"malformed request: empty line\"}\n");
+	cr_assert_eq(fx.pokes, 0);
+	cr_assert_eq(s.inlen, strlen("{\"cmd\""));
+	cr_assert_eq(memcmp(s.in, "{\"cmd\"", s.inlen), 0);
+
+	/* The rest of a line that no longer fits: refused, then the end. */
+	c.text[0] = '\0';
+	c.n = 0;
+	memset(s.in + s.inlen, 'x', CTL_MAX_REQUEST - s.inlen);
+	s.inlen = CTL_MAX_REQUEST;
+	cr_assert_eq(ctl_session_input(&s, collect, &c), -1);
+	cr_assert_str_eq(c.text, "{\"ok\":false,\"error\":\"request longer than 4096 bytes\"}\n");
+}

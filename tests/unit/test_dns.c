@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "dns.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -736,6 +737,85 @@ Test(dns, configuration_errors)
 		cfg_free(cfg);
 		cr_expect_eq(strncmp(errs, cases[i].errs, strlen(cases[i].errs)), 0,
 		    "case %zu: got '%s'", i, errs);
+		tu_cleanup();
+	}
+}
+
+/*
+ * A reply to "example.test TXT" or "CAA" with ID 0x1234, AA, and one answer
+ * of that type whose data is rdata[0..rdlen).
+ */
+static size_t
+reply_with(uint16_t type, const void *rdata, size_t rdlen, unsigned char *m, size_t max)
+{
+	unsigned char	*p;
+	int		 n;
+
+	n = res_mkquery(ns_o_query, "example.test", ns_c_in, type, NULL, 0, NULL, m,
+	    (int)max);
+	cr_assert_gt(n, 0);
+	ns_put16(0x1234, m);
+	m[2] |= 0x84;			/* QR, AA */
+	ns_put16(1, m + 6);		/* ANCOUNT */
+	p = m + n;
+	ns_put16(0xc00c, p);
+	ns_put16(type, p + 2);
+	ns_put16(ns_c_in, p + 4);
+	ns_put32(300, p + 6);
+	ns_put16((unsigned)rdlen, p + 10);
+	memcpy(p + 12, rdata, rdlen);
+	return (size_t)n + 12 + rdlen;
+}
+
+/*
+ * Record data holding a NUL byte is not the expected C string that ends
+ * there: "v=spf1 -all\0x" is not "v=spf1 -all" (found by fuzz_dns).
+ */
+Test(dns, nul_in_txt_or_caa_data_does_not_match)
+{
+	static const struct {
+		uint16_t	 type;
+		const char	*keys;
+		const char	*rdata;
+		size_t		 rdlen;
+		int		 result;
+		const char	*msg;
+	} cases[] = {
+		{ ns_t_txt, "\"TXT\", \"expect_answer\": [\"v=spf1 -all\"]",
+		  "\x0bv=spf1 -all", 12, PROBE_OK,
+		  "127.0.0.1:53 answered NOERROR for example.test/TXT (1 record, "
+		  "authoritative)" },
+		{ ns_t_txt, "\"TXT\", \"expect_answer\": [\"v=spf1 -all\"]",
+		  "\x0dv=spf1 -all\0x", 14, PROBE_DNS_ANSWER,
+		  "127.0.0.1:53 answered example.test/TXT with 'v=spf1 -all\\x00x', "
+		  "expected 'v=spf1 -all'" },
+		{ ns_t_caa, "\"CAA\", \"expect_answer\": [\"0 issue \\\"ca.test\\\"\"]",
+		  "\0\x05issueca.test", 14, PROBE_OK,
+		  "127.0.0.1:53 answered NOERROR for example.test/CAA (1 record, "
+		  "authoritative)" },
+		{ ns_t_caa, "\"CAA\", \"expect_answer\": [\"0 issue \\\"ca.test\\\"\"]",
+		  "\0\x05issueca.test\0.evil", 20, PROBE_DNS_ANSWER,
+		  "127.0.0.1:53 answered example.test/CAA with "
+		  "'0 issue \"ca.test\\x00.evil\"', expected '0 issue \"ca.test\"'" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg		*cfg;
+		unsigned char		 m[512];
+		char			 svc[512], msg[256] = "";
+		enum probe_result	 r = PROBE_RESULT_MAX;
+		size_t			 len;
+
+		snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+		    "\"probes\": [ { \"type\": \"dns\", \"server\": \"127.0.0.1\", "
+		    "\"query\": \"example.test\", \"qtype\": %s } ] }", cases[i].keys);
+		cfg = tu_load(NULL, "svc", svc, NULL);
+		len = reply_with(cases[i].type, cases[i].rdata, cases[i].rdlen, m, sizeof(m));
+		cr_expect_eq(dns_check_reply(cfg->services[0].probes[0].params, 0x1234,
+		    false, false, m, len, &r, msg, sizeof(msg)), DNS_DONE, "case %zu", i);
+		cr_expect_eq(r, cases[i].result, "case %zu: %s", i, msg);
+		cr_expect_str_eq(msg, cases[i].msg, "case %zu", i);
+		cfg_free(cfg);
 		tu_cleanup();
 	}
 }
