@@ -128,6 +128,7 @@ ann_free(struct ann *a)
 struct scan_arg {
 	struct ann	*a;
 	unsigned	 ifindex;
+	bool		*found;		/* per prefix, for this interface */
 };
 
 static void
@@ -138,34 +139,63 @@ ann_scan_cb(const struct pfx *p, void *arg)
 
 	/* Exact prefix and interface only: anything else is not ours to touch. */
 	if ((ap = ann_find(sa->a, p)) != NULL && ap->ifindex == sa->ifindex)
-		ap->present = true;
+		sa->found[ap - sa->a->prefixes] = true;
 }
 
+/*
+ * Reads what the interfaces hold. An interface whose dump fails keeps what
+ * was known of it: marking its addresses absent would skip their removal
+ * and drop them from the state file.
+ */
 int
 ann_scan(struct ann *a)
 {
 	struct scan_arg	 sa = { .a = a };
 	char		 err[256];
+	unsigned	 idx;
 	int		 rc = 0;
 
+	if ((sa.found = calloc(a->nprefixes + 1, sizeof(bool))) == NULL) {
+		log_err("cannot read the interfaces: out of memory");
+		return -1;
+	}
+	/* A dummy interface deleted and made again has a new index. */
 	for (size_t i = 0; i < a->nprefixes; i++)
-		a->prefixes[i].present = false;
+		if (a->prefixes[i].method != METHOD_NETWORK &&
+		    (idx = if_nametoindex(a->prefixes[i].ifname)) != 0)
+			a->prefixes[i].ifindex = idx;
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		bool seen = a->prefixes[i].method == METHOD_NETWORK;
 		/* Dump each interface once. */
 		for (size_t j = 0; j < i; j++)
-			seen = seen || a->prefixes[j].ifindex == a->prefixes[i].ifindex;
+			seen = seen || (a->prefixes[j].method != METHOD_NETWORK &&
+			    a->prefixes[j].ifindex == a->prefixes[i].ifindex);
 		if (seen)
 			continue;
 		sa.ifindex = a->prefixes[i].ifindex;
+		memset(sa.found, 0, (a->nprefixes + 1) * sizeof(bool));
 		if (nl_addr_dump(a->nl, sa.ifindex, ann_scan_cb, &sa, err, sizeof(err)) == -1) {
 			log_err("cannot read the addresses of %s: %s",
 			    a->prefixes[i].ifname, err);
 			a->errors++;
 			rc = -1;
+			continue;
 		}
+		for (size_t j = i; j < a->nprefixes; j++)
+			if (a->prefixes[j].method != METHOD_NETWORK &&
+			    a->prefixes[j].ifindex == sa.ifindex)
+				a->prefixes[j].present = sa.found[j];
 	}
+	free(sa.found);
 	return rc;
+}
+
+bool
+ann_prefix_announced(const struct ann *a, const struct ann_prefix *ap)
+{
+	if (ap->method != METHOD_NETWORK && !ap->present)
+		return false;
+	return ap->method == METHOD_ADDRESS || (a->frr != NULL && frr_holds(a->frr, &ap->pfx));
 }
 
 bool
@@ -176,12 +206,7 @@ ann_service_present(const struct ann *a, size_t svc)
 
 	for (size_t j = 0; j < s->nprefixes; j++) {
 		ap = ann_find(a, &s->prefixes[j]);
-		if (ap == NULL)
-			return false;
-		if (ap->method != METHOD_NETWORK && !ap->present)
-			return false;
-		if (ap->method != METHOD_ADDRESS &&
-		    (a->frr == NULL || !frr_holds(a->frr, &ap->pfx)))
+		if (ap == NULL || !ann_prefix_announced(a, ap))
 			return false;
 	}
 	return s->nprefixes > 0;
@@ -279,8 +304,8 @@ ann_reconcile(struct ann *a)
 {
 	char	buf[PFX_STRLEN];
 
-	if (ann_scan(a) == -1)
-		return;
+	/* An interface that could not be read keeps what was known of it. */
+	ann_scan(a);
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
 		if (ap->method != METHOD_NETWORK && ann_desired(a, ap) != ap->present)
@@ -307,15 +332,34 @@ ann_lookup(const struct ann *a, const struct pfx *p)
 }
 
 void
-ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname)
+ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
+    int method)
 {
 	struct ann_prefix	*ap = ann_find(a, p);
 	unsigned		 ifindex;
 	char			 buf[PFX_STRLEN], err[256];
 
-	if (ap != NULL && strcmp(ap->ifname, ifname) == 0)
-		return;
 	pfx_fmt(p, buf, sizeof(buf));
+	/*
+	 * The statement: only a prefix this configuration does not list at all
+	 * is ours to remove (the address method relies on the operator's own
+	 * `network` line for the same prefix).
+	 */
+	if (method != METHOD_ADDRESS && ap == NULL) {
+		if (a->frr != NULL) {
+			log_info("network %s is no longer configured: removing it", buf);
+			if (frr_manage(a->frr, p) == 0)
+				frr_want(a->frr, p, false, NULL);
+		} else
+			log_warn("network %s was announced by an earlier run and is no longer "
+			    "configured; no service uses FRR now, so remove it with "
+			    "'anycast-healthctl withdraw-all' or by hand", buf);
+	}
+	if (method == METHOD_NETWORK)
+		return;
+	/* The address: still ours when an address-carrying method puts it there. */
+	if (ap != NULL && ap->method != METHOD_NETWORK && strcmp(ap->ifname, ifname) == 0)
+		return;
 	if ((ifindex = if_nametoindex(ifname)) == 0) {
 		/* The interface is gone, and its addresses with it. */
 		log_info("%s on %s is no longer configured; interface gone", buf, ifname);

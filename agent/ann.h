@@ -67,6 +67,12 @@ bool		 ann_needs_frr(const struct cfg *cfg);
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */
 void		 ann_frr_update(struct ann *a);
+/*
+ * Whether ap is announced as far as this node can tell: its address on the
+ * interface (address, both) and its statement in FRR as last read (network,
+ * both).
+ */
+bool		 ann_prefix_announced(const struct ann *a, const struct ann_prefix *ap);
 /* Reads what the interfaces hold now; 0 or -1 (logged). */
 int		 ann_scan(struct ann *a);
 /*
@@ -92,10 +98,13 @@ void		 ann_withdraw_all(struct ann *a);
 /* The entry for p, or NULL if p is not configured. */
 const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
 /*
- * Removes p from ifname if this daemon put it there earlier (an older
- * configuration, or the state file of a crashed run) and the current
- * configuration does not manage it there; otherwise does nothing.
+ * For what this daemon put on the system earlier with method (an older
+ * configuration, or the state file of a crashed run): removes the address
+ * from ifname unless the current configuration puts it there, and the
+ * network statement (through FRR) unless the current configuration lists
+ * the prefix at all.
  */
-void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname);
+void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
+		    int method /* enum cfg_method */);
 
 #endif

@@ -30,6 +30,7 @@ struct ctl {
 	struct ctl_client		*clients;
 	unsigned			 nclients;
 	uint64_t			 idle_us;
+	bool				 refuse_mutating;
 };
 
 struct ctl_client {
@@ -57,6 +58,12 @@ ctl_error(const char *fmt, ...)
 	json_object_object_add(o, "ok", json_object_new_boolean(false));
 	json_object_object_add(o, "error", json_object_new_string(buf));
 	return o;
+}
+
+void
+ctl_refuse_mutating(struct ctl *c)
+{
+	c->refuse_mutating = true;
 }
 
 const char *
@@ -189,6 +196,10 @@ session_dispatch(const struct ctl_session *s, const char *line, size_t len)
 		    "socket's group", cmd->name, (unsigned)s->uid, (int)s->pid);
 		reply = ctl_error("permission denied: '%s' needs root or membership in "
 		    "the control socket's group", cmd->name);
+		goto out;
+	}
+	if (cmd->mutating && s->refuse_mutating != NULL && *s->refuse_mutating) {
+		reply = ctl_error("'%s' refused: the daemon is stopping", cmd->name);
 		goto out;
 	}
 	if (cmd->mutating)
@@ -355,6 +366,7 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	cl->s.pid = cred.pid;
 	cl->s.uid = cred.uid;
 	cl->s.privileged = peer_privileged(c, fd, &cred);
+	cl->s.refuse_mutating = &c->refuse_mutating;
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;

@@ -47,6 +47,8 @@ struct ctl	*ctl_open(sd_event *ev, const char *path, const struct ctl_command *c
 /* Closes every connection and removes the socket. */
 void		 ctl_close(struct ctl *c);
 const char	*ctl_path(const struct ctl *c);
+/* From now on every mutating command is refused (the daemon is stopping). */
+void		 ctl_refuse_mutating(struct ctl *c);
 /* For tests: how long a connection may stay silent (default CTL_IDLE_US). */
 void		 ctl_set_idle_timeout(struct ctl *c, uint64_t us);
 
@@ -62,6 +64,7 @@ struct ctl_session {
 	pid_t			 pid;		/* the peer, for logs */
 	uid_t			 uid;
 	bool			 privileged;	/* may run mutating commands */
+	const bool		*refuse_mutating;	/* NULL, or: refuse them all now */
 	char			 in[CTL_MAX_REQUEST + 1];
 	size_t			 inlen;		/* received, not yet a complete line */
 };

@@ -124,7 +124,8 @@ daemon_svc_changed(struct svc *s, void *arg)
 	struct daemon	*d = arg;
 	ssize_t		 i;
 
-	if ((i = daemon_svc_index(d, s)) == -1)
+	/* Stopping: everything is being withdrawn; nothing may come back. */
+	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
 	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
@@ -157,6 +158,13 @@ daemon_save_state(struct daemon *d, bool kept)
 	struct state	 st = { .kept = kept };
 	char		*text, err[512];
 	int		 rc = 0;
+
+	/*
+	 * Until daemon_adopt() has read the previous run's file (drains,
+	 * leftovers), writing would erase it: FRR's first read comes earlier.
+	 */
+	if (!d->begun)
+		return;
 
 	/*
 	 * A statement is listed from the moment it is wanted (before vtysh is
@@ -438,8 +446,9 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	nann->errors = d->ann->errors;
 	for (size_t i = 0; i < d->ann->nprefixes; i++)
 		if (d->ann->prefixes[i].present)
+			/* Addresses only: ann_release_frr() hands statements back. */
 			ann_remove_unmanaged(nann, &d->ann->prefixes[i].pfx,
-			    d->ann->prefixes[i].ifname);
+			    d->ann->prefixes[i].ifname, METHOD_ADDRESS);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
@@ -469,7 +478,8 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 
 	ann_reconcile(d->ann);
 	for (size_t i = 0; i < ncfg->nservices; i++)
-		if (ngen[i] == g && (r = svc_start(d->svcs[i])) < 0)
+		/* Before daemon_begin() nothing runs yet; it starts every service. */
+		if (d->begun && ngen[i] == g && (r = svc_start(d->svcs[i])) < 0)
 			log_err("%s: cannot schedule probes: %s", ncfg->services[i].name,
 			    strerror(-r));
 	free(kept);
@@ -632,7 +642,10 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	switch (si->ssi_signo) {
 	case SIGHUP:
 		/* Never fatal: an invalid configuration keeps the running one. */
-		daemon_reload(d, NULL);
+		if (d->stopping)
+			log_warn("SIGHUP while stopping: ignored");
+		else
+			daemon_reload(d, NULL);
 		return 0;
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
@@ -641,8 +654,13 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
-		/* The loop stays up until FRR confirms that the statements are gone. */
+		/*
+		 * The loop stays up until FRR confirms that the statements are
+		 * gone; meanwhile nothing may announce again (svc changes are
+		 * ignored, drain/undrain/reload refused).
+		 */
 		d->stopping = true;
+		ctl_refuse_mutating(d->ctl);
 		ann_withdraw_all(d->ann);
 		if (frr_synced(d->frr)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
@@ -741,9 +759,8 @@ daemon_adopt(struct daemon *d)
 	if (rc == -1)
 		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
 	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
-		if (st.announced[i].method == METHOD_ADDRESS)
-			ann_remove_unmanaged(d->ann, &st.announced[i].pfx,
-			    st.announced[i].ifname);
+		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
+		    st.announced[i].method);
 	for (size_t i = 0; rc == 0 && i < d->cfg->nservices; i++)
 		if (state_is_drained(&st, d->cfg->services[i].name))
 			svc_drain(d->svcs[i], 0);

@@ -760,6 +760,8 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 		rc = 1;
 		goto out;
 	}
+	/* What stays listed can be retried: keep how to reach FRR. */
+	left.frr = st.frr;
 	frr_ok = withdraw_statements(&st, err, sizeof(err)) == 0;
 	if (!frr_ok)
 		fprintf(stderr, "anycast-healthctl: FRR: %s\n", err);

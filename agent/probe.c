@@ -276,6 +276,10 @@ probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
 	struct probe	*p = arg;
 	uint64_t	 now = now_us();
 
+	/* Never two attempts of one probe at once (probe_schedule() called twice). */
+	if (p->running)
+		return 0;
+
 	/* usec is when the timer was due: the difference is loop latency. */
 	p->late_us = now > usec ? now - usec : 0;
 	if (p->late_us > p->late_max_us)

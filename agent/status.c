@@ -42,7 +42,7 @@ prefix_announced(const struct ann *a, const struct pfx *p)
 {
 	const struct ann_prefix	*ap = ann_lookup(a, p);
 
-	return ap != NULL && ap->present;
+	return ap != NULL && ann_prefix_announced(a, ap);
 }
 
 static struct json_object *
@@ -250,11 +250,13 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
 			    (unsigned long long)svcs[i]->probes[j]->failures);
 	help(&b, "prefix_announced", "gauge",
-	    "1 while the prefix is announced (the address is on the interface).");
+	    "1 while the prefix is announced (its address on the interface and/or "
+	    "its network statement in FRR, as the method has it).");
 	for (size_t i = 0; i < a->nprefixes; i++)
 		put(&b, "anycast_healthd_prefix_announced{prefix=\"%s\",interface=\"%s\"} %d\n",
 		    pfx_fmt(&a->prefixes[i].pfx, px, sizeof(px)),
-		    esc(a->prefixes[i].ifname, ifn, sizeof(ifn)), a->prefixes[i].present);
+		    esc(a->prefixes[i].ifname, ifn, sizeof(ifn)),
+		    ann_prefix_announced(a, &a->prefixes[i]));
 	help(&b, "netlink_errors_total", "counter", "Failed kernel requests.");
 	put(&b, "anycast_healthd_netlink_errors_total %u\n", a->errors);
 	help(&b, "reloads_total", "counter", "Configuration reloads, by result.");

@@ -8,7 +8,7 @@ cd "$top"
 [ "${AHD_SKIP_DEPS:-0}" = 1 ] || bash tests/deps.sh || exit 1
 
 fail=0
-step() { echo; echo "=== $*"; }
+step() { echo; echo "=== $* (at ${SECONDS}s)"; }
 
 step "build (warnings are errors)"
 bash tests/build.sh "$top/_build" --enable-werror || exit 1

@@ -46,6 +46,7 @@ for t in "${tests[@]}"; do
 	[[ -f $t ]] || continue
 	name=$(basename "$t")
 	echo "=== $name"
+	start=$SECONDS
 	out=$(mktemp)
 	# TERM first so that the test's trap can clean up; KILL 15 s later.
 	timeout -k 15 "$timeout_s" bash "$t" 2>&1 | tee "$out"
@@ -67,7 +68,7 @@ for t in "${tests[@]}"; do
 		fi
 		f=$((f + 1))
 	fi
-	echo "=== $name: $p passed, $f failed (exit $rc)"
+	echo "=== $name: $p passed, $f failed (exit $rc, $((SECONDS - start)) s)"
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 done

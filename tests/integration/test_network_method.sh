@@ -320,6 +320,27 @@ if has_stmt "$HAND" && has_stmt "$CONF"; then
 else
 	ahd_fail "withdraw-all removed a statement it does not manage"
 fi
+# 11. on_exit keep with FRR: the probes wait for FRR's first read, which
+# must not overwrite the state file before the drains in it are restored.
+sed -i 's/"on_exit": "withdraw"/"on_exit": "keep"/' "$etc/anycast-healthd.json"
+start_daemon
+ahd_wait_prefix_present "$NET4" 5 || true
+ctl drain web >/dev/null
+ahd_wait_prefix_absent "$NET4" 5 || true
+stop_daemon
+start_daemon
+sleep 2
+st=$(ctl status --json 2>/dev/null || true)
+if [[ $st == *'"name": "web"'*'"state": "drained"'* || $st == *'"name":"web"'*'"state":"drained"'* ]] &&
+	! ahd_prefix_present "$NET4" && ! has_stmt "$NET4"; then
+	ahd_pass "on_exit keep with FRR: a drain survives the restart (still drained, not announced)"
+else
+	ahd_fail "on_exit keep with FRR: drain lost over a restart: $(grep -o '"name": *"web"[^}]*"state": *"[a-z]*"' <<<"$st" | head -1)"
+fi
+ctl undrain web >/dev/null || true
+stop_daemon
+sed -i 's/"on_exit": "keep"/"on_exit": "withdraw"/' "$etc/anycast-healthd.json"
+
 if grep -q '"level":"error"' "$AHD_TMP/daemon.log" &&
 	[[ -z $(grep '"level":"error"' "$AHD_TMP/daemon.log" | grep -v 'FRR\|vtysh\|router bgp\|bgpd') ]]; then
 	ahd_log "FRR errors logged while bgpd was down (expected): $(grep -c '"level":"error"' "$AHD_TMP/daemon.log")"

@@ -426,3 +426,21 @@ Test(ctl, session_frames_lines_across_reads)
 	cr_assert_eq(ctl_session_input(&s, collect, &c), -1);
 	cr_assert_str_eq(c.text, "{\"ok\":false,\"error\":\"request longer than 4096 bytes\"}\n");
 }
+
+/* A stopping daemon refuses every mutating command, even from root; reads go on. */
+Test(ctl, mutating_commands_refused_while_stopping)
+{
+	bool				stopping = false;
+	static struct ctl_session	s = { .cmds = cmds, .arg = &fx, .privileged = true };
+	struct collected		c = { "", 0 };
+
+	s.refuse_mutating = &stopping;
+	cr_assert_eq(session_feed(&s, "{\"cmd\":\"poke\"}\n", &c), 0);
+	cr_assert_eq(fx.pokes, 1);
+	stopping = true;
+	c.text[0] = '\0';
+	cr_assert_eq(session_feed(&s, "{\"cmd\":\"poke\"}\n{\"cmd\":\"echo\",\"say\":2}\n", &c), 0);
+	cr_assert_str_eq(c.text, "{\"ok\":false,\"error\":\"'poke' refused: the daemon is "
+	    "stopping\"}\n{\"said\":2}\n");
+	cr_assert_eq(fx.pokes, 1);
+}
