@@ -215,7 +215,9 @@ svc_hold(struct svc *s, enum svc_state to)
 	char		left[32];
 	int		r;
 
-	if (s->state != SVC_DOWN || (to != SVC_UP && to != SVC_DEGRADED) ||
+	/* Drained counts too: an undrain must not cut a running hold short. */
+	if ((s->state != SVC_DOWN && s->state != SVC_DRAINED) ||
+	    (to != SVC_UP && to != SVC_DEGRADED) ||
 	    s->hold_us == 0 || now >= until)
 		return to;
 	if (s->hold_timer == NULL)
@@ -338,8 +340,9 @@ svc_drain(struct svc *s, uint64_t grace_us)
 
 	if (s->state == SVC_DRAINED)
 		return 0;
+	/* A service being adopted is announced too: it gets its grace period. */
+	s->drain_announcing = grace_us > 0 && (svc_wants_announce(s) || s->adopt);
 	s->adopt = false;
-	s->drain_announcing = grace_us > 0 && svc_wants_announce(s);
 	if (s->drain_announcing) {
 		if (s->drain_timer == NULL)
 			r = sd_event_add_time_relative(s->ev, &s->drain_timer,
@@ -367,5 +370,6 @@ svc_undrain(struct svc *s)
 	s->drain_announcing = false;
 	if (s->drain_timer != NULL)
 		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
-	svc_transition(s, svc_evaluate(s, SVC_INIT), "undrained by the operator");
+	svc_transition(s, svc_hold(s, svc_evaluate(s, SVC_INIT)),
+	    "undrained by the operator");
 }

@@ -365,3 +365,58 @@ Test(svc, live_hold_down, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/* An undrain during a hold stays down until the hold ends, then follows the probes. */
+Test(svc, undrain_respects_hold_down, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_UP };
+	sd_event	*ev;
+	uint64_t	 t0;
+
+	cfg = tu_load(NULL, "web", "{ \"prefixes\": [\"192.0.2.53/32\"], \"hold_down\": "
+	    "\"200ms\", \"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": 9 } ] }", NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	/* As if it had just fallen, and its probe were up again. */
+	t0 = now_us();
+	s->state = SVC_DOWN;
+	s->fell_us = t0;
+	s->hold_us = 200000;
+	s->db[0].health = PH_UP;
+	cr_assert_eq(svc_drain(s, 0), 0);
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_DOWN, "undrain cut the hold short");
+	cr_expect_not(svc_wants_announce(s));
+	cr_assert(tu_run_until(ev, &seen.flag, 1000), "never came up after the hold");
+	cr_expect_geq(now_us() - t0, 190000);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* A service still being adopted is announced: a drain gives it its grace period. */
+Test(svc, drain_while_adopting_keeps_the_grace, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_DRAINED };
+	sd_event	*ev;
+	bool		 never = false;
+
+	cfg = tu_load(NULL, "web", "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
+	    "[ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	s->adopt = true;
+	cr_assert_eq(svc_drain(s, 50000), 0);
+	cr_expect(svc_wants_announce(s), "withdrawn at once instead of after the grace");
+	cr_expect_not(s->adopt);
+	tu_run_until(ev, &never, 120);
+	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
