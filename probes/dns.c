@@ -24,18 +24,14 @@
 
 #include "cfg.h"
 #include "dns.h"
+#include "sock.h"
 #include "probe.h"
 
 #define DNS_MSG_MAX	65535		/* largest DNS message (TCP length field) */
 #define DNS_SHOW_MAX	160		/* answer text quoted in a message */
 
 struct dns_params {
-	int		 family;
-	union {
-		struct in_addr	v4;
-		struct in6_addr	v6;
-	} addr;
-	uint16_t	 port;
+	struct sock_peer peer;
 	bool		 tcp;		/* "transport": "tcp" */
 	char		*query;		/* canonical presentation form */
 	uint16_t	 qtype;
@@ -46,7 +42,6 @@ struct dns_params {
 	struct in6_addr	*expect_addr;	/* A/AAAA: expect[] parsed */
 	bool		 expect_aa;
 	bool		 rd;
-	char		 where[INET6_ADDRSTRLEN + 8];
 };
 
 enum dns_step { DNS_CONNECTING, DNS_SENDING, DNS_RECEIVING };
@@ -189,7 +184,7 @@ dns_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct dns_params	*dp;
 	unsigned char		 wire[NS_MAXCDNAME];
-	char			 a[INET6_ADDRSTRLEN], name[NS_MAXDNAME], *s = NULL;
+	char			 name[NS_MAXDNAME], *s = NULL;
 	int			 ok = 0;
 	size_t			 i;
 
@@ -197,12 +192,12 @@ dns_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		cfg_error(ctx, NULL, "out of memory");
 		return -1;
 	}
-	dp->port = NS_DEFAULTPORT;
+	dp->peer.port = NS_DEFAULTPORT;
 	dp->qtype = ns_t_a;
 	dp->rd = true;
-	if (cfg_get_ipaddr(ctx, obj, "server", true, &dp->family, &dp->addr) != 1)
+	if (cfg_get_ipaddr(ctx, obj, "server", true, &dp->peer.family, &dp->peer.addr) != 1)
 		ok = -1;
-	if (cfg_get_port(ctx, obj, "port", false, &dp->port) == -1)
+	if (cfg_get_port(ctx, obj, "port", false, &dp->peer.port) == -1)
 		ok = -1;
 	if (cfg_get_string(ctx, obj, "transport", false, &s) == 1) {
 		if (strcmp(s, "tcp") == 0)
@@ -265,9 +260,7 @@ dns_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		dns_free_params(dp);
 		return -1;
 	}
-	inet_ntop(dp->family, &dp->addr, a, sizeof(a));
-	snprintf(dp->where, sizeof(dp->where), dp->family == AF_INET6 ?
-	    "[%s]:%u" : "%s:%u", a, dp->port);
+	sock_peer_name(&dp->peer);
 	*params = dp;
 	return 0;
 }
@@ -577,12 +570,12 @@ dns_check_reply(const struct dns_params *dp, uint16_t id, bool tcp, bool fell_ba
 		return DNS_IGNORE;
 	if (ns_initparse(m, (int)len, &h) == -1)
 		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
-		    "malformed reply (%zu bytes)%s", dp->where, len, via);
+		    "malformed reply (%zu bytes)%s", dp->peer.where, len, via);
 	if (!ns_msg_getflag(h, ns_f_qr) || ns_msg_count(h, ns_s_qd) != 1)
 		return DNS_IGNORE;
 	if (ns_parserr(&h, ns_s_qd, 0, &q) == -1)
 		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
-		    "reply whose question does not parse%s", dp->where, via);
+		    "reply whose question does not parse%s", dp->peer.where, via);
 	if (ns_rr_type(q) != dp->qtype || ns_rr_class(q) != ns_c_in ||
 	    strcasecmp(ns_rr_name(q), dp->query) != 0)
 		return DNS_IGNORE;
@@ -590,34 +583,34 @@ dns_check_reply(const struct dns_params *dp, uint16_t id, bool tcp, bool fell_ba
 	if (ns_msg_getflag(h, ns_f_tc)) {
 		if (tcp)
 			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
-			    "sent a truncated reply over TCP", dp->where);
+			    "sent a truncated reply over TCP", dp->peer.where);
 		return DNS_RETRY_TCP;
 	}
 	rcode = ns_msg_getflag(h, ns_f_rcode);
 	if (rcode != dp->expect_rcode)
 		return verdict(result, PROBE_DNS_RCODE, msg, msglen, "%s answered %s "
-		    "for %s/%s, expected %s%s", dp->where, rcode_name(rcode, rc,
+		    "for %s/%s, expected %s%s", dp->peer.where, rcode_name(rcode, rc,
 		    sizeof(rc)), dp->query, qtype_name(dp->qtype),
 		    rcode_name(dp->expect_rcode, erc, sizeof(erc)), via);
 	if (dp->expect_aa && !ns_msg_getflag(h, ns_f_aa))
 		return verdict(result, PROBE_DNS_NOT_AA, msg, msglen, "%s answered "
-		    "%s/%s without the AA flag (not authoritative)%s", dp->where,
+		    "%s/%s without the AA flag (not authoritative)%s", dp->peer.where,
 		    dp->query, qtype_name(dp->qtype), via);
 	if (dp->check_answer) {
 		if ((eq = dns_compare(dp, &h, got, sizeof(got))) == -1)
 			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
-			    "sent a reply with a malformed %s record%s", dp->where,
+			    "sent a reply with a malformed %s record%s", dp->peer.where,
 			    qtype_name(dp->qtype), via);
 		if (eq == 0) {
 			expected_str(dp, want, sizeof(want));
 			return verdict(result, PROBE_DNS_ANSWER, msg, msglen, "%s "
-			    "answered %s/%s with %s, expected %s%s", dp->where,
+			    "answered %s/%s with %s, expected %s%s", dp->peer.where,
 			    dp->query, qtype_name(dp->qtype), got[0] ? got :
 			    "no record", want, via);
 		}
 	}
 	return verdict(result, PROBE_OK, msg, msglen, "%s answered %s for %s/%s "
-	    "(%u record%s%s)%s", dp->where, rcode_name(rcode, rc, sizeof(rc)),
+	    "(%u record%s%s)%s", dp->peer.where, rcode_name(rcode, rc, sizeof(rc)),
 	    dp->query, qtype_name(dp->qtype), ns_msg_count(h, ns_s_an),
 	    ns_msg_count(h, ns_s_an) == 1 ? "" : "s",
 	    ns_msg_getflag(h, ns_f_aa) ? ", authoritative" : "", via);
@@ -667,12 +660,12 @@ dns_recv_udp(struct probe *p)
 			return;
 		if (n == -1 && errno == ECONNREFUSED) {
 			dns_finish(p, PROBE_CONN_REFUSED, "%s refused the query (port "
-			    "unreachable)", dp->where);
+			    "unreachable)", dp->peer.where);
 			return;
 		}
 		if (n == -1) {
 			dns_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    dp->where, strerror(errno));
+			    dp->peer.where, strerror(errno));
 			return;
 		}
 		if (dns_examine(p, run->buf, (size_t)n))
@@ -696,12 +689,12 @@ dns_recv_tcp(struct probe *p)
 			return;
 		if (n == -1) {
 			dns_finish(p, PROBE_RECV_FAILED, "receive from %s over TCP "
-			    "failed: %s", dp->where, strerror(errno));
+			    "failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (n == 0) {
 			dns_finish(p, PROBE_CLOSED, "%s closed the TCP connection "
-			    "without answering", dp->where);
+			    "without answering", dp->peer.where);
 			return;
 		}
 		run->got += (size_t)n;
@@ -722,24 +715,18 @@ dns_send(struct probe *p)
 	struct dns_run		*run = p->run;
 	const unsigned char	*q = run->tcp ? run->q : run->q + 2;
 	size_t			 qlen = run->tcp ? run->qlen + 2 : run->qlen;
-	ssize_t			 n;
+	int			 r;
 
-	while (run->sent < qlen) {
-		n = send(run->fd, q + run->sent, qlen - run->sent, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n == -1 && errno == ECONNREFUSED) {
-			dns_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->where);
-			return;
-		}
-		if (n == -1) {
-			dns_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-			    dp->where, strerror(errno));
-			return;
-		}
-		run->sent += (size_t)n;
+	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1)
+		return;
+	if (r == -1 && errno == ECONNREFUSED) {
+		dns_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
+		return;
+	}
+	if (r == -1) {
+		dns_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
+		    dp->peer.where, strerror(errno));
+		return;
 	}
 	run->step = DNS_RECEIVING;
 	sd_event_source_set_io_events(run->io, EPOLLIN);
@@ -755,21 +742,14 @@ dns_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	struct probe		*p = arg;
 	const struct dns_params	*dp = p->cfg->params;
 	struct dns_run		*run = p->run;
-	int			 soerr = 0;
-	socklen_t		 len = sizeof(soerr);
+	char			 msg[128];
+	int			 err;
 
 	switch (run->step) {
 	case DNS_CONNECTING:
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			soerr = errno;
-		if (soerr == ECONNREFUSED) {
-			dns_finish(p, PROBE_CONN_REFUSED, "TCP connection to %s refused",
-			    dp->where);
-			return 0;
-		}
-		if (soerr != 0) {
-			dns_finish(p, PROBE_CONN_FAILED, "TCP connect to %s failed: %s",
-			    dp->where, strerror(soerr));
+		if ((err = sock_connect_error(fd)) != 0) {
+			dns_finish(p, sock_connect_result(err), "TCP %s",
+			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
 		run->step = DNS_SENDING;
@@ -793,41 +773,19 @@ dns_open(struct probe *p)
 {
 	const struct dns_params	*dp = p->cfg->params;
 	struct dns_run		*run = p->run;
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t		 sslen;
-	int			 r;
+	char			 msg[128];
+	int			 r, err;
 
-	memset(&ss, 0, sizeof(ss));
-	if (dp->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(dp->port);
-		sin->sin_addr = dp->addr.v4;
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(dp->port);
-		sin6->sin6_addr = dp->addr.v6;
-		sslen = sizeof(*sin6);
-	}
 	run->sent = 0;
 	run->got = 0;
-	run->fd = socket(dp->family, (run->tcp ? SOCK_STREAM : SOCK_DGRAM) |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (run->fd == -1) {
-		dns_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
-		return;
-	}
 	/* Connected UDP: only the server's datagrams arrive, and ICMP errors are seen. */
-	if (connect(run->fd, (struct sockaddr *)&ss, sslen) == -1 &&
-	    errno != EINPROGRESS) {
-		if (errno == ECONNREFUSED)
-			dns_finish(p, PROBE_CONN_REFUSED, "connection to %s refused",
-			    dp->where);
+	run->fd = sock_connect(&dp->peer, run->tcp ? SOCK_STREAM : SOCK_DGRAM, &err);
+	if (run->fd == -1) {
+		if (err == 0)
+			dns_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
 		else
-			dns_finish(p, PROBE_CONN_FAILED, "connect to %s failed: %s",
-			    dp->where, strerror(errno));
+			dns_finish(p, sock_connect_result(err), "%s",
+			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	run->step = run->tcp ? DNS_CONNECTING : DNS_SENDING;

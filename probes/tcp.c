@@ -19,21 +19,16 @@
 
 #include "cfg.h"
 #include "probe.h"
+#include "sock.h"
 #include "tcp.h"
 
 #define TCP_RECV_MAX	4096
 
 struct tcp_params {
-	int		 family;
-	union {
-		struct in_addr	v4;
-		struct in6_addr	v6;
-	} addr;
-	uint16_t	 port;
+	struct sock_peer peer;
 	char		*send;		/* NULL: send nothing */
 	size_t		 send_len;
 	char		*expect;	/* NULL: connecting is enough */
-	char		 where[INET6_ADDRSTRLEN + 8];
 };
 
 enum tcp_step { TCP_CONNECTING, TCP_SENDING, TCP_RECEIVING };
@@ -65,16 +60,15 @@ static int
 tcp_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct tcp_params	*tp;
-	char			 a[INET6_ADDRSTRLEN];
 	int			 ok = 0;
 
 	if ((tp = calloc(1, sizeof(*tp))) == NULL) {
 		cfg_error(ctx, NULL, "out of memory");
 		return -1;
 	}
-	if (cfg_get_ipaddr(ctx, obj, "host", true, &tp->family, &tp->addr) != 1)
+	if (cfg_get_ipaddr(ctx, obj, "host", true, &tp->peer.family, &tp->peer.addr) != 1)
 		ok = -1;
-	if (cfg_get_port(ctx, obj, "port", true, &tp->port) != 1)
+	if (cfg_get_port(ctx, obj, "port", true, &tp->peer.port) != 1)
 		ok = -1;
 	if (cfg_get_string(ctx, obj, "send", false, &tp->send) == -1)
 		ok = -1;
@@ -94,9 +88,7 @@ tcp_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	}
 	if (tp->send != NULL)
 		tp->send_len = strlen(tp->send);
-	inet_ntop(tp->family, &tp->addr, a, sizeof(a));
-	snprintf(tp->where, sizeof(tp->where), tp->family == AF_INET6 ?
-	    "[%s]:%u" : "%s:%u", a, tp->port);
+	sock_peer_name(&tp->peer);
 	*params = tp;
 	return 0;
 }
@@ -165,13 +157,13 @@ tcp_step_receive(struct probe *p)
 			return;
 		if (n == -1) {
 			tcp_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    tp->where, strerror(errno));
+			    tp->peer.where, strerror(errno));
 			return;
 		}
 		run->got += (size_t)n;
 		run->buf[run->got] = '\0';
 		if (memmem(run->buf, run->got, tp->expect, strlen(tp->expect)) != NULL) {
-			tcp_finish(p, PROBE_OK, "%s answered as expected", tp->where);
+			tcp_finish(p, PROBE_OK, "%s answered as expected", tp->peer.where);
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
@@ -181,10 +173,10 @@ tcp_step_receive(struct probe *p)
 			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
 			if (got == 0)
 				tcp_finish(p, PROBE_CLOSED, "%s closed the connection "
-				    "without answering", tp->where);
+				    "without answering", tp->peer.where);
 			else
 				tcp_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
-				    "expected '%s'", tp->where, shown,
+				    "expected '%s'", tp->peer.where, shown,
 				    got > 40 ? "..." : "", tp->expect);
 			return;
 		}
@@ -196,25 +188,18 @@ tcp_step_send(struct probe *p)
 {
 	const struct tcp_params	*tp = p->cfg->params;
 	struct tcp_run		*run = p->run;
-	ssize_t			 n;
+	int			 r;
 
-	while (run->sent < tp->send_len) {
-		n = send(run->fd, tp->send + run->sent, tp->send_len - run->sent,
-		    MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n == -1) {
-			tcp_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-			    tp->where, strerror(errno));
-			return;
-		}
-		run->sent += (size_t)n;
+	if ((r = sock_send(run->fd, tp->send, tp->send_len, &run->sent)) == 1)
+		return;
+	if (r == -1) {
+		tcp_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
+		    tp->peer.where, strerror(errno));
+		return;
 	}
 	if (tp->expect == NULL) {
 		tcp_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
-		    tp->where, tp->send_len);
+		    tp->peer.where, tp->send_len);
 		return;
 	}
 	run->step = TCP_RECEIVING;
@@ -228,25 +213,18 @@ tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	struct probe		*p = arg;
 	const struct tcp_params	*tp = p->cfg->params;
 	struct tcp_run		*run = p->run;
-	int			 soerr = 0;
-	socklen_t		 len = sizeof(soerr);
+	char			 msg[128];
+	int			 err;
 
 	switch (run->step) {
 	case TCP_CONNECTING:
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			soerr = errno;
-		if (soerr == ECONNREFUSED) {
-			tcp_finish(p, PROBE_CONN_REFUSED, "connection to %s refused",
-			    tp->where);
-			return 0;
-		}
-		if (soerr != 0) {
-			tcp_finish(p, PROBE_CONN_FAILED, "connect to %s failed: %s",
-			    tp->where, strerror(soerr));
+		if ((err = sock_connect_error(fd)) != 0) {
+			tcp_finish(p, sock_connect_result(err), "%s",
+			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
 		if (tp->send == NULL && tp->expect == NULL) {
-			tcp_finish(p, PROBE_OK, "connected to %s", tp->where);
+			tcp_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
 			return 0;
 		}
 		run->step = TCP_SENDING;
@@ -267,43 +245,20 @@ tcp_start(struct probe *p)
 {
 	const struct tcp_params	*tp = p->cfg->params;
 	struct tcp_run		*run;
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t		 sslen;
-	int			 r;
+	char			 msg[128];
+	int			 r, err;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
 		probe_done(p, PROBE_INTERNAL, "out of memory");
 		return;
 	}
-	run->fd = -1;
 	p->run = run;
-	memset(&ss, 0, sizeof(ss));
-	if (tp->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(tp->port);
-		sin->sin_addr = tp->addr.v4;
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(tp->port);
-		sin6->sin6_addr = tp->addr.v6;
-		sslen = sizeof(*sin6);
-	}
-	run->fd = socket(tp->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (run->fd == -1) {
-		tcp_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
-		return;
-	}
-	if (connect(run->fd, (struct sockaddr *)&ss, sslen) == -1 &&
-	    errno != EINPROGRESS) {
-		if (errno == ECONNREFUSED)
-			tcp_finish(p, PROBE_CONN_REFUSED, "connection to %s refused",
-			    tp->where);
+	if ((run->fd = sock_connect(&tp->peer, SOCK_STREAM, &err)) == -1) {
+		if (err == 0)
+			tcp_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
 		else
-			tcp_finish(p, PROBE_CONN_FAILED, "connect to %s failed: %s",
-			    tp->where, strerror(errno));
+			tcp_finish(p, sock_connect_result(err), "%s",
+			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	run->step = TCP_CONNECTING;
