@@ -33,6 +33,9 @@ struct frr_entry {
 	bool		have;
 	char		have_rm[FRR_RM_MAX];
 	bool		sent;		/* part of the call whose read-back is pending */
+	/* What that call asked for: want may have moved on since. */
+	bool		sent_want;
+	char		sent_rm[FRR_RM_MAX];
 };
 
 enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY };
@@ -621,10 +624,15 @@ frr_read_done(struct frr *f, const char *out)
 		net = frr_running_find(&r, &e->pfx);
 		e->have = net != NULL;
 		snprintf(e->have_rm, sizeof(e->have_rm), "%s", net ? net->route_map : "");
-		if (f->readback && e->sent && entry_differs(e)) {
+		/*
+		 * Checked against what the call sent: a wish changed while it was
+		 * in flight is no failure of FRR's, and goes out next (frr_kick).
+		 */
+		if (f->readback && e->sent && (e->have != e->sent_want ||
+		    (e->have && strcmp(e->have_rm, e->sent_rm) != 0))) {
 			log_msg(LOG_LVL_ERROR, NULL, "frr", "read-back mismatch: asked for %s, "
-			    "FRR holds %s", stmt_fmt(e->want, e->want_rm, &e->pfx, w, sizeof(w)),
-			    stmt_fmt(e->have, e->have_rm, &e->pfx, h, sizeof(h)));
+			    "FRR holds %s", stmt_fmt(e->sent_want, e->sent_rm, &e->pfx, w,
+			    sizeof(w)), stmt_fmt(e->have, e->have_rm, &e->pfx, h, sizeof(h)));
 			mismatch = true;
 		}
 		e->sent = false;
@@ -728,6 +736,8 @@ frr_start_apply(struct frr *f)
 		ch[n].present = e->want;
 		ch[n].route_map = e->want_rm;
 		e->sent = true;
+		e->sent_want = e->want;
+		snprintf(e->sent_rm, sizeof(e->sent_rm), "%s", e->want_rm);
 		log_msg(LOG_LVL_INFO, NULL, "frr", "%s %s%s%s", e->want ? "network" :
 		    "no network", pfx_fmt(&e->pfx, buf, sizeof(buf)),
 		    e->want && e->want_rm[0] ? " route-map " : "", e->want ? e->want_rm : "");

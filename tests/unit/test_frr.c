@@ -436,3 +436,44 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	cfg_free(pcfg);
 	rig_teardown(&r);
 }
+
+Test(frr, wish_changed_during_an_apply_is_no_mismatch)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	/* A mismatch would hold the next change back by 5 s: far beyond the wait below. */
+	struct frr_timing t = { .backoff_min_us = 5000000, .backoff_max_us = 5000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000 };
+	uint64_t	 end;
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	frr_set_timing(r.frr, &t);
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, NULL);
+	/* Service up, then down again while `network` is on its way. */
+	end = now_us() + 3000000;
+	while (frr_stats(r.frr)->calls < 2 && now_us() < end)
+		cr_assert_geq(sd_event_run(r.ev, 10000), 0);
+	cr_assert_eq(frr_stats(r.frr)->calls, 2);
+	frr_want(r.frr, &v4, false, NULL);
+	cr_expect(run_until_synced(&r, 2000));
+	cr_expect_eq(frr_stats(r.frr)->mismatches, 0);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	cr_expect_not(frr_failing(r.frr));
+	cr_expect_not(frr_holds(r.frr, &v4));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "");
+	log = slurp(r.log);
+	/* read, apply, read back, apply, read back. */
+	cr_expect_str_eq(log, "show running-config|\n"
+	    "configure terminal|router bgp 65001|address-family ipv4 unicast|"
+	    "network 192.0.2.53/32|exit-address-family|\n"
+	    "show running-config|\n"
+	    "configure terminal|router bgp 65001|address-family ipv4 unicast|"
+	    "no network 192.0.2.53/32|exit-address-family|\n"
+	    "show running-config|\n");
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
