@@ -36,6 +36,8 @@ struct frr_entry {
 	/* What that call asked for: want may have moved on since. */
 	bool		sent_want;
 	char		sent_rm[FRR_RM_MAX];
+	/* Left by the configuration: wanted absent, dropped once a read shows it so. */
+	bool		released;
 };
 
 enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY };
@@ -494,6 +496,14 @@ frr_find(const struct frr *f, const struct pfx *p)
 	return NULL;
 }
 
+/* Forgets entry i: its statement is never touched again. */
+static void
+frr_drop(struct frr *f, size_t i)
+{
+	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(f->e[0]));
+	f->n--;
+}
+
 static bool
 entry_differs(const struct frr_entry *e)
 {
@@ -636,6 +646,13 @@ frr_read_done(struct frr *f, const char *out)
 			mismatch = true;
 		}
 		e->sent = false;
+	}
+	/* Released statements now absent are no longer ours: a hand-made one stays. */
+	for (size_t i = 0; i < f->n; ) {
+		if (f->e[i].released && !f->e[i].have)
+			frr_drop(f, i);
+		else
+			i++;
 	}
 	f->known = true;
 	f->need_read = false;
@@ -891,17 +908,41 @@ frr_free(struct frr *f)
 int
 frr_manage(struct frr *f, const struct pfx *p)
 {
-	struct frr_entry	*tmp;
+	struct frr_entry	*e, *tmp;
 
-	if (frr_find(f, p) != NULL)
+	if ((e = frr_find(f, p)) != NULL) {
+		/* Managed again before its release completed: it stays, wanted absent. */
+		e->released = false;
 		return 0;
+	}
 	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
 		return -1;
 	f->e = tmp;
 	memset(&f->e[f->n], 0, sizeof(f->e[0]));
 	f->e[f->n].pfx = *p;
 	f->n++;
+	/* Managed by a reload: what FRR holds for it is not known before a read. */
+	if (f->started)
+		frr_check(f);
 	return 0;
+}
+
+void
+frr_release(struct frr *f, const struct pfx *p, bool remove)
+{
+	struct frr_entry	*e;
+
+	if ((e = frr_find(f, p)) == NULL)
+		return;
+	if (!remove) {
+		frr_drop(f, (size_t)(e - f->e));
+		return;
+	}
+	e->released = true;
+	e->want = false;
+	e->want_rm[0] = '\0';
+	/* A read decides: absent drops it, present sends `no network` first. */
+	frr_check(f);
 }
 
 uint32_t
@@ -924,7 +965,7 @@ frr_want(struct frr *f, const struct pfx *p, bool present, const char *route_map
 	struct frr_entry	*e;
 	const char		*rm = present && route_map != NULL ? route_map : "";
 
-	if ((e = frr_find(f, p)) == NULL)
+	if ((e = frr_find(f, p)) == NULL || e->released)
 		return;
 	if (e->want == present && strcmp(e->want_rm, rm) == 0)
 		return;
