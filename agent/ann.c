@@ -407,7 +407,7 @@ ann_release_frr(const struct ann *old, const struct ann *nw)
 			continue;
 		np = ann_find(nw, &op->pfx);
 		if (np == NULL || np->method == METHOD_ADDRESS)
-			frr_want(old->frr, &op->pfx, false, NULL);
+			frr_release(old->frr, &op->pfx, np == NULL);
 	}
 }
 

@@ -61,8 +61,10 @@ int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
 bool		 ann_needs_frr(const struct cfg *cfg);
 /*
- * After a reload: statements of old that nw no longer manages (or manages
- * with the address method) are wanted absent.
+ * After a reload, through frr_release(): statements of prefixes nw no
+ * longer has are removed, then forgotten; those nw announces with the
+ * address method are forgotten at once (their `network` line is the
+ * operator's).
  */
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */

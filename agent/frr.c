@@ -33,6 +33,11 @@ struct frr_entry {
 	bool		have;
 	char		have_rm[FRR_RM_MAX];
 	bool		sent;		/* part of the call whose read-back is pending */
+	/* What that call asked for: want may have moved on since. */
+	bool		sent_want;
+	char		sent_rm[FRR_RM_MAX];
+	/* Left by the configuration: wanted absent, dropped once a read shows it so. */
+	bool		released;
 };
 
 enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY };
@@ -491,6 +496,14 @@ frr_find(const struct frr *f, const struct pfx *p)
 	return NULL;
 }
 
+/* Forgets entry i: its statement is never touched again. */
+static void
+frr_drop(struct frr *f, size_t i)
+{
+	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(f->e[0]));
+	f->n--;
+}
+
 static bool
 entry_differs(const struct frr_entry *e)
 {
@@ -621,13 +634,25 @@ frr_read_done(struct frr *f, const char *out)
 		net = frr_running_find(&r, &e->pfx);
 		e->have = net != NULL;
 		snprintf(e->have_rm, sizeof(e->have_rm), "%s", net ? net->route_map : "");
-		if (f->readback && e->sent && entry_differs(e)) {
+		/*
+		 * Checked against what the call sent: a wish changed while it was
+		 * in flight is no failure of FRR's, and goes out next (frr_kick).
+		 */
+		if (f->readback && e->sent && (e->have != e->sent_want ||
+		    (e->have && strcmp(e->have_rm, e->sent_rm) != 0))) {
 			log_msg(LOG_LVL_ERROR, NULL, "frr", "read-back mismatch: asked for %s, "
-			    "FRR holds %s", stmt_fmt(e->want, e->want_rm, &e->pfx, w, sizeof(w)),
-			    stmt_fmt(e->have, e->have_rm, &e->pfx, h, sizeof(h)));
+			    "FRR holds %s", stmt_fmt(e->sent_want, e->sent_rm, &e->pfx, w,
+			    sizeof(w)), stmt_fmt(e->have, e->have_rm, &e->pfx, h, sizeof(h)));
 			mismatch = true;
 		}
 		e->sent = false;
+	}
+	/* Released statements now absent are no longer ours: a hand-made one stays. */
+	for (size_t i = 0; i < f->n; ) {
+		if (f->e[i].released && !f->e[i].have)
+			frr_drop(f, i);
+		else
+			i++;
 	}
 	f->known = true;
 	f->need_read = false;
@@ -728,6 +753,8 @@ frr_start_apply(struct frr *f)
 		ch[n].present = e->want;
 		ch[n].route_map = e->want_rm;
 		e->sent = true;
+		e->sent_want = e->want;
+		snprintf(e->sent_rm, sizeof(e->sent_rm), "%s", e->want_rm);
 		log_msg(LOG_LVL_INFO, NULL, "frr", "%s %s%s%s", e->want ? "network" :
 		    "no network", pfx_fmt(&e->pfx, buf, sizeof(buf)),
 		    e->want && e->want_rm[0] ? " route-map " : "", e->want ? e->want_rm : "");
@@ -881,17 +908,41 @@ frr_free(struct frr *f)
 int
 frr_manage(struct frr *f, const struct pfx *p)
 {
-	struct frr_entry	*tmp;
+	struct frr_entry	*e, *tmp;
 
-	if (frr_find(f, p) != NULL)
+	if ((e = frr_find(f, p)) != NULL) {
+		/* Managed again before its release completed: it stays, wanted absent. */
+		e->released = false;
 		return 0;
+	}
 	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
 		return -1;
 	f->e = tmp;
 	memset(&f->e[f->n], 0, sizeof(f->e[0]));
 	f->e[f->n].pfx = *p;
 	f->n++;
+	/* Managed by a reload: what FRR holds for it is not known before a read. */
+	if (f->started)
+		frr_check(f);
 	return 0;
+}
+
+void
+frr_release(struct frr *f, const struct pfx *p, bool remove)
+{
+	struct frr_entry	*e;
+
+	if ((e = frr_find(f, p)) == NULL)
+		return;
+	if (!remove) {
+		frr_drop(f, (size_t)(e - f->e));
+		return;
+	}
+	e->released = true;
+	e->want = false;
+	e->want_rm[0] = '\0';
+	/* A read decides: absent drops it, present sends `no network` first. */
+	frr_check(f);
 }
 
 uint32_t
@@ -914,7 +965,7 @@ frr_want(struct frr *f, const struct pfx *p, bool present, const char *route_map
 	struct frr_entry	*e;
 	const char		*rm = present && route_map != NULL ? route_map : "";
 
-	if ((e = frr_find(f, p)) == NULL)
+	if ((e = frr_find(f, p)) == NULL || e->released)
 		return;
 	if (e->want == present && strcmp(e->want_rm, rm) == 0)
 		return;

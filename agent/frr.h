@@ -89,12 +89,30 @@ struct frr_stats {
 struct frr	*frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg);
 void		 frr_free(struct frr *f);
 /*
- * Points f at a reloaded configuration with the same vtysh, pathspace, ASN
- * and VRF (the caller checks); the old one may be freed afterwards.
+ * Points f at a reloaded configuration, used from the next call on (timeout,
+ * and a configured frr.asn replaces a learned one). The statements are not
+ * moved: the caller has refused a reload changing vtysh, pathspace, frr.asn
+ * or vrf. The managed set is left alone: the caller follows with
+ * frr_manage() and frr_release(). The old configuration may be freed
+ * afterwards.
  */
 void		 frr_reconfigure(struct frr *f, const struct cfg *cfg);
-/* Declares p as managed (before frr_start); its statement is wanted absent. */
+/*
+ * Declares p as managed, before frr_start() or after it (a reload: FRR is
+ * read again soon to learn what it holds for p). A new entry's statement is
+ * wanted absent until frr_want(); an entry still being released (see
+ * frr_release()) is managed again, its statement still wanted absent.
+ */
 int		 frr_manage(struct frr *f, const struct pfx *p);
+/*
+ * Ends the management of p after a reload. remove false (p is now announced
+ * by method address, whose `network` line is the operator's): p is forgotten
+ * at once and its statement never touched again. remove true (p left the
+ * configuration): its statement is wanted absent, and p is forgotten once a
+ * read shows it absent, so that a statement added by hand later stays.
+ * frr_want() is ignored for p meanwhile.
+ */
+void		 frr_release(struct frr *f, const struct pfx *p, bool remove);
 /*
  * The desired statement for a managed p: absent, `network P`, or `network P
  * route-map RM`. Nothing is sent when nothing changed; changes made in the

@@ -436,3 +436,151 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	cfg_free(pcfg);
 	rig_teardown(&r);
 }
+
+/* How many vtysh calls in the fake's log carried cmd. */
+static unsigned
+log_count(const char *log, const char *cmd)
+{
+	char		 needle[256];
+	const char	*s = log;
+	unsigned	 n = 0;
+
+	snprintf(needle, sizeof(needle), "|%s|", cmd);
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+Test(frr, wish_changed_during_an_apply_is_no_mismatch)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	/* A mismatch would hold the next change back by 5 s: far beyond the wait below. */
+	struct frr_timing t = { .backoff_min_us = 5000000, .backoff_max_us = 5000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000 };
+	uint64_t	 end;
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	frr_set_timing(r.frr, &t);
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, NULL);
+	/* Service up, then down again while `network` is on its way. */
+	end = now_us() + 3000000;
+	while (frr_stats(r.frr)->calls < 2 && now_us() < end)
+		cr_assert_geq(sd_event_run(r.ev, 10000), 0);
+	cr_assert_eq(frr_stats(r.frr)->calls, 2);
+	frr_want(r.frr, &v4, false, NULL);
+	cr_expect(run_until_synced(&r, 2000));
+	cr_expect_eq(frr_stats(r.frr)->mismatches, 0);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	cr_expect_not(frr_failing(r.frr));
+	cr_expect_not(frr_holds(r.frr, &v4));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "");
+	log = slurp(r.log);
+	/* read, apply, read back, apply, read back. */
+	cr_expect_str_eq(log, "show running-config|\n"
+	    "configure terminal|router bgp 65001|address-family ipv4 unicast|"
+	    "network 192.0.2.53/32|exit-address-family|\n"
+	    "show running-config|\n"
+	    "configure terminal|router bgp 65001|address-family ipv4 unicast|"
+	    "no network 192.0.2.53/32|exit-address-family|\n"
+	    "show running-config|\n");
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
+
+Test(frr, released_to_method_address_is_never_touched_again)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, NULL);
+	cr_assert(run_until_synced(&r, 3000));
+	/* A reload moves it to method address: the line is the operator's now. */
+	frr_release(r.frr, &v4, false);
+	for (int i = 0; i < 2; i++) {
+		frr_check(r.frr);	/* what the periodic check does */
+		cr_assert(run_until_synced(&r, 3000));
+	}
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n");
+	log = slurp(r.log);
+	cr_expect_eq(log_count(log, "no network 192.0.2.53/32"), 0, "%s", log);
+	/* read, apply, read back, two periodic reads. */
+	cr_expect_eq(frr_stats(r.frr)->calls, 5);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	cr_expect_not(frr_holds(r.frr, &v4));
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
+
+Test(frr, released_prefix_is_removed_once_then_forgotten)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state, *log;
+	FILE		*fp;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, NULL);
+	cr_assert(run_until_synced(&r, 3000));
+	/* A reload drops the prefix from the configuration. */
+	frr_release(r.frr, &v4, true);
+	frr_want(r.frr, &v4, true, NULL);	/* ignored from now on */
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "");
+	free(state);
+	/* The operator adds it by hand: the next periodic check leaves it alone. */
+	fp = fopen(r.state, "w");
+	cr_assert_not_null(fp);
+	fputs("ipv4 192.0.2.53/32 \n", fp);
+	fclose(fp);
+	frr_check(r.frr);
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n");
+	log = slurp(r.log);
+	cr_expect_eq(log_count(log, "no network 192.0.2.53/32"), 1, "%s", log);
+	cr_expect_eq(log_count(log, "network 192.0.2.53/32"), 1, "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	cr_expect_not(frr_holds(r.frr, &v4));
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
+
+Test(frr, managed_again_before_the_release_completed)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, NULL);
+	cr_assert(run_until_synced(&r, 3000));
+	/* Released by one reload, managed again by the next before any read. */
+	frr_release(r.frr, &v4, true);
+	cr_assert_eq(frr_manage(r.frr, &v4), 0);
+	cr_assert(run_until_synced(&r, 3000));
+	cr_expect_not(frr_holds(r.frr, &v4));
+	frr_want(r.frr, &v4, true, "ANYCAST-DEGRADED");
+	cr_assert(run_until_synced(&r, 3000));
+	cr_expect(frr_holds(r.frr, &v4));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 ANYCAST-DEGRADED\n");
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	rig_teardown(&r);
+}
