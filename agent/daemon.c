@@ -283,40 +283,66 @@ daemon_stop_cb(sd_event_source *src, uint64_t usec, void *arg)
  * them all absent). Moving statements to another vtysh, pathspace, ASN or
  * VRF at run time would orphan the old ones, so that needs a restart.
  */
+static bool
+str_same(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * Whether cfg may take over the running FRR driver: moving statements to
+ * another vtysh, pathspace, ASN or VRF at run time would orphan the old
+ * ones, so that needs a restart. No side effects.
+ */
+static int
+daemon_frr_check(const struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg	*o = d->cfg;
+
+	if (d->frr == NULL || (str_same(o->frr.vtysh, cfg->frr.vtysh) &&
+	    o->frr.asn == cfg->frr.asn && str_same(o->frr.pathspace, cfg->frr.pathspace) &&
+	    str_same(o->frr.vrf, cfg->frr.vrf)))
+		return 0;
+	snprintf(err, errlen, "frr: vtysh, pathspace, asn or vrf changed; "
+	    "restart the daemon to move the network statements");
+	return -1;
+}
+
+/*
+ * The FRR driver for cfg: created the first time a configuration needs it,
+ * then kept (a later configuration without network statements just releases
+ * them). A driver created here that cannot be started is dropped again, so
+ * a failure leaves things as they were.
+ */
 static int
 daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *err,
     size_t errlen)
 {
-	const struct cfg	*o = d->cfg;
-	int			 r;
+	int	r;
 
-	if (d->frr != NULL && d->cfg != cfg &&
-	    (strcmp(o->frr.vtysh, cfg->frr.vtysh) != 0 || o->frr.asn != cfg->frr.asn ||
-	    (o->frr.pathspace == NULL) != (cfg->frr.pathspace == NULL) ||
-	    (o->frr.pathspace != NULL && strcmp(o->frr.pathspace, cfg->frr.pathspace) != 0) ||
-	    (o->frr.vrf == NULL) != (cfg->frr.vrf == NULL) ||
-	    (o->frr.vrf != NULL && strcmp(o->frr.vrf, cfg->frr.vrf) != 0))) {
-		snprintf(err, errlen, "frr: vtysh, pathspace, asn or vrf changed; "
-		    "restart the daemon to move the network statements");
-		return -1;
-	}
 	if (d->frr == NULL && !ann_needs_frr(cfg))
 		return 0;
-	if (d->frr == NULL) {
-		if ((d->frr = frr_new(d->ev, cfg, daemon_frr_cb, d)) == NULL)
+	if (d->frr != NULL) {
+		if (frr_reconfigure(d->frr, cfg) == -1 || ann_set_frr(a, d->frr) == -1)
 			goto nomem;
-		if (ann_set_frr(a, d->frr) == -1)
-			goto nomem;
-		if ((r = frr_start(d->frr)) < 0) {
-			snprintf(err, errlen, "FRR driver: %s", strerror(-r));
-			return -1;
-		}
 		return 0;
 	}
-	frr_reconfigure(d->frr, cfg);
-	if (ann_set_frr(a, d->frr) == -1)
+	if ((d->frr = frr_new(d->ev, cfg, daemon_frr_cb, d)) == NULL)
 		goto nomem;
+	if (ann_set_frr(a, d->frr) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto drop;
+	}
+	if ((r = frr_start(d->frr)) < 0) {
+		snprintf(err, errlen, "FRR driver: %s", strerror(-r));
+		goto drop;
+	}
 	return 0;
+drop:
+	frr_free(d->frr);
+	d->frr = NULL;
+	a->frr = NULL;
+	return -1;
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
@@ -383,7 +409,7 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		reload_error(errors, err);
 		goto invalid;
 	}
-	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1) {
+	if (daemon_frr_check(d, ncfg, err, sizeof(err)) == -1) {
 		reload_error(errors, err);
 		ann_free(nann);
 		goto invalid;
@@ -415,13 +441,8 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			continue;
 		}
 		if ((nsvcs[i] = svc_new(d->ev, nc, daemon_svc_changed, d)) == NULL) {
-			reload_error(errors, "out of memory");
-			for (size_t k = 0; k < i; k++)
-				if (ngen[k] == g)
-					svc_free(nsvcs[k]);
-			g->refs = 0;
-			ann_free(nann);
-			goto invalid;
+			snprintf(err, sizeof(err), "out of memory");
+			goto unwind;
 		}
 		ngen[i] = g;
 		g->refs++;
@@ -437,6 +458,10 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			/* Announced (or being adopted): keep it until the first results. */
 			nsvcs[i]->adopt = true;
 	}
+	/* The last step that can fail: FRR is changed only for a reload that goes through. */
+	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
+		goto unwind;
+
 	for (size_t i = 0; i < ncfg->nservices; i++) {
 		nann->svc_wanted[i] = svc_wants_announce(nsvcs[i]) || nsvcs[i]->adopt;
 		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
@@ -490,6 +515,15 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	    nkept, nnew);
 	notify_ready(d);
 	return 0;
+unwind:
+	reload_error(errors, err);
+	for (size_t k = 0; k < ncfg->nservices; k++)
+		if (ngen[k] == g && nsvcs[k] != NULL)
+			svc_free(nsvcs[k]);
+	g->refs = 0;
+	ann_free(nann);
+	/* RELOADING=1 was sent: the running configuration is ready again. */
+	notify_ready(d);
 invalid:
 	log_err("reload: configuration not usable; still running the previous one");
 	free(nsvcs);

@@ -59,7 +59,17 @@ struct frr_call {
 
 struct frr {
 	sd_event		*ev;
-	const struct cfg	*cfg;
+	/*
+	 * A copy of the configuration's FRR settings: a reload frees the
+	 * configuration they came from whenever it is done with it.
+	 */
+	struct {
+		char		*vtysh;
+		char		*pathspace;	/* NULL: none */
+		char		*vrf;		/* NULL: default VRF */
+		uint32_t	 asn;		/* 0: learn it */
+		uint64_t	 timeout_us;
+	} set;
 	frr_update_cb		 cb;
 	void			*cb_arg;
 	struct frr_entry	*e;
@@ -474,7 +484,7 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	if ((r = sd_event_add_child(f->ev, &c->child, c->pid, WEXITED, call_child_cb, f)) < 0 ||
 	    (r = sd_event_add_io(f->ev, &c->io, c->fd, EPOLLIN, call_io_cb, f)) < 0 ||
 	    (r = sd_event_add_time_relative(f->ev, &c->deadline, CLOCK_MONOTONIC,
-	    f->cfg->frr.timeout_us, 1000, call_deadline_cb, f)) < 0) {
+	    f->set.timeout_us, 1000, call_deadline_cb, f)) < 0) {
 		/* Nothing will watch it: stop and reap it here (SIGKILL is immediate). */
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
@@ -595,7 +605,7 @@ frr_read_done(struct frr *f, const char *out)
 	bool			 mismatch = false;
 	uint64_t		 now = now_us();
 
-	if (frr_running_parse(out != NULL ? out : "", f->cfg->frr.vrf, &r) == -1) {
+	if (frr_running_parse(out != NULL ? out : "", f->set.vrf, &r) == -1) {
 		frr_fail(f, "out of memory reading FRR's running configuration");
 		return;
 	}
@@ -606,28 +616,28 @@ frr_read_done(struct frr *f, const char *out)
 		if (now - f->replay_since_us < f->t.replay_max_us) {
 			log_debug("FRR's running configuration has no router bgp%s%s yet; "
 			    "waiting for FRR to load its configuration",
-			    f->cfg->frr.vrf ? " vrf " : "", f->cfg->frr.vrf ? f->cfg->frr.vrf : "");
+			    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "");
 			f->need_read = true;
 			frr_schedule_retry(f, f->t.replay_poll_us);
 			goto out;
 		}
 		frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
-		    "(bgpd not running, or not configured)", f->cfg->frr.vrf ? " vrf " : "",
-		    f->cfg->frr.vrf ? f->cfg->frr.vrf : "",
+		    "(bgpd not running, or not configured)", f->set.vrf ? " vrf " : "",
+		    f->set.vrf ? f->set.vrf : "",
 		    cfg_duration_fmt(f->t.replay_max_us, d, sizeof(d)));
 		f->known = false;
 		goto out;
 	}
 	f->replay_since_us = 0;
-	if (f->cfg->frr.asn != 0 && r.asn != f->cfg->frr.asn) {
+	if (f->set.asn != 0 && r.asn != f->set.asn) {
 		frr_fail(f, "FRR runs router bgp %u%s%s, but frr.asn is %u", r.asn,
-		    f->cfg->frr.vrf ? " vrf " : "", f->cfg->frr.vrf ? f->cfg->frr.vrf : "",
-		    f->cfg->frr.asn);
+		    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "",
+		    f->set.asn);
 		goto out;
 	}
 	if (f->asn != r.asn)
-		log_info("FRR: router bgp %u%s%s", r.asn, f->cfg->frr.vrf ? " vrf " : "",
-		    f->cfg->frr.vrf ? f->cfg->frr.vrf : "");
+		log_info("FRR: router bgp %u%s%s", r.asn, f->set.vrf ? " vrf " : "",
+		    f->set.vrf ? f->set.vrf : "");
 	f->asn = r.asn;
 	for (size_t i = 0; i < f->n; i++) {
 		struct frr_entry *e = &f->e[i];
@@ -688,7 +698,7 @@ frr_call_done(struct frr *f)
 		call_release(c);
 		frr_fail(f, "vtysh %s timed out after %s and was killed",
 		    op == FRR_OP_READ ? "show running-config" : "configuration call",
-		    cfg_duration_fmt(f->cfg->frr.timeout_us, d, sizeof(d)));
+		    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
 		return;
 	}
 	log_debug("vtysh %s: exit %d in %.1f ms", op == FRR_OP_READ ? "read" : "apply",
@@ -724,7 +734,7 @@ frr_start_read(struct frr *f)
 {
 	char	**argv;
 
-	if ((argv = frr_build_show_argv(f->cfg->frr.vtysh, f->cfg->frr.pathspace)) == NULL) {
+	if ((argv = frr_build_show_argv(f->set.vtysh, f->set.pathspace)) == NULL) {
 		frr_fail(f, "out of memory");
 		return;
 	}
@@ -739,7 +749,7 @@ frr_start_apply(struct frr *f)
 	struct frr_change	*ch;
 	char			**argv = NULL, buf[PFX_STRLEN];
 	size_t			 n = 0;
-	uint32_t		 asn = f->asn != 0 ? f->asn : f->cfg->frr.asn;
+	uint32_t		 asn = f->asn != 0 ? f->asn : f->set.asn;
 
 	if ((ch = calloc(f->n + 1, sizeof(*ch))) == NULL) {
 		frr_fail(f, "out of memory");
@@ -760,8 +770,8 @@ frr_start_apply(struct frr *f)
 		    e->want && e->want_rm[0] ? " route-map " : "", e->want ? e->want_rm : "");
 		n++;
 	}
-	argv = frr_build_argv(f->cfg->frr.vtysh, f->cfg->frr.pathspace, asn,
-	    f->cfg->frr.vrf, ch, n);
+	argv = frr_build_argv(f->set.vtysh, f->set.pathspace, asn,
+	    f->set.vrf, ch, n);
 	free(ch);
 	if (argv == NULL) {
 		frr_fail(f, "out of memory");
@@ -788,7 +798,7 @@ frr_kick(struct frr *f)
 		diff = entry_differs(&f->e[i]);
 	if (!diff)
 		return;
-	if (f->asn == 0 && f->cfg->frr.asn == 0) {
+	if (f->asn == 0 && f->set.asn == 0) {
 		frr_fail(f, "the AS number is unknown (frr.asn is null and FRR has no "
 		    "router bgp)");
 		return;
@@ -847,6 +857,44 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 	return 0;
 }
 
+static char *
+dup_or_null(const char *s, bool *fail)
+{
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = true;
+	return d;
+}
+
+/* Copies cfg's FRR settings into f, replacing the old ones; 0, or -1 (ENOMEM, f unchanged). */
+static int
+frr_settings(struct frr *f, const struct cfg *cfg)
+{
+	bool	 fail = false;
+	char	*vtysh = dup_or_null(cfg->frr.vtysh, &fail);
+	char	*pathspace = dup_or_null(cfg->frr.pathspace, &fail);
+	char	*vrf = dup_or_null(cfg->frr.vrf, &fail);
+
+	if (fail || vtysh == NULL) {
+		free(vtysh);
+		free(pathspace);
+		free(vrf);
+		return -1;
+	}
+	free(f->set.vtysh);
+	free(f->set.pathspace);
+	free(f->set.vrf);
+	f->set.vtysh = vtysh;
+	f->set.pathspace = pathspace;
+	f->set.vrf = vrf;
+	f->set.asn = cfg->frr.asn;
+	f->set.timeout_us = cfg->frr.timeout_us;
+	return 0;
+}
+
 struct frr *
 frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 {
@@ -855,7 +903,10 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	f->ev = sd_event_ref(ev);
-	f->cfg = cfg;
+	if (frr_settings(f, cfg) == -1) {
+		frr_free(f);
+		return NULL;
+	}
 	f->cb = cb;
 	f->cb_arg = arg;
 	f->asn = cfg->frr.asn;
@@ -901,6 +952,9 @@ frr_free(struct frr *f)
 	sd_event_source_disable_unref(f->periodic);
 	sd_event_source_disable_unref(f->watch);
 	sd_event_unref(f->ev);
+	free(f->set.vtysh);
+	free(f->set.pathspace);
+	free(f->set.vrf);
 	free(f->e);
 	free(f);
 }
@@ -951,12 +1005,14 @@ frr_asn(const struct frr *f)
 	return f->asn;
 }
 
-void
+int
 frr_reconfigure(struct frr *f, const struct cfg *cfg)
 {
-	f->cfg = cfg;
+	if (frr_settings(f, cfg) == -1)
+		return -1;
 	if (cfg->frr.asn != 0)
 		f->asn = cfg->frr.asn;
+	return 0;
 }
 
 void
@@ -987,8 +1043,8 @@ frr_start(struct frr *f)
 	char	dir[512];
 	int	r;
 
-	if (f->cfg->frr.pathspace != NULL)
-		snprintf(dir, sizeof(dir), "%s/%s", FRR_RUNDIR, f->cfg->frr.pathspace);
+	if (f->set.pathspace != NULL)
+		snprintf(dir, sizeof(dir), "%s/%s", FRR_RUNDIR, f->set.pathspace);
 	else
 		snprintf(dir, sizeof(dir), "%s", FRR_RUNDIR);
 	r = sd_event_add_inotify(f->ev, &f->watch, dir, IN_CREATE | IN_MOVED_TO |

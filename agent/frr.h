@@ -89,14 +89,14 @@ struct frr_stats {
 struct frr	*frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg);
 void		 frr_free(struct frr *f);
 /*
- * Points f at a reloaded configuration, used from the next call on (timeout,
- * and a configured frr.asn replaces a learned one). The statements are not
+ * Takes a reloaded configuration's FRR settings, used from the next call on
+ * (timeout, and a configured frr.asn replaces a learned one); f keeps its
+ * own copy, so no configuration needs to outlive it. The statements are not
  * moved: the caller has refused a reload changing vtysh, pathspace, frr.asn
  * or vrf. The managed set is left alone: the caller follows with
- * frr_manage() and frr_release(). The old configuration may be freed
- * afterwards.
+ * frr_manage() and frr_release(). 0, or -1 (out of memory, f unchanged).
  */
-void		 frr_reconfigure(struct frr *f, const struct cfg *cfg);
+int		 frr_reconfigure(struct frr *f, const struct cfg *cfg);
 /*
  * Declares p as managed, before frr_start() or after it (a reload: FRR is
  * read again soon to learn what it holds for p). A new entry's statement is
