@@ -82,6 +82,11 @@
 #                               with SIGHUP to $AHD_TMP/nsd.pid)
 #   ahd_start_nsd / ahd_stop_nsd   run it in the node ns (waits until it
 #                               says it started)
+#   ahd_on_lo ADDR/LEN          status 0 if the node's lo holds that address
+#   ahd_start_daemon CONF       anycast-healthd -c CONF in the node ns (pid
+#                               in $AHD_TMP/daemon.pid, log in daemon.log)
+#   ahd_daemon_pid              print its pid
+#   ahd_stop_daemon             SIGTERM and wait; its exit status in $rc
 #   ahd_pass MSG / ahd_fail MSG print "PASS: MSG" / "FAIL: MSG" and count
 #   ahd_summary                 print "N passed, N failed"; status 1 if any
 #                               failed (use: ahd_summary; exit $?)
@@ -528,6 +533,21 @@ ahd_start_nsd() {
 }
 
 ahd_stop_nsd() { ahd_stop_bg nsd; }
+
+# Matched on captured output: `cmd | grep -q` under pipefail fails when grep
+# exits first and cmd gets SIGPIPE, which would read as "absent".
+ahd_on_lo() { [[ $(ahd_node ip -o addr show dev lo) == *" ${1} "* ]]; }
+ahd_daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
+ahd_start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$1"; }
+# No subshell: wait only works on this shell's own children.
+ahd_stop_daemon() {
+	local pid
+	pid=$(ahd_daemon_pid)
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	rm -f "$AHD_TMP/daemon.pid"
+}
 
 ahd_pass() {
 	AHD_PASSED=$((AHD_PASSED + 1))

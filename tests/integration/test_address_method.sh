@@ -39,21 +39,6 @@ JSON
 	chmod 644 "$etc/anycast-healthd.json" "$etc/services.d/dns.json"
 }
 
-# Matched on captured output: `cmd | grep -q` under pipefail fails when grep
-# exits first and cmd gets SIGPIPE, which would read as "absent".
-on_lo() { [[ $(ahd_node ip -o addr show dev lo) == *" ${1} "* ]]; }
-daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
-start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$etc/anycast-healthd.json"; }
-# Sends SIGTERM and waits; the exit status goes to $rc (no subshell: wait
-# only works on this shell's own children).
-stop_daemon() {
-	local pid
-	pid=$(daemon_pid)
-	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	rm -f "$AHD_TMP/daemon.pid"
-}
 both_present() { ahd_prefix_present "$V4" && ahd_prefix_present "$V6"; }
 withdraw_lines() { grep -c '"withdrawal":true' "$AHD_TMP/monitor.log" || true; }
 
@@ -67,7 +52,7 @@ echo '{ "prefixes": ["192.0.2.53/32"], "probes": [ { "type": "tcp", "host": "127
 chmod 644 "$etc/services.d/broken.json"
 rc=0
 ahd_node "$AHD_DAEMON" -c "$etc/anycast-healthd.json" 2>"$AHD_TMP/bad.log" || rc=$?
-if ((rc == 2)) && on_lo "$V4" && grep -q 'broken.json: probes\[0\].port: 70000' "$AHD_TMP/bad.log"; then
+if ((rc == 2)) && ahd_on_lo "$V4" && grep -q 'broken.json: probes\[0\].port: 70000' "$AHD_TMP/bad.log"; then
 	ahd_pass "invalid configuration: exit 2, error names file and path, addresses untouched"
 else
 	ahd_fail "invalid configuration: rc=$rc, $(head -c 300 "$AHD_TMP/bad.log")"
@@ -75,8 +60,8 @@ fi
 rm -f "$etc/services.d/broken.json"
 
 # 2. Start with the service down and a stale address left behind: it goes.
-start_daemon
-if ahd_wait_prefix_absent "$V4" 3 && ! on_lo "$V4"; then
+ahd_start_daemon "$etc/anycast-healthd.json"
+if ahd_wait_prefix_absent "$V4" 3 && ! ahd_on_lo "$V4"; then
 	ahd_pass "stale address of a service that is not up is removed at start"
 else
 	ahd_fail "stale address still present after start"
@@ -123,9 +108,9 @@ fi
 
 # 5. SIGTERM with on_exit withdraw: everything it announced is gone.
 t0=$(ahd_now_ms)
-stop_daemon
+ahd_stop_daemon
 if ((rc == 0)) && lat=$(ahd_withdraw_time_after "$t0" "$V4" 5) && ahd_wait_prefix_absent "$V6" 3 &&
-	! on_lo "$V4" && ! on_lo "$V6"; then
+	! ahd_on_lo "$V4" && ! ahd_on_lo "$V6"; then
 	ahd_pass "SIGTERM (on_exit withdraw): exit 0, withdrawn at the neighbour in ${lat} ms"
 else
 	ahd_fail "SIGTERM (on_exit withdraw): rc=$rc, still announced or on lo"
@@ -133,11 +118,11 @@ fi
 
 # 6. on_exit keep: a restart neither withdraws nor re-announces a healthy service.
 write_config keep
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 ahd_wait_prefix_present "$V4" 5 || true
-stop_daemon
+ahd_stop_daemon
 w0=$(withdraw_lines)
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 sleep 2
 if ((rc == 0)) && both_present && (($(withdraw_lines) == w0)) &&
 	grep -q 'adopting' "$AHD_TMP/daemon.log"; then
@@ -146,19 +131,19 @@ else
 	ahd_fail "on_exit keep: rc=$rc withdrawals before=$w0 after=$(withdraw_lines)"
 fi
 # ... and an adopted service that is down is withdrawn on its first result.
-stop_daemon
+ahd_stop_daemon
 ahd_stop_tcp_service svc
 t0=$(ahd_now_ms)
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 if lat=$(ahd_withdraw_time_after "$t0" "$V4" 5); then
 	ahd_pass "on_exit keep: a service found down at start is withdrawn after ${lat} ms"
 else
 	ahd_fail "on_exit keep: a service found down at start stayed announced"
 fi
-stop_daemon
+ahd_stop_daemon
 
 # 7. Nothing outside the configured prefixes was touched.
-if on_lo "$OTHER"; then
+if ahd_on_lo "$OTHER"; then
 	ahd_pass "unconfigured address $OTHER on lo untouched"
 else
 	ahd_fail "unconfigured address $OTHER was removed"

@@ -88,17 +88,6 @@ running() { ahd_vtysh -c 'show running-config'; }
 # Matched on captured output: `cmd | grep -q` under pipefail fails when grep
 # exits first and cmd gets SIGPIPE, which would read as "absent".
 has_stmt() { grep -qx "  network $1${2:+ route-map $2}" <<<"$(running)"; }
-on_lo() { [[ $(ahd_node ip -o addr show dev lo) == *" ${1} "* ]]; }
-daemon_pid() { cat "$AHD_TMP/daemon.pid"; }
-start_daemon() { ahd_start_bg daemon "$AHD_DAEMON" -c "$etc/anycast-healthd.json"; }
-stop_daemon() {
-	local pid
-	pid=$(daemon_pid)
-	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	rm -f "$AHD_TMP/daemon.pid"
-}
 start_web() { # fast|slow
 	local cmd='echo ok'
 	[[ $1 == slow ]] && cmd='sleep 0.1; echo ok'
@@ -141,7 +130,7 @@ wait_as_path() { # PFX WANT SECS
 ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
 	-c 'address-family ipv4 unicast' -c "network $NET4"
 ahd_wait_prefix_present "$NET4" 5 || true
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 if ahd_wait_prefix_absent "$NET4" 5 && ! has_stmt "$NET4"; then
 	ahd_pass "leftover network $NET4 of a service that is not up removed at start"
 else
@@ -194,15 +183,15 @@ fi
 # 6. both: address first, then the statement; withdrawal in reverse.
 t0=$(ahd_now_ms)
 ahd_start_tcp_service dns "$DNS_PORT"
-if lat=$(ahd_announce_time_after "$t0" "$BOTH" 5) && on_lo "$BOTH" && has_stmt "$BOTH"; then
+if lat=$(ahd_announce_time_after "$t0" "$BOTH" 5) && ahd_on_lo "$BOTH" && has_stmt "$BOTH"; then
 	ahd_pass "both: $BOTH on lo and network statement, announced after ${lat} ms"
 else
-	ahd_fail "both: not announced (on lo: $(on_lo "$BOTH" && echo yes || echo no))"
+	ahd_fail "both: not announced (on lo: $(ahd_on_lo "$BOTH" && echo yes || echo no))"
 fi
 t0=$(ahd_now_ms)
 ahd_stop_tcp_service dns
 if lat=$(ahd_withdraw_time_after "$t0" "$BOTH" 5) && ahd_wait_prefix_absent "$BOTH" 2 &&
-	sleep 0.3 && ! on_lo "$BOTH" && ! has_stmt "$BOTH"; then
+	sleep 0.3 && ! ahd_on_lo "$BOTH" && ! has_stmt "$BOTH"; then
 	ahd_pass "both: withdrawn after ${lat} ms; statement and address gone"
 else
 	ahd_fail "both: not withdrawn cleanly"
@@ -239,7 +228,7 @@ if grep -q 'bgpd (re)started' "$AHD_TMP/daemon.log"; then
 else
 	ahd_fail "bgpd restart not noticed"
 fi
-if kill -0 "$(daemon_pid)" 2>/dev/null; then
+if kill -0 "$(ahd_daemon_pid)" 2>/dev/null; then
 	ahd_pass "the daemon kept running while bgpd was down"
 else
 	ahd_fail "the daemon died while bgpd was down"
@@ -280,9 +269,9 @@ fi
 ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
 	-c 'address-family ipv4 unicast' -c "network $HAND"
 t0=$(ahd_now_ms)
-stop_daemon
+ahd_stop_daemon
 if ((rc == 0)) && lat=$(ahd_withdraw_time_after "$t0" "$NET4" 5) && ! has_stmt "$NET4" &&
-	! has_stmt "$NET6" && ! has_stmt "$BOTH" && ! on_lo "$BOTH"; then
+	! has_stmt "$NET6" && ! has_stmt "$BOTH" && ! ahd_on_lo "$BOTH"; then
 	ahd_pass "SIGTERM: exit 0, every managed statement removed (withdrawn in ${lat} ms)"
 else
 	ahd_fail "SIGTERM: rc=$rc, statements left: $(running | grep '  network' | tr '\n' ' ')"
@@ -295,12 +284,12 @@ fi
 
 # 10. kill -9 of the daemon leaves statements in FRR; withdraw-all (systemd's
 # ExecStopPost=) removes exactly those listed in the state file.
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 ahd_wait_prefix_present "$NET4" 5 && ahd_wait_prefix_present "$BOTH" 5 || true
-kill -KILL "$(daemon_pid)"
-wait "$(daemon_pid)" 2>/dev/null || true
+kill -KILL "$(ahd_daemon_pid)"
+wait "$(ahd_daemon_pid)" 2>/dev/null || true
 rm -f "$AHD_TMP/daemon.pid"
-if has_stmt "$NET4" && has_stmt "$BOTH" && on_lo "$BOTH"; then
+if has_stmt "$NET4" && has_stmt "$BOTH" && ahd_on_lo "$BOTH"; then
 	ahd_pass "after kill -9 of the daemon, its statements and address are still there"
 else
 	ahd_fail "kill -9: statements or address already gone (test setup)"
@@ -309,7 +298,7 @@ t0=$(ahd_now_ms)
 wa_rc=0
 ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all >"$AHD_TMP/wa.out" 2>&1 || wa_rc=$?
 if ((wa_rc == 0)) && ! has_stmt "$NET4" && ! has_stmt "$NET6" && ! has_stmt "$BOTH" &&
-	! on_lo "$BOTH" && ahd_wait_prefix_absent "$NET4" 5 && ahd_wait_prefix_absent "$NET6" 5 &&
+	! ahd_on_lo "$BOTH" && ahd_wait_prefix_absent "$NET4" 5 && ahd_wait_prefix_absent "$NET6" 5 &&
 	ahd_wait_prefix_absent "$BOTH" 5; then
 	ahd_pass "withdraw-all after kill -9: statements and address removed, the neighbour lost them ($(($(ahd_now_ms) - t0)) ms)"
 else
@@ -323,12 +312,12 @@ fi
 # 11. on_exit keep with FRR: the probes wait for FRR's first read, which
 # must not overwrite the state file before the drains in it are restored.
 sed -i 's/"on_exit": "withdraw"/"on_exit": "keep"/' "$etc/anycast-healthd.json"
-start_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 ahd_wait_prefix_present "$NET4" 5 || true
 ctl drain web >/dev/null
 ahd_wait_prefix_absent "$NET4" 5 || true
-stop_daemon
-start_daemon
+ahd_stop_daemon
+ahd_start_daemon "$etc/anycast-healthd.json"
 sleep 2
 st=$(ctl status --json 2>/dev/null || true)
 if [[ $st == *'"name": "web"'*'"state": "drained"'* || $st == *'"name":"web"'*'"state":"drained"'* ]] &&
@@ -338,7 +327,7 @@ else
 	ahd_fail "on_exit keep with FRR: drain lost over a restart: $(grep -o '"name": *"web"[^}]*"state": *"[a-z]*"' <<<"$st" | head -1)"
 fi
 ctl undrain web >/dev/null || true
-stop_daemon
+ahd_stop_daemon
 sed -i 's/"on_exit": "keep"/"on_exit": "withdraw"/' "$etc/anycast-healthd.json"
 
 if grep -q '"level":"error"' "$AHD_TMP/daemon.log" &&
