@@ -399,20 +399,29 @@ nl_addr_dump(struct nl *nl, unsigned ifindex,
 	char			 buf[NL_REQ_BUFSIZE];
 	struct nl_req		 rq;
 	struct nlmsghdr		*nlh;
-	struct rtgenmsg		*rt;
+	struct ifaddrmsg	*ifa;
 	int			 tries = 0, ret = -1;
 
 	do {
 		memset(&rq, 0, sizeof(rq));
 		rq.ifindex = ifindex;
-		/* Without strict checking the kernel dumps all interfaces. */
 		nlh = mnl_nlmsg_put_header(buf);
 		nlh->nlmsg_type = RTM_GETADDR;
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
-		rt->rtgen_family = AF_UNSPEC;
-		if (nl_talk(nl, nlh, &rq, nl_dump_cb) == -1)
+		/*
+		 * With NETLINK_GET_STRICT_CHK (set in nl_open) the kernel sends
+		 * this interface's addresses only; an older kernel ignores the
+		 * index and dumps all, and nl_dump_cb filters them here.
+		 */
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = AF_UNSPEC;
+		ifa->ifa_index = ifindex;
+		if (nl_talk(nl, nlh, &rq, nl_dump_cb) == -1) {
+			/* A strict kernel's word for an interface that is gone: no addresses. */
+			if (rq.error == ENODEV)
+				ret = 0;
 			goto fail;
+		}
 		if (!rq.interrupted)
 			break;
 		free(rq.pfx);
@@ -462,6 +471,8 @@ nl_open(char *err, size_t errlen)
 	/* Best effort, older kernels lack them: the kernel's error text, short errors. */
 	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &on, sizeof(on));
 	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &on, sizeof(on));
+	/* Best effort (Linux >= 4.20): dumps filtered by the kernel. */
+	mnl_socket_setsockopt(nl->sock, NETLINK_GET_STRICT_CHK, &on, sizeof(on));
 	nl->portid = mnl_socket_get_portid(nl->sock);
 	return nl;
 
