@@ -119,8 +119,8 @@ client_flush(struct ctl_client *cl)
 			return -1;
 		sd_event_source_set_io_events(cl->io, EPOLLIN);
 	} else
-		sd_event_source_set_io_events(cl->io, cl->closing ? EPOLLOUT :
-		    EPOLLIN | EPOLLOUT);
+		/* Replies unread: read no more requests until they are (backpressure). */
+		sd_event_source_set_io_events(cl->io, EPOLLOUT);
 	return 0;
 }
 
@@ -253,28 +253,27 @@ client_reply(struct json_object *reply, void *arg)
 }
 
 static int
+/*
+ * One read per wake-up (the loop comes back while more is waiting), so a
+ * client pipelining requests cannot keep the loop to itself.
+ */
 client_read(struct ctl_client *cl)
 {
 	ssize_t	n;
 
-	for (;;) {
-		n = recv(cl->fd, cl->s.in + cl->s.inlen, CTL_MAX_REQUEST - cl->s.inlen,
-		    MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			/* The peer is done: finish sending, then close. */
-			cl->closing = true;
-			return 0;
-		}
-		cl->s.inlen += (size_t)n;
-		if (ctl_session_input(&cl->s, client_reply, cl) == -1) {
-			cl->closing = true;
-			return 0;
-		}
+	n = recv(cl->fd, cl->s.in + cl->s.inlen, CTL_MAX_REQUEST - cl->s.inlen,
+	    MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n <= 0) {
+		/* The peer is done: finish sending, then close. */
+		cl->closing = true;
+		return 0;
 	}
+	cl->s.inlen += (size_t)n;
+	if (ctl_session_input(&cl->s, client_reply, cl) == -1)
+		cl->closing = true;
+	return 0;
 }
 
 static int
@@ -284,7 +283,12 @@ client_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 
 	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !cl->closing) {
 		client_read(cl);
-		sd_event_source_set_time_relative(cl->idle, cl->ctl->idle_us);
+		/*
+		 * Only a complete request buys more time: a byte every few
+		 * seconds must not hold one of the few connection slots.
+		 */
+		if (cl->s.inlen == 0)
+			sd_event_source_set_time_relative(cl->idle, cl->ctl->idle_us);
 	}
 	if (client_flush(cl) == -1)
 		client_free(cl);

@@ -228,6 +228,30 @@ Test(ctl, silent_client_is_closed_after_the_idle_timeout)
 	close(fd);
 }
 
+/* A byte every 40 ms never completes a request: it must not hold a slot forever. */
+Test(ctl, trickling_client_is_closed_after_the_idle_timeout)
+{
+	uint64_t	t0 = now_us();
+	bool		closed = false;
+	char		*r;
+	int		fd;
+
+	ctl_set_idle_timeout(fx.ctl, 150000);
+	fd = client();
+	while (!closed && now_us() - t0 < 2000000) {
+		if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+			break;
+		r = read_reply(fd, 40);
+		closed = r != NULL && r[0] == '\0';
+	}
+	if (!closed)
+		closed = closed_by_daemon(fd, 500);
+	cr_expect(closed, "still open after 2 s of trickling");
+	cr_expect_lt(now_us() - t0, 1000000, "closed only after %llu us",
+	    (unsigned long long)(now_us() - t0));
+	close(fd);
+}
+
 Test(ctl, connection_limit)
 {
 	int	fds[CTL_MAX_CLIENTS], extra;
