@@ -316,6 +316,19 @@ probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 }
 
 void
+probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
+{
+	char	msg[sizeof(p->msg)];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->cfg->type->abort(p);
+	probe_done(p, r, "%s", msg);
+}
+
+void
 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
     const char *fmt, ...)
 {

@@ -115,6 +115,14 @@ int		 probe_schedule(struct probe *p);
 /* Runs one attempt now (check mode, tests). */
 void		 probe_run_once(struct probe *p);
 
+/*
+ * Ends an attempt from inside a type whose abort() releases the attempt's
+ * state: the message is formatted first (it may quote that state), then
+ * the state is released, then probe_done() (whose callee may start the
+ * next attempt).
+ */
+void		 probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
 /* Called by probe types, exactly once per attempt. */
 void		 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

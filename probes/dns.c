@@ -286,24 +286,6 @@ dns_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/*
- * Ends the attempt. The message is formatted while the attempt's state (and
- * errno) is still intact; the socket is released before probe_done(), whose
- * callee may start the next attempt.
- */
-static void __attribute__((format(printf, 3, 4)))
-dns_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
-{
-	char	msg[sizeof(p->msg)];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	dns_cleanup(p);
-	probe_done(p, r, "%s", msg);
-}
-
 /* Appends one character-string (RFC 1035 3.3) of rdata at *rd to out. */
 static int
 txt_append(const unsigned char **rd, const unsigned char *end, char *out, size_t len,
@@ -659,12 +641,12 @@ dns_recv_udp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1 && errno == ECONNREFUSED) {
-			dns_finish(p, PROBE_CONN_REFUSED, "%s refused the query (port "
+			probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query (port "
 			    "unreachable)", dp->peer.where);
 			return;
 		}
 		if (n == -1) {
-			dns_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
+			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
 			    dp->peer.where, strerror(errno));
 			return;
 		}
@@ -688,12 +670,12 @@ dns_recv_tcp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			dns_finish(p, PROBE_RECV_FAILED, "receive from %s over TCP "
+			probe_finish(p, PROBE_RECV_FAILED, "receive from %s over TCP "
 			    "failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (n == 0) {
-			dns_finish(p, PROBE_CLOSED, "%s closed the TCP connection "
+			probe_finish(p, PROBE_CLOSED, "%s closed the TCP connection "
 			    "without answering", dp->peer.where);
 			return;
 		}
@@ -720,11 +702,11 @@ dns_send(struct probe *p)
 	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1)
 		return;
 	if (r == -1 && errno == ECONNREFUSED) {
-		dns_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
+		probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
 		return;
 	}
 	if (r == -1) {
-		dns_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
+		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
 		    dp->peer.where, strerror(errno));
 		return;
 	}
@@ -748,7 +730,7 @@ dns_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	switch (run->step) {
 	case DNS_CONNECTING:
 		if ((err = sock_connect_error(fd)) != 0) {
-			dns_finish(p, sock_connect_result(err), "TCP %s",
+			probe_finish(p, sock_connect_result(err), "TCP %s",
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
@@ -782,16 +764,16 @@ dns_open(struct probe *p)
 	run->fd = sock_connect(&dp->peer, run->tcp ? SOCK_STREAM : SOCK_DGRAM, &err);
 	if (run->fd == -1) {
 		if (err == 0)
-			dns_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
 		else
-			dns_finish(p, sock_connect_result(err), "%s",
+			probe_finish(p, sock_connect_result(err), "%s",
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	run->step = run->tcp ? DNS_CONNECTING : DNS_SENDING;
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, dns_io_cb, p);
 	if (r < 0)
-		dns_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
 }
 
 /* The UDP answer was truncated: ask the same question over TCP. */
@@ -824,7 +806,7 @@ dns_start(struct probe *p)
 	/* Once per process: res_ninit reads /etc/resolv.conf, which we do not use. */
 	if (!res_ready) {
 		if (res_ninit(&res) == -1) {
-			dns_finish(p, PROBE_INTERNAL, "cannot initialise libresolv");
+			probe_finish(p, PROBE_INTERNAL, "cannot initialise libresolv");
 			return;
 		}
 		res_ready = true;
@@ -834,7 +816,7 @@ dns_start(struct probe *p)
 	n = res_nmkquery(&res, ns_o_query, dp->query, ns_c_in, dp->qtype, NULL, 0,
 	    NULL, run->q + 2, NS_PACKETSZ);
 	if (n <= 0) {
-		dns_finish(p, PROBE_INTERNAL, "cannot build a query for %s/%s",
+		probe_finish(p, PROBE_INTERNAL, "cannot build a query for %s/%s",
 		    dp->query, qtype_name(dp->qtype));
 		return;
 	}

@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,24 +106,6 @@ tcp_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/*
- * Ends the attempt. The message is formatted while the attempt's state is
- * still alive (it may quote the received bytes); the socket is released
- * before probe_done(), whose callee may start the next attempt.
- */
-static void __attribute__((format(printf, 3, 4)))
-tcp_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
-{
-	char	msg[sizeof(p->msg)];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tcp_cleanup(p);
-	probe_done(p, r, "%s", msg);
-}
-
 /* Makes received bytes printable for a message. */
 static void
 printable(const char *in, size_t n, char *out, size_t outlen)
@@ -156,26 +137,25 @@ tcp_step_receive(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			tcp_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
+			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
 			    tp->peer.where, strerror(errno));
 			return;
 		}
 		run->got += (size_t)n;
 		run->buf[run->got] = '\0';
 		if (memmem(run->buf, run->got, tp->expect, strlen(tp->expect)) != NULL) {
-			tcp_finish(p, PROBE_OK, "%s answered as expected", tp->peer.where);
+			probe_finish(p, PROBE_OK, "%s answered as expected", tp->peer.where);
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
-			/* tcp_finish() frees run before the message is formatted. */
 			size_t got = run->got;
 
 			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
 			if (got == 0)
-				tcp_finish(p, PROBE_CLOSED, "%s closed the connection "
+				probe_finish(p, PROBE_CLOSED, "%s closed the connection "
 				    "without answering", tp->peer.where);
 			else
-				tcp_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
+				probe_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
 				    "expected '%s'", tp->peer.where, shown,
 				    got > 40 ? "..." : "", tp->expect);
 			return;
@@ -193,12 +173,12 @@ tcp_step_send(struct probe *p)
 	if ((r = sock_send(run->fd, tp->send, tp->send_len, &run->sent)) == 1)
 		return;
 	if (r == -1) {
-		tcp_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
+		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
 		    tp->peer.where, strerror(errno));
 		return;
 	}
 	if (tp->expect == NULL) {
-		tcp_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
+		probe_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
 		    tp->peer.where, tp->send_len);
 		return;
 	}
@@ -219,12 +199,12 @@ tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	switch (run->step) {
 	case TCP_CONNECTING:
 		if ((err = sock_connect_error(fd)) != 0) {
-			tcp_finish(p, sock_connect_result(err), "%s",
+			probe_finish(p, sock_connect_result(err), "%s",
 			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
 		if (tp->send == NULL && tp->expect == NULL) {
-			tcp_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
+			probe_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
 			return 0;
 		}
 		run->step = TCP_SENDING;
@@ -255,16 +235,16 @@ tcp_start(struct probe *p)
 	p->run = run;
 	if ((run->fd = sock_connect(&tp->peer, SOCK_STREAM, &err)) == -1) {
 		if (err == 0)
-			tcp_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
 		else
-			tcp_finish(p, sock_connect_result(err), "%s",
+			probe_finish(p, sock_connect_result(err), "%s",
 			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	run->step = TCP_CONNECTING;
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, tcp_io_cb, p);
 	if (r < 0)
-		tcp_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
 }
 
 const struct probe_type probe_type_tcp = {
