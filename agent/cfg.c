@@ -57,11 +57,14 @@ static const char *const frr_keys[] = {
 };
 static const char *const log_keys[] = { "level", "format", "syslog", NULL };
 static const char *const defaults_keys[] = {
-	"interval", "timeout", "rise", "fall", "jitter", NULL
+	"interval", "timeout", "rise", "fall", "jitter", "damping", NULL
+};
+static const char *const damping_keys[] = {
+	"enabled", "penalty", "suppress", "reuse", "half_life", "max_suppress", NULL
 };
 static const char *const service_keys[] = {
 	"name", "prefixes", "method", "interface", "interval", "timeout", "rise",
-	"fall", "hold_down", "require", "on_warning", "degraded_route_map",
+	"fall", "hold_down", "damping", "require", "on_warning", "degraded_route_map",
 	"drain_grace", "probes", NULL
 };
 static const char *const probe_keys[] = {
@@ -1003,6 +1006,41 @@ check_timing(struct cfg_ctx *ctx, uint64_t interval, uint64_t timeout, int inter
 		    cfg_duration_fmt(interval, b, sizeof(b)));
 }
 
+/*
+ * "damping": false | true | { "enabled", "penalty", "suppress", "reuse",
+ * "half_life", "max_suppress" }; keys not given keep the values in *dc
+ * (the shipped defaults, or defaults.damping for a service).
+ */
+static void
+parse_damping(struct cfg_ctx *ctx, struct json_object *obj, struct damp_cfg *dc)
+{
+	struct json_object	*v;
+	const char		*why;
+	size_t			 mark;
+
+	if ((v = lookup(obj, "damping")) == NULL)
+		return;
+	if (json_object_is_type(v, json_type_boolean)) {
+		dc->enabled = json_object_get_boolean(v);
+		return;
+	}
+	if (!json_object_is_type(v, json_type_object)) {
+		wrong_type(ctx, "damping", "true, false or an object", v);
+		return;
+	}
+	mark = ctx_push(ctx, "damping", -1);
+	check_keys(ctx, v, damping_keys, NULL);
+	cfg_get_bool(ctx, v, "enabled", false, &dc->enabled);
+	cfg_get_uint(ctx, v, "penalty", false, 1, 100000, &dc->penalty);
+	cfg_get_uint(ctx, v, "suppress", false, 1, 100000, &dc->suppress);
+	cfg_get_uint(ctx, v, "reuse", false, 1, 100000, &dc->reuse);
+	cfg_get_duration(ctx, v, "half_life", false, &dc->half_life_us);
+	cfg_get_duration(ctx, v, "max_suppress", false, &dc->max_suppress_us);
+	if ((why = damp_cfg_check(dc)) != NULL)
+		cfg_error(ctx, NULL, "%s", why);
+	ctx_pop(ctx, mark);
+}
+
 static void
 parse_defaults(struct cfg_ctx *ctx, struct json_object *obj, struct cfg *cfg)
 {
@@ -1015,6 +1053,7 @@ parse_defaults(struct cfg_ctx *ctx, struct json_object *obj, struct cfg *cfg)
 	cfg_get_uint(ctx, obj, "rise", false, 1, RISE_FALL_MAX, &cfg->defaults.rise);
 	cfg_get_uint(ctx, obj, "fall", false, 1, RISE_FALL_MAX, &cfg->defaults.fall);
 	get_jitter(ctx, obj, "jitter", &cfg->defaults.jitter_pct);
+	parse_damping(ctx, obj, &cfg->defaults.damping);
 }
 
 static void
@@ -1417,6 +1456,8 @@ parse_service(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cf
 	cfg_get_uint(ctx, obj, "rise", false, 1, RISE_FALL_MAX, &s->rise);
 	cfg_get_uint(ctx, obj, "fall", false, 1, RISE_FALL_MAX, &s->fall);
 	cfg_get_duration(ctx, obj, "hold_down", false, &s->hold_down_us);
+	s->damping = cfg->defaults.damping;
+	parse_damping(ctx, obj, &s->damping);
 	if (get_enum(ctx, obj, "on_warning", on_warning_names, &e) == 1)
 		s->on_warning = (enum cfg_on_warning)e;
 	if (s->on_warning == ONW_DEGRADE && s->method == METHOD_ADDRESS && mr != -1)
@@ -1598,6 +1639,7 @@ cfg_new(void)
 	cfg->defaults.rise = 3;
 	cfg->defaults.fall = 2;
 	cfg->defaults.jitter_pct = 10;
+	damp_cfg_default(&cfg->defaults.damping);
 	return cfg;
 }
 
@@ -1677,7 +1719,9 @@ cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b)
 	    a->method != b->method || !str_equal(a->interface, b->interface) ||
 	    a->interval_us != b->interval_us || a->timeout_us != b->timeout_us ||
 	    a->rise != b->rise || a->fall != b->fall ||
-	    a->hold_down_us != b->hold_down_us || a->require != b->require ||
+	    a->hold_down_us != b->hold_down_us ||
+	    !damp_cfg_equal(&a->damping, &b->damping) ||
+	    a->require != b->require ||
 	    a->require_all != b->require_all || a->on_warning != b->on_warning ||
 	    !str_equal(a->degraded_route_map, b->degraded_route_map) ||
 	    a->drain_grace_us != b->drain_grace_us || a->nprobes != b->nprobes)

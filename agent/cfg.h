@@ -7,6 +7,8 @@
 #define AHD_CFG_H
 
 #include <stdbool.h>
+
+#include "damp.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +51,7 @@ struct cfg_service {
 	unsigned		 rise;
 	unsigned		 fall;
 	uint64_t		 hold_down_us;
+	struct damp_cfg		 damping;	/* default: defaults.damping */
 	unsigned		 require;	/* probes that must be OK; nprobes for "all", 1 for "any" */
 	bool			 require_all;	/* "all" was given (kept for display) */
 	enum cfg_on_warning	 on_warning;
@@ -85,6 +88,7 @@ struct cfg {
 		unsigned	 rise;
 		unsigned	 fall;
 		unsigned	 jitter_pct;
+		struct damp_cfg	 damping;
 	} defaults;
 	struct cfg_service	*services;	/* sorted by name */
 	size_t			 nservices;

@@ -452,6 +452,8 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			continue;
 		}
 		log_info("%s: configuration changed, restarting its probes", nc->name);
+		/* A new setting must not wipe out a flapping service's penalty. */
+		nsvcs[i]->damp = old->damp;
 		if (old->state == SVC_DRAINED)
 			svc_drain(nsvcs[i], 0);
 		else if (svc_wants_announce(old) || old->adopt)

@@ -516,6 +516,15 @@ cmd_status(const char *sock, bool json)
 		printf("\n%-20s %-9s since %s (%s)%s\n", jstr(svc, "name"), jstr(svc, "state"),
 		    jstr(svc, "since"), age, strcmp(jstr(svc, "state"), "drained") == 0 &&
 		    jbool(svc, "announcing") ? ", grace period: still announced" : "");
+		if ((e = json_object_object_get(svc, "damping")) != NULL &&
+		    (jbool(e, "suppressed") || jnum(e, "penalty") >= 1)) {
+			fmt_age(jnum(e, "reuse_in_ms") / 1000, age, sizeof(age));
+			printf("  damping %s, penalty %.0f (suppress above %.0f, reuse below "
+			    "%.0f)%s%s\n", jbool(e, "suppressed") ? "SUPPRESSED" : "not suppressed",
+			    jnum(e, "penalty"), jnum(e, "suppress"), jnum(e, "reuse"),
+			    jbool(e, "suppressed") ? ", reuse in " : "",
+			    jbool(e, "suppressed") ? age : "");
+		}
 		if ((arr = jarr(svc, "prefixes")) != NULL)
 			for (size_t j = 0; j < json_object_array_length(arr); j++) {
 				e = json_object_array_get_idx(arr, j);

@@ -45,6 +45,39 @@ prefix_announced(const struct ann *a, const struct pfx *p)
 	return ap != NULL && ann_prefix_announced(a, ap);
 }
 
+/* The damping state as of now: the penalty decays between falls. */
+static void
+damp_now(const struct svc *s, bool *suppressed, double *penalty, uint64_t *reuse_in_us)
+{
+	uint64_t	now = now_us(), at = damp_reuse_at(&s->damp, &s->cfg->damping);
+
+	*penalty = damp_penalty(&s->damp, &s->cfg->damping, now);
+	*suppressed = at != 0 && now < at;
+	*reuse_in_us = *suppressed ? at - now : 0;
+}
+
+static struct json_object *
+damp_json(const struct svc *s)
+{
+	struct json_object	*o = json_object_new_object();
+	bool			 sup;
+	double			 pen;
+	uint64_t		 in;
+
+	damp_now(s, &sup, &pen, &in);
+	json_object_object_add(o, "enabled", json_object_new_boolean(
+	    s->cfg->damping.enabled));
+	json_object_object_add(o, "suppressed", json_object_new_boolean(sup));
+	json_object_object_add(o, "penalty", json_object_new_double(
+	    (double)(int64_t)(pen + 0.5)));
+	json_object_object_add(o, "suppress", json_object_new_int(
+	    (int)s->cfg->damping.suppress));
+	json_object_object_add(o, "reuse", json_object_new_int((int)s->cfg->damping.reuse));
+	json_object_object_add(o, "reuse_in_ms", json_object_new_int64((int64_t)(in / 1000)));
+	json_object_object_add(o, "falls", json_object_new_int64((int64_t)s->damp.falls));
+	return o;
+}
+
 static struct json_object *
 service_json(const struct svc *s, const struct ann *a)
 {
@@ -68,6 +101,7 @@ service_json(const struct svc *s, const struct ann *a)
 	json_object_object_add(o, "fall", json_object_new_int((int)c->fall));
 	json_object_object_add(o, "init_limit_ms", json_object_new_int64(
 	    (int64_t)(status_init_limit_us(s) / 1000)));
+	json_object_object_add(o, "damping", damp_json(s));
 	arr = json_object_new_array();
 	for (size_t i = 0; i < c->nprefixes; i++) {
 		e = json_object_new_object();
@@ -199,6 +233,9 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 	};
 	struct buf	 b = { 0 };
 	char		 sv[160], pr[160], px[PFX_STRLEN], ifn[64];
+	bool		 sup;
+	double		 pen;
+	uint64_t	 in;
 
 	help(&b, "build_info", "gauge", "Version of the running daemon.");
 	put(&b, "anycast_healthd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
@@ -220,6 +257,27 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 		put(&b, "anycast_healthd_service_transitions_total{service=\"%s\"} %llu\n",
 		    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
 		    (unsigned long long)svcs[i]->transitions);
+	help(&b, "service_damping_suppressed", "gauge",
+	    "1 while flap damping keeps the service withdrawn.");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(&b, "anycast_healthd_service_damping_suppressed{service=\"%s\"} %d\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), sup);
+	}
+	help(&b, "service_damping_penalty", "gauge",
+	    "Flap damping penalty, decayed to now (suppressed above the suppress threshold).");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(&b, "anycast_healthd_service_damping_penalty{service=\"%s\"} %.0f\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), pen);
+	}
+	help(&b, "service_damping_reuse_seconds", "gauge",
+	    "Time until a suppressed service may be announced again; 0 when not suppressed.");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(&b, "anycast_healthd_service_damping_reuse_seconds{service=\"%s\"} %.3f\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), (double)in / 1e6);
+	}
 	help(&b, "probe_state", "gauge",
 	    "Nagios state of the probe's last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
 	for (size_t i = 0; i < n; i++)

@@ -199,7 +199,8 @@ svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
 
 	if (to != s->state) {
 		s->cause_us = now_us();
-		svc_transition(s, to, "hold_down over; the probes say it is healthy");
+		svc_transition(s, to, "hold_down or flap damping over; the probes "
+		    "say it is healthy");
 	}
 	return 0;
 }
@@ -211,14 +212,20 @@ svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
 static enum svc_state
 svc_hold(struct svc *s, enum svc_state to)
 {
-	uint64_t	until = s->fell_us + s->hold_us, now = now_us();
+	uint64_t	until = s->hold_us ? s->fell_us + s->hold_us : 0, now = now_us();
+	uint64_t	reuse = 0;
 	char		left[32];
 	int		r;
 
 	/* Drained counts too: an undrain must not cut a running hold short. */
 	if ((s->state != SVC_DOWN && s->state != SVC_DRAINED) ||
-	    (to != SVC_UP && to != SVC_DEGRADED) ||
-	    s->hold_us == 0 || now >= until)
+	    (to != SVC_UP && to != SVC_DEGRADED))
+		return to;
+	if (damp_update(&s->damp, &s->cfg->damping, now))
+		reuse = damp_reuse_at(&s->damp, &s->cfg->damping);
+	if (reuse > until)
+		until = reuse;
+	if (now >= until)
 		return to;
 	if (s->hold_timer == NULL)
 		r = sd_event_add_time(s->ev, &s->hold_timer, CLOCK_MONOTONIC, until, 1000,
@@ -231,11 +238,39 @@ svc_hold(struct svc *s, enum svc_state to)
 	}
 	if (!s->hold_logged) {
 		s->hold_logged = true;
-		log_msg(LOG_LVL_INFO, s->cfg->name, "hold", "healthy again, but held down "
-		    "for another %s (hold_down)", cfg_duration_fmt(until - now, left,
-		    sizeof(left)));
+		if (reuse == until)
+			log_msg(LOG_LVL_INFO, s->cfg->name, "damp", "healthy again, but "
+			    "suppressed for another %s (flap damping: penalty %.0f, reuse "
+			    "below %u)", cfg_duration_fmt(until - now, left, sizeof(left)),
+			    damp_penalty(&s->damp, &s->cfg->damping, now),
+			    s->cfg->damping.reuse);
+		else
+			log_msg(LOG_LVL_INFO, s->cfg->name, "hold", "healthy again, but "
+			    "held down for another %s (hold_down)", cfg_duration_fmt(until -
+			    now, left, sizeof(left)));
 	}
 	return SVC_DOWN;
+}
+
+/*
+ * Flap damping counts every fall the probes show, also while the service is
+ * held down or suppressed: a service that keeps flapping stays suppressed.
+ */
+static void
+svc_damp_track(struct svc *s)
+{
+	enum svc_state	raw = svc_evaluate(s, s->state == SVC_INIT ? SVC_INIT : SVC_DOWN);
+	bool		up = raw == SVC_UP || raw == SVC_DEGRADED;
+	uint64_t	now = now_us();
+	char		d[32];
+
+	if (s->raw_up && !up && damp_fall(&s->damp, &s->cfg->damping, now))
+		log_msg(LOG_LVL_WARNING, s->cfg->name, "damp", "flapping (penalty %.0f "
+		    "above %u): withdrawn for at least %s, until the penalty decays "
+		    "below %u", s->damp.penalty, s->cfg->damping.suppress,
+		    cfg_duration_fmt(damp_reuse_at(&s->damp, &s->cfg->damping) - now,
+		    d, sizeof(d)), s->cfg->damping.reuse);
+	s->raw_up = up;
 }
 
 static void
@@ -260,6 +295,7 @@ svc_probe_done(struct probe *p, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
+	svc_damp_track(s);
 	to = svc_hold(s, svc_evaluate(s, s->state));
 	if (to != SVC_INIT)
 		s->adopt = false;

@@ -14,6 +14,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "damp.h"
 #include "probe.h"
 
 struct cfg_service;
@@ -89,6 +90,13 @@ struct svc {
 	uint64_t		 hold_us;
 	bool			 hold_logged;	/* the current hold was logged once */
 	sd_event_source		*hold_timer;
+	/*
+	 * Flap damping (damp.h): fed with every fall the probes show, also
+	 * while held or suppressed (raw_up: the probes' verdict, unheld).
+	 * A suppression extends the hold above.
+	 */
+	struct damp		 damp;
+	bool			 raw_up;
 	sd_event		*ev;
 	svc_changed_cb		 changed_cb;
 	void			*changed_arg;

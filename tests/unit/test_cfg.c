@@ -257,6 +257,16 @@ static const struct bad_case bad_cases[] = {
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"hold_down\": \"3d\", \"probes\": "
 	  "[{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: hold_down: '3d' has an unknown unit 'd' (us, ms, s, m or h)", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"damping\": { \"suppress\": 900 }, "
+	  "\"probes\": [{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
+	  "services.d/dns.json: damping: penalty must be below suppress (a single fall must "
+	  "not suppress)", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"damping\": { \"halflife\": \"1m\" }, "
+	  "\"probes\": [{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
+	  "services.d/dns.json: damping: unknown key 'halflife' (did you mean 'half_life'?)", false },
+	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"damping\": \"on\", "
+	  "\"probes\": [{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
+	  "services.d/dns.json: damping: expected true, false or an object, got a string", false },
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"drain_grace\": true, \"probes\": "
 	  "[{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: drain_grace: expected a duration (a string like \"250ms\" "
@@ -610,6 +620,7 @@ Test(cfg, every_key_set)
 	    "  \"method\": \"both\", \"interface\": \"dummy1\",\n"
 	    "  \"interval\": \"500ms\", \"timeout\": \"400ms\", \"rise\": 1, \"fall\": 100,\n"
 	    "  \"hold_down\": \"30s\", \"require\": 2, \"on_warning\": \"degrade\",\n"
+	    "  \"damping\": { \"half_life\": \"2m\", \"reuse\": 500 },\n"
 	    "  \"degraded_route_map\": \"WWW-PREPEND\", \"drain_grace\": \"1m\",\n"
 	    "  \"probes\": [\n"
 	    "    { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 80 },\n"
@@ -653,6 +664,10 @@ Test(cfg, every_key_set)
 	cr_expect_eq(s->rise, 1);
 	cr_expect_eq(s->fall, 100);
 	cr_expect_eq(s->hold_down_us, 30000000);
+	cr_expect(s->damping.enabled);
+	cr_expect_eq(s->damping.half_life_us, 120000000);
+	cr_expect_eq(s->damping.reuse, 500);
+	cr_expect_eq(s->damping.suppress, 2000, "the rest from the defaults");
 	cr_expect_eq(s->require, 2);
 	cr_expect_eq(s->require_all, false);
 	cr_expect_eq(s->on_warning, ONW_DEGRADE);

@@ -308,7 +308,7 @@ Test(svc, hold_down_doubles_for_quick_falls_up_to_eight_times)
 }
 
 static int
-listen_on(uint16_t port)
+listen_backlog(uint16_t port, int backlog)
 {
 	struct sockaddr_in	sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -316,8 +316,14 @@ listen_on(uint16_t port)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(listen(fd, 64), 0);
+	cr_assert_eq(listen(fd, backlog), 0);
 	return fd;
+}
+
+static int
+listen_on(uint16_t port)
+{
+	return listen_backlog(port, 64);
 }
 
 /* A service that comes back at once stays down for hold_down, then twice as long. */
@@ -416,6 +422,65 @@ Test(svc, drain_while_adopting_keeps_the_grace, .fini = tu_cleanup)
 	cr_expect_not(s->adopt);
 	tu_run_until(ev, &never, 120);
 	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/*
+ * Flap damping on the real loop: two quick falls come straight back (a
+ * single failure is never held), the third suppresses the service until the
+ * penalty has decayed below reuse, then the hold timer brings it back.
+ */
+Test(svc, live_flap_damping, .fini = tu_cleanup)
+{
+	struct cfg	*cfg;
+	struct svc	*s;
+	struct seen	 seen = { .until = SVC_UP };
+	sd_event	*ev;
+	char		 json[640];
+	uint16_t	 port;
+	uint64_t	 t0, reuse;
+	int		 lfd = tu_listen(64, &port);
+
+	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"20ms\", \"timeout\": \"10ms\", \"rise\": 1, \"fall\": 1, "
+	    "\"damping\": { \"half_life\": \"1s\", \"max_suppress\": \"2s\" }, "
+	    "\"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %u } ] }",
+	    port);
+	cfg = tu_load("{ \"defaults\": { \"jitter\": \"0%\" } }", "web", json, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	cr_assert_eq(svc_start(s), 0);
+	cr_assert(tu_run_until(ev, &seen.flag, 1000), "never came up");
+
+	for (unsigned fall = 1; fall <= 3; fall++) {
+		close(lfd);
+		seen.flag = false;
+		seen.until = SVC_DOWN;
+		cr_assert(tu_run_until(ev, &seen.flag, 1000), "never went down");
+		t0 = now_us();
+		/* Nothing accepts: room for 2 s of 20 ms probes. */
+		lfd = listen_backlog(port, 1024);
+		seen.flag = false;
+		seen.until = SVC_UP;
+		if (fall < 3) {
+			cr_assert(tu_run_until(ev, &seen.flag, 1000), "fall %u: never back", fall);
+			cr_expect_lt(now_us() - t0, 100000, "fall %u: held %llu us", fall,
+			    (unsigned long long)(now_us() - t0));
+			cr_expect_not(s->damp.suppressed);
+		}
+	}
+	cr_expect(s->damp.suppressed, "penalty %.0f", s->damp.penalty);
+	reuse = damp_reuse_at(&s->damp, &s->cfg->damping);
+	cr_expect_gt(reuse, t0 + 1000000, "suppressed for at least a second");
+	cr_assert(tu_run_until(ev, &seen.flag, 3000), "never came back after damping");
+	cr_expect_geq(now_us(), reuse);
+	cr_expect_lt(now_us(), reuse + 100000, "late by %llu us",
+	    (unsigned long long)(now_us() - reuse));
+	cr_expect_not(s->damp.suppressed);
+	cr_expect_eq(s->damp.falls, 3);
+	close(lfd);
 	svc_free(s);
 	sd_event_unref(ev);
 	cfg_free(cfg);
