@@ -1122,6 +1122,8 @@ render_plain(char *buf, size_t len, const char *line, const struct frr_render *v
 	const struct { const char *ph, *val; } subs[] = {
 		{ "{{ASN}}", v->asn }, { "{{ROUTER_ID}}", v->router_id },
 		{ "{{NEIGHBOR_ASN}}", v->neighbor_asn }, { "{{NEIGHBOR}}", v->neighbor },
+		{ "{{BFD_INTERVAL}}", v->bfd_interval },
+		{ "{{BFD}}", v->bfd_interval != NULL ? "" : NULL },
 	};
 	char	tmp[1024];
 

@@ -149,6 +149,7 @@ struct frr_render {
 	const char		*router_id;
 	const char		*neighbor;
 	const char		*neighbor_asn;
+	const char		*bfd_interval;	/* ms; NULL: no BFD lines */
 	const struct pfx	*prefixes;
 	size_t			 nprefixes;
 	const struct pfx	*addr_prefixes;
@@ -158,7 +159,9 @@ struct frr_render {
 /*
  * Renders a template of frr-templates/: comment lines ("!" and text) are
  * dropped, a line with a PREFIX placeholder repeats per prefix of its kind,
- * a line with a placeholder without value is left out. 0, or -1 (errno).
+ * a line with a placeholder without value is left out ({{BFD}} is empty
+ * when bfd_interval is set: it marks the lines of an optional block).
+ * 0, or -1 (errno).
  */
 int		 frr_render(FILE *in, FILE *out, const struct frr_render *v);
 

@@ -1,5 +1,6 @@
 /* anycast-healthctl: the operator's tool. */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ usage(FILE *f)
 	    "  metrics               Prometheus text metrics\n"
 	    "  withdraw-all [--force]  withdraw everything the state file lists\n"
 	    "  frr-config [--asn N] [--router-id A] [--neighbor A] [--neighbor-asn N]\n"
-	    "             [--template FILE]\n"
+	    "             [--bfd MS] [--template FILE]\n"
 	    "                        print the FRR configuration the services need\n"
 	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n"
 	    "-s PATH  control socket (default: control_socket of the configuration)\n",
@@ -837,6 +838,29 @@ collect_prefixes(const struct cfg *cfg, bool address_only, struct pfx *out, size
 	}
 }
 
+/*
+ * The template: beside the program when it runs from a build tree (make
+ * copies frr-templates/ there), so that a build is tried with its own
+ * templates; else the installed one.
+ */
+static const char *
+default_template(char *buf, size_t len)
+{
+	char	exe[PATH_MAX], *slash;
+	ssize_t	n;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/frr-templates/anycast-healthd.conf", exe);
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	return PKGDATADIR "/frr-templates/anycast-healthd.conf";
+}
+
 /* Prints frr-templates/anycast-healthd.conf filled in for the configured services. */
 static int
 cmd_frr_config(const char *path, char **args, int nargs)
@@ -844,8 +868,9 @@ cmd_frr_config(const char *path, char **args, int nargs)
 	struct frr_render	 v = { 0 };
 	struct cfg		*cfg;
 	struct pfx		*all = NULL, *addr = NULL;
-	const char		*tpl = PKGDATADIR "/frr-templates/anycast-healthd.conf";
-	char			 asn[16];
+	const char		*tpl = NULL;
+	char			 asn[16], tplbuf[PATH_MAX + 64], *end;
+	unsigned long		 ms;
 	size_t			 total = 0;
 	FILE			*in = NULL;
 	int			 rc = 2;
@@ -862,12 +887,23 @@ cmd_frr_config(const char *path, char **args, int nargs)
 			dst = &v.neighbor_asn;
 		else if (strcmp(args[i], "--template") == 0)
 			dst = &tpl;
+		else if (strcmp(args[i], "--bfd") == 0)
+			dst = &v.bfd_interval;
 		if (dst == NULL || i + 1 == nargs) {
 			usage(stderr);
 			return EXIT_UNKNOWN;
 		}
 		*dst = args[++i];
 	}
+	/* bfdd takes 10-60000 ms. */
+	if (v.bfd_interval != NULL && (errno = 0, ms = strtoul(v.bfd_interval, &end, 10),
+	    errno != 0 || end == v.bfd_interval || *end != '\0' || ms < 10 || ms > 60000)) {
+		fprintf(stderr, "frr-config: --bfd %s: not an interval in ms (10-60000)\n",
+		    v.bfd_interval);
+		return 2;
+	}
+	if (tpl == NULL)
+		tpl = default_template(tplbuf, sizeof(tplbuf));
 	if ((cfg = load(path)) == NULL)
 		return 2;
 	if (v.asn == NULL && cfg->frr.asn != 0) {

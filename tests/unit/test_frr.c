@@ -584,3 +584,29 @@ Test(frr, managed_again_before_the_release_completed)
 	free(state);
 	rig_teardown(&r);
 }
+
+/* {{BFD}} marks the lines of the optional BFD block: written only with --bfd. */
+Test(frr, render_bfd_block_only_when_asked)
+{
+	const char *tpl = "{{BFD}}bfd\n{{BFD}} profile P\n{{BFD}}  receive-interval "
+	    "{{BFD_INTERVAL}}\n{{BFD}}exit\nrouter bgp {{ASN}}\n"
+	    "{{BFD}} neighbor {{NEIGHBOR}} bfd profile P\nexit\n";
+	struct frr_render v = { .asn = "65001", .neighbor = "198.51.100.2" };
+	const char *want[] = { "router bgp 65001\nexit\n",
+	    "bfd\n profile P\n  receive-interval 50\nexit\nrouter bgp 65001\n"
+	    " neighbor 198.51.100.2 bfd profile P\nexit\n" };
+
+	for (int i = 0; i < 2; i++) {
+		char	*out = NULL;
+		size_t	 len = 0;
+		FILE	*in = fmemopen((void *)(uintptr_t)tpl, strlen(tpl), "r");
+		FILE	*o = open_memstream(&out, &len);
+
+		v.bfd_interval = i ? "50" : NULL;
+		cr_assert_eq(frr_render(in, o, &v), 0);
+		fclose(o);
+		fclose(in);
+		cr_expect_str_eq(out, want[i]);
+		free(out);
+	}
+}
