@@ -27,7 +27,14 @@ LAB_CLIENTS=(1 2)
 LAB_BFD_MS=100
 LAB_CLEANED=0
 
-lab_log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# With the live view on, messages go to its event list instead of the terminal.
+lab_log() {
+	if [[ ${LAB_VIEW_ON:-0} == 1 ]]; then
+		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >>"$LAB_TMP/lab.log"
+	else
+		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+	fi
+}
 lab_now_ms() { local t=${EPOCHREALTIME//[.,]/}; printf '%s\n' $((10#$t / 1000)); }
 
 lab_init() {
@@ -56,6 +63,8 @@ lab_bg() { # NAME NS CMD... : start CMD in NS, pid in $LAB_TMP/NAME.pid
 	shift 2
 	ip netns exec "$(lab_ns "$ns")" "$@" >"$LAB_TMP/$name.out" 2>&1 &
 	echo $! >"$LAB_TMP/$name.pid"
+	# No "Killed" notices from the shell: the lab kills servers on purpose.
+	disown $!
 }
 
 lab_stop() { # NAME [SIGNAL]
@@ -183,7 +192,7 @@ lab_site_files() { # N METHOD
 		{ "interface": "lo",
 		  "frr": { "pathspace": "$(lab_ns "s$n")", "asn": 6500$n },
 		  "control_socket": "$d/control.sock", "state_file": "$d/state.json",
-		  "defaults": { "jitter": "0%" } }
+		  "on_exit": "keep", "defaults": { "jitter": "0%" } }
 	JSON
 	cat >"$d/etc/services.d/dns.json" <<-JSON
 		{ "prefixes": ["$LAB_DNS/32"], "method": "$method",
@@ -311,7 +320,8 @@ lab_up() { # METHOD
 		return 1
 	fi
 	lab_start_clients
-	sleep 1
+	# Let FRR and the daemons settle: the first trial must not measure a start-up.
+	sleep 3
 }
 
 # Waits until every client's last answers (DNS and HTTP) come from site N.
@@ -376,32 +386,179 @@ lab_stats() {
 		printf "%s %s %s\n", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 
-# ---- scenarios: each prints "outage_ms failed_queries" per client and kind ----
+# ---- scenarios ----
+# Each trial appends "SCENARIO CLIENT KIND OUTAGE_MS FAILED" lines to
+# $LAB_TMP/results (outage "-" when the clients never moved) and route
+# changes as "SCENARIO routes - N -".
 
-# Kill -9 of s1's DNS server; HOW is "agent" (the daemon withdraws) or
-# "floor" (no daemon: the address is deleted by hand at the same instant).
-# Restarts it and waits until the clients are back on s1.
-lab_kill_dns() { # agent|floor
-	local t c
-	lab_clients_on 1 30 || lab_log "clients not all on s1 before the kill"
+lab_result() { printf '%s\n' "$*" >>"$LAB_TMP/results"; }
+
+# The outage of each client for a move away from site OLD at T.
+lab_record_outage() { # SCENARIO KIND OLD T
+	local c r
+	for c in "${LAB_CLIENTS[@]}"; do
+		r=$(lab_outage "$LAB_TMP/c$c.log" "$2" "$3" "$4")
+		lab_result "$1 c$c $2 $r"
+	done
+}
+
+lab_scenario() { # TAG TEXT: a marker on the plot
+	printf '%s %s %s\n' "$(lab_now_ms)" "$1" "$2" >>"$LAB_TMP/markers"
+	lab_event "($1) $2"
+}
+
+# A fresh daemon on site N with METHOD: a trial's damping penalty must not
+# carry over to the next (on_exit keep: the restart does not withdraw).
+lab_restart_daemon() { # N [METHOD]
+	lab_stop_daemon "$1"
+	[[ -n ${2:-} ]] && lab_site_files "$1" "$2"
+	lab_start_daemon "$1"
 	sleep 0.5
-	t=$(lab_now_ms)
+	# A new method adds or drops network statements: let FRR settle first.
+	[[ -n ${2:-} ]] && sleep 3
+	return 0
+}
+
+lab_pid() { cat "$LAB_TMP/s$1/$2/$2.pid"; }
+
+lab_wait_home() { # the clients back on s1 (DNS and HTTP)
+	lab_clients_on 1 "${1:-30}" || lab_log "clients did not come back to s1"
+	sleep 0.3
+}
+
+# (b) kill -9 of s1's DNS server. agent: the daemon withdraws. floor: no
+# daemon; the address is deleted by hand at the same instant.
+lab_trial_kill() { # agent|floor SCENARIO
+	local t
+	lab_wait_home
 	if [[ $1 == floor ]]; then
-		lab_event "kill -9 unbound at s1 + ip addr del by hand (floor)"
-		lab_in s1 sh -c "kill -9 \$(cat $LAB_TMP/s1/unbound/unbound.pid); ip addr del $LAB_DNS/32 dev lo"
+		lab_stop_daemon 1
+		lab_scenario "$2" "kill -9 unbound at s1, address deleted by hand (no daemon)"
+		t=$(lab_now_ms)
+		lab_in s1 sh -c "kill -9 $(lab_pid 1 unbound); ip addr del $LAB_DNS/32 dev lo"
 	else
-		lab_event "kill -9 unbound at s1"
-		kill -9 "$(cat "$LAB_TMP/s1/unbound/unbound.pid")"
+		lab_scenario "$2" "kill -9 unbound at s1"
+		t=$(lab_now_ms)
+		kill -9 "$(lab_pid 1 unbound)"
 	fi
 	sleep 1.5
-	for c in "${LAB_CLIENTS[@]}"; do
-		lab_outage "$LAB_TMP/c$c.log" D 1 "$t"
-	done >"$LAB_TMP/last.result"
-	wait "$(cat "$LAB_TMP/s1-unbound.pid")" 2>/dev/null || true
+	lab_record_outage "$2" D 1 "$t"
+	lab_stop s1-unbound
 	lab_start_unbound 1
 	[[ $1 == floor ]] && lab_in s1 ip addr add "$LAB_DNS/32" dev lo
-	lab_clients_on 1 30 || lab_log "clients did not come back to s1"
-	cat "$LAB_TMP/last.result"
+	lab_restart_daemon 1
+	lab_wait_home
+}
+
+# (c) nginx answers 503 while running.
+lab_trial_503() { # SCENARIO
+	local t
+	lab_wait_home
+	lab_scenario "$1" "nginx at s1 answers 503"
+	t=$(lab_now_ms)
+	touch "$LAB_TMP/s1/nginx/maintenance"
+	sleep 1.5
+	lab_record_outage "$1" H 1 "$t"
+	rm -f "$LAB_TMP/s1/nginx/maintenance"
+	lab_restart_daemon 1
+	lab_wait_home
+}
+
+# (d)/(e) drain --grace with the upstream honouring or ignoring GRACEFUL_SHUTDOWN.
+lab_trial_drain() { # honour|ignore SCENARIO [GRACE]
+	local t grace=${3:-2}
+	lab_upstream_gshut "$1"
+	lab_wait_home
+	sleep 0.5
+	lab_scenario "$2" "drain dns at s1 --grace ${grace}s (upstream ${1}s GSHUT)"
+	t=$(lab_now_ms)
+	lab_in s1 "$LAB_CTL" -c "$LAB_TMP/s1/etc/anycast-healthd.json" drain dns \
+		--grace "${grace}s" >/dev/null
+	sleep $((grace + 1))
+	lab_record_outage "$2" D 1 "$t"
+	lab_result "$2 all D-failed - $(lab_failed_between D "$t" "$(lab_now_ms)")"
+	lab_in s1 "$LAB_CTL" -c "$LAB_TMP/s1/etc/anycast-healthd.json" undrain dns >/dev/null
+	lab_upstream_gshut honour
+	lab_restart_daemon 1
+	lab_wait_home
+}
+
+# (f) unbound at s1 killed and restarted every second for SECS seconds;
+# counts the route changes at the upstream from the first kill until the
+# route has been stable for 3 s after the last.
+lab_trial_flap() { # SCENARIO SECS
+	local t end i
+	lab_wait_home
+	lab_scenario "$1" "unbound at s1 killed and restarted every second for ${2}s"
+	t=$(lab_now_ms)
+	end=$((t + $2 * 1000))
+	while (($(lab_now_ms) < end)); do
+		kill -9 "$(lab_pid 1 unbound)" 2>/dev/null
+		lab_stop s1-unbound
+		lab_start_unbound 1
+		i=$(lab_now_ms)
+		sleep "0.$(printf '%03d' $((1000 - (i - t) % 1000)))"
+	done
+	sleep 3
+	lab_result "$1 routes - $(lab_route_changes "$LAB_DNS" "$t" "$(lab_now_ms)") -"
+	lab_result "$1 all D-failed - $(lab_failed_between D "$t" "$(lab_now_ms)")"
+}
+
+# (g) the whole site goes silent: its uplink drops every packet, both ways
+# (tc netem loss 100% where the kernel has netem; else a pfifo qdisc of
+# length 0, which drops every packet as well). Nothing is shut down.
+lab_silence() { # on|off
+	local q=(netem loss 100%)
+	if [[ $1 == on ]]; then
+		lab_in s1 tc qdisc replace dev uplink root "${q[@]}" 2>/dev/null ||
+			q=(pfifo limit 0)
+		lab_in s1 tc qdisc replace dev uplink root "${q[@]}"
+		lab_in up tc qdisc replace dev to-s1 root "${q[@]}"
+	else
+		lab_in s1 tc qdisc del dev uplink root 2>/dev/null
+		lab_in up tc qdisc del dev to-s1 root 2>/dev/null
+	fi
+	return 0
+}
+
+lab_bfd() { # on|off: BFD for the s1 session, on both sides
+	local up=(-c "neighbor 10.0.1.2 bfd profile LAB") s1=(-c "neighbor 10.0.1.1 bfd profile ANYCAST-BFD")
+	if [[ $1 == off ]]; then
+		up=(-c "no neighbor 10.0.1.2 bfd")
+		s1=(-c "no neighbor 10.0.1.1 bfd")
+	fi
+	lab_vtysh up -c 'configure terminal' -c 'router bgp 65000' "${up[@]}" >/dev/null
+	lab_vtysh s1 -c 'configure terminal' -c 'router bgp 65001' "${s1[@]}" >/dev/null
+}
+
+# (g) node death and (h) recovery.
+lab_trial_death() { # bfd|nobfd SCENARIO RECOVERY_SCENARIO
+	local t wait=2
+	[[ $1 == nobfd ]] && wait=12
+	if [[ $1 == bfd ]]; then lab_bfd on; else lab_bfd off; fi
+	lab_wait_home
+	sleep 1
+	lab_scenario "$2" "s1 goes silent (uplink drops every packet), $([[ $1 == bfd ]] && echo with || echo without) BFD"
+	t=$(lab_now_ms)
+	lab_silence on
+	sleep "$wait"
+	lab_record_outage "$2" D 1 "$t"
+	lab_scenario "$3" "s1's uplink works again"
+	t=$(lab_now_ms)
+	lab_silence off
+	lab_wait_home 60
+	lab_recovery "$3" "$t"
+	lab_bfd on
+}
+
+# (h) how long after T each client's DNS answers came from s1 again.
+lab_recovery() { # SCENARIO T
+	local c r
+	for c in "${LAB_CLIENTS[@]}"; do
+		r=$(sort -n "$LAB_TMP/c$c.log" | awk -v t="$2" '$2 == "D" && $1 >= t && $3 == 1 {
+			printf "%d", $1 - t; exit }')
+		lab_result "$1 c$c D-back ${r:--} -"
+	done
 }
 
 # ---- teardown (the EXIT trap; also after Ctrl-C) ----
@@ -434,4 +591,148 @@ lab_cleanup() {
 		rm -rf "$LAB_TMP"
 	fi
 	return "$rc"
+}
+
+# ---- the live view: a table redrawn in place every second ----
+
+lab_view_once() {
+	local n c now t0 st
+	now=$(lab_now_ms)
+	t0=$((now - 1000))
+	printf '\033[H\033[2J'
+	printf 'anycast lab  %s   (Ctrl-C stops and cleans up)\n\n' "$(date -u +%H:%M:%S)"
+	printf '%-5s %-10s %-10s %-22s %s\n' site dns web "announced (dns, web)" "upstream's choice"
+	for n in "${LAB_SITES[@]}"; do
+		st=$(lab_in "s$n" "$LAB_CTL" -c "$LAB_TMP/s$n/etc/anycast-healthd.json" status 2>/dev/null |
+			awk '/^(dns|web) / { s[$1] = $2 } /^  prefix/ { a[++k] = ($NF == "announced" && $(NF-1) != "not") ? "yes" : "no" }
+			END { printf "%s %s %s/%s", s["dns"] ? s["dns"] : "-", s["web"] ? s["web"] : "-", a[1] ? a[1] : "-", a[2] ? a[2] : "-" }')
+		read -r sd sw sa <<<"$st"
+		printf '%-5s %-10s %-10s %-22s %s\n' "s$n" "$sd" "$sw" "$sa" \
+			"$( [[ $(lab_best "$LAB_DNS") == "$n" ]] && printf 'dns ')$( [[ $(lab_best "$LAB_WEB") == "$n" ]] && printf 'web')"
+	done
+	printf '\n%-7s %-12s %-14s %-12s %s\n' client "dns site" "dns ok/failed" "http site" "http ok/failed  (last second)"
+	for c in "${LAB_CLIENTS[@]}"; do
+		tail -n 400 "$LAB_TMP/c$c.log" 2>/dev/null | awk -v a="$t0" -v c="c$c" '
+			$1 >= a - 300 && $1 < a + 700 { if ($3) { ok[$2]++; last[$2] = "s" $3 } else fail[$2]++ }
+			END { printf "%-7s %-12s %-14s %-12s %s\n", c, last["D"] ? last["D"] : "-",
+				ok["D"] + 0 "/" fail["D"] + 0, last["H"] ? last["H"] : "-", ok["H"] + 0 "/" fail["H"] + 0 }'
+	done
+	printf '\nroute changes at the upstream so far: %s\n\n' "$(grep -c . "$LAB_TMP/routes.log" 2>/dev/null)"
+	tail -n 8 "$LAB_TMP/lab.log" 2>/dev/null
+}
+
+lab_view_start() {
+	[[ -t 1 && ${LAB_VIEW:-1} == 1 ]] || return 0
+	LAB_VIEW_ON=1
+	: >"$LAB_TMP/lab.log"
+	( while :; do lab_view_once; sleep 1; done ) &
+	LAB_VIEW_PID=$!
+}
+
+lab_view_stop() {
+	[[ -n ${LAB_VIEW_PID:-} ]] || return 0
+	kill "$LAB_VIEW_PID" 2>/dev/null
+	wait "$LAB_VIEW_PID" 2>/dev/null
+	LAB_VIEW_PID=
+	LAB_VIEW_ON=0
+	printf '\033[H\033[2J'
+}
+
+# ---- results ----
+
+# The table of results: one line per scenario.
+lab_report() {
+	local tag desc kind samples fails
+	printf '%-11s %-52s %-22s %-16s %s\n' scenario "what happens" "outage ms min/med/max" \
+		"failed/client" "route changes"
+	while IFS='|' read -r tag desc kind; do
+		grep -q "^$tag " "$LAB_TMP/results" 2>/dev/null || continue
+		samples=$(awk -v s="$tag" -v k="$kind" '$1 == s && $3 == k && $4 != "-" { print $4 }' \
+			"$LAB_TMP/results" | lab_stats | tr ' ' /)
+		fails=$(awk -v s="$tag" -v k="$kind" '$1 == s && $3 == k && $5 != "-" { print $5 }' \
+			"$LAB_TMP/results" | lab_stats | tr ' ' /)
+		[[ $kind == D-back ]] && fails=-
+		local routes
+		routes=$(awk -v s="$tag" '$1 == s && $2 == "routes" { print $4 }' "$LAB_TMP/results" | tr '\n' ' ')
+		local allf
+		allf=$(awk -v s="$tag" '$1 == s && $3 == "D-failed" { print $5 }' "$LAB_TMP/results" | lab_stats | tr ' ' /)
+		[[ $kind == none ]] && { samples=-; fails="$allf (all)"; }
+		printf '%-11s %-52s %-22s %-16s %s\n' "$tag" "$desc" "$samples" "$fails" "${routes:--}"
+	done <<-LIST
+		a-steady|steady state: clients on s1|none
+		b-floor|kill -9 DNS, address deleted by hand (no daemon)|D
+		b-address|kill -9 DNS, daemon with method address|D
+		b-both|kill -9 DNS, daemon with method both|D
+		c-503|nginx answers 503 (HTTP)|H
+		d-honour|drain --grace 2s, upstream honours GSHUT|D
+		e-ignore|drain --grace 2s, upstream ignores GSHUT|D
+		d-address|drain --grace 2s, method address|D
+		f-damped|flapping every second, damping on (default)|none
+		f-undamped|flapping every second, damping off|none
+		g-bfd|s1 silent, BFD 100ms x3|D
+		g-nobfd|s1 silent, no BFD (hold 9 s)|D
+		h-bfd|s1 back (after g-bfd): time to first answer|D-back
+		h-nobfd|s1 back (after g-nobfd): time to first answer|D-back
+	LIST
+}
+
+# The timeline plot (PNG and SVG): one row per client and protocol, colour =
+# answering site, gaps = failed queries, scenario markers; below, the first
+# trial of each scenario zoomed in.
+lab_plot() { # OUT TERMINAL
+	local out=$1 d=$LAB_TMP/plot t0 c k y=0 zooms='' z tag t
+	mkdir -p "$d"
+	t0=$(sort -n "$LAB_TMP"/c1.log | head -n 1 | cut -d' ' -f1 | cut -d. -f1)
+	: >"$d/points"
+	: >"$d/fails"
+	local labels=''
+	for c in "${LAB_CLIENTS[@]}"; do
+		for k in D H; do
+			y=$((y + 1))
+			if [[ $k == D ]]; then labels+="\"c$c DNS\" $y, "; else labels+="\"c$c HTTP\" $y, "; fi
+			awk -v t0="$t0" -v k="$k" -v y="$y" '$2 == k {
+				x = ($1 - t0) / 1000
+				if ($3 == 0) printf "%.3f %d\n", x, y >> "'"$d/fails"'"
+				else printf "%.3f %d %d\n", x, y, $3 }' "$LAB_TMP/c$c.log" >>"$d/points"
+		done
+	done
+	awk -v t0="$t0" '{ printf "%.3f %s\n", ($1 - t0) / 1000, $2 }' "$LAB_TMP/markers" >"$d/markers"
+	{
+		printf 'set terminal %s\nset output "%s"\n' "$2" "$out"
+		printf 'set multiplot\n'
+		printf 'set ytics (%s)\nset yrange [0.3:%d.7]\n' "${labels%, }" "$y"
+		printf 'set key off\nset grid xtics lc rgb "#dddddd"\n'
+		printf 'site_colour(s) = s == 1 ? 0x1f77b4 : s == 2 ? 0xff7f0e : 0x2ca02c\n'
+		printf 'set origin 0,0.45\nset size 1,0.55\n'
+		printf 'set tmargin 7\nset title "anycast lab: which site answers the clients (blue s1, orange s2, green s3; red: failed)" offset 0,3\n'
+		printf 'set xlabel "seconds"\n'
+		awk '{ printf "set arrow from %s, graph 0 to %s, graph 1 nohead lc rgb \"#888888\" dt 2\n", $1, $1
+			printf "set label \"%s\" at %s, graph 1.02 rotate by 60 font \",8\"\n", $2, $1 }' "$d/markers"
+		printf 'plot "%s" using 1:2:(site_colour($3)) with points pt 5 ps 0.2 lc rgb variable, "%s" using 1:2 with points pt 7 ps 0.25 lc rgb "#d62728"\n' \
+			"$d/points" "$d/fails"
+		printf 'unset arrow\nunset label\nunset title\nset tmargin 2\nset xlabel "ms after the event"\n'
+		local n=0 tags=(b-floor b-address b-both c-503 d-honour e-ignore g-bfd)
+		for tag in "${tags[@]}"; do
+			t=$(awk -v s="$tag" '$2 == s { print $1; exit }' "$d/markers")
+			[[ -n $t ]] || continue
+			n=$((n + 1))
+		done
+		local w i=0
+		((n)) && w=$(awk -v n="$n" 'BEGIN { printf "%.4f", 1 / n }')
+		for tag in "${tags[@]}"; do
+			t=$(awk -v s="$tag" '$2 == s { print $1; exit }' "$d/markers")
+			[[ -n $t ]] || continue
+			printf 'set origin %s,0\nset size %s,0.42\n' "$(awk -v i="$i" -v w="$w" 'BEGIN { printf "%.4f", i * w }')" "$w"
+			if [[ $tag == [de]-* ]]; then
+				printf 'set title "%s" font ",9"\nset xrange [-300:3500]\nset xtics 1000 font ",7"\n' "$tag"
+			else
+				printf 'set title "%s" font ",9"\nset xrange [-300:1200]\nset xtics 500 font ",7"\n' "$tag"
+			fi
+			printf 'plot "%s" using (($1 - %s) * 1000):2:(site_colour($3)) with points pt 5 ps 0.25 lc rgb variable, "%s" using (($1 - %s) * 1000):2 with points pt 7 ps 0.3 lc rgb "#d62728"\n' \
+				"$d/points" "$t" "$d/fails" "$t"
+			i=$((i + 1))
+		done
+		printf 'unset multiplot\n'
+	} >"$d/plot.gp"
+	gnuplot "$d/plot.gp"
 }
