@@ -531,13 +531,29 @@ lab_bfd() { # on|off: BFD for the s1 session, on both sides
 	lab_vtysh s1 -c 'configure terminal' -c 'router bgp 65001' "${s1[@]}" >/dev/null
 }
 
+# Until the upstream's route to ADDR has gone to s1 and stayed there for 3 s
+# (switching BFD on or off resets the session after a while).
+lab_settle() {
+	local i last
+	for ((i = 0; i < 600; i++)); do
+		last=$(awk -v p="$LAB_DNS" 'index($0, " " p " ") { t = $1 } END { printf "%d\n", t }' \
+			"$LAB_TMP/routes.log")
+		if lab_best_is "$LAB_DNS" 1 && (($(lab_now_ms) - last > 3000)); then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_log "the upstream's route did not settle on s1"
+}
+
 # (g) node death and (h) recovery.
 lab_trial_death() { # bfd|nobfd SCENARIO RECOVERY_SCENARIO
 	local t wait=2
 	[[ $1 == nobfd ]] && wait=12
 	if [[ $1 == bfd ]]; then lab_bfd on; else lab_bfd off; fi
-	lab_wait_home
 	sleep 1
+	lab_settle
+	lab_wait_home
 	lab_scenario "$2" "s1 goes silent (uplink drops every packet), $([[ $1 == bfd ]] && echo with || echo without) BFD"
 	t=$(lab_now_ms)
 	lab_silence on
