@@ -247,10 +247,12 @@ ctl() { "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
 GSHUT=4294901760
 t0=$(ahd_now_ms)
 ctl drain web --grace 1500ms >/dev/null
-if wait_community "$NET4" "$GSHUT" 3 && has_stmt "$NET4" ANYCAST-GSHUT; then
-	ahd_pass "drain: $NET4 announced with community 65535:0 after $(($(ahd_now_ms) - t0)) ms (route-map ANYCAST-GSHUT)"
+# The prepend too: neighbours that ignore the community must move away as well.
+if wait_community "$NET4" "$GSHUT" 3 && has_stmt "$NET4" ANYCAST-GSHUT &&
+	wait_as_path "$NET4" "$AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN" 3; then
+	ahd_pass "drain: $NET4 announced with community 65535:0 and AS path prepended x3 after $(($(ahd_now_ms) - t0)) ms (route-map ANYCAST-GSHUT)"
 else
-	ahd_fail "drain: no 65535:0 at the neighbour (communities '$(communities "$NET4")')"
+	ahd_fail "drain: no 65535:0 and prepend at the neighbour (communities '$(communities "$NET4")', AS path '$(as_path "$NET4")')"
 fi
 if lat=$(ahd_withdraw_time_after "$t0" "$NET4" 5) && ((lat >= 1400)); then
 	ahd_pass "drain: withdrawn ${lat} ms after the drain command (grace 1500 ms)"
