@@ -115,7 +115,7 @@ daemon_svc_mode(const struct svc *s)
 {
 	if (s->state == SVC_DRAINED)
 		return ANN_GSHUT;
-	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
+	return svc_is_degraded(s) ? ANN_DEGRADED : ANN_PLAIN;
 }
 
 static void
@@ -452,11 +452,13 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			continue;
 		}
 		log_info("%s: configuration changed, restarting its probes", nc->name);
-		if (old->state == SVC_DRAINED)
-			svc_drain(nsvcs[i], 0);
-		else if (svc_wants_announce(old) || old->adopt)
-			/* Announced (or being adopted): keep it until the first results. */
-			nsvcs[i]->adopt = true;
+		/*
+		 * What the operator set up stays: a drain and its grace, the
+		 * degraded route-map until the probes decide, the hold-down
+		 * history (an edit must not bypass flap damping).
+		 */
+		if ((r = svc_inherit(nsvcs[i], old)) < 0)
+			log_err("%s: grace timer: %s; drained at once", nc->name, strerror(-r));
 	}
 	/* The last step that can fail: FRR is changed only for a reload that goes through. */
 	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
