@@ -51,6 +51,12 @@ struct daemon {
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
+	/*
+	 * Writes the state file and the metrics file, at most once per loop
+	 * iteration and after the events pending at the same time (a storm of
+	 * transitions is one write): idle priority.
+	 */
+	sd_event_source		 *flush;
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -61,6 +67,7 @@ struct daemon {
 static int	daemon_begin(struct daemon *d);
 static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
+static void	daemon_dirty(void *arg);
 
 static uint64_t
 realtime_us(void)
@@ -127,13 +134,50 @@ daemon_svc_changed(struct svc *s, void *arg)
 	/* Stopping: everything is being withdrawn; nothing may come back. */
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
+	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
+	    s->state == SVC_DOWN);
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
 	    (now_us() - s->cause_us) / 1000.0);
+	daemon_dirty(d);
+}
+
+static int
+daemon_flush_cb(sd_event_source *src, void *arg)
+{
+	struct daemon	*d = arg;
+
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	return 0;
+}
+
+/* The state or the metrics changed: written once the pending events are handled. */
+static void
+daemon_dirty(void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->flush == NULL || sd_event_source_set_enabled(d->flush, SD_EVENT_ONESHOT) < 0) {
+		daemon_save_state(d, false);
+		daemon_write_metrics(d);
+	}
+}
+
+/*
+ * The state file could not be written. Kept visible (status, metrics) until
+ * a write succeeds; logged when the reason changes, not at every attempt.
+ */
+static void
+daemon_state_failed(struct daemon *d, const char *why)
+{
+	d->counters.state_write_failures++;
+	if (strcmp(d->counters.state_error, why) != 0)
+		log_err("state file %s: %s; new announcements are held back until it can "
+		    "be written (withdraw-all could not remove them after a crash)",
+		    d->cfg->state_file, why);
+	snprintf(d->counters.state_error, sizeof(d->counters.state_error), "%s", why);
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
@@ -167,16 +211,21 @@ daemon_save_state(struct daemon *d, bool kept)
 		return;
 
 	/*
-	 * A statement is listed from the moment it is wanted (before vtysh is
-	 * even asked) until FRR is read without it, so that withdraw-all after
-	 * a crash at any point removes it.
+	 * A prefix is listed from the moment it is wanted (before the address
+	 * is added or vtysh asked: ann_ waits for this write) until it is gone
+	 * from the interface and FRR is read without it; an orphan (an earlier
+	 * configuration's) until its removal is done. So withdraw-all after a
+	 * crash at any point removes it.
 	 */
 	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
 		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		bool statement = ap->method != METHOD_ADDRESS && d->frr != NULL &&
-		    (ap->desired || frr_holds(d->frr, &ap->pfx));
-		if (ap->present || statement)
+		if (ann_prefix_listed(d->ann, ap))
 			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
+	}
+	for (size_t i = 0; i < d->ann->norphans && rc == 0; i++) {
+		const struct ann_orphan *o = &d->ann->orphans[i];
+		rc = state_add_announced(&st, &o->pfx, o->ifname, o->addr && o->stmt ?
+		    METHOD_BOTH : o->addr ? METHOD_ADDRESS : METHOD_NETWORK);
 	}
 	if (d->frr != NULL) {
 		st.frr.set = true;
@@ -192,21 +241,29 @@ daemon_save_state(struct daemon *d, bool kept)
 		if (d->svcs[i]->state == SVC_DRAINED)
 			rc = state_add_drained(&st, d->cfg->services[i].name);
 	if (rc == -1 || (text = state_format(&st)) == NULL) {
-		log_err("state file: out of memory");
+		daemon_state_failed(d, "out of memory");
 		goto out;
 	}
 	if (d->state_text != NULL && strcmp(text, d->state_text) == 0) {
 		free(text);
-		goto out;
+		goto written;
 	}
 	if (state_write_file(d->cfg->state_file, text, err, sizeof(err)) == -1) {
 		/* Retried at the next change or reconcile. */
-		log_err("state file: %s", err);
+		daemon_state_failed(d, err);
 		free(text);
 		goto out;
 	}
+	d->counters.state_writes++;
 	free(d->state_text);
 	d->state_text = text;
+written:
+	if (d->counters.state_error[0] != '\0') {
+		log_info("state file %s written again", d->cfg->state_file);
+		d->counters.state_error[0] = '\0';
+	}
+	/* What waited to be listed goes out now. */
+	ann_recorded(d->ann);
 out:
 	state_clear(&st);
 }
@@ -225,6 +282,8 @@ daemon_write_metrics(struct daemon *d)
 	}
 	if (state_write_file(d->cfg->metrics_file, text, err, sizeof(err)) == -1)
 		log_err("metrics file: %s", err);
+	else
+		d->counters.metrics_writes++;
 	free(text);
 }
 
@@ -234,8 +293,7 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	struct daemon	*d = arg;
 
 	ann_reconcile(d->ann);
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
@@ -248,7 +306,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	struct daemon	*d = arg;
 
 	ann_frr_update(d->ann);
-	daemon_save_state(d, false);
+	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
 	if (d->stopping && frr_synced(f))
@@ -469,13 +527,15 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
 	}
 
-	/* Withdraw what the old configuration announced and the new one does not manage. */
+	/*
+	 * Withdraw what the old configuration announced and the new one does
+	 * not manage: retried until done, listed in the state file meanwhile.
+	 */
 	nann->errors = d->ann->errors;
-	for (size_t i = 0; i < d->ann->nprefixes; i++)
-		if (d->ann->prefixes[i].present)
-			/* Addresses only: ann_release_frr() hands statements back. */
-			ann_remove_unmanaged(nann, &d->ann->prefixes[i].pfx,
-			    d->ann->prefixes[i].ifname, METHOD_ADDRESS);
+	nann->record_cb = daemon_dirty;
+	nann->record_arg = d;
+	ann_release_frr(d->ann, nann);
+	ann_take_over(nann, d->ann);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
@@ -487,7 +547,6 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		d->svc_gen[j]->refs--;
 		svc_free(d->svcs[j]);
 	}
-	ann_release_frr(d->ann, nann);
 	ann_free(d->ann);
 	d->ann = nann;
 	free(d->svcs);
@@ -511,8 +570,7 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			    strerror(-r));
 	free(kept);
 	d->counters.reloads_ok++;
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_dirty(d);
 	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
 	    nkept, nnew);
 	notify_ready(d);
@@ -633,7 +691,7 @@ cmd_undrain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	svc_undrain(s);
 	/* Nothing else writes the file when undrain leaves the announcement as it was. */
-	daemon_save_state(d, false);
+	daemon_dirty(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -743,10 +801,18 @@ daemon_setup(struct daemon *d)
 		log_err("netlink: %s", err);
 		return -1;
 	}
+	if ((r = sd_event_add_defer(d->ev, &d->flush, daemon_flush_cb, d)) < 0 ||
+	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
+		log_err("event loop: %s", strerror(-r));
+		return -1;
+	}
 	if ((d->ann = ann_new(cfg, d->nl, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
+	d->ann->record_cb = daemon_dirty;
+	d->ann->record_arg = d;
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -857,6 +923,7 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->reconcile);
 	sd_event_source_disable_unref(d->begin);
 	sd_event_source_disable_unref(d->stop);
+	sd_event_source_disable_unref(d->flush);
 	ann_free(d->ann);
 	frr_free(d->frr);
 	nl_close(d->nl);

@@ -476,7 +476,8 @@ degrade_cfg(const char *hold)
 
 	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], \"method\": "
 	    "\"network\", \"rise\": 2, \"fall\": 2, \"on_warning\": \"degrade\", "
-	    "\"hold_down\": \"%s\", \"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", hold);
+	    "\"hold_down\": \"%s\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": 9 } ] }", hold);
 	return tu_load(NULL, "web", json, NULL);
 }
 
