@@ -406,10 +406,11 @@ svc_grace_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
-int
-svc_drain(struct svc *s, uint64_t grace_us)
+/* svc_drain(), with who asked in the log line. */
+static int
+svc_drain_by(struct svc *s, uint64_t grace_us, const char *by)
 {
-	char	why[128], g[32];
+	char	why[160], g[32];
 	int	r = 0;
 
 	if (s->state == SVC_DRAINED)
@@ -428,12 +429,18 @@ svc_drain(struct svc *s, uint64_t grace_us)
 			s->drain_announcing = false;
 	}
 	if (s->drain_announcing)
-		snprintf(why, sizeof(why), "drained by the operator; still announced "
-		    "for the grace period of %s", cfg_duration_fmt(grace_us, g, sizeof(g)));
+		snprintf(why, sizeof(why), "%s; still announced for the grace period of "
+		    "%s", by, cfg_duration_fmt(grace_us, g, sizeof(g)));
 	else
-		snprintf(why, sizeof(why), "drained by the operator");
+		snprintf(why, sizeof(why), "%s", by);
 	svc_transition(s, SVC_DRAINED, why);
 	return r < 0 ? r : 0;
+}
+
+int
+svc_drain(struct svc *s, uint64_t grace_us)
+{
+	return svc_drain_by(s, grace_us, "drained by the operator");
 }
 
 void
@@ -463,7 +470,7 @@ svc_inherit(struct svc *s, const struct svc *old)
 			grace = until - now;
 		/* Still announced: svc_drain() gives it what is left of its grace. */
 		s->adopt = grace > 0;
-		return svc_drain(s, grace);
+		return svc_drain_by(s, grace, "still drained after a reload");
 	}
 	if (svc_wants_announce(old) || old->adopt) {
 		s->adopt = true;
