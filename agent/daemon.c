@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,6 +25,19 @@
 
 /* How often the kernel's addresses are compared with the desired state. */
 #define RECONCILE_INTERVAL_US	(5 * 1000000ULL)
+/*
+ * The shortest time between two writes of the state and metrics files. A
+ * lone change is written at once; in a storm, announcements wait at most
+ * this long for the write that records them (withdrawals never wait).
+ */
+#define FLUSH_GAP_US		(100 * 1000ULL)
+/*
+ * Descriptors: the daemon's own (netlink, control socket and clients, FRR
+ * watch and vtysh pipes, state writes), and what one probe may hold at
+ * once (exec: its pipe and pidfd; the others a socket or two).
+ */
+#define FDS_BASE		64
+#define FDS_PER_PROBE		3
 
 /*
  * A loaded configuration. Services and probes keep pointers into the cfg
@@ -52,11 +66,12 @@ struct daemon {
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
 	/*
-	 * Writes the state file and the metrics file, at most once per loop
-	 * iteration and after the events pending at the same time (a storm of
-	 * transitions is one write): idle priority.
+	 * Writes the state file and the metrics file: after the events pending
+	 * at the same time (idle priority), and at most once per FLUSH_GAP_US,
+	 * so that a storm of transitions is a few writes, not one each.
 	 */
 	sd_event_source		 *flush;
+	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -76,6 +91,38 @@ realtime_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The open-files limit against what cfg's probes need at once (all of them
+ * in flight: a storm). At start the soft limit goes up to the hard one
+ * first: with the usual 1024, 2000 services ran out ("Too many open
+ * files") as they all failed together.
+ */
+static void
+daemon_nofile(const struct cfg *cfg, bool raise)
+{
+	struct rlimit	rl;
+	size_t		need = FDS_BASE;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("open files limit: %s", strerror(errno));
+		return;
+	}
+	if (raise && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("cannot raise the open files limit to %llu: %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("open files limit %llu is too low: %zu service(s) may need about "
+		    "%zu descriptors when all their probes run at once; raise LimitNOFILE= "
+		    "(or ulimit -n)", (unsigned long long)rl.rlim_cur, cfg->nservices, need);
 }
 
 static struct gen *
@@ -144,10 +191,11 @@ daemon_svc_changed(struct svc *s, void *arg)
 }
 
 static int
-daemon_flush_cb(sd_event_source *src, void *arg)
+daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct daemon	*d = arg;
 
+	d->flushed_us = now_us();
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
 	return 0;
@@ -158,8 +206,14 @@ static void
 daemon_dirty(void *arg)
 {
 	struct daemon	*d = arg;
+	uint64_t	 now = now_us(), at = d->flushed_us + FLUSH_GAP_US;
+	int		 on = 0;
 
-	if (d->flush == NULL || sd_event_source_set_enabled(d->flush, SD_EVENT_ONESHOT) < 0) {
+	if (d->flush != NULL && sd_event_source_get_enabled(d->flush, &on) >= 0 &&
+	    on != SD_EVENT_OFF)
+		return;
+	if (d->flush == NULL || sd_event_source_set_time(d->flush, at > now ? at : now) < 0 ||
+	    sd_event_source_set_enabled(d->flush, SD_EVENT_ONESHOT) < 0) {
 		daemon_save_state(d, false);
 		daemon_write_metrics(d);
 	}
@@ -573,6 +627,7 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	daemon_dirty(d);
 	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
 	    nkept, nnew);
+	daemon_nofile(ncfg, false);
 	notify_ready(d);
 	return 0;
 unwind:
@@ -801,7 +856,8 @@ daemon_setup(struct daemon *d)
 		log_err("netlink: %s", err);
 		return -1;
 	}
-	if ((r = sd_event_add_defer(d->ev, &d->flush, daemon_flush_cb, d)) < 0 ||
+	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
+	    daemon_flush_cb, d)) < 0 ||
 	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
 	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
 		log_err("event loop: %s", strerror(-r));
@@ -944,6 +1000,7 @@ daemon_run(struct cfg *cfg)
 	int		r;
 
 	d.counters.start_us = realtime_us();
+	daemon_nofile(cfg, true);
 	if ((d.cur = gen_new(&d, cfg)) == NULL) {
 		log_err("out of memory");
 		cfg_free(cfg);

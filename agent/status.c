@@ -287,6 +287,9 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 	    (unsigned long long)sc->state_writes);
 	put(&b, "anycast_healthd_state_file_writes_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)sc->state_write_failures);
+	help(&b, "metrics_file_writes_total", "counter", "Writes of metrics_file.");
+	put(&b, "anycast_healthd_metrics_file_writes_total %llu\n",
+	    (unsigned long long)sc->metrics_writes);
 	help(&b, "prefixes_held_back", "gauge", "Prefixes that should be announced and "
 	    "wait for the state file to list them.");
 	put(&b, "anycast_healthd_prefixes_held_back %zu\n", ann_waiting(a));
