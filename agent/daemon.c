@@ -303,9 +303,11 @@ daemon_save_state(struct daemon *d, bool kept)
 		goto written;
 	}
 	if (state_write_file(d->cfg->state_file, text, err, sizeof(err)) == -1) {
-		/* Retried at the next change or reconcile. */
+		/* Retried at the next change or reconcile, even with the same text. */
 		daemon_state_failed(d, err);
 		free(text);
+		free(d->state_text);
+		d->state_text = NULL;
 		goto out;
 	}
 	d->counters.state_writes++;
@@ -345,7 +347,17 @@ static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct daemon	*d = arg;
+	struct stat	 sb;
 
+	/*
+	 * A state file removed or replaced behind the daemon's back (by hand,
+	 * a directory in its place) is written again, or shown as failing.
+	 */
+	if (d->state_text != NULL && (stat(d->cfg->state_file, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode))) {
+		free(d->state_text);
+		d->state_text = NULL;
+	}
 	ann_reconcile(d->ann);
 	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);

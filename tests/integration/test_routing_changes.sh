@@ -217,6 +217,19 @@ fi
 # 6. An unwritable state file: a directory in its place.
 rm -f "$AHD_TMP/state/state.json"
 mkdir "$AHD_TMP/state/state.json"
+# Noticed without any change too: the 5 s reconcile checks the file.
+t0=$(ahd_now_ms) seen=no
+while (($(ahd_now_ms) - t0 < 7000)); do
+	st_rc=0
+	ctl status >/dev/null 2>&1 || st_rc=$?
+	((st_rc == 2)) && { seen=yes; break; }
+	sleep 0.2
+done
+if [[ $seen == yes ]]; then
+	ahd_pass "a directory in place of the state file is noticed without any change ($(($(ahd_now_ms) - t0)) ms, status 2)"
+else
+	ahd_fail "a directory in place of the state file went unnoticed for 7 s"
+fi
 mode rec ok
 sleep 2
 st_rc=0
