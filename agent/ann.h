@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <net/if.h>
+
 #include "pfx.h"
 
 struct cfg;
@@ -55,7 +57,7 @@ struct ann_prefix {
  */
 struct ann_orphan {
 	struct pfx	 pfx;
-	char		 ifname[16];	/* IF_NAMESIZE */
+	char		 ifname[IF_NAMESIZE];
 	bool		 addr;		/* the address on ifname is still to be removed */
 	bool		 stmt;		/* the network statement: until FRR is read without it */
 };
