@@ -201,6 +201,18 @@ daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
+/*
+ * Writes now, for what an operator's command changed: its reply says the
+ * drain or the reload is on disk (a crash right after it must not lose it).
+ */
+static void
+daemon_flush_now(struct daemon *d)
+{
+	if (d->flush != NULL)
+		sd_event_source_set_enabled(d->flush, SD_EVENT_OFF);
+	daemon_flush_cb(d->flush, 0, d);
+}
+
 /* The state or the metrics changed: written once the pending events are handled. */
 static void
 daemon_dirty(void *arg)
@@ -636,7 +648,7 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			    strerror(-r));
 	free(kept);
 	d->counters.reloads_ok++;
-	daemon_dirty(d);
+	daemon_flush_now(d);
 	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
 	    nkept, nnew);
 	daemon_nofile(ncfg, false);
@@ -734,6 +746,7 @@ cmd_drain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	if ((r = svc_drain(s, grace)) < 0)
 		log_err("%s: grace timer: %s; drained at once", s->cfg->name, strerror(-r));
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -758,7 +771,7 @@ cmd_undrain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	svc_undrain(s);
 	/* Nothing else writes the file when undrain leaves the announcement as it was. */
-	daemon_dirty(d);
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
