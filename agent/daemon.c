@@ -923,6 +923,26 @@ daemon_setup(struct daemon *d)
 }
 
 /*
+ * Whether FRR announces service i's prefixes through its degraded route-map
+ * (a previous run left it degraded, on_exit "keep"): adopted as it is, so
+ * that the restart changes nothing at the neighbour.
+ */
+static bool
+daemon_found_degraded(const struct daemon *d, size_t i)
+{
+	const struct cfg_service	*c = &d->cfg->services[i];
+	const char			*rm;
+
+	if (d->frr == NULL || c->method == METHOD_ADDRESS || c->on_warning != ONW_DEGRADE)
+		return false;
+	for (size_t j = 0; j < c->nprefixes; j++)
+		if ((rm = frr_held_route_map(d->frr, &c->prefixes[j])) == NULL ||
+		    strcmp(rm, c->degraded_route_map) != 0)
+			return false;
+	return c->nprefixes > 0;
+}
+
+/*
  * What is on the system at start. The state file of the previous run names
  * drained services (they stay drained) and what it announced: anything
  * there that this configuration does not manage is removed. With on_exit
@@ -954,10 +974,12 @@ daemon_adopt(struct daemon *d)
 		if (d->cfg->on_exit != ON_EXIT_KEEP || d->svcs[i]->state == SVC_DRAINED ||
 		    !ann_service_present(d->ann, i))
 			continue;
-		d->svcs[i]->adopt = true;
+		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
-		log_info("%s: prefixes found announced; adopting them until the "
-		    "first probe results", d->cfg->services[i].name);
+		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		log_info("%s: prefixes found announced%s; adopting them until the "
+		    "first probe results", d->cfg->services[i].name,
+		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
 	}
 	ann_reconcile(d->ann);
 	daemon_save_state(d, false);

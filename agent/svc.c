@@ -472,11 +472,16 @@ svc_inherit(struct svc *s, const struct svc *old)
 		s->adopt = grace > 0;
 		return svc_drain_by(s, grace, "still drained after a reload");
 	}
-	if (svc_wants_announce(old) || old->adopt) {
-		s->adopt = true;
-		s->adopt_degraded = svc_is_degraded(old);
-		for (size_t i = 0; i < s->cfg->nprobes; i++)
-			s->db[i].warned = s->adopt_degraded;
-	}
+	if (svc_wants_announce(old) || old->adopt)
+		svc_adopt(s, svc_is_degraded(old));
 	return 0;
+}
+
+void
+svc_adopt(struct svc *s, bool degraded)
+{
+	s->adopt = true;
+	s->adopt_degraded = degraded;
+	for (size_t i = 0; i < s->cfg->nprobes; i++)
+		s->db[i].warned = degraded;
 }

@@ -142,6 +142,13 @@ bool		 svc_is_degraded(const struct svc *s);
  */
 int		 svc_inherit(struct svc *s, const struct svc *old);
 /*
+ * s, not started yet, is announced already (by a previous run or
+ * configuration): its first probe results decide up or down at once;
+ * degraded says whether it is announced through its degraded route-map,
+ * which it then leaves only after rise OK results.
+ */
+void		 svc_adopt(struct svc *s, bool degraded);
+/*
  * Operator maintenance. svc_drain() keeps announcing for grace_us (if the
  * service is announced now), then withdraws; returns 0, or -errno if the
  * grace timer cannot be armed (the service is then drained at once).

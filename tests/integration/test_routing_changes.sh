@@ -14,7 +14,9 @@
 #      its address, and the state file lists it until both are gone;
 #   6. an unwritable state file (a directory in its place) holds a new
 #      announcement back, and says so (status CRITICAL, metrics); once it
-#      can be written again the prefix goes out.
+#      can be written again the prefix goes out;
+#   7. a restart with on_exit "keep" adopts a degraded service through its
+#      route-map: no route change.
 # Each service is driven by an exec plugin reading a mode file (ok, warn,
 # crit, flip); flip alternates OK and WARNING on each call.
 set -euo pipefail
@@ -65,7 +67,7 @@ cat >"$etc/anycast-healthd.json" <<JSON
 JSON
 svc() { # NAME PREFIX EXTRA [TIMEOUT]
 	cat >"$etc/services.d/$1.json" <<JSON
-{ "prefixes": ["$2"], "method": "both", "interval": "200ms", "timeout": "${4:-150ms}",
+{ "prefixes": ["$2"], "method": "both", "interval": "500ms", "timeout": "${4:-450ms}",
   "rise": 2, "fall": 2, "on_warning": "degrade" $3,
   "probes": [ { "type": "exec", "command": ["$plug/check.sh", "$1"] } ] }
 JSON
@@ -111,7 +113,7 @@ log_line_after() { # FROM PATTERN
 	awk -v from="$1" -v pat="$2" 'NR > from && index($0, pat) { print NR; exit }' "$AHD_TMP/daemon.log"
 }
 # A changed probe (its timeout), so that a reload restarts the service.
-touch_svc() { sed -i 's/"timeout": "150ms"/"timeout": "160ms"/' "$etc/services.d/$1.json"; }
+touch_svc() { sed -i 's/"timeout": "450ms"/"timeout": "460ms"/' "$etc/services.d/$1.json"; }
 
 ahd_start_daemon "$etc/anycast-healthd.json"
 for p in "$P_FLIP" "$P_DRAIN" "$P_HOLD" "$P_DEGR"; do
@@ -169,7 +171,7 @@ now=$(ahd_now_ms)
 ((now - t_flip >= 10000)) || sleep "$(((10000 - (now - t_flip)) / 1000)).$(((10000 - (now - t_flip)) % 1000 / 100))"
 n_flip=$(changes "$P_FLIP" "$t_flip" "$(ahd_now_ms)")
 calls=$(cat "$plug/run/flip.n" 2>/dev/null || echo 0)
-if ((calls >= 30 && n_flip <= 2)); then
+if ((calls >= 15 && n_flip <= 2)); then
 	ahd_pass "degraded debounced: the plugin flipped OK/WARNING $calls times in 10 s, $n_flip route change(s) at the neighbour (at most 2)"
 else
 	ahd_fail "degraded not debounced: $calls plugin calls, $n_flip route changes at the neighbour"
@@ -220,18 +222,17 @@ mkdir "$AHD_TMP/state/state.json"
 # Noticed without any change too: the 5 s reconcile checks the file.
 t0=$(ahd_now_ms) seen=no
 while (($(ahd_now_ms) - t0 < 7000)); do
-	st_rc=0
-	ctl status >/dev/null 2>&1 || st_rc=$?
-	((st_rc == 2)) && { seen=yes; break; }
+	st=$(ctl status 2>&1) || true
+	[[ $st == *'state file not written'* ]] && { seen=yes; break; }
 	sleep 0.2
 done
 if [[ $seen == yes ]]; then
-	ahd_pass "a directory in place of the state file is noticed without any change ($(($(ahd_now_ms) - t0)) ms, status 2)"
+	ahd_pass "a directory in place of the state file is noticed without any change ($(($(ahd_now_ms) - t0)) ms)"
 else
 	ahd_fail "a directory in place of the state file went unnoticed for 7 s"
 fi
 mode rec ok
-sleep 2
+sleep 2.5
 st_rc=0
 st=$(ctl status 2>&1) || st_rc=$?
 m=$(ctl metrics 2>/dev/null || true)
@@ -240,7 +241,7 @@ if ! ahd_prefix_present "$P_REC" && ! ahd_on_lo "$P_REC" && ! has_stmt "$P_REC";
 else
 	ahd_fail "unwritable state file: $P_REC went out without a record"
 fi
-if ((st_rc == 2)) && [[ $st == *'state file'* ]] &&
+if ((st_rc == 2)) && [[ $st == *'state file not written'* ]] &&
 	grep -q '^anycast_healthd_state_file_ok 0$' <<<"$m" &&
 	grep -q '^anycast_healthd_prefixes_held_back 1$' <<<"$m"; then
 	ahd_pass "unwritable state file: status exits 2 and says so, metrics state_file_ok 0, 1 prefix held back"
@@ -260,14 +261,36 @@ else
 fi
 # Writable again: written at the next attempt (reconcile, <= 5 s), then announced.
 rmdir "$AHD_TMP/state/state.json"
-st_rc=0
-if ahd_wait_prefix_present "$P_REC" 8 && grep -q "\"$P_REC\"" "$AHD_TMP/state/state.json" &&
-	{ ctl status >/dev/null || st_rc=$?; } && ((st_rc <= 1)); then
-	ahd_pass "state file writable again: $P_REC recorded and announced, status OK"
+t0=$(ahd_now_ms) st_rc=0 present=no listed=no
+ahd_wait_prefix_present "$P_REC" 8 && present=yes
+grep -q "\"$P_REC\"" "$AHD_TMP/state/state.json" 2>/dev/null && listed=yes
+st=$(ctl status 2>&1) || st_rc=$?
+if [[ $present == yes && $listed == yes ]] && ((st_rc <= 1)); then
+	ahd_pass "state file writable again: $P_REC recorded and announced after $(($(ahd_now_ms) - t0)) ms, status not critical"
 else
-	ahd_fail "state file writable again: $P_REC not announced or status not OK"
+	ahd_fail "state file writable again: announced $present, listed $listed, status $st_rc: $(tr '\n' ' ' <<<"$st" | head -c 600)"
 fi
 
+# 7. A restart with on_exit "keep" adopts a degraded service as it is: no
+# route change at the neighbour.
+mode flip warn
+wait_as_path "$P_FLIP" "$PREP" 5 || ahd_fail "flip: not degraded before the restart"
+sed -i 's/"interface": "lo",/"interface": "lo", "on_exit": "keep",/' "$etc/anycast-healthd.json"
+ctl reload >/dev/null
+t0=$(ahd_now_ms)
+ahd_stop_daemon
+mv "$AHD_TMP/daemon.log" "$AHD_TMP/daemon-1.log"
+ahd_start_daemon "$etc/anycast-healthd.json"
+sleep 4
+n=$(changes "$P_FLIP" "$t0" "$(ahd_now_ms)")
+if ((n == 0)) && [[ $(as_path "$P_FLIP") == "$PREP" ]] &&
+	grep -q '"msg":"flip: prefixes found announced through the degraded route-map' "$AHD_TMP/daemon.log"; then
+	ahd_pass "restart with on_exit keep: the degraded service adopted through its route-map, no route change"
+else
+	ahd_fail "restart with on_exit keep: $n route change(s), AS path '$(as_path "$P_FLIP")'"
+fi
+sed -i 's/"on_exit": "keep", //' "$etc/anycast-healthd.json"
+ctl reload >/dev/null
 ahd_stop_daemon
 if ((rc == 0)); then ahd_pass "daemon stopped cleanly"; else ahd_fail "daemon exit status $rc"; fi
 ahd_summary
