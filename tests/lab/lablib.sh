@@ -721,7 +721,7 @@ lab_plot() { # OUT TERMINAL
 		printf 'site_colour(s) = s == 1 ? 0x1f77b4 : s == 2 ? 0xff7f0e : 0x2ca02c\n'
 		printf 'set origin 0,0.45\nset size 1,0.55\n'
 		printf 'set tmargin 7\nset title "anycast lab: which site answers the clients (blue s1, orange s2, green s3; red: failed)" offset 0,3\n'
-		printf 'set xlabel "seconds"\n'
+		printf 'set xlabel "seconds"\nset xrange [0:*]\n'
 		awk '{ printf "set arrow from %s, graph 0 to %s, graph 1 nohead lc rgb \"#888888\" dt 2\n", $1, $1
 			printf "set label \"%s\" at %s, graph 1.02 rotate by 60 font \",8\"\n", $2, $1 }' "$d/markers"
 		printf 'plot "%s" using 1:2:(site_colour($3)) with points pt 5 ps 0.2 lc rgb variable, "%s" using 1:2 with points pt 7 ps 0.25 lc rgb "#d62728"\n' \
