@@ -25,8 +25,10 @@ ahd_start_all "$V4" "$V6"
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 write_config() { # ON_EXIT
+	# Each fall is measured on its own: flap damping (on by default) would
+	# suppress the service from the third fall within a minute.
 	cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "on_exit": "$1",
+{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "on_exit": "$1",
   "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON

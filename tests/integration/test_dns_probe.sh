@@ -29,8 +29,10 @@ ahd_nsd_setup "$PORT"
 
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
+# Each fall is measured on its own: flap damping (on by default) would
+# suppress the service from the third fall within a minute.
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "json" },
+{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON
 cat >"$etc/services.d/dns.json" <<JSON

@@ -24,8 +24,10 @@ ahd_start_all "$V4"
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 ahd_nginx_setup "$PORT"
+# Each fall is measured on its own: flap damping (on by default) would
+# suppress the service from the third fall within a minute.
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "text" },
+{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "text" },
   "frr": { "pathspace": "$AHD_NODE" } }
 JSON
 cat >"$etc/services.d/web.json" <<JSON

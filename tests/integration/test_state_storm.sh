@@ -31,8 +31,10 @@ ahd_setup_netns
 
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
+# Each fall is measured on its own: flap damping (on by default) would
+# suppress the service from the third fall within a minute.
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
+{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
   "metrics_file": "$AHD_TMP/metrics.prom", "log": { "level": "warning", "format": "json" } }
 JSON
 for ((i = 0; i < N; i++)); do
