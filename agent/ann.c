@@ -147,6 +147,14 @@ ann_scan_cb(const struct pfx *p, void *arg)
  * was known of it: marking its addresses absent would skip their removal
  * and drop them from the state file.
  */
+/* Tells frr_ where the address of an address-method prefix is, for its verification. */
+static void
+ann_track_addr(struct ann *a, const struct ann_prefix *ap)
+{
+	if (a->frr != NULL && ap->method == METHOD_ADDRESS)
+		frr_track_addr(a->frr, &ap->pfx, ap->present);
+}
+
 int
 ann_scan(struct ann *a)
 {
@@ -183,8 +191,10 @@ ann_scan(struct ann *a)
 		}
 		for (size_t j = i; j < a->nprefixes; j++)
 			if (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == sa.ifindex)
+			    a->prefixes[j].ifindex == sa.ifindex) {
 				a->prefixes[j].present = sa.found[j];
+				ann_track_addr(a, &a->prefixes[j]);
+			}
 	}
 	free(sa.found);
 	return rc;
@@ -270,6 +280,7 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 		return;
 	}
 	ap->present = ap->desired;
+	ann_track_addr(a, ap);
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
@@ -387,10 +398,16 @@ int
 ann_set_frr(struct ann *a, struct frr *f)
 {
 	a->frr = f;
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_ADDRESS &&
-		    frr_manage(f, &a->prefixes[i].pfx) == -1)
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	frr_untrack_all(f);
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		if (ap->method != METHOD_ADDRESS && frr_manage(f, &ap->pfx) == -1)
 			return -1;
+		if (ap->method == METHOD_ADDRESS && frr_track(f, &ap->pfx) == -1)
+			return -1;
+		ann_track_addr(a, ap);
+	}
 	return 0;
 }
 

@@ -48,7 +48,7 @@ struct ann {
 	size_t			 nprefixes;
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
-	struct frr		*frr;		/* NULL when no service uses network or both */
+	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
 };
@@ -56,7 +56,10 @@ struct ann {
 /* Builds the prefix table; fails if an interface does not exist. */
 struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen);
 void		 ann_free(struct ann *a);
-/* Hands the network statements of methods network and both to f. 0 or -1. */
+/*
+ * Hands the network statements of methods network and both to f, and the
+ * prefixes of method address for verification (frr_track()). 0 or -1.
+ */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
 bool		 ann_needs_frr(const struct cfg *cfg);

@@ -47,7 +47,7 @@ struct daemon {
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
 	struct ctl		 *ctl;
-	struct frr		 *frr;		/* NULL until a service uses network or both */
+	struct frr		 *frr;		/* NULL until there is a service */
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
@@ -320,7 +320,8 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 {
 	int	r;
 
-	if (d->frr == NULL && !ann_needs_frr(cfg))
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	if (d->frr == NULL && cfg->nservices == 0)
 		return 0;
 	if (d->frr != NULL) {
 		if (frr_reconfigure(d->frr, cfg) == -1 || ann_set_frr(a, d->frr) == -1)
@@ -684,7 +685,8 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || !ann_needs_frr(d->cfg) ||
+		    d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -884,7 +886,7 @@ daemon_run(struct cfg *cfg)
 		goto out;
 	/* From here on the system is ours to change, and to clean up on the way out. */
 	started = true;
-	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+	if (d.frr != NULL && ann_needs_frr(cfg) && cfg->on_exit == ON_EXIT_KEEP) {
 		/*
 		 * Adoption needs FRR's running configuration: the probes start
 		 * after the first read, or after a bound.
