@@ -839,7 +839,8 @@ daemon_begin(struct daemon *d)
 	}
 	daemon_write_metrics(d);
 	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
-	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "", ctl_path(d->ctl));
+	    d->cfg->nservices, d->frr != NULL && frr_known(d->frr) ? "; FRR read" : "",
+	    ctl_path(d->ctl));
 	notify_ready(d);
 	return 0;
 }
