@@ -9,6 +9,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "probe.h"
 
 static struct ann_prefix *
 ann_find(const struct ann *a, const struct pfx *p)
@@ -308,6 +309,47 @@ ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode)
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
 				ann_apply(a, &a->prefixes[i]);
+}
+
+/*
+ * A program fighting us over an address (another agent, a script in a
+ * loop) gets this many immediate corrections per window; after that the
+ * periodic reconcile corrects it, so the two never spin the loop.
+ */
+#define ANN_FOREIGN_MAX		30
+#define ANN_FOREIGN_WINDOW_US	(10 * 1000000ULL)
+
+bool
+ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p, bool added)
+{
+	struct ann_prefix	*ap = ann_find(a, p);
+	char			 buf[PFX_STRLEN];
+	uint64_t		 now;
+
+	/* Exact prefix on its own interface only: anything else is not ours. */
+	if (ap == NULL || ap->method == METHOD_NETWORK || ap->ifindex != ifindex)
+		return false;
+	ap->present = added;
+	ann_track_addr(a, ap);
+	if (ap->present == ap->desired)
+		return false;	/* our own change coming back, or a harmless one */
+	now = now_us();
+	if (now - ap->foreign_since >= ANN_FOREIGN_WINDOW_US) {
+		ap->foreign_since = now;
+		ap->foreign_n = 0;
+	}
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (++ap->foreign_n > ANN_FOREIGN_MAX) {
+		if (ap->foreign_n == ANN_FOREIGN_MAX + 1)
+			log_err("%s on %s keeps being %s by another program: leaving it "
+			    "to the periodic check for now", buf, ap->ifname,
+			    added ? "added" : "removed");
+		return false;
+	}
+	log_warn("%s on %s was %s by someone else: %s it", buf, ap->ifname,
+	    added ? "added" : "removed", added ? "removing" : "restoring");
+	ann_apply(a, ap);
+	return true;
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pfx.h"
 
@@ -39,6 +40,8 @@ struct ann_prefix {
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
 	const char	*route_map;	/* desired route-map: NULL, or degraded */
+	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
+	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
 
 struct ann {
@@ -92,6 +95,15 @@ bool		 ann_service_present(const struct ann *a, size_t svc_index);
  */
 void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
 		    enum ann_mode mode);
+/*
+ * The kernel says an address was added or removed (nl_watch). For the
+ * configured prefix on its own interface only, ap->present follows; a
+ * change that contradicts the desired state (someone else's) is corrected
+ * at once, and our own changes, which come back here too, change nothing.
+ * Returns whether anything was corrected.
+ */
+bool		 ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p,
+		    bool added);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
 /*

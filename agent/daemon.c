@@ -43,6 +43,9 @@ struct daemon {
 	struct cfg		 *cfg;		/* cur->cfg: global settings, service order */
 	sd_event		 *ev;
 	struct nl		 *nl;
+	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
+	sd_event_source		 *nlw_src;
+	bool			  nlw_fixed;	/* a foreign change was corrected */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
@@ -709,6 +712,65 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	}
 }
 
+static void
+daemon_addr_event(const struct nl_addr_event *ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	/* Until adoption has decided, what is found stays for daemon_adopt(). */
+	if (d->begun && ann_addr_changed(d->ann, ev->ifindex, &ev->pfx, ev->added))
+		d->nlw_fixed = true;
+}
+
+static int
+daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct daemon	*d = arg;
+	char		 err[256] = "";
+	int		 rc;
+
+	(void)fd;
+	(void)revents;
+	d->nlw_fixed = false;
+	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
+	if (rc == -1) {
+		log_err("%s; noticing address changes at the periodic check only", err);
+		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	} else if (rc == 1) {
+		log_warn("%s; reading the interfaces again", err[0] ? err :
+		    "netlink: address notifications were lost");
+		if (d->begun)
+			ann_reconcile(d->ann);
+	}
+	if (d->nlw_fixed || rc == 1)
+		daemon_save_state(d, false);
+	return 0;
+}
+
+/*
+ * A foreign change (an address deleted by hand, or lost with its link) is
+ * corrected when the kernel announces it; the reconcile timer stays as a
+ * safety net, and is all there is if the subscription fails.
+ */
+static void
+daemon_watch_addrs(struct daemon *d)
+{
+	char	err[256];
+	int	r;
+
+	if ((d->nlw = nl_watch_open(err, sizeof(err))) == NULL) {
+		log_warn("%s; noticing address changes at the periodic check only", err);
+		return;
+	}
+	if ((r = sd_event_add_io(d->ev, &d->nlw_src, nl_watch_fd(d->nlw), EPOLLIN,
+	    daemon_nlw_cb, d)) < 0) {
+		log_warn("address notifications: %s; noticing address changes at the "
+		    "periodic check only", strerror(-r));
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
+	}
+}
+
 static int
 daemon_setup(struct daemon *d)
 {
@@ -747,6 +809,7 @@ daemon_setup(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
+	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -860,6 +923,8 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->stop);
 	ann_free(d->ann);
 	frr_free(d->frr);
+	sd_event_source_disable_unref(d->nlw_src);
+	nl_watch_close(d->nlw);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	while ((g = d->gens) != NULL) {
