@@ -470,7 +470,7 @@ nht_mark(const struct pfx *ps, size_t n, int af, const unsigned char addr[16], b
 
 int
 frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, size_t n,
-    struct frr_seen *out)
+    const struct pfx *tracked, size_t ntracked, struct frr_seen *out)
 {
 	json_tokener	*tok = NULL;
 	json_object	*o;
@@ -483,7 +483,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 
 	memset(out, 0, sizeof(*out));
 	out->announced = calloc(n + 1, sizeof(bool));
-	out->registered = calloc(n + 1, sizeof(bool));
+	out->registered = calloc(ntracked + 1, sizeof(bool));
 	if (out->announced == NULL || out->registered == NULL ||
 	    (tok = json_tokener_new()) == NULL)
 		goto fail;
@@ -517,7 +517,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 			in_block = nht_header(line, &af, addr);
 		else if (in_block && strstr(line, "Client list:") != NULL &&
 		    strstr(line, "bgp(") != NULL)
-			nht_mark(ps, n, af, addr, out->registered);
+			nht_mark(tracked, ntracked, af, addr, out->registered);
 	}
 	out->bgp_ok = njson == n;
 	out->zebra_ok = zebra_answered;
@@ -1117,8 +1117,13 @@ frr_start_verify(struct frr *f)
 		frr_fail(f, "out of memory");
 		return;
 	}
+	/*
+	 * Only a prefix whose address is gone can be announced stale; whether
+	 * zebra tracks them all is one command whatever their number.
+	 */
 	for (size_t i = 0; i < f->ntr; i++)
-		f->asked[f->nasked++] = f->tr[i].pfx;
+		if (!f->tr[i].addr)
+			f->asked[f->nasked++] = f->tr[i].pfx;
 	argv = frr_build_verify_argv(f->set.vtysh, f->set.pathspace, f->set.vrf, f->asked,
 	    f->nasked);
 	if (argv == NULL) {
@@ -1136,29 +1141,42 @@ frr_verify_done(struct frr *f, const char *out, int status)
 {
 	struct frr_seen	 seen;
 	struct frr_track *t;
+	struct pfx	*all;
 	char		 buf[PFX_STRLEN], d[32];
 	bool		 settled, lost_any = false, repair = false;
 	uint64_t	 now = now_us();
 
-	if (frr_verify_parse(out != NULL ? out : "", status == 0, f->asked, f->nasked,
-	    &seen) == -1) {
+	/* The tracked set as it is now: a reload may have changed it meanwhile. */
+	if ((all = calloc(f->ntr + 1, sizeof(*all))) == NULL) {
 		frr_fail(f, "out of memory reading bgpd's announcements");
 		return;
 	}
+	for (size_t i = 0; i < f->ntr; i++)
+		all[i] = f->tr[i].pfx;
+	if (frr_verify_parse(out != NULL ? out : "", status == 0, f->asked, f->nasked,
+	    all, f->ntr, &seen) == -1) {
+		free(all);
+		frr_fail(f, "out of memory reading bgpd's announcements");
+		return;
+	}
+	free(all);
 	if (!seen.bgp_ok) {
 		frr_seen_clear(&seen);
+		f->verify_due = true;	/* again once the retry has read FRR */
 		frr_fail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
 		    op_name(FRR_OP_VERIFY), status);
 		return;
 	}
 	/* Before bgpd is back on zebra, re-entering cannot register anything. */
 	settled = seen.zebra_ok && seen.bgp_client;
-	for (size_t i = 0; i < f->nasked; i++) {
-		if ((t = track_find(f, &f->asked[i])) == NULL)
-			continue;	/* untracked by a reload meanwhile */
+	for (size_t i = 0; i < f->ntr; i++) {
+		bool stale = false, lost;
+		t = &f->tr[i];
+		for (size_t j = 0; j < f->nasked; j++)
+			if (pfx_equal(&f->asked[j], &t->pfx))
+				stale = seen.announced[j] && !t->addr;
+		lost = settled && !seen.registered[i];
 		pfx_fmt(&t->pfx, buf, sizeof(buf));
-		bool stale = seen.announced[i] && !t->addr;
-		bool lost = settled && !seen.registered[i];
 		if (!t->stmt) {
 			if (!t->warned)
 				log_warn("FRR has no 'network %s' in router bgp%s%s: the address "

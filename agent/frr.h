@@ -158,23 +158,24 @@ const struct frr_stats *frr_stats(const struct frr *f);
 char		**frr_build_verify_argv(const char *vtysh, const char *pathspace,
 		    const char *vrf, const struct pfx *ps, size_t n);
 
-/* What one verification read shows; the arrays have one slot per prefix asked. */
+/* What one verification read shows. */
 struct frr_seen {
 	bool	 bgp_ok;	/* one JSON answer per prefix asked */
-	bool	*announced;	/* bgpd holds a valid path of its own (network statement) */
+	bool	*announced;	/* per prefix asked: bgpd holds a valid path of its own */
 	bool	 zebra_ok;	/* zebra's part of the output is there */
 	bool	 bgp_client;	/* bgpd is connected to zebra */
-	bool	*registered;	/* zebra tracks the prefix's address for bgpd */
+	bool	*registered;	/* per tracked prefix: zebra tracks its address for bgpd */
 };
 
 /*
- * Parses the output of frr_build_verify_argv()'s call; zebra_answered says
- * whether vtysh exited 0 (a daemon that is down makes it exit 1, after the
- * other daemons answered). 0, or -1 on memory exhaustion; free with
- * frr_seen_clear().
+ * Parses the output of frr_build_verify_argv(ps, n)'s call; zebra_answered
+ * says whether vtysh exited 0 (a daemon that is down makes it exit 1, after
+ * the other daemons answered); registration is looked up for the tracked
+ * prefixes. 0, or -1 on memory exhaustion; free with frr_seen_clear().
  */
 int		 frr_verify_parse(const char *text, bool zebra_answered,
-		    const struct pfx *ps, size_t n, struct frr_seen *out);
+		    const struct pfx *ps, size_t n, const struct pfx *tracked,
+		    size_t ntracked, struct frr_seen *out);
 void		 frr_seen_clear(struct frr_seen *s);
 
 /*

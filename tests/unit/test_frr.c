@@ -610,7 +610,7 @@ seen_of(const char *file, bool zebra_answered)
 
 	snprintf(path, sizeof(path), "%s/frr/%s", TEST_DATADIR, file);
 	text = slurp(path);
-	cr_assert_eq(frr_verify_parse(text, zebra_answered, ps, 2, &s), 0);
+	cr_assert_eq(frr_verify_parse(text, zebra_answered, ps, 2, ps, 2, &s), 0);
 	free(text);
 	return s;
 }
@@ -654,15 +654,15 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 
 	/* bgpd down. */
 	cr_assert_eq(frr_verify_parse("Exiting: failed to connect to any daemons.\n", false,
-	    ps, 2, &s), 0);
+	    ps, 2, ps, 2, &s), 0);
 	cr_expect_not(s.bgp_ok);
 	frr_seen_clear(&s);
 	/* One answer short, or cut off. */
-	cr_assert_eq(frr_verify_parse("{\n}\n", true, ps, 2, &s), 0);
+	cr_assert_eq(frr_verify_parse("{\n}\n", true, ps, 2, ps, 2, &s), 0);
 	cr_expect_not(s.bgp_ok);
 	frr_seen_clear(&s);
 	cr_assert_eq(frr_verify_parse("{\n}\n{\n  \"prefix\":\"2001:db8::53/128\",\n  \"paths\":[\n",
-	    true, ps, 2, &s), 0);
+	    true, ps, 2, ps, 2, &s), 0);
 	cr_expect_not(s.bgp_ok);
 	frr_seen_clear(&s);
 	/*
@@ -675,13 +675,34 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 	    "{\"valid\":\"true\",\"sourced\":true},{\"valid\":true}]}\n"
 	    "{\"paths\":[{\"valid\":true,\"local\":true}]}\n"
 	    "192.0.2.54\n Client list: bgp(fd 15)\n2001:db8::53\n Client list: static(fd 9)\n",
-	    true, ps, 2, &s), 0);
+	    true, ps, 2, ps, 2, &s), 0);
 	cr_expect(s.bgp_ok);
 	cr_expect_not(s.announced[0]);
 	cr_expect(s.announced[1]);
 	cr_expect_not(s.registered[0]);
 	cr_expect_not(s.registered[1]);
 	cr_expect_not(s.bgp_client);
+	frr_seen_clear(&s);
+}
+
+Test(frr, verify_parser_asks_some_and_looks_up_all)
+{
+	struct pfx	 all[2] = { P("192.0.2.53/32"), P("2001:db8::53/128") };
+	struct frr_seen	 s;
+
+	/* Only v6's address is gone: one JSON answer; registration for both. */
+	cr_assert_eq(frr_verify_parse("{\n}\nbgp           00:00:01\n"
+	    "192.0.2.53\n resolved via connected\n Client list: bgp(fd 15)\n",
+	    true, &all[1], 1, all, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0]);
+	cr_expect(s.bgp_client);
+	cr_expect(s.registered[0]);
+	cr_expect_not(s.registered[1]);
+	frr_seen_clear(&s);
+	/* Nothing asked of bgpd: still a valid answer. */
+	cr_assert_eq(frr_verify_parse("bgp   x\n", true, NULL, 0, all, 2, &s), 0);
+	cr_expect(s.bgp_ok);
 	frr_seen_clear(&s);
 }
 
