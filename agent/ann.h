@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <net/if.h>
+
 #include "pfx.h"
 
 struct cfg;
@@ -40,9 +42,31 @@ struct ann_prefix {
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
 	const char	*route_map;	/* desired route-map: NULL, or degraded */
+	/*
+	 * The state file as last written lists it. Nothing is announced
+	 * before that (a desired prefix not yet recorded waits for the
+	 * record callback's write), so withdraw-all after a crash at any
+	 * point finds everything this daemon put on the system.
+	 */
+	bool		 recorded;
 	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
 	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
+
+/*
+ * Something an earlier configuration or run put on the system and the
+ * current configuration does not manage there: removed, retried until
+ * done, and listed in the state file until then.
+ */
+struct ann_orphan {
+	struct pfx	 pfx;
+	char		 ifname[IF_NAMESIZE];
+	bool		 addr;		/* the address on ifname is still to be removed */
+	bool		 stmt;		/* the network statement: until FRR is read without it */
+};
+
+/* Asks for the state file to be written (soon: writes are coalesced). */
+typedef void (*ann_record_cb)(void *arg);
 
 struct ann {
 	const struct cfg	*cfg;
@@ -51,9 +75,18 @@ struct ann {
 	size_t			 nprefixes;
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
+	/*
+	 * Per service: unwanted because it fell (an unplanned withdrawal):
+	 * method both then removes the address first, FRR's fastest path.
+	 */
+	bool			*svc_fell;
+	struct ann_orphan	*orphans;
+	size_t			 norphans;
 	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
+	ann_record_cb		 record_cb;
+	void			*record_arg;
 };
 
 /* Builds the prefix table; fails if an interface does not exist. */
@@ -91,10 +124,31 @@ bool		 ann_service_present(const struct ann *a, size_t svc_index);
 /*
  * Records whether service i wants its prefixes announced and how (the
  * network statement's route-map; the address method has no way to say
- * more than yes or no), and applies the result.
+ * more than yes or no), and applies the result. fell: the service is not
+ * wanted because it fell (not drained, reloaded or stopped): method both
+ * removes the address first, then the statement; a planned withdrawal
+ * removes the statement first, then the address.
  */
 void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
-		    enum ann_mode mode);
+		    enum ann_mode mode, bool fell);
+/*
+ * Whether the state file must list ap: on the interface, desired, or its
+ * statement in FRR as last read.
+ */
+bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
+/*
+ * The state file listing every ann_prefix_listed() prefix and every orphan
+ * was written: what waited for it is announced now.
+ */
+void		 ann_recorded(struct ann *a);
+/* How many desired prefixes are held back, waiting for the state file. */
+size_t		 ann_waiting(const struct ann *a);
+/*
+ * After a reload, nw takes over old's orphans that nw does not manage
+ * again, and old's announcements that nw does not manage (see
+ * ann_remove_unmanaged()).
+ */
+void		 ann_take_over(struct ann *nw, const struct ann *old);
 /*
  * The kernel says an address was added or removed (nl_watch). For the
  * configured prefix on its own interface only, ap->present follows; a
@@ -119,7 +173,9 @@ const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
  * configuration, or the state file of a crashed run): removes the address
  * from ifname unless the current configuration puts it there, and the
  * network statement (through FRR) unless the current configuration lists
- * the prefix at all.
+ * the prefix at all. Method both loses its statement before its address.
+ * What cannot be removed now stays an orphan, retried by ann_reconcile()
+ * and ann_frr_update() and listed in the state file until it is gone.
  */
 void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
 		    int method /* enum cfg_method */);

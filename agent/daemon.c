@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,6 +25,19 @@
 
 /* How often the kernel's addresses are compared with the desired state. */
 #define RECONCILE_INTERVAL_US	(5 * 1000000ULL)
+/*
+ * The shortest time between two writes of the state and metrics files. A
+ * lone change is written at once; in a storm, announcements wait at most
+ * this long for the write that records them (withdrawals never wait).
+ */
+#define FLUSH_GAP_US		(100 * 1000ULL)
+/*
+ * Descriptors: the daemon's own (netlink, control socket and clients, FRR
+ * watch and vtysh pipes, state writes), and what one probe may hold at
+ * once (exec: its pipe and pidfd; the others a socket or two).
+ */
+#define FDS_BASE		64
+#define FDS_PER_PROBE		3
 
 /*
  * A loaded configuration. Services and probes keep pointers into the cfg
@@ -54,6 +68,13 @@ struct daemon {
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
+	/*
+	 * Writes the state file and the metrics file: after the events pending
+	 * at the same time (idle priority), and at most once per FLUSH_GAP_US,
+	 * so that a storm of transitions is a few writes, not one each.
+	 */
+	sd_event_source		 *flush;
+	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -64,6 +85,7 @@ struct daemon {
 static int	daemon_begin(struct daemon *d);
 static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
+static void	daemon_dirty(void *arg);
 
 static uint64_t
 realtime_us(void)
@@ -72,6 +94,38 @@ realtime_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The open-files limit against what cfg's probes need at once (all of them
+ * in flight: a storm). At start the soft limit goes up to the hard one
+ * first: with the usual 1024, 2000 services ran out ("Too many open
+ * files") as they all failed together.
+ */
+static void
+daemon_nofile(const struct cfg *cfg, bool raise)
+{
+	struct rlimit	rl;
+	size_t		need = FDS_BASE;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("open files limit: %s", strerror(errno));
+		return;
+	}
+	if (raise && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("cannot raise the open files limit to %llu: %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("open files limit %llu is too low: %zu service(s) may need about "
+		    "%zu descriptors when all their probes run at once; raise LimitNOFILE= "
+		    "(or ulimit -n)", (unsigned long long)rl.rlim_cur, cfg->nservices, need);
 }
 
 static struct gen *
@@ -118,7 +172,7 @@ daemon_svc_mode(const struct svc *s)
 {
 	if (s->state == SVC_DRAINED)
 		return ANN_GSHUT;
-	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
+	return svc_is_degraded(s) ? ANN_DEGRADED : ANN_PLAIN;
 }
 
 static void
@@ -130,13 +184,69 @@ daemon_svc_changed(struct svc *s, void *arg)
 	/* Stopping: everything is being withdrawn; nothing may come back. */
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
+	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
+	    s->state == SVC_DOWN);
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
 	    (now_us() - s->cause_us) / 1000.0);
+	daemon_dirty(d);
+}
+
+static int
+daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct daemon	*d = arg;
+
+	d->flushed_us = now_us();
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	return 0;
+}
+
+/*
+ * Writes now, for what an operator's command changed: its reply says the
+ * drain or the reload is on disk (a crash right after it must not lose it).
+ */
+static void
+daemon_flush_now(struct daemon *d)
+{
+	if (d->flush != NULL)
+		sd_event_source_set_enabled(d->flush, SD_EVENT_OFF);
+	daemon_flush_cb(d->flush, 0, d);
+}
+
+/* The state or the metrics changed: written once the pending events are handled. */
+static void
+daemon_dirty(void *arg)
+{
+	struct daemon	*d = arg;
+	uint64_t	 now = now_us(), at = d->flushed_us + FLUSH_GAP_US;
+	int		 on = 0;
+
+	if (d->flush != NULL && sd_event_source_get_enabled(d->flush, &on) >= 0 &&
+	    on != SD_EVENT_OFF)
+		return;
+	if (d->flush == NULL || sd_event_source_set_time(d->flush, at > now ? at : now) < 0 ||
+	    sd_event_source_set_enabled(d->flush, SD_EVENT_ONESHOT) < 0) {
+		daemon_save_state(d, false);
+		daemon_write_metrics(d);
+	}
+}
+
+/*
+ * The state file could not be written. Kept visible (status, metrics) until
+ * a write succeeds; logged when the reason changes, not at every attempt.
+ */
+static void
+daemon_state_failed(struct daemon *d, const char *why)
+{
+	d->counters.state_write_failures++;
+	if (strcmp(d->counters.state_error, why) != 0)
+		log_err("state file %s: %s; new announcements are held back until it can "
+		    "be written (withdraw-all could not remove them after a crash)",
+		    d->cfg->state_file, why);
+	snprintf(d->counters.state_error, sizeof(d->counters.state_error), "%s", why);
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
@@ -170,16 +280,21 @@ daemon_save_state(struct daemon *d, bool kept)
 		return;
 
 	/*
-	 * A statement is listed from the moment it is wanted (before vtysh is
-	 * even asked) until FRR is read without it, so that withdraw-all after
-	 * a crash at any point removes it.
+	 * A prefix is listed from the moment it is wanted (before the address
+	 * is added or vtysh asked: ann_ waits for this write) until it is gone
+	 * from the interface and FRR is read without it; an orphan (an earlier
+	 * configuration's) until its removal is done. So withdraw-all after a
+	 * crash at any point removes it.
 	 */
 	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
 		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		bool statement = ap->method != METHOD_ADDRESS && d->frr != NULL &&
-		    (ap->desired || frr_holds(d->frr, &ap->pfx));
-		if (ap->present || statement)
+		if (ann_prefix_listed(d->ann, ap))
 			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
+	}
+	for (size_t i = 0; i < d->ann->norphans && rc == 0; i++) {
+		const struct ann_orphan *o = &d->ann->orphans[i];
+		rc = state_add_announced(&st, &o->pfx, o->ifname, o->addr && o->stmt ?
+		    METHOD_BOTH : o->addr ? METHOD_ADDRESS : METHOD_NETWORK);
 	}
 	if (d->frr != NULL) {
 		st.frr.set = true;
@@ -195,21 +310,31 @@ daemon_save_state(struct daemon *d, bool kept)
 		if (d->svcs[i]->state == SVC_DRAINED)
 			rc = state_add_drained(&st, d->cfg->services[i].name);
 	if (rc == -1 || (text = state_format(&st)) == NULL) {
-		log_err("state file: out of memory");
+		daemon_state_failed(d, "out of memory");
 		goto out;
 	}
 	if (d->state_text != NULL && strcmp(text, d->state_text) == 0) {
 		free(text);
-		goto out;
+		goto written;
 	}
 	if (state_write_file(d->cfg->state_file, text, err, sizeof(err)) == -1) {
-		/* Retried at the next change or reconcile. */
-		log_err("state file: %s", err);
+		/* Retried at the next change or reconcile, even with the same text. */
+		daemon_state_failed(d, err);
 		free(text);
+		free(d->state_text);
+		d->state_text = NULL;
 		goto out;
 	}
+	d->counters.state_writes++;
 	free(d->state_text);
 	d->state_text = text;
+written:
+	if (d->counters.state_error[0] != '\0') {
+		log_info("state file %s written again", d->cfg->state_file);
+		d->counters.state_error[0] = '\0';
+	}
+	/* What waited to be listed goes out now. */
+	ann_recorded(d->ann);
 out:
 	state_clear(&st);
 }
@@ -228,6 +353,8 @@ daemon_write_metrics(struct daemon *d)
 	}
 	if (state_write_file(d->cfg->metrics_file, text, err, sizeof(err)) == -1)
 		log_err("metrics file: %s", err);
+	else
+		d->counters.metrics_writes++;
 	free(text);
 }
 
@@ -235,10 +362,19 @@ static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct daemon	*d = arg;
+	struct stat	 sb;
 
+	/*
+	 * A state file removed or replaced behind the daemon's back (by hand,
+	 * a directory in its place) is written again, or shown as failing.
+	 */
+	if (d->state_text != NULL && (stat(d->cfg->state_file, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode))) {
+		free(d->state_text);
+		d->state_text = NULL;
+	}
 	ann_reconcile(d->ann);
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
@@ -251,7 +387,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	struct daemon	*d = arg;
 
 	ann_frr_update(d->ann);
-	daemon_save_state(d, false);
+	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
 	if (d->stopping && frr_synced(f))
@@ -456,11 +592,13 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			continue;
 		}
 		log_info("%s: configuration changed, restarting its probes", nc->name);
-		if (old->state == SVC_DRAINED)
-			svc_drain(nsvcs[i], 0);
-		else if (svc_wants_announce(old) || old->adopt)
-			/* Announced (or being adopted): keep it until the first results. */
-			nsvcs[i]->adopt = true;
+		/*
+		 * What the operator set up stays: a drain and its grace, the
+		 * degraded route-map until the probes decide, the hold-down
+		 * history (an edit must not bypass flap damping).
+		 */
+		if ((r = svc_inherit(nsvcs[i], old)) < 0)
+			log_err("%s: grace timer: %s; drained at once", nc->name, strerror(-r));
 	}
 	/* The last step that can fail: FRR is changed only for a reload that goes through. */
 	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
@@ -471,13 +609,15 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
 	}
 
-	/* Withdraw what the old configuration announced and the new one does not manage. */
+	/*
+	 * Withdraw what the old configuration announced and the new one does
+	 * not manage: retried until done, listed in the state file meanwhile.
+	 */
 	nann->errors = d->ann->errors;
-	for (size_t i = 0; i < d->ann->nprefixes; i++)
-		if (d->ann->prefixes[i].present)
-			/* Addresses only: ann_release_frr() hands statements back. */
-			ann_remove_unmanaged(nann, &d->ann->prefixes[i].pfx,
-			    d->ann->prefixes[i].ifname, METHOD_ADDRESS);
+	nann->record_cb = daemon_dirty;
+	nann->record_arg = d;
+	ann_release_frr(d->ann, nann);
+	ann_take_over(nann, d->ann);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
@@ -489,7 +629,6 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		d->svc_gen[j]->refs--;
 		svc_free(d->svcs[j]);
 	}
-	ann_release_frr(d->ann, nann);
 	ann_free(d->ann);
 	d->ann = nann;
 	free(d->svcs);
@@ -513,10 +652,10 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			    strerror(-r));
 	free(kept);
 	d->counters.reloads_ok++;
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_flush_now(d);
 	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
 	    nkept, nnew);
+	daemon_nofile(ncfg, false);
 	notify_ready(d);
 	return 0;
 unwind:
@@ -611,6 +750,7 @@ cmd_drain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	if ((r = svc_drain(s, grace)) < 0)
 		log_err("%s: grace timer: %s; drained at once", s->cfg->name, strerror(-r));
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -635,7 +775,7 @@ cmd_undrain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	svc_undrain(s);
 	/* Nothing else writes the file when undrain leaves the announcement as it was. */
-	daemon_save_state(d, false);
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -743,7 +883,7 @@ daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 			ann_reconcile(d->ann);
 	}
 	if (d->nlw_fixed || rc == 1)
-		daemon_save_state(d, false);
+		daemon_dirty(d);
 	return 0;
 }
 
@@ -805,10 +945,19 @@ daemon_setup(struct daemon *d)
 		log_err("netlink: %s", err);
 		return -1;
 	}
+	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
+	    daemon_flush_cb, d)) < 0 ||
+	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
+		log_err("event loop: %s", strerror(-r));
+		return -1;
+	}
 	if ((d->ann = ann_new(cfg, d->nl, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
+	d->ann->record_cb = daemon_dirty;
+	d->ann->record_arg = d;
 	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -836,6 +985,26 @@ daemon_setup(struct daemon *d)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Whether FRR announces service i's prefixes through its degraded route-map
+ * (a previous run left it degraded, on_exit "keep"): adopted as it is, so
+ * that the restart changes nothing at the neighbour.
+ */
+static bool
+daemon_found_degraded(const struct daemon *d, size_t i)
+{
+	const struct cfg_service	*c = &d->cfg->services[i];
+	const char			*rm;
+
+	if (d->frr == NULL || c->method == METHOD_ADDRESS || c->on_warning != ONW_DEGRADE)
+		return false;
+	for (size_t j = 0; j < c->nprefixes; j++)
+		if ((rm = frr_held_route_map(d->frr, &c->prefixes[j])) == NULL ||
+		    strcmp(rm, c->degraded_route_map) != 0)
+			return false;
+	return c->nprefixes > 0;
 }
 
 /*
@@ -870,10 +1039,12 @@ daemon_adopt(struct daemon *d)
 		if (d->cfg->on_exit != ON_EXIT_KEEP || d->svcs[i]->state == SVC_DRAINED ||
 		    !ann_service_present(d->ann, i))
 			continue;
-		d->svcs[i]->adopt = true;
+		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
-		log_info("%s: prefixes found announced; adopting them until the "
-		    "first probe results", d->cfg->services[i].name);
+		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		log_info("%s: prefixes found announced%s; adopting them until the "
+		    "first probe results", d->cfg->services[i].name,
+		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
 	}
 	ann_reconcile(d->ann);
 	daemon_save_state(d, false);
@@ -921,6 +1092,7 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->reconcile);
 	sd_event_source_disable_unref(d->begin);
 	sd_event_source_disable_unref(d->stop);
+	sd_event_source_disable_unref(d->flush);
 	ann_free(d->ann);
 	frr_free(d->frr);
 	sd_event_source_disable_unref(d->nlw_src);
@@ -943,6 +1115,7 @@ daemon_run(struct cfg *cfg)
 	int		r;
 
 	d.counters.start_us = realtime_us();
+	daemon_nofile(cfg, true);
 	if ((d.cur = gen_new(&d, cfg)) == NULL) {
 		log_err("out of memory");
 		cfg_free(cfg);

@@ -1626,6 +1626,14 @@ frr_holds(const struct frr *f, const struct pfx *p)
 	return e != NULL && e->have;
 }
 
+const char *
+frr_held_route_map(const struct frr *f, const struct pfx *p)
+{
+	const struct frr_entry	*e = frr_find(f, p);
+
+	return e != NULL && e->have ? e->have_rm : NULL;
+}
+
 bool
 frr_known(const struct frr *f)
 {

@@ -133,6 +133,8 @@ int		 frr_start(struct frr *f);
 void		 frr_check(struct frr *f);
 /* Whether the last read showed FRR holding a statement for p (any route-map). */
 bool		 frr_holds(const struct frr *f, const struct pfx *p);
+/* The route-map of p's statement as last read: "" without one, NULL if none is held. */
+const char	*frr_held_route_map(const struct frr *f, const struct pfx *p);
 /* The AS number in use: configured, or learned from FRR (0: not yet known). */
 uint32_t	 frr_asn(const struct frr *f);
 /* Whether FRR has been read at least once. */

@@ -498,6 +498,12 @@ cmd_status(const char *sock, bool json)
 		src = service_exit(json_object_array_get_idx(svcs, i), now);
 		rc = src > rc ? src : rc;
 	}
+	/*
+	 * An unwritable state file is critical: new announcements are held
+	 * back, and withdraw-all after a crash would miss what is out.
+	 */
+	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
+		rc = 2;
 	if (json) {
 		json_object_object_del(reply, "ok");
 		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
@@ -507,6 +513,9 @@ cmd_status(const char *sock, bool json)
 	}
 	printf("anycast-healthd %s, pid %d, started %s\n", jstr(reply, "version"),
 	    (int)jnum(reply, "pid"), jstr(reply, "started"));
+	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
+		printf("CRITICAL: state file not written (%s); %d prefix(es) held back\n",
+		    jstr(e, "error"), (int)jnum(e, "held_back"));
 	if (json_object_array_length(svcs) == 0)
 		printf("no services configured\n");
 	for (size_t i = 0; i < json_object_array_length(svcs); i++) {

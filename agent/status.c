@@ -103,6 +103,25 @@ service_json(const struct svc *s, const struct ann *a)
 	return o;
 }
 
+/*
+ * {"ok", "error", "held_back", "writes", "write_failures"}: an unwritable
+ * state file holds new announcements back (see ann_recorded()).
+ */
+static struct json_object *
+state_file_json(const struct ann *a, const struct status_counters *sc)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(sc->state_error[0] == '\0'));
+	if (sc->state_error[0] != '\0')
+		json_object_object_add(o, "error", json_object_new_string(sc->state_error));
+	json_object_object_add(o, "held_back", json_object_new_int64((int64_t)ann_waiting(a)));
+	json_object_object_add(o, "writes", json_object_new_int64((int64_t)sc->state_writes));
+	json_object_object_add(o, "write_failures", json_object_new_int64(
+	    (int64_t)sc->state_write_failures));
+	return o;
+}
+
 struct json_object *
 status_json(struct svc *const *svcs, size_t n, const struct ann *a,
     const struct status_counters *sc)
@@ -117,6 +136,7 @@ status_json(struct svc *const *svcs, size_t n, const struct ann *a,
 	json_object_object_add(o, "started", json_object_new_string(buf));
 	json_object_object_add(o, "netlink_errors", json_object_new_int64(
 	    (int64_t)a->errors));
+	json_object_object_add(o, "state_file", state_file_json(a, sc));
 	arr = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, service_json(svcs[i], a));
@@ -259,6 +279,20 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 		    ann_prefix_announced(a, &a->prefixes[i]));
 	help(&b, "netlink_errors_total", "counter", "Failed kernel requests.");
 	put(&b, "anycast_healthd_netlink_errors_total %u\n", a->errors);
+	help(&b, "state_file_ok", "gauge", "1 while the state file is written, 0 while "
+	    "it cannot be (new announcements are then held back).");
+	put(&b, "anycast_healthd_state_file_ok %d\n", sc->state_error[0] == '\0');
+	help(&b, "state_file_writes_total", "counter", "State file writes, by result.");
+	put(&b, "anycast_healthd_state_file_writes_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)sc->state_writes);
+	put(&b, "anycast_healthd_state_file_writes_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)sc->state_write_failures);
+	help(&b, "metrics_file_writes_total", "counter", "Writes of metrics_file.");
+	put(&b, "anycast_healthd_metrics_file_writes_total %llu\n",
+	    (unsigned long long)sc->metrics_writes);
+	help(&b, "prefixes_held_back", "gauge", "Prefixes that should be announced and "
+	    "wait for the state file to list them.");
+	put(&b, "anycast_healthd_prefixes_held_back %zu\n", ann_waiting(a));
 	help(&b, "reloads_total", "counter", "Configuration reloads, by result.");
 	put(&b, "anycast_healthd_reloads_total{result=\"ok\"} %llu\n",
 	    (unsigned long long)sc->reloads_ok);

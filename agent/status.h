@@ -18,6 +18,11 @@ struct status_counters {
 	uint64_t	reloads_ok;
 	uint64_t	reloads_failed;
 	uint64_t	start_us;	/* CLOCK_REALTIME when the daemon started */
+	uint64_t	state_writes;		/* state file written (renamed into place) */
+	uint64_t	state_write_failures;
+	uint64_t	metrics_writes;
+	/* Why the last state file write failed; "" once one succeeded. */
+	char		state_error[512];
 };
 
 /* {"version", "pid", "started", "services": [...]}, see anycast-healthctl(8). */
