@@ -24,6 +24,8 @@ extern char **environ;
 /* vtysh prints a few KiB; a running-config of a big router is still far below this. */
 #define FRR_OUT_MAX	(8 * 1024 * 1024)
 #define FRR_RUNDIR	"/var/run/frr"
+/* bgpd answers `show bgp ... P json` in about 1 ms each: one call stays short. */
+#define FRR_VERIFY_MAX	100
 
 /*
  * A managed prefix: what ann_ wants, and what the last read of the running
@@ -120,6 +122,7 @@ struct frr {
 	uint64_t		 repair_next_us;	/* no repair before this */
 	struct pfx		*asked;		/* what the verification in flight asks about */
 	size_t			 nasked;
+	size_t			 vcursor;	/* where the next verification starts asking */
 };
 
 static void	frr_kick(struct frr *f);
@@ -1121,9 +1124,18 @@ frr_start_verify(struct frr *f)
 	 * Only a prefix whose address is gone can be announced stale; whether
 	 * zebra tracks them all is one command whatever their number.
 	 */
-	for (size_t i = 0; i < f->ntr; i++)
-		if (!f->tr[i].addr)
-			f->asked[f->nasked++] = f->tr[i].pfx;
+	for (size_t k = 0, i; k < f->ntr; k++) {
+		i = (f->vcursor + k) % f->ntr;
+		if (f->tr[i].addr)
+			continue;
+		if (f->nasked == FRR_VERIFY_MAX) {
+			/* A storm: the rest in the next calls, round robin. */
+			f->vcursor = i;
+			f->verify_due = true;
+			break;
+		}
+		f->asked[f->nasked++] = f->tr[i].pfx;
+	}
 	argv = frr_build_verify_argv(f->set.vtysh, f->set.pathspace, f->set.vrf, f->asked,
 	    f->nasked);
 	if (argv == NULL) {
@@ -1286,6 +1298,7 @@ frr_untrack_all(struct frr *f)
 	free(f->tr);
 	f->tr = NULL;
 	f->ntr = 0;
+	f->vcursor = 0;
 }
 
 void
