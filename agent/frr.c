@@ -1309,9 +1309,18 @@ frr_track_addr(struct frr *f, const struct pfx *p, bool present)
 	if (t == NULL || t->addr == present)
 		return;
 	t->addr = present;
-	/* A removal is where a stale announcement would show. */
-	if (!present)
-		frr_verify_after(f, f->t.verify_delay_us);
+	if (present)
+		return;
+	/*
+	 * Between a zebra restart and bgpd being tracked again, bgpd cannot
+	 * see the address go: re-enter the statement at once, as last read.
+	 */
+	if (f->zebra_since_us != 0 && f->known && t->stmt && !t->options) {
+		t->repair = true;
+		sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+	}
+	/* Otherwise a removal is where a stale announcement would show. */
+	frr_verify_after(f, f->t.verify_delay_us);
 }
 
 /* Decides the next call; at most one is in flight. */
@@ -1475,7 +1484,7 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	f->t.check_interval_us = 10 * 1000000ULL;
 	f->t.replay_poll_us = 250000;
 	f->t.replay_max_us = 10 * 1000000ULL;
-	f->t.verify_delay_us = 300000;
+	f->t.verify_delay_us = 150000;
 	f->t.zebra_poll_us = 1000000;
 	f->t.zebra_wait_max_us = 120 * 1000000ULL;
 	f->backoff_us = f->t.backoff_min_us;

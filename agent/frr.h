@@ -221,7 +221,7 @@ struct frr_timing {
 	uint64_t	check_interval_us;	/* periodic read: 10 s */
 	uint64_t	replay_poll_us;		/* while FRR replays its config: 250 ms */
 	uint64_t	replay_max_us;		/* longest wait for `router bgp`: 10 s */
-	uint64_t	verify_delay_us;	/* address removed -> verification: 300 ms */
+	uint64_t	verify_delay_us;	/* address removed -> verification: 150 ms (FRR's own path is ~65 ms) */
 	uint64_t	zebra_poll_us;		/* after a zebra restart, until re-registered: 1 s */
 	uint64_t	zebra_wait_max_us;	/* longest such polling: 120 s */
 };
