@@ -9,6 +9,7 @@ PKGS=(
 	build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev libmnl-dev libjson-c-dev libsystemd-dev libcriterion-dev
 	frr gobgpd iproute2 socat procps nginx-light openssl nsd exabgp
+	dbus-daemon	# test_process.c: a fake systemd on a private bus
 	clang libclang-rt-14-dev
 	debhelper dpkg-dev fakeroot rpm
 )
