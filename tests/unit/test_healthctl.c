@@ -91,7 +91,7 @@ struct check_case {
 	const char	*probes;	/* the "probes" array's contents */
 	const char	*require;
 	int		 rc;
-	const char	*first;		/* the first line up to " | " */
+	const char	*first;		/* the first line's beginning */
 	const char	*perf;		/* a substring of the perfdata */
 };
 
@@ -101,23 +101,29 @@ struct check_case {
 Test(healthctl, check_exit_codes_and_plugin_line)
 {
 	static const struct check_case cases[] = {
+		/* Our own items first, then the plugins' relabelled. */
 		{ EXIT("a", 0) ", " EXIT("b", 0), "all", 0,
-		  "ANYCAST-HEALTH OK - svc: 2/2 probes OK",
-		  "'a:time'=0s;1;2;0 'a:count'=7 'b_time'=" },
+		  "ANYCAST-HEALTH OK - svc: 2/2 probes OK | ",
+		  ";;;0 'a:time'=0s;1;2;0 'a:count'=7 'b:time'=0s;1;2;0 'b:count'=7" },
+		/* The probe that decides, and its message, in the first line. */
 		{ EXIT("a", 0) ", " EXIT("b", 1), "all", 1,
-		  "ANYCAST-HEALTH WARNING - svc: 1/2 probes OK", "'b:time'=1s;1;2;0" },
+		  "ANYCAST-HEALTH WARNING - svc: b CHECK 1 (1/2 probes OK) | ",
+		  "'b:time'=1s;1;2;0" },
 		{ EXIT("a", 0) ", " EXIT("b", 2), "all", 2,
-		  "ANYCAST-HEALTH CRITICAL - svc: 1/2 probes OK", "'b:time'=2s;1;2;0" },
+		  "ANYCAST-HEALTH CRITICAL - svc: b CHECK 2 (1/2 probes OK) | ",
+		  "'b:time'=2s;1;2;0" },
 		/* require met by a: an UNKNOWN probe leaves the service UNKNOWN. */
 		{ EXIT("a", 0) ", " EXIT("b", 3), "\"any\"", 3,
-		  "ANYCAST-HEALTH UNKNOWN - svc: 1/2 probes OK", "'b:time'=3s;1;2;0" },
+		  "ANYCAST-HEALTH UNKNOWN - svc: b CHECK 3 (1/2 probes OK) | ",
+		  "'b:time'=3s;1;2;0" },
 		/* require not met: CRITICAL, whatever the probes' own states. */
 		{ EXIT("a", 0) ", " EXIT("b", 3), "all", 2,
-		  "ANYCAST-HEALTH CRITICAL - svc: 1/2 probes OK", "'a_time'=" },
+		  "ANYCAST-HEALTH CRITICAL - svc: b CHECK 3 (1/2 probes OK) | ", "'a_time'=" },
+		/* Thresholds in fixed notation (no 5e-05). */
 		{ "{ \"type\": \"dns\", \"server\": \"127.0.0.1\", \"port\": 1, "
-		  "\"query\": \"example.test\", \"warning\": \"100ms\", \"critical\": \"200ms\" }",
-		  "all", 2, "ANYCAST-HEALTH CRITICAL - svc: 0/1 probes OK",
-		  ";0.1;0.2;0" },
+		  "\"query\": \"example.test\", \"warning\": \"50us\", \"critical\": \"200ms\" }",
+		  "all", 2, "ANYCAST-HEALTH CRITICAL - svc: dns#0 127.0.0.1",
+		  ";0.00005;0.2;0" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -130,7 +136,7 @@ Test(healthctl, check_exit_codes_and_plugin_line)
 		    cases[i].probes);
 		rc = check(svc, "svc", out, sizeof(out));
 		cr_expect_eq(rc, cases[i].rc, "case %zu: exit %d\n%s", i, rc, out);
-		snprintf(want, sizeof(want), "%s | ", cases[i].first);
+		snprintf(want, sizeof(want), "%s", cases[i].first);
 		cr_expect_eq(strncmp(out, want, strlen(want)), 0, "case %zu: %s", i, out);
 		cr_expect(nagios_line(out), "case %zu: not a Nagios plugin line: %s", i, out);
 		cr_expect_not_null(strstr(out, cases[i].perf), "case %zu: no '%s' in %s", i,
@@ -168,13 +174,15 @@ Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 	char	out[8192], svc[1024];
 	int	rc;
 
-	/* Quoted labels with spaces and '' survive; parsing stops at a broken item. */
+	/* Quoted labels with spaces and '' survive; a broken item is dropped, and said. */
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
 	    "{ \"type\": \"exec\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
 	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"] } ] }");
 	rc = check(svc, "svc", out, sizeof(out));
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
-	cr_expect_not_null(strstr(out, " 'p:a b'=1ms;2;3 'p:it''s'=5%;;;0;100\n"), "%s", out);
-	cr_expect_null(strstr(out, "c=1"), "%s", out);
+	cr_expect_not_null(strstr(out, " 'p:a b'=1ms;2;3 'p:it''s'=5%;;;0;100 'p:c'=1\n"),
+	    "%s", out);
+	cr_expect_not_null(strstr(out, "\nsvc/p: 1 invalid perfdata item dropped (broken: "
+	    "not 'label'=value)\n"), "%s", out);
 }
