@@ -396,7 +396,7 @@ check_abort(struct cfg *cfg, struct probe ***probes, const struct check *c,
 		append(summary, sizeof(summary), &off, "timed out after %ss", t);
 	else
 		append(summary, sizeof(summary), &off, "terminated by %s",
-		    strsignal(c->signal));
+		    c->signal == SIGTERM ? "SIGTERM" : "SIGINT");
 	append(summary, sizeof(summary), &off, "; still running:");
 	for (size_t i = 0; i < cfg->nservices; i++)
 		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
