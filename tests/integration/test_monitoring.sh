@@ -160,7 +160,7 @@ object PerfdataWriter "pd" {
   host_temp_path = "$I/pd/host.tmp"
   service_format_template = "SVC::\$service.name\$\tSTATE::\$service.state\$\tPERF::\$service.perfdata\$\tOUT::\$service.output\$"
   host_format_template = "H"
-  rotation_interval = 1h
+  rotation_interval = 3s
 }
 object CheckCommand "true" { command = [ "/bin/true" ] }
 object CheckCommand "ahd-check" {
@@ -206,7 +206,8 @@ setsid icinga2 daemon -c "$I/icinga2.conf" "${icinga_defs[@]}" -x warning >"$I/i
 icinga_pid=$!
 echo $icinga_pid >"$AHD_TMP/icinga.pid"
 sleep 14
-kill -TERM -- -"$icinga_pid" 2>/dev/null || true
+# The main process stops the rest and rotates the last perfdata file.
+kill -TERM "$icinga_pid" 2>/dev/null || true
 for ((i = 0; i < 100; i++)); do
 	kill -0 "$icinga_pid" 2>/dev/null || break
 	sleep 0.1
@@ -224,7 +225,14 @@ done
 # The last record of each service: "STATE\tPERF\tOUTPUT LINES..." (output may span lines).
 records=$AHD_TMP/records
 mkdir -p "$records"
-cat "$I"/pd/service.pd* 2>/dev/null | awk -v dir="$records" '
+if ! compgen -G "$I/pd/service.pd.*" >/dev/null; then
+	ahd_fail "Icinga wrote no perfdata file: $(tail -5 "$I/icinga.log")"
+	ahd_summary
+	exit 1
+fi
+# Rotated files in time order (their suffix is the rotation time).
+for f in "$I"/pd/service.pd.*; do echo "${f##*.} $f"; done | sort -n | cut -d' ' -f2- |
+	xargs cat | awk -v dir="$records" '
 	/^SVC::/ { split($0, f, "\t"); name = substr(f[1], 6); file = dir "/" name; printf "" >file
 		   sub(/^SVC::[^\t]*\t/, ""); print >file; next }
 	file != "" { print >>file }'
@@ -285,10 +293,14 @@ if [[ -z $bad ]] && ((n >= 150 && n < 300)) && [[ $(rstate check-long) == OK ]] 
 else
 	ahd_fail "long perfdata: $bad; $n items, ${#perf} bytes; long: $(rlong check-long | head -3)"
 fi
-# Icinga 2.13 sends SIGTERM at the timeout, SIGKILL to the group 0.2 s later.
-if [[ $(rstate check-hang) == UNKNOWN &&
-	$(rout check-hang) == "<Timeout exceeded.>ANYCAST-HEALTH UNKNOWN - terminated by SIGTERM; still running: hang/h" ]]; then
-	ahd_pass "hung plugin: Icinga's timeout gives UNKNOWN: $(rout check-hang)"
+# Icinga 2.13 sends SIGTERM at the timeout, SIGKILL to the group 0.2 s
+# later: check prints its own line if it is done by then (usually), else the
+# guardian kills the plugin's group; either way no plugin is left (below).
+hang_out=$(rout check-hang)
+if [[ $(rstate check-hang) == UNKNOWN && $hang_out == "<Timeout exceeded.>"* &&
+	( $hang_out != *ANYCAST-HEALTH* ||
+	$hang_out == "<Timeout exceeded.>ANYCAST-HEALTH UNKNOWN - terminated by SIGTERM; still running: hang/h" ) ]]; then
+	ahd_pass "hung plugin: Icinga's timeout gives UNKNOWN: $hang_out"
 else
 	ahd_fail "check-hang: $(rstate check-hang) $(rout check-hang)"
 fi
@@ -347,6 +359,19 @@ if compgen -G "$pids/hang.*" >/dev/null && [[ -z $left ]]; then
 else
 	ahd_fail "after SIGKILL of check: left running:$left"
 	for p in $(cat "$pids"/hang.* 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+fi
+
+# --- status -t: a socket that accepts and never answers.
+ahd_start_bg mute socat "UNIX-LISTEN:$AHD_TMP/mute.sock,fork" "EXEC:sleep 10"
+for ((i = 0; i < 40; i++)); do [[ -S $AHD_TMP/mute.sock ]] && break; sleep 0.05; done
+rc=0 t0=$(ahd_now_ms)
+out=$("$CTL" status -s "$AHD_TMP/mute.sock" -t 1 2>&1) || rc=$?
+ms=$(($(ahd_now_ms) - t0))
+ahd_stop_bg mute
+if ((rc == 3 && ms < 2000)) && [[ $out == "ANYCAST-HEALTH UNKNOWN - no answer from the daemon at $AHD_TMP/mute.sock within 1s" ]]; then
+	ahd_pass "status -t 1 against a daemon that does not answer: UNKNOWN after $ms ms"
+else
+	ahd_fail "status -t 1: exit $rc after $ms ms: $out"
 fi
 
 # --- A bad configuration: an UNKNOWN plugin line on stdout.

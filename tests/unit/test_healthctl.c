@@ -186,3 +186,82 @@ Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 	cr_expect_not_null(strstr(out, "\nsvc/p: 1 invalid perfdata item dropped (broken: "
 	    "not 'label'=value)\n"), "%s", out);
 }
+
+/* Running, not a zombie waiting for its reaper. */
+static bool
+running(pid_t pid)
+{
+	char	path[64], stat[512], *s;
+	FILE	*f;
+	bool	 r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	r = fgets(stat, sizeof(stat), f) != NULL && (s = strrchr(stat, ')')) != NULL &&
+	    s[1] == ' ' && s[2] != 'Z';
+	fclose(f);
+	return r;
+}
+
+Test(healthctl, check_timeout_kills_the_plugins_group)
+{
+	char	 pdir[64] = "/tmp/ahd-ctl-pids-XXXXXX", file[128], svc[1024], out[4096];
+	FILE	*f;
+	int	 rc, shell = 0, helper = 0;
+
+	/* World-writable: the plugin runs as nobody when the tests run as root. */
+	cr_assert_not_null(mkdtemp(pdir));
+	chmod(pdir, 01777);
+	snprintf(file, sizeof(file), "%s/pids", pdir);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": \"60s\", "
+	    "\"probes\": [ { \"type\": \"exec\", \"name\": \"h\", \"timeout\": \"30s\", "
+	    "\"command\": [\"" PLUGINS "/hang.sh\", \"%s\"] } ] }", file);
+	rc = check(svc, "svc -t 0.5", out, sizeof(out));
+	cr_expect_eq(rc, 3, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - timed out after 0.5s; still running: "
+	    "svc/h\n");
+	f = fopen(file, "r");
+	cr_assert_not_null(f, "the plugin did not write its pids");
+	cr_assert_eq(fscanf(f, "%d %d", &shell, &helper), 2);
+	fclose(f);
+	for (int i = 0; i < 50 && (running(shell) || running(helper)); i++)
+		usleep(10000);
+	cr_expect_not(running(shell), "plugin %d survived check -t", shell);
+	cr_expect_not(running(helper), "its helper %d survived check -t", helper);
+	unlink(file);
+	rmdir(pdir);
+}
+
+Test(healthctl, bad_configuration_is_a_plugin_line_on_stdout)
+{
+	char	out[4096];
+	int	rc;
+
+	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>/dev/null", out,
+	    sizeof(out));
+	cr_expect_eq(rc, 3, "%s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH UNKNOWN - configuration ", 39), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "invalid: services.d/svc.json: not valid JSON"), "%s", out);
+}
+
+Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
+{
+	char	out[8192], svc[2048], longmsg[401];
+	int	rc;
+
+	memset(longmsg, 'x', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	/* A probe name with '|' and a 400-byte message: one line, no stray '|'. */
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"name\": \"a|b\", \"command\": [\"" PLUGINS "/exit.sh\", "
+	    "\"%s\", \"2\"] } ] }", longmsg);
+	rc = check(svc, "svc", out, sizeof(out));
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH CRITICAL - svc: a\xc2\xa6" "b xxx", 34), 0, "%s",
+	    out);
+	cr_expect_not_null(strstr(out, "x\xe2\x80\xa6 (0/1 probes OK) | 'a\xc2\xa6" "b_time'="),
+	    "%s", out);
+	cr_expect_not_null(strstr(out, "\nsvc/a\xc2\xa6" "b: CRITICAL - xxx"), "%s", out);
+}
