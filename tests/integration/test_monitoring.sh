@@ -198,36 +198,7 @@ icinga_defs=(-DDataDir="$I/data" -DLogDir="$I/log" -DCacheDir="$I/cache" -DSpool
 	-DRunAsUser=root -DRunAsGroup=root)
 if ! icinga2 daemon -C -c "$I/icinga2.conf" "${icinga_defs[@]}" -x critical >"$I/validate.log" 2>&1; then
 	ahd_fail "icinga2 rejects the configuration: $(tail -5 "$I/validate.log")"
-	# --- The FRR driver's failures are exported: a network-method service with a
-# vtysh that always fails (/bin/false), no FRR needed.
-C=$AHD_TMP/c
-mkdir -p "$C/services.d"
-cat >"$C/main.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw", "control_socket": "$AHD_TMP/run/c.sock",
-  "state_file": "$AHD_TMP/run/c-state.json", "metrics_file": "$AHD_TMP/run/c.prom",
-  "frr": { "vtysh": "/bin/false", "asn": 65001, "timeout": "1s" } }
-JSON
-cat >"$C/services.d/net1.json" <<JSON
-{ "prefixes": ["192.0.2.4/32"], "method": "network", "interval": "300ms", "timeout": "250ms",
-  "probes": [ $(st app 'APP OK' 0) ] }
-JSON
-chmod 644 "$C/main.json" "$C/services.d/net1.json"
-ahd_start_daemon "$C/main.json"
-m=''
-for ((i = 0; i < 60; i++)); do
-	m=$("$CTL" -s "$AHD_TMP/run/c.sock" metrics 2>/dev/null) || true
-	[[ $m =~ anycast_healthd_frr_failures_total\ [1-9] ]] && break
-	sleep 0.1
-done
-if [[ $m =~ anycast_healthd_frr_failures_total\ [1-9] && $m == *'anycast_healthd_frr_failing 1'* &&
-	$m =~ anycast_healthd_frr_calls_total\ [1-9] ]] && out=$(promtool check metrics <<<"$m" 2>&1); then
-	ahd_pass "FRR driver failures exported (vtysh /bin/false): $(grep -o '^anycast_healthd_frr_failures_total [0-9]*' <<<"$m"), promtool OK"
-else
-	ahd_fail "FRR metrics: ${out:-} $(grep frr_ <<<"$m" | head -12)"
-fi
-ahd_stop_daemon
-
-ahd_summary
+	ahd_summary
 	exit 1
 fi
 # Its own session: every process of it is stopped through the group at the end.
@@ -256,36 +227,7 @@ records=$AHD_TMP/records
 mkdir -p "$records"
 if ! compgen -G "$I/pd/service.pd.*" >/dev/null; then
 	ahd_fail "Icinga wrote no perfdata file: $(tail -5 "$I/icinga.log")"
-	# --- The FRR driver's failures are exported: a network-method service with a
-# vtysh that always fails (/bin/false), no FRR needed.
-C=$AHD_TMP/c
-mkdir -p "$C/services.d"
-cat >"$C/main.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw", "control_socket": "$AHD_TMP/run/c.sock",
-  "state_file": "$AHD_TMP/run/c-state.json", "metrics_file": "$AHD_TMP/run/c.prom",
-  "frr": { "vtysh": "/bin/false", "asn": 65001, "timeout": "1s" } }
-JSON
-cat >"$C/services.d/net1.json" <<JSON
-{ "prefixes": ["192.0.2.4/32"], "method": "network", "interval": "300ms", "timeout": "250ms",
-  "probes": [ $(st app 'APP OK' 0) ] }
-JSON
-chmod 644 "$C/main.json" "$C/services.d/net1.json"
-ahd_start_daemon "$C/main.json"
-m=''
-for ((i = 0; i < 60; i++)); do
-	m=$("$CTL" -s "$AHD_TMP/run/c.sock" metrics 2>/dev/null) || true
-	[[ $m =~ anycast_healthd_frr_failures_total\ [1-9] ]] && break
-	sleep 0.1
-done
-if [[ $m =~ anycast_healthd_frr_failures_total\ [1-9] && $m == *'anycast_healthd_frr_failing 1'* &&
-	$m =~ anycast_healthd_frr_calls_total\ [1-9] ]] && out=$(promtool check metrics <<<"$m" 2>&1); then
-	ahd_pass "FRR driver failures exported (vtysh /bin/false): $(grep -o '^anycast_healthd_frr_failures_total [0-9]*' <<<"$m"), promtool OK"
-else
-	ahd_fail "FRR metrics: ${out:-} $(grep frr_ <<<"$m" | head -12)"
-fi
-ahd_stop_daemon
-
-ahd_summary
+	ahd_summary
 	exit 1
 fi
 # Rotated files in time order (their suffix is the rotation time).
