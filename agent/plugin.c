@@ -6,6 +6,8 @@
 #include "plugin.h"
 
 #define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
+/* A plugin's label as written out; what reads it back holds 255 bytes. */
+#define LABEL_MAX	200
 #define ELLIPSIS	"\xe2\x80\xa6"	/* U+2026 */
 
 /*
@@ -233,8 +235,10 @@ perf_item(const char **sp, char *label, size_t labellen, char *rest, size_t rest
 				label[l++] = *s++;
 			label[l++] = *s;
 		}
-		if (*s++ != '\'')
+		/* Not past the end: the broken item is skipped from here. */
+		if (*s != '\'')
 			goto out;
+		s++;
 	} else
 		for (; *s != '\0' && *s != '=' && *s != ' ' && *s != '\t'; s++) {
 			if (l + 3 >= labellen)
@@ -267,6 +271,7 @@ plugin_perf_parse(const char *in, char *out, size_t outlen, char *note, size_t n
 {
 	struct plugin_perf	 pp;
 	char			 label[256], rest[256], first[160] = "", shown[64];
+	char			 cleaned[LABEL_MAX + 1];
 	const char		*s = in, *start, *why;
 	size_t			 invalid = 0, o = 0;
 	int			 r;
@@ -279,6 +284,10 @@ plugin_perf_parse(const char *in, char *out, size_t outlen, char *note, size_t n
 		if ((r = perf_item(&s, label, sizeof(label), rest, sizeof(rest))) == 0)
 			break;
 		why = r == -1 ? "not 'label'=value" : perf_invalid(rest);
+		/* As written out ('|' replaced, bad bytes as U+FFFD) it must still read back. */
+		if (why == NULL && plugin_clean(cleaned, sizeof(cleaned), label, strlen(label),
+		    PLUGIN_PIPE))
+			why = "label too long";
 		if (why == NULL) {
 			plugin_perf_add(&pp, "", label, rest);
 			continue;
@@ -314,8 +323,12 @@ plugin_perf_next(const char *s, char *label, size_t labellen, const char **rest,
 	for (s++; *s != '\0'; s++) {
 		if (*s == '\'' && s[1] != '\'')
 			break;
-		if (*s == '\'' && l + 1 < labellen)
-			label[l++] = *s++;
+		/* A doubled quote stays doubled; both halves are consumed here. */
+		if (*s == '\'') {
+			if (l + 1 < labellen)
+				label[l++] = *s;
+			s++;
+		}
 		if (l + 1 < labellen)
 			label[l++] = *s;
 	}
