@@ -10,6 +10,7 @@
 # promtool checks `metrics` and metrics_file, before and after a clean stop.
 # The daemon runs in a namespace of its own (addresses on its lo); FRR is
 # not needed.
+# shellcheck disable=SC2013 # the pid files hold whitespace-separated pids
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh
