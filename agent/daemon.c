@@ -339,6 +339,14 @@ out:
 	state_clear(&st);
 }
 
+/* The FRR driver's counters as they are now, for the metrics. */
+static void
+daemon_counters(struct daemon *d)
+{
+	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
+	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
+}
+
 static void
 daemon_write_metrics(struct daemon *d)
 {
@@ -346,6 +354,7 @@ daemon_write_metrics(struct daemon *d)
 
 	if (d->cfg->metrics_file == NULL)
 		return;
+	daemon_counters(d);
 	text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters);
 	if (text == NULL) {
 		log_err("metrics: out of memory");
@@ -714,6 +723,7 @@ cmd_metrics(struct json_object *req, void *arg)
 	struct json_object	*o;
 	char			*text;
 
+	daemon_counters(d);
 	if ((text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters)) == NULL)
 		return ctl_error("out of memory");
 	o = json_object_new_object();
@@ -1154,6 +1164,8 @@ out:
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
 		daemon_save_state(&d, d.cfg->on_exit == ON_EXIT_KEEP && d.exit_status == 0);
+		/* Rewritten, not removed: running 0, and what is still announced. */
+		d.counters.stopped = true;
 		daemon_write_metrics(&d);
 	}
 	daemon_teardown(&d);

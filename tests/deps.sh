@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests and the demo need (Debian 12, as root).
 # The one list of dependencies: .ci/run, tests/run-all.sh and tests/demo.sh use it.
+# prometheus (promtool) and icinga2: test_monitoring.sh runs the real clients.
 # debhelper, dpkg-dev, fakeroot, rpm: packaging/build-deb.sh and build-rpm.sh
 # (test_packaging.sh). lintian and rpmlint are used when present (not listed:
 # lintian alone pulls in ~130 packages, and its tags are only reported).
@@ -12,6 +13,7 @@ PKGS=(
 	dbus-daemon	# test_process.c: a fake systemd on a private bus
 	clang libclang-rt-14-dev
 	debhelper dpkg-dev fakeroot rpm
+	prometheus icinga2
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
