@@ -170,10 +170,15 @@ for t in debootstrap systemd-nspawn nsenter dpkg-buildpackage; do
 done
 
 # --- the packages -----------------------------------------------------------------
+# The root (a minute or more on a clean machine, mostly downloads) is made
+# while the packages build.
 t0=$SECONDS
+(sdroot_cache >"$AHD_TMP/root-path") 2>"$AHD_TMP/root.log" &
+root_job=$!
 if ! bash "$top/packaging/build-deb.sh" "$AHD_TMP/out" >"$AHD_TMP/build.log" 2>&1; then
 	sed 's/^/# /' "$AHD_TMP/build.log"
 	ahd_fail "build-deb.sh failed"
+	wait
 	exit 1
 fi
 deb=$(ls "$AHD_TMP"/out/anycast-healthd_*.deb)
@@ -193,14 +198,18 @@ tar -C "$top" --exclude=./_build --exclude=./_packages --exclude=./.git -cf - . 
 if ! bash "$AHD_TMP/tree/packaging/build-deb.sh" "$AHD_TMP/out2" >"$AHD_TMP/build2.log" 2>&1; then
 	sed 's/^/# /' "$AHD_TMP/build2.log"
 	ahd_fail "build-deb.sh of $v2 failed"
+	wait
 	exit 1
 fi
 deb2=$(ls "$AHD_TMP"/out2/anycast-healthd_*.deb)
 ahd_log "built $v1 and $v2 in $((SECONDS - t0)) s"
 
-t0=$SECONDS
-ROOT_CACHE=$(sdroot_cache) || { ahd_fail "no Debian 12 root (see the messages above)"; exit 1; }
-ahd_log "pristine root $ROOT_CACHE ready in $((SECONDS - t0)) s"
+wait "$root_job"
+rc=$?
+sed 's/^/# /' "$AHD_TMP/root.log" >&2
+ROOT_CACHE=$(cat "$AHD_TMP/root-path")
+((rc == 0)) && [[ -d $ROOT_CACHE ]] || { ahd_fail "no Debian 12 root (see the messages above)"; exit 1; }
+ahd_log "pristine root $ROOT_CACHE ready after $((SECONDS - t0)) s"
 
 # deps DEB: the package names of its Depends.
 deps() { dpkg-deb -f "$1" Depends | sed 's/([^)]*)//g; s/|[^,]*//g; s/,/ /g'; }
