@@ -253,9 +253,11 @@ for p in /etc/anycast-healthd /usr/sbin/anycast-healthd /usr/sbin/anycast-health
     /var/lib/systemd/deb-systemd-helper-enabled/anycast-healthd.service.dsh-also; do
 	[ -e "$p" ] || [ -L "$p" ] && left+=" $p"
 done
-getent passwd anycast-healthd >/dev/null && left+=" user"
-getent group anycast-healthd >/dev/null && left+=" group"
-getent group frrvty | grep -qw anycast-healthd && left+=" frrvty-member"
+# Every user and group of the package (the daemon's, and any other its
+# sysusers file adds), and memberships.
+left+=$(getent passwd | sed -n 's/^\(anycast-healthd[^:]*\):.*/ user:\1/p' | tr -d '\n')
+left+=$(getent group | sed -n 's/^\(anycast-healthd[^:]*\):.*/ group:\1/p' | tr -d '\n')
+getent group | grep -q '[:,]anycast-healthd' && left+=" group-member"
 dpkg-query -W anycast-healthd >/dev/null 2>&1 && left+=" dpkg-record"
 check "purge leaves nothing behind${left:+ (left:$left)}" test -z "$left"
 check "dpkg says nothing about directories left (\"not empty so not removed\")" \

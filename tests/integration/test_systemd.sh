@@ -443,9 +443,11 @@ for p in /etc/anycast-healthd /var/lib/anycast-healthd /run/anycast-healthd /usr
     /etc/systemd/system/multi-user.target.wants/anycast-healthd.service; do
 	C test -e "$p" && left+=" $p"
 done
-C getent passwd anycast-healthd >/dev/null && left+=" user"
-C getent group anycast-healthd >/dev/null && left+=" group"
-C getent group frrvty | grep -qw anycast-healthd && left+=" frrvty-member"
+# Every user and group of the package (the daemon's, and any other its
+# sysusers file adds), and memberships.
+left+=$(C getent passwd | sed -n 's/^\(anycast-healthd[^:]*\):.*/ user:\1/p' | tr -d '\n')
+left+=$(C getent group | sed -n 's/^\(anycast-healthd[^:]*\):.*/ group:\1/p' | tr -d '\n')
+C getent group | grep -q '[:,]anycast-healthd' && left+=" group-member"
 [[ $(C systemctl list-units --all --no-legend 'anycast-healthd*') == *anycast-healthd* ]] && left+=" unit-loaded"
 check "purge leaves nothing${left:+ (left:$left)}" test -z "$left"
 C rm -f /var/lib/prometheus/node-exporter/anycast-healthd.prom
