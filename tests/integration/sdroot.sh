@@ -3,7 +3,9 @@
 #
 # sdroot_cache prints the directory of a pristine root: debootstrap
 # --variant=minbase with systemd as init, then (non-booted nspawn, which has
-# the host's network) apt-get install of SDROOT_PKGS. It is built once per
+# the host's network) apt-get install of SDROOT_PKGS, whose .debs stay in
+# /var/cache/apt/archives (a booted container, which has no network, can
+# install them again: FRR installed after the package). It is built once per
 # machine and package list and kept under $AHD_SDROOT_CACHE (default
 # /var/cache/anycast-healthd-tests); nothing ever writes into it afterwards:
 # each run boots an overlay of it (sdroot_overlay), so the cache stays
@@ -40,7 +42,7 @@ sdroot_mirror()
 # new root; old ones are removed by the build.
 sdroot_key()
 {
-	printf '%s\n' "$SDROOT_SUITE" "$SDROOT_INCLUDE" "${SDROOT_PKGS[@]}" v1 |
+	printf '%s\n' "$SDROOT_SUITE" "$SDROOT_INCLUDE" "${SDROOT_PKGS[@]}" v2 |
 	    sha256sum | cut -c1-16
 }
 
@@ -68,7 +70,7 @@ sdroot_cache()
 		    >"$tmp/etc/apt/sources.list" ||
 		    ! systemd-nspawn -q -D "$tmp" --register=no --keep-unit \
 		    env DEBIAN_FRONTEND=noninteractive sh -c \
-		    'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' \
+		    'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"' \
 		    sh "${SDROOT_PKGS[@]}" >>"$AHD_SDROOT_CACHE/build.log" 2>&1; then
 			echo "sdroot: apt-get in the root failed, see $AHD_SDROOT_CACHE/build.log" >&2
 			rc=1

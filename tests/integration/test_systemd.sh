@@ -504,6 +504,29 @@ C systemctl stop anycast-healthd
 check "... and stop withdraws it" not_on_lo 192.0.2.80/32
 err=$(journal_err "$c_nofrr")
 check "no error in the journal without FRR${err:+: $(first "$err")}" test -z "$err"
+
+# --- FRR installed later: dpkg-reconfigure, as the README says ------------------------
+in_frrvty() { [[ " $(C id -nG anycast-healthd) " == *" frrvty "* ]]; }
+C systemctl start anycast-healthd
+if C env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends frr \
+    </dev/null >"$AHD_TMP/frr-later.log" 2>&1; then
+	ahd_pass "FRR installed later (from the root's apt cache)"
+else
+	sed 's/^/# /' "$AHD_TMP/frr-later.log"
+	ahd_fail "installing FRR later"
+fi
+check "... the user is not in frrvty yet" bash -c '! [[ " $(nsenter -t '"$PID1"' -a id -nG anycast-healthd) " == *" frrvty "* ]]'
+C env DEBIAN_FRONTEND=noninteractive dpkg-reconfigure anycast-healthd </dev/null >"$AHD_TMP/reconfigure.log" 2>&1
+check "dpkg-reconfigure anycast-healthd puts it in frrvty" in_frrvty
+C sed -i 's/^bgpd=no/bgpd=yes/' /etc/frr/daemons
+C sh -c 'printf "router bgp 65001\n bgp router-id 192.0.2.254\nexit\n" >>/etc/frr/frr.conf && systemctl restart frr'
+wait_for 30 bash -c 'nsenter -t '"$PID1"' -a vtysh -c "show running-config" 2>/dev/null | grep -q "^router bgp 65001"' ||
+    ahd_log "bgpd does not answer yet"
+C systemctl restart anycast-healthd
+svc net '{ "prefixes": ["192.0.2.90/32"], "method": "network", '"$fast"',
+  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": 8080 } ] }'
+C systemctl reload anycast-healthd >/dev/null 2>&1
+check "... and after a restart the network method reaches bgpd" wait_for 10 network_stmt 192.0.2.90/32
 halt
 
 ahd_log "test_systemd.sh took $((SECONDS - t_start)) s"
