@@ -160,6 +160,24 @@ journal_since() {
 ready() {
 	[[ $(prop ActiveState) == active && $(prop SubState) == running && -n $(prop StatusText) ]]
 }
+not() { ! "$@"; }
+has_text() { grep -qi -- "$2" <<<"$1"; }	# TEXT PATTERN
+file_has() { grep -q -- "$2" "$1"; }	# FILE PATTERN
+below() { [[ $1 =~ ^[0-9]+$ ]] && (($1 < $2)); }
+bgpd_up() { C vtysh -c 'show running-config' 2>/dev/null | grep -q '^router bgp 65001'; }
+in_frrvty() { [[ " $(C id -nG anycast-healthd) " == *" frrvty "* ]]; }
+no_frrvty() { ! C getent group frrvty >/dev/null; }
+confined() { # PID: runs as anycast-healthd with CAP_NET_ADMIN (bit 12) alone
+	[[ $(C ps -o user= -p "$1") == anycast-healthd &&
+	    $(C grep CapEff "/proc/$1/status") == *0000000000001000 ]]
+}
+none_on_lo() { ! [[ $(C ip -o addr show dev lo) =~ \ 192\.0\.2\.(70|80)/32\  ]]; }
+none_valid_in_bgp() { ! C vtysh -c 'show bgp ipv4 unicast' | grep -qE '^ *\*>? *192\.0\.2\.(70|80|90)/32'; }
+keeps_running() { [[ $(C systemctl is-active anycast-healthd) == active ]] && on_lo 192.0.2.80/32; }
+announces_nothing() {
+	[[ $(prop StatusText) == "0 service(s)"* ]] &&
+	    ! [[ $(C ip -o addr show dev lo) =~ \ 192\.0\.2\. ]] && no_network_stmt 192.0.2.90/32
+}
 
 if [[ $EUID -ne 0 ]]; then
 	ahd_fail "must run as root (debootstrap, systemd-nspawn)"
@@ -257,7 +275,7 @@ ExecStart=/usr/bin/socat TCP-LISTEN:%i,bind=127.0.0.1,reuseaddr,fork 'SYSTEM:ech
 EOF
 
 boot "ahd-$$-frr" "$root" || { ahd_fail "the container with FRR did not boot"; exit 1; }
-wait_for 30 bash -c 'nsenter -t '"$PID1"' -a vtysh -c "show running-config" 2>/dev/null | grep -q "^router bgp 65001"' ||
+wait_for 30 bgpd_up ||
     ahd_log "bgpd does not answer yet"
 
 # --- install ------------------------------------------------------------------------
@@ -271,11 +289,8 @@ fi
 check "the unit is enabled" test "$(C systemctl is-enabled anycast-healthd)" = enabled
 wait_for 10 ready
 check "the unit is active and READY ($(prop ActiveState)/$(prop SubState), status \"$(prop StatusText)\")" ready
-check "the user is in frrvty (the package added it; no SupplementaryGroups= needed)" \
-    bash -c '[[ " $(nsenter -t '"$PID1"' -a id -nG anycast-healthd) " == *" frrvty "* ]]'
-check "its processes run as anycast-healthd with CAP_NET_ADMIN only" \
-    bash -c '[[ $(nsenter -t '"$PID1"' -a ps -o user= -p "$1") == anycast-healthd &&
-        $(nsenter -t '"$PID1"' -a grep CapEff /proc/"$1"/status) == *0000000000001000 ]]' _ "$(prop MainPID)"
+check "the user is in frrvty (the package added it; no SupplementaryGroups= needed)" in_frrvty
+check "the daemon runs as anycast-healthd with CAP_NET_ADMIN only" confined "$(prop MainPID)"
 
 # --- configure as the operator does -----------------------------------------------
 C sed -i 's|"interface": "lo",|"interface": "lo",\n  "metrics_file": "/var/lib/anycast-healthd/anycast-healthd.prom",|' \
@@ -330,11 +345,9 @@ fi
 check "web is up again after the change" wait_for 10 on_lo 192.0.2.80/32
 c_stop=$(cursor)
 C systemctl stop anycast-healthd
-check "systemctl stop: address-method prefixes leave lo" \
-    bash -c '! [[ $(nsenter -t '"$PID1"' -a ip -o addr show dev lo) =~ \ 192\.0\.2\.(70|80)/32\  ]]'
+check "systemctl stop: address-method prefixes leave lo" none_on_lo
 check "systemctl stop: the network statement is gone from bgpd" no_network_stmt 192.0.2.90/32
-check "systemctl stop: bgpd has a valid path for none of them" \
-    bash -c '! nsenter -t '"$PID1"' -a vtysh -c "show bgp ipv4 unicast" | grep -qE "^ *\\*>? *192\\.0\\.2\\.(70|80|90)/32"'
+check "systemctl stop: bgpd has a valid path for none of them" none_valid_in_bgp
 err=$(journal_err "$c_stop")
 check "systemctl stop: no error in the journal${err:+: $(first "$err")}" test -z "$err"
 out=$(journal_since "$c_stop" -u anycast-healthd | grep -E 'exit 143|failed|Failed' | head -n 3)
@@ -347,7 +360,7 @@ wait_for 10 network_stmt 192.0.2.90/32
 err=$(journal_err "$c_cycle")
 check "no error in the container's journal over install / configure / reload / stop / start${err:+: $(first "$err")}" test -z "$err"
 check "no unix_chkpwd complaint from vtysh under NoNewPrivileges=" \
-    bash -c '! grep -q unix_chkpwd <<<"$1"' _ "$(journal_since "$c_cycle")"
+    not has_text "$(journal_since "$c_cycle")" unix_chkpwd
 
 # --- a process probe on a unit: withdrawn within milliseconds ------------------------
 check "proc is up before the kill" wait_for 10 on_lo 192.0.2.70/32
@@ -358,8 +371,7 @@ ms=$(C sh -c 'systemctl kill -s KILL socat-proc.service; s=$(date +%s%N)
 		[ $(( $(date +%s%N) - s )) -gt 5000000000 ] && { echo timeout; exit 1; }
 	done
 	echo $(( ($(date +%s%N) - s) / 1000000 ))')
-check "systemctl kill -s KILL socat-proc: 192.0.2.70/32 withdrawn in $ms ms (< 100)" \
-    bash -c '[[ $1 =~ ^[0-9]+$ ]] && (($1 < 100))' _ "$ms"
+check "systemctl kill -s KILL socat-proc: 192.0.2.70/32 withdrawn in $ms ms (< 100)" below "$ms" 100
 C systemctl start socat-proc
 check "socat-proc started again: the service rises" wait_for 10 on_lo 192.0.2.70/32
 
@@ -369,8 +381,7 @@ out=$(C systemctl reload anycast-healthd 2>&1)
 rc=$?
 check "systemctl reload with an invalid service fails (exit $rc)" test "$rc" != 0
 check "... the daemon keeps running its configuration" \
-    bash -c '[[ $(nsenter -t '"$PID1"' -a systemctl is-active anycast-healthd) == active ]] &&
-        nsenter -t '"$PID1"' -a ip -o addr show dev lo | grep -q " 192.0.2.80/32 "'
+    keeps_running
 msg=$(C journalctl --no-pager -q -o cat -u anycast-healthd -n 30 | grep -m1 -i '192.0.2.300')
 check "... and the journal says why (${msg:-nothing})" test -n "$msg"
 C rm -f /etc/anycast-healthd/services.d/bad.json
@@ -403,8 +414,7 @@ C kill -STOP "$pid"
 t0=$SECONDS
 check "kill -STOP: the watchdog kills it and Restart= starts it again" wait_for 25 back
 ahd_log "watchdog restart after $((SECONDS - t0)) s (WatchdogSec=10s)"
-check "... the journal says watchdog timeout" \
-    bash -c 'grep -qi "watchdog timeout" <<<"$1"' _ "$(journal_since "$c_wd")"
+check "... the journal says watchdog timeout" has_text "$(journal_since "$c_wd")" "watchdog timeout"
 check "... and the services rise again" wait_for 10 on_lo 192.0.2.80/32
 c_quiet=$(cursor)
 sleep 3
@@ -422,8 +432,7 @@ fi
 check "$v2 is installed" test "$(C dpkg-query -W -f '${Version}' anycast-healthd)" = "$v2"
 check "the upgrade did not restart the daemon (MainPID $pid)" test "$(prop MainPID)" = "$pid"
 check "... it still announces" on_lo 192.0.2.80/32
-check "the edited conffile (metrics_file) is kept" \
-    bash -c 'nsenter -t '"$PID1"' -a grep -q metrics_file /etc/anycast-healthd/anycast-healthd.json'
+check "the edited conffile (metrics_file) is kept" C grep -q metrics_file /etc/anycast-healthd/anycast-healthd.json
 
 # --- purge, then reinstall: nothing is announced -------------------------------------------
 if C apt-get purge -y -q anycast-healthd </dev/null >"$AHD_TMP/purge.log" 2>&1; then
@@ -432,11 +441,9 @@ else
 	sed 's/^/# /' "$AHD_TMP/purge.log"
 	ahd_fail "apt-get purge"
 fi
-check "purge: dpkg left no directory behind (no \"not empty\")" \
-    bash -c '! grep -q "not empty" "$1"' _ "$AHD_TMP/purge.log"
-check "purge withdrew everything (lo, network statement)" \
-    bash -c '! [[ $(nsenter -t '"$PID1"' -a ip -o addr show dev lo) =~ \ 192\.0\.2\.(70|80)/32\  ]] &&
-        ! nsenter -t '"$PID1"' -a vtysh -c "show running-config" | grep -q "network 192.0.2.90/32"'
+check "purge: dpkg left no directory behind (no \"not empty\")" not file_has "$AHD_TMP/purge.log" "not empty"
+withdrawn_all() { none_on_lo && no_network_stmt 192.0.2.90/32; }
+check "purge withdrew everything (lo, network statement)" withdrawn_all
 left=
 for p in /etc/anycast-healthd /var/lib/anycast-healthd /run/anycast-healthd /usr/sbin/anycast-healthd \
     /lib/systemd/system/anycast-healthd.service /usr/share/anycast-healthd \
@@ -454,10 +461,7 @@ C rm -f /var/lib/prometheus/node-exporter/anycast-healthd.prom
 C apt-get install -y -q --no-install-recommends "/root/${deb##*/}" </dev/null >"$AHD_TMP/reinstall.log" 2>&1
 check "reinstall after purge: active" wait_for 10 ready
 sleep 2
-check "reinstall after purge: no service, nothing announced" \
-    bash -c '[[ $(nsenter -t '"$PID1"' -a systemctl show -P StatusText anycast-healthd) == "0 service(s)"* ]] &&
-        ! [[ $(nsenter -t '"$PID1"' -a ip -o addr show dev lo) =~ \ 192\.0\.2\. ]] &&
-        ! nsenter -t '"$PID1"' -a vtysh -c "show running-config" | grep -q "network 192.0.2.90/32"'
+check "reinstall after purge: no service, nothing announced" announces_nothing
 
 # --- a process probe on a template instance (needs the routewatch workstream) -------------
 C systemctl start socat@8090.service
@@ -490,7 +494,7 @@ WantedBy=multi-user.target
 EOF
 ln -s /etc/systemd/system/socat-web.service "$root/etc/systemd/system/multi-user.target.wants/"
 boot "ahd-$$-nofrr" "$root" || { ahd_fail "the container without FRR did not boot"; exit 1; }
-check "no FRR here: no frrvty group" bash -c '! nsenter -t '"$PID1"' -a getent group frrvty >/dev/null'
+check "no FRR here: no frrvty group" no_frrvty
 c_nofrr=$(cursor)
 C apt-get install -y -q --no-install-recommends "/root/${deb##*/}" </dev/null >"$AHD_TMP/install-nofrr.log" 2>&1 ||
     sed 's/^/# /' "$AHD_TMP/install-nofrr.log"
@@ -506,7 +510,6 @@ err=$(journal_err "$c_nofrr")
 check "no error in the journal without FRR${err:+: $(first "$err")}" test -z "$err"
 
 # --- FRR installed later: dpkg-reconfigure, as the README says ------------------------
-in_frrvty() { [[ " $(C id -nG anycast-healthd) " == *" frrvty "* ]]; }
 C systemctl start anycast-healthd
 if C env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends frr \
     </dev/null >"$AHD_TMP/frr-later.log" 2>&1; then
@@ -515,12 +518,12 @@ else
 	sed 's/^/# /' "$AHD_TMP/frr-later.log"
 	ahd_fail "installing FRR later"
 fi
-check "... the user is not in frrvty yet" bash -c '! [[ " $(nsenter -t '"$PID1"' -a id -nG anycast-healthd) " == *" frrvty "* ]]'
+check "... the user is not in frrvty yet" not in_frrvty
 C env DEBIAN_FRONTEND=noninteractive dpkg-reconfigure anycast-healthd </dev/null >"$AHD_TMP/reconfigure.log" 2>&1
 check "dpkg-reconfigure anycast-healthd puts it in frrvty" in_frrvty
 C sed -i 's/^bgpd=no/bgpd=yes/' /etc/frr/daemons
 C sh -c 'printf "router bgp 65001\n bgp router-id 192.0.2.254\nexit\n" >>/etc/frr/frr.conf && systemctl restart frr'
-wait_for 30 bash -c 'nsenter -t '"$PID1"' -a vtysh -c "show running-config" 2>/dev/null | grep -q "^router bgp 65001"' ||
+wait_for 30 bgpd_up ||
     ahd_log "bgpd does not answer yet"
 C systemctl restart anycast-healthd
 svc net '{ "prefixes": ["192.0.2.90/32"], "method": "network", '"$fast"',
