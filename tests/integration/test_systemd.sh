@@ -34,20 +34,34 @@ t_start=$SECONDS
 
 # --- containers ---------------------------------------------------------------
 NSPAWN_PIDS=()
+INIT_PIDS=()
 OVERLAYS=()
 PID1=
+# nspawn shuts its container down on SIGTERM; if that takes too long, the
+# container's init is killed (which ends its PID namespace) and then nspawn:
+# killing nspawn alone would leave the container running.
 sd_cleanup() {
 	local p m i
 	for p in "${NSPAWN_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null || continue
-		for ((i = 0; i < 200; i++)); do
+		for ((i = 0; i < 80; i++)); do
 			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
 		done
+	done
+	for i in "${!NSPAWN_PIDS[@]}"; do
+		p=${NSPAWN_PIDS[i]}
+		kill -0 "$p" 2>/dev/null || continue
+		# Still nspawn's child: the pid cannot have been reused.
+		[[ $(ps -o ppid= -p "${INIT_PIDS[i]:-0}" 2>/dev/null) -eq $p ]] &&
+		    kill -KILL "${INIT_PIDS[i]}" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${NSPAWN_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
 	NSPAWN_PIDS=()
+	INIT_PIDS=()
 	for m in "${OVERLAYS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
@@ -83,6 +97,7 @@ boot() {
 		[[ -n $PID1 ]] && break
 		sleep 0.1
 	done
+	INIT_PIDS+=("${PID1:-0}")	# same index as its nspawn
 	# Until it has exec'd systemd its namespaces may not be the final ones.
 	for ((i = 0; i < 100; i++)); do
 		[[ -n $PID1 && $(cat "/proc/$PID1/comm" 2>/dev/null) == systemd ]] && break
