@@ -575,6 +575,8 @@ call_drain(struct frr_call *c)
 			if ((tmp = realloc(c->out, c->cap)) == NULL)
 				return 1;
 			c->out = tmp;
+			/* A string from the first allocation on, even if vtysh says nothing. */
+			c->out[c->len] = '\0';
 		}
 		r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
 		if (r > 0) {

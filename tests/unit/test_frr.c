@@ -5,6 +5,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +388,51 @@ Test(frr, nonzero_exit_is_an_error)
 	cr_expect(run_until_synced(&r, 3000));
 	cr_expect_eq(frr_stats(r.frr)->failures, 1);
 	cr_expect_not(frr_holds(r.frr, &v4));
+	rig_teardown(&r);
+}
+
+/*
+ * vtysh failing without output: the log says "no output", not whatever the
+ * heap held. M_PERTURB fills fresh allocations with non-zero bytes, so an
+ * unterminated buffer shows instead of reading as an empty string by luck.
+ */
+Test(frr, silent_vtysh_failure_logs_no_heap_bytes)
+{
+	struct rig	r = { 0 };
+	struct pfx	v4 = P("192.0.2.53/32");
+	char		path[64], buf[4096], *line;
+	int		fd, saved;
+	ssize_t		n;
+
+	cr_assert_eq(mallopt(M_PERTURB, 0x5a), 1);
+	rig_setup(&r, "mute", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	snprintf(path, sizeof(path), "/tmp/ahd-frr-stderr-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	frr_want(r.frr, &v4, true, NULL);
+	run_ms(r.ev, 300);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	cr_assert_geq(n, 0);
+	buf[n] = '\0';
+	line = strstr(buf, "vtysh configuration call failed (exit 1)");
+	cr_assert_not_null(line, "no failure logged: %s", buf);
+	line[strcspn(line, "\n")] = '\0';
+	cr_expect(strstr(line, "(exit 1): no output") != NULL, "logged: %s", line);
+	for (const char *c = line; *c != '\0'; c++)
+		if (*c < 0x20 || *c >= 0x7f) {
+			cr_expect_fail("non-printable byte 0x%02x in: %s", (unsigned char)*c, line);
+			break;
+		}
+	cr_expect_geq(frr_stats(r.frr)->failures, 1);
 	rig_teardown(&r);
 }
 
