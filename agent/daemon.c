@@ -389,6 +389,18 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
+/*
+ * Whether a stop may end the loop: FRR confirmed the withdrawals (when it
+ * was asked for any), and no repair of an operator's statement is half done.
+ */
+static bool
+daemon_stop_done(const struct daemon *d)
+{
+	bool	withdraw = ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW;
+
+	return (!withdraw || frr_synced(d->frr)) && !frr_repairing(d->frr);
+}
+
 /* FRR was read (or a call failed): finish what waited for it. */
 static void
 daemon_frr_cb(struct frr *f, void *arg)
@@ -399,7 +411,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
-	if (d->stopping && frr_synced(f))
+	if (d->stopping && daemon_stop_done(d))
 		sd_event_exit(d->ev, 0);
 }
 
@@ -838,20 +850,22 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || !ann_needs_frr(d->cfg) ||
-		    d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || d->stopping || daemon_stop_done(d)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
 		/*
 		 * The loop stays up until FRR confirms that the statements are
-		 * gone; meanwhile nothing may announce again (svc changes are
-		 * ignored, drain/undrain/reload refused).
+		 * gone, and until a repair in flight has put the operator's
+		 * statement back (killing vtysh between `no network P` and
+		 * `network P` would lose it); meanwhile nothing may announce
+		 * again (svc changes are ignored, drain/undrain/reload refused).
 		 */
 		d->stopping = true;
 		ctl_refuse_mutating(d->ctl);
-		ann_withdraw_all(d->ann);
-		if (frr_synced(d->frr)) {
+		if (ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW)
+			ann_withdraw_all(d->ann);
+		if (daemon_stop_done(d)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}

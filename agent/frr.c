@@ -57,6 +57,14 @@ struct frr_track {
 	bool		options;	/* ... with words we would not re-enter faithfully */
 	char		rm[FRR_RM_MAX];
 	bool		repair;		/* to be re-entered by the next repair call */
+	/*
+	 * Re-entered by a repair not yet read back: until a read shows the
+	 * statement again, a vtysh killed (or failing) between `no network P`
+	 * and `network P` must not cost the operator the statement.
+	 */
+	bool		inflight;
+	char		inflight_rm[FRR_RM_MAX];
+	bool		reenter;	/* a read showed it missing: `network P [RM]` alone */
 	bool		warned;		/* missing or unrepairable statement logged */
 };
 
@@ -1037,6 +1045,26 @@ repair_wanted(const struct frr *f)
 	return false;
 }
 
+static bool
+reenter_wanted(const struct frr *f)
+{
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].reenter)
+			return true;
+	return false;
+}
+
+bool
+frr_repairing(const struct frr *f)
+{
+	if (f->call.op == FRR_OP_REPAIR)
+		return true;
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].inflight)
+			return true;
+	return false;
+}
+
 /* What a read of the running configuration says about the tracked statements. */
 static void
 frr_tracks_read(struct frr *f, const struct frr_running *r)
@@ -1047,10 +1075,27 @@ frr_tracks_read(struct frr *f, const struct frr_running *r)
 	for (size_t i = 0; i < f->ntr; i++) {
 		struct frr_track *t = &f->tr[i];
 		net = frr_running_find(r, &t->pfx);
-		if (net == NULL && t->stmt && t->repair)
-			log_msg(LOG_LVL_ERROR, NULL, "frr", "'network %s' is gone from FRR's "
-			    "running configuration; not re-entering it",
+		if (t->inflight && net == NULL) {
+			/* Our repair was cut short after `no network P`: put it back. */
+			if (!t->reenter)
+				log_msg(LOG_LVL_WARNING, NULL, "frr", "'network %s%s%s' is missing "
+				    "after an interrupted repair; entering it again as it was",
+				    pfx_fmt(&t->pfx, buf, sizeof(buf)),
+				    t->inflight_rm[0] ? " route-map " : "", t->inflight_rm);
+			t->reenter = true;
+			t->repair = false;
+			t->stmt = true;
+			t->options = false;
+			snprintf(t->rm, sizeof(t->rm), "%s", t->inflight_rm);
+			continue;
+		}
+		if (net == NULL && t->stmt && !t->inflight)
+			log_msg(LOG_LVL_WARNING, NULL, "frr", "'network %s' is gone from FRR's "
+			    "running configuration (removed by hand?); not re-entering it",
 			    pfx_fmt(&t->pfx, buf, sizeof(buf)));
+		/* Back (as it was, or as the operator changed it since): no longer ours. */
+		t->inflight = false;
+		t->reenter = false;
 		t->stmt = net != NULL;
 		t->options = net != NULL && net->options;
 		snprintf(t->rm, sizeof(t->rm), "%s", net != NULL ? net->route_map : "");
@@ -1075,6 +1120,7 @@ frr_start_repair(struct frr *f)
 	struct frr_change	*ch;
 	char			**argv, buf[PFX_STRLEN];
 	size_t			 n = 0;
+	bool			 repaired = false;
 
 	if ((ch = calloc(2 * f->ntr + 1, sizeof(*ch))) == NULL) {
 		frr_fail(f, "out of memory");
@@ -1082,9 +1128,23 @@ frr_start_repair(struct frr *f)
 	}
 	for (size_t i = 0; i < f->ntr; i++) {
 		struct frr_track *t = &f->tr[i];
+		if (t->reenter) {
+			/* Only what is missing: `no network` would find nothing. */
+			t->reenter = false;
+			ch[n].pfx = t->pfx;
+			ch[n].present = true;
+			ch[n++].route_map = t->inflight_rm;
+			log_msg(LOG_LVL_WARNING, NULL, "frr", "entering 'network %s%s%s' again",
+			    pfx_fmt(&t->pfx, buf, sizeof(buf)), t->inflight_rm[0] ?
+			    " route-map " : "", t->inflight_rm);
+			continue;
+		}
 		if (!t->repair)
 			continue;
 		t->repair = false;
+		t->inflight = true;
+		repaired = true;
+		snprintf(t->inflight_rm, sizeof(t->inflight_rm), "%s", t->rm);
 		ch[n].pfx = t->pfx;
 		ch[n++].present = false;
 		ch[n].pfx = t->pfx;
@@ -1096,9 +1156,11 @@ frr_start_repair(struct frr *f)
 		    t->rm[0] ? " route-map " : "", t->rm);
 	}
 	/* A repair that does not hold is retried, but never in a tight loop. */
-	f->repair_next_us = now_us() + f->repair_backoff_us;
-	f->repair_backoff_us = f->repair_backoff_us * 2 > f->t.backoff_max_us ?
-	    f->t.backoff_max_us : f->repair_backoff_us * 2;
+	if (repaired) {
+		f->repair_next_us = now_us() + f->repair_backoff_us;
+		f->repair_backoff_us = f->repair_backoff_us * 2 > f->t.backoff_max_us ?
+		    f->t.backoff_max_us : f->repair_backoff_us * 2;
+	}
 	argv = frr_build_argv(f->set.vtysh, f->set.pathspace, f->asn, f->set.vrf, ch, n);
 	free(ch);
 	if (argv == NULL) {
@@ -1346,6 +1408,11 @@ frr_kick(struct frr *f)
 			return;
 		}
 		frr_start_apply(f);
+		return;
+	}
+	if (reenter_wanted(f)) {
+		/* The operator's statement first, without waiting for any backoff. */
+		frr_start_repair(f);
 		return;
 	}
 	if (repair_wanted(f)) {

@@ -143,6 +143,11 @@ bool		 frr_known(const struct frr *f);
 bool		 frr_synced(const struct frr *f);
 /* Whether the last call failed (FRR unreachable, timeout, mismatch). */
 bool		 frr_failing(const struct frr *f);
+/*
+ * A repair of an address-method statement is in flight or not yet read
+ * back: stopping now could leave the operator's statement out of FRR.
+ */
+bool		 frr_repairing(const struct frr *f);
 const struct frr_stats *frr_stats(const struct frr *f);
 
 /*

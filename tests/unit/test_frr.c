@@ -963,3 +963,33 @@ Test(frr, missing_statement_is_never_added)
 	free(state);
 	rig_teardown(&r);
 }
+
+static void
+stale_rm1(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 RM1\n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+/* A repair cut short after `no network P` puts the operator's statement back. */
+Test(frr, repair_cut_short_re_enters_the_statement)
+{
+	struct rig	 r = { .track = true, .before_start = stale_rm1 };
+	char		*log, *state;
+
+	rig_setup(&r, "cut", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	state = get(&r, "");
+	cr_expect(strstr(log, "|no network 192.0.2.53/32|network 192.0.2.53/32 route-map RM1|")
+	    != NULL, "%s", log);
+	cr_expect(strstr(log, "address-family ipv4 unicast|network 192.0.2.53/32 route-map RM1|"
+	    "exit-address-family|") != NULL, "re-entered alone: %s", log);
+	cr_expect(strstr(state, "ipv4 192.0.2.53/32 RM1") != NULL, "%s", state);
+	cr_expect_not(frr_repairing(r.frr));
+	free(log);
+	free(state);
+	rig_teardown(&r);
+}
