@@ -345,6 +345,7 @@ daemon_counters(struct daemon *d)
 {
 	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
 	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
+	d->counters.frr_verify_failing = d->frr != NULL && frr_verify_failing(d->frr);
 }
 
 static void

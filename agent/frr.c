@@ -65,6 +65,10 @@ struct frr_track {
 	bool		inflight;
 	char		inflight_rm[FRR_RM_MAX];
 	bool		reenter;	/* a read showed it missing: `network P [RM]` alone */
+	/* Repaired and still stale: retried after its own doubling pause. */
+	bool		repaired;
+	uint64_t	rbackoff_us;
+	uint64_t	rnext_us;
 	bool		warned;		/* missing or unrepairable statement logged */
 };
 
@@ -126,8 +130,15 @@ struct frr {
 	bool			 verify_due;
 	sd_event_source		*verify;	/* delays a verification */
 	uint64_t		 zebra_since_us;	/* 0, or when a zebra restart was seen */
-	uint64_t		 repair_backoff_us;
-	uint64_t		 repair_next_us;	/* no repair before this */
+	/*
+	 * The address method's calls fail and back off on their own: a failing
+	 * network method must not hold up the withdrawal of a stale prefix,
+	 * and a failed verification says nothing about the statements.
+	 */
+	bool			 tr_read;	/* a read for the tracked statements is due */
+	bool			 vfailing;
+	uint64_t		 vbackoff_us;
+	sd_event_source		*vretry;
 	struct pfx		*asked;		/* what the verification in flight asks about */
 	size_t			 nasked;
 	size_t			 vcursor;	/* where the next verification starts asking */
@@ -137,6 +148,7 @@ static void	frr_kick(struct frr *f);
 static void	frr_verify_after(struct frr *f, uint64_t delay_us);
 static void	frr_tracks_read(struct frr *f, const struct frr_running *r);
 static void	frr_verify_done(struct frr *f, const char *out, int status);
+static void	frr_vhold(struct frr *f, uint64_t delay_us);
 
 /* ---- running-config parser ---- */
 
@@ -804,6 +816,60 @@ frr_fail(struct frr *f, const char *fmt, ...)
 	frr_schedule_retry(f, f->backoff_us);
 	f->backoff_us = f->backoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
 	    f->backoff_us * 2;
+	/* A read the tracked statements wait for failed as well: not in a tight loop. */
+	if (f->tr_read)
+		frr_vhold(f, 0);
+	/* The address method's work goes on meanwhile (frr_kick). */
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+	if (f->cb != NULL)
+		f->cb(f, f->cb_arg);
+}
+
+static bool
+vretry_pending(const struct frr *f)
+{
+	int	en = SD_EVENT_OFF;
+
+	sd_event_source_get_enabled(f->vretry, &en);
+	return en != SD_EVENT_OFF;
+}
+
+/* Holds the address method's calls for delay_us, or (0) a doubling backoff. */
+static void
+frr_vhold(struct frr *f, uint64_t delay_us)
+{
+	if (delay_us == 0) {
+		delay_us = f->vbackoff_us;
+		f->vbackoff_us = f->vbackoff_us * 2 > f->t.backoff_max_us ?
+		    f->t.backoff_max_us : f->vbackoff_us * 2;
+	}
+	sd_event_source_set_time_relative(f->vretry, delay_us);
+	sd_event_source_set_enabled(f->vretry, SD_EVENT_ONESHOT);
+}
+
+/*
+ * A verification or repair failed: retried after its own backoff. FRR's
+ * statements are not in question, so the link is not marked failing.
+ */
+static void
+frr_vfail(struct frr *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+frr_vfail(struct frr *f, const char *fmt, ...)
+{
+	char		 msg[1024], d[32];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->stats.failures++;
+	log_msg(f->vfailing ? LOG_LVL_DEBUG : LOG_LVL_ERROR, NULL, "frr", "%s; retrying in "
+	    "%s (what bgpd announces for the address method is not verified meanwhile)",
+	    msg, cfg_duration_fmt(f->vbackoff_us, d, sizeof(d)));
+	f->vfailing = true;
+	frr_vhold(f, 0);
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 	if (f->cb != NULL)
 		f->cb(f, f->cb_arg);
 }
@@ -848,6 +914,8 @@ frr_read_done(struct frr *f, const char *out)
 			    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "");
 			f->need_read = true;
 			frr_schedule_retry(f, f->t.replay_poll_us);
+			if (f->tr_read)
+				frr_vhold(f, f->t.replay_poll_us);
 			goto out;
 		}
 		frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
@@ -896,6 +964,7 @@ frr_read_done(struct frr *f, const char *out)
 	}
 	f->known = true;
 	f->need_read = false;
+	f->tr_read = false;
 	if (mismatch) {
 		f->stats.mismatches++;
 		frr_fail(f, "FRR did not take the change");
@@ -926,8 +995,15 @@ frr_call_done(struct frr *f)
 
 	if (c->timed_out) {
 		call_release(c);
-		frr_fail(f, "vtysh %s timed out after %s and was killed", op_name(op),
-		    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
+		if (op == FRR_OP_VERIFY || op == FRR_OP_REPAIR) {
+			/* A repair may have stopped half-way: a read tells. */
+			f->tr_read = f->tr_read || op == FRR_OP_REPAIR;
+			f->verify_due = f->verify_due || op == FRR_OP_VERIFY;
+			frr_vfail(f, "vtysh %s timed out after %s and was killed",
+			    op_name(op), cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
+		} else
+			frr_fail(f, "vtysh %s timed out after %s and was killed", op_name(op),
+			    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
 		return;
 	}
 	log_debug("vtysh %s: exit %d in %.1f ms", op_name(op), c->status, ms);
@@ -945,8 +1021,13 @@ frr_call_done(struct frr *f)
 	if (c->status != 0) {
 		out_tail(c, tail, sizeof(tail));
 		call_release(c);
-		frr_fail(f, "vtysh %s failed (exit %d): %s", op_name(op),
-		    c->status, tail[0] ? tail : "no output");
+		if (op == FRR_OP_REPAIR) {
+			f->tr_read = true;
+			frr_vfail(f, "vtysh %s failed (exit %d): %s", op_name(op),
+			    c->status, tail[0] ? tail : "no output");
+		} else
+			frr_fail(f, "vtysh %s failed (exit %d): %s", op_name(op),
+			    c->status, tail[0] ? tail : "no output");
 		return;
 	}
 	if (op == FRR_OP_READ) {
@@ -961,11 +1042,12 @@ frr_call_done(struct frr *f)
 	}
 	call_release(c);
 	/* vtysh exits 0 on some failures: only the read-back says it worked. */
-	f->need_read = true;
 	if (op == FRR_OP_REPAIR) {
+		f->tr_read = true;
 		/* Whether bgpd now judges the prefixes afresh: after FRR's own path. */
 		frr_verify_after(f, f->t.verify_delay_us);
 	} else {
+		f->need_read = true;
 		f->stats.applies++;
 		f->readback = true;
 	}
@@ -1036,11 +1118,29 @@ track_find(const struct frr *f, const struct pfx *p)
 	return NULL;
 }
 
+/* A repair due now: newly stale at once, repaired and still stale after its backoff. */
 static bool
-repair_wanted(const struct frr *f)
+repair_ready(const struct frr *f, uint64_t now, uint64_t *next)
+{
+	bool	ready = false;
+
+	*next = UINT64_MAX;
+	for (size_t i = 0; i < f->ntr; i++) {
+		if (!f->tr[i].repair)
+			continue;
+		if (f->tr[i].rnext_us <= now)
+			ready = true;
+		else if (f->tr[i].rnext_us < *next)
+			*next = f->tr[i].rnext_us;
+	}
+	return ready;
+}
+
+static bool
+inflight_any(const struct frr *f)
 {
 	for (size_t i = 0; i < f->ntr; i++)
-		if (f->tr[i].repair)
+		if (f->tr[i].inflight)
 			return true;
 	return false;
 }
@@ -1057,12 +1157,7 @@ reenter_wanted(const struct frr *f)
 bool
 frr_repairing(const struct frr *f)
 {
-	if (f->call.op == FRR_OP_REPAIR)
-		return true;
-	for (size_t i = 0; i < f->ntr; i++)
-		if (f->tr[i].inflight)
-			return true;
-	return false;
+	return f->call.op == FRR_OP_REPAIR || inflight_any(f);
 }
 
 /* What a read of the running configuration says about the tracked statements. */
@@ -1120,10 +1215,10 @@ frr_start_repair(struct frr *f)
 	struct frr_change	*ch;
 	char			**argv, buf[PFX_STRLEN];
 	size_t			 n = 0;
-	bool			 repaired = false;
+	uint64_t		 now = now_us();
 
 	if ((ch = calloc(2 * f->ntr + 1, sizeof(*ch))) == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < f->ntr; i++) {
@@ -1139,11 +1234,11 @@ frr_start_repair(struct frr *f)
 			    " route-map " : "", t->inflight_rm);
 			continue;
 		}
-		if (!t->repair)
+		if (!t->repair || t->rnext_us > now)
 			continue;
 		t->repair = false;
+		t->repaired = true;
 		t->inflight = true;
-		repaired = true;
 		snprintf(t->inflight_rm, sizeof(t->inflight_rm), "%s", t->rm);
 		ch[n].pfx = t->pfx;
 		ch[n++].present = false;
@@ -1155,20 +1250,14 @@ frr_start_repair(struct frr *f)
 		    "bgpd evaluates it against zebra again", pfx_fmt(&t->pfx, buf, sizeof(buf)),
 		    t->rm[0] ? " route-map " : "", t->rm);
 	}
-	/* A repair that does not hold is retried, but never in a tight loop. */
-	if (repaired) {
-		f->repair_next_us = now_us() + f->repair_backoff_us;
-		f->repair_backoff_us = f->repair_backoff_us * 2 > f->t.backoff_max_us ?
-		    f->t.backoff_max_us : f->repair_backoff_us * 2;
-	}
 	argv = frr_build_argv(f->set.vtysh, f->set.pathspace, f->asn, f->set.vrf, ch, n);
 	free(ch);
 	if (argv == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	if (frr_spawn(f, FRR_OP_REPAIR, argv) == -1)
-		frr_fail(f, "%s", f->last_err);
+		frr_vfail(f, "%s", f->last_err);
 	frr_argv_free(argv);
 }
 
@@ -1181,7 +1270,7 @@ frr_start_verify(struct frr *f)
 	free(f->asked);
 	f->nasked = 0;
 	if ((f->asked = calloc(f->ntr + 1, sizeof(*f->asked))) == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	/*
@@ -1203,11 +1292,11 @@ frr_start_verify(struct frr *f)
 	argv = frr_build_verify_argv(f->set.vtysh, f->set.pathspace, f->set.vrf, f->asked,
 	    f->nasked);
 	if (argv == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	if (frr_spawn(f, FRR_OP_VERIFY, argv) == -1)
-		frr_fail(f, "%s", f->last_err);
+		frr_vfail(f, "%s", f->last_err);
 	frr_argv_free(argv);
 }
 
@@ -1224,7 +1313,7 @@ frr_verify_done(struct frr *f, const char *out, int status)
 
 	/* The tracked set as it is now: a reload may have changed it meanwhile. */
 	if ((all = calloc(f->ntr + 1, sizeof(*all))) == NULL) {
-		frr_fail(f, "out of memory reading bgpd's announcements");
+		frr_vfail(f, "out of memory reading bgpd's announcements");
 		return;
 	}
 	for (size_t i = 0; i < f->ntr; i++)
@@ -1232,17 +1321,21 @@ frr_verify_done(struct frr *f, const char *out, int status)
 	if (frr_verify_parse(out != NULL ? out : "", status == 0, f->asked, f->nasked,
 	    all, f->ntr, &seen) == -1) {
 		free(all);
-		frr_fail(f, "out of memory reading bgpd's announcements");
+		frr_vfail(f, "out of memory reading bgpd's announcements");
 		return;
 	}
 	free(all);
 	if (!seen.bgp_ok) {
 		frr_seen_clear(&seen);
-		f->verify_due = true;	/* again once the retry has read FRR */
-		frr_fail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
+		f->verify_due = true;	/* again after the backoff */
+		frr_vfail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
 		    op_name(FRR_OP_VERIFY), status);
 		return;
 	}
+	if (f->vfailing)
+		log_msg(LOG_LVL_INFO, NULL, "frr", "bgpd answers the verification again");
+	f->vfailing = false;
+	f->vbackoff_us = f->t.backoff_min_us;
 	/* Before bgpd is back on zebra, re-entering cannot register anything. */
 	settled = seen.zebra_ok && seen.bgp_client;
 	for (size_t i = 0; i < f->ntr; i++) {
@@ -1263,8 +1356,11 @@ frr_verify_done(struct frr *f, const char *out, int status)
 			continue;
 		}
 		lost_any = lost_any || lost;
-		if (!stale && !lost)
+		if (!stale && !lost) {
+			t->repaired = false;
+			t->rbackoff_us = t->rnext_us = 0;
 			continue;
+		}
 		if (t->options) {
 			if (!t->warned)
 				log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd %s %s, but its network "
@@ -1281,6 +1377,13 @@ frr_verify_done(struct frr *f, const char *out, int status)
 		else
 			log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra does not track %s for "
 			    "bgpd (zebra restarted): bgpd would not see its address go", buf);
+		if (t->repaired) {
+			/* Repaired and still stale: again, but never in a tight loop. */
+			t->rbackoff_us = t->rbackoff_us == 0 ? f->t.backoff_min_us :
+			    t->rbackoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
+			    t->rbackoff_us * 2;
+			t->rnext_us = now + t->rbackoff_us;
+		}
 		t->repair = true;
 		repair = true;
 	}
@@ -1300,9 +1403,7 @@ frr_verify_done(struct frr *f, const char *out, int status)
 	}
 	if (repair)
 		/* The statement is re-entered as a fresh read shows it. */
-		f->need_read = true;
-	else
-		f->repair_backoff_us = f->t.backoff_min_us;
+		f->tr_read = true;
 	if (f->cb != NULL)
 		f->cb(f, f->cb_arg);
 	frr_kick(f);
@@ -1391,9 +1492,39 @@ frr_track_addr(struct frr *f, const struct pfx *p, bool present)
 static void
 frr_kick(struct frr *f)
 {
-	bool	diff = false;
+	bool		diff = false;
+	uint64_t	now = now_us(), next;
 
-	if (!f->started || f->call.op != FRR_OP_NONE || retry_pending(f))
+	if (!f->started || f->call.op != FRR_OP_NONE)
+		return;
+	/*
+	 * The address method first, with its own backoff: a statement lost by
+	 * a repair cut short, and a prefix announced for a dead service, must
+	 * not wait behind the network method's retries or its changes.
+	 */
+	if (f->known && reenter_wanted(f)) {
+		frr_start_repair(f);
+		return;
+	}
+	if (f->known && !vretry_pending(f)) {
+		bool ready = repair_ready(f, now, &next);
+		if (f->tr_read && (ready || inflight_any(f))) {
+			frr_start_read(f);
+			return;
+		}
+		if (ready) {
+			frr_start_repair(f);
+			return;
+		}
+		if (next != UINT64_MAX)
+			frr_verify_after(f, next - now);
+		/* A prefix waiting for its repair backoff holds up no verification. */
+		if (f->verify_due && f->ntr > 0) {
+			frr_start_verify(f);
+			return;
+		}
+	}
+	if (retry_pending(f))
 		return;
 	if (f->need_read || !f->known) {
 		frr_start_read(f);
@@ -1408,22 +1539,7 @@ frr_kick(struct frr *f)
 			return;
 		}
 		frr_start_apply(f);
-		return;
 	}
-	if (reenter_wanted(f)) {
-		/* The operator's statement first, without waiting for any backoff. */
-		frr_start_repair(f);
-		return;
-	}
-	if (repair_wanted(f)) {
-		if (now_us() >= f->repair_next_us)
-			frr_start_repair(f);
-		else
-			frr_verify_after(f, f->repair_next_us - now_us());
-		return;
-	}
-	if (f->verify_due && f->ntr > 0)
-		frr_start_verify(f);
 }
 
 static int
@@ -1444,18 +1560,28 @@ frr_retry_cb(sd_event_source *src, uint64_t usec, void *arg)
 }
 
 static int
+frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	(void)src;
+	(void)usec;
+	frr_kick(arg);
+	return 0;
+}
+
+static int
 frr_periodic_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct frr	*f = arg;
 
 	sd_event_source_set_time(src, usec + f->t.check_interval_us);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	/* Catches a stale announcement whatever caused it, even while failing. */
+	f->verify_due = f->ntr > 0;
 	/* A read while failing would defeat the backoff; the retry reads anyway. */
-	if (!retry_pending(f)) {
-		/* Catches a stale announcement whatever caused it. */
-		f->verify_due = f->ntr > 0;
+	if (!retry_pending(f))
 		frr_check(f);
-	}
+	else
+		sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -1478,6 +1604,9 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 			    "verifying what bgpd announces until it is back on zebra",
 			    ev->name);
 		f->zebra_since_us = now_us();
+		/* A restart is no failure of the verification's: at once. */
+		sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
+		f->vbackoff_us = f->t.backoff_min_us;
 		frr_verify_after(f, 0);
 		return 0;
 	}
@@ -1486,7 +1615,9 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 		    "re-reading FRR's running configuration", ev->name);
 		/* A restart is no failure of ours: retry at once, with a fresh backoff. */
 		sd_event_source_set_enabled(f->retry, SD_EVENT_OFF);
+		sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
 		f->backoff_us = f->t.backoff_min_us;
+		f->vbackoff_us = f->t.backoff_min_us;
 		f->replay_since_us = 0;
 		f->verify_due = f->ntr > 0;
 		frr_check(f);
@@ -1557,7 +1688,7 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	f->t.zebra_poll_us = 1000000;
 	f->t.zebra_wait_max_us = 120 * 1000000ULL;
 	f->backoff_us = f->t.backoff_min_us;
-	f->repair_backoff_us = f->t.backoff_min_us;
+	f->vbackoff_us = f->t.backoff_min_us;
 	if (sd_event_add_defer(ev, &f->defer, frr_defer_cb, f) < 0 ||
 	    sd_event_source_set_enabled(f->defer, SD_EVENT_OFF) < 0 ||
 	    sd_event_add_time_relative(ev, &f->retry, CLOCK_MONOTONIC, 0, 1000,
@@ -1565,7 +1696,10 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	    sd_event_source_set_enabled(f->retry, SD_EVENT_OFF) < 0 ||
 	    sd_event_add_time_relative(ev, &f->verify, CLOCK_MONOTONIC, 0, 1000,
 	    frr_verify_cb, f) < 0 ||
-	    sd_event_source_set_enabled(f->verify, SD_EVENT_OFF) < 0) {
+	    sd_event_source_set_enabled(f->verify, SD_EVENT_OFF) < 0 ||
+	    sd_event_add_time_relative(ev, &f->vretry, CLOCK_MONOTONIC, 0, 1000,
+	    frr_vretry_cb, f) < 0 ||
+	    sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF) < 0) {
 		frr_free(f);
 		return NULL;
 	}
@@ -1577,7 +1711,7 @@ frr_set_timing(struct frr *f, const struct frr_timing *t)
 {
 	f->t = *t;
 	f->backoff_us = t->backoff_min_us;
-	f->repair_backoff_us = t->backoff_min_us;
+	f->vbackoff_us = t->backoff_min_us;
 }
 
 void
@@ -1597,6 +1731,7 @@ frr_free(struct frr *f)
 	sd_event_source_disable_unref(f->periodic);
 	sd_event_source_disable_unref(f->watch);
 	sd_event_source_disable_unref(f->verify);
+	sd_event_source_disable_unref(f->vretry);
 	sd_event_unref(f->ev);
 	free(f->tr);
 	free(f->asked);
@@ -1746,6 +1881,12 @@ bool
 frr_failing(const struct frr *f)
 {
 	return f->failing;
+}
+
+bool
+frr_verify_failing(const struct frr *f)
+{
+	return f->vfailing;
 }
 
 const struct frr_stats *

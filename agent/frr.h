@@ -143,6 +143,8 @@ bool		 frr_known(const struct frr *f);
 bool		 frr_synced(const struct frr *f);
 /* Whether the last call failed (FRR unreachable, timeout, mismatch). */
 bool		 frr_failing(const struct frr *f);
+/* The last verification of the address method failed (FRR's link may be fine). */
+bool		 frr_verify_failing(const struct frr *f);
 /*
  * A repair of an address-method statement is in flight or not yet read
  * back: stopping now could leave the operator's statement out of FRR.

@@ -264,6 +264,9 @@ frr_metrics(struct buf *b, const struct status_counters *sc)
 	    (unsigned long long)fs->mismatches);
 	help(b, "frr_failing", "gauge", "1 while the last vtysh call failed.");
 	put(b, "anycast_healthd_frr_failing %d\n", sc->frr_failing);
+	help(b, "frr_verify_failing", "gauge", "1 while the last verification of what bgpd "
+	    "announces for the address method failed.");
+	put(b, "anycast_healthd_frr_verify_failing %d\n", sc->frr_verify_failing);
 }
 
 char *
