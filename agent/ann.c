@@ -460,7 +460,7 @@ ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
 	if ((ifindex = if_nametoindex(o->ifname)) == 0) {
 		/* The interface is gone, and its addresses with it. */
 		log_info("%s on %s is no longer configured; interface gone", buf, o->ifname);
-		return true;
+		goto gone;
 	}
 	if (nl_addr_del(a->nl, ifindex, &o->pfx, err, sizeof(err)) == -1) {
 		log_err("cannot remove %s from %s: %s; retrying", buf, o->ifname, err);
@@ -469,6 +469,10 @@ ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
 	}
 	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
 	    "there)", buf, o->ifname);
+gone:
+	/* Verified until bgpd no longer announces it (see frr_untrack_all()). */
+	if (a->frr != NULL)
+		frr_track_addr(a->frr, &o->pfx, false);
 	return true;
 }
 

@@ -77,6 +77,8 @@ struct daemon {
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
+	/* Stopping with the address method's withdrawals verified (zebra unsettled). */
+	bool			  stop_addr;
 	char			 *state_text;	/* as last written */
 	struct status_counters	  counters;
 	int			  exit_status;
@@ -399,7 +401,8 @@ daemon_stop_done(const struct daemon *d)
 {
 	bool	withdraw = ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW;
 
-	return (!withdraw || frr_synced(d->frr)) && !frr_repairing(d->frr);
+	return (!withdraw || frr_synced(d->frr)) && !frr_repairing(d->frr) &&
+	    (!d->stop_addr || frr_withdrawn(d->frr));
 }
 
 /* FRR was read (or a call failed): finish what waited for it. */
@@ -851,7 +854,18 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || d->stopping || daemon_stop_done(d)) {
+		if (d->frr == NULL || d->stopping) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		/*
+		 * zebra restarted and not yet confirmed tracking the address
+		 * method's prefixes for bgpd: their addresses go inside the
+		 * loop, so that a stale announcement is verified and repaired.
+		 */
+		d->stop_addr = d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    !frr_zebra_settled(d->frr);
+		if (daemon_stop_done(d) && !d->stop_addr) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -864,7 +878,8 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 		 */
 		d->stopping = true;
 		ctl_refuse_mutating(d->ctl);
-		if (ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW)
+		if (d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    (ann_needs_frr(d->cfg) || d->stop_addr))
 			ann_withdraw_all(d->ann);
 		if (daemon_stop_done(d)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);

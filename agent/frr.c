@@ -70,6 +70,9 @@ struct frr_track {
 	uint64_t	rbackoff_us;
 	uint64_t	rnext_us;
 	bool		warned;		/* missing or unrepairable statement logged */
+	/* No longer configured (reload): verified until bgpd no longer announces it. */
+	bool		leaving;
+	bool		gone;		/* a verification showed it withdrawn since the removal */
 };
 
 enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY, FRR_OP_VERIFY, FRR_OP_REPAIR };
@@ -139,6 +142,7 @@ struct frr {
 	bool			 vfailing;
 	uint64_t		 vbackoff_us;
 	sd_event_source		*vretry;
+	bool			 zebra_settled;	/* the last verification found zebra tracking all */
 	struct pfx		*asked;		/* what the verification in flight asks about */
 	size_t			 nasked;
 	size_t			 vcursor;	/* where the next verification starts asking */
@@ -1339,15 +1343,18 @@ frr_verify_done(struct frr *f, const char *out, int status)
 	/* Before bgpd is back on zebra, re-entering cannot register anything. */
 	settled = seen.zebra_ok && seen.bgp_client;
 	for (size_t i = 0; i < f->ntr; i++) {
-		bool stale = false, lost;
+		bool stale = false, lost, asked = false;
 		t = &f->tr[i];
 		for (size_t j = 0; j < f->nasked; j++)
-			if (pfx_equal(&f->asked[j], &t->pfx))
+			if (pfx_equal(&f->asked[j], &t->pfx)) {
+				asked = true;
 				stale = seen.announced[j] && !t->addr;
+			}
+		t->gone = !t->addr && ((asked && !stale) || !t->stmt);
 		lost = settled && !seen.registered[i];
 		pfx_fmt(&t->pfx, buf, sizeof(buf));
 		if (!t->stmt) {
-			if (!t->warned)
+			if (!t->warned && !t->leaving)
 				log_warn("FRR has no 'network %s' in router bgp%s%s: the address "
 				    "method cannot announce it (see frr-templates/"
 				    "bgpd-address-method.conf)", buf, f->set.vrf ? " vrf " : "",
@@ -1388,6 +1395,17 @@ frr_verify_done(struct frr *f, const char *out, int status)
 		repair = true;
 	}
 	frr_seen_clear(&seen);
+	f->zebra_settled = settled && !lost_any;
+	/* Removed by a reload and seen withdrawn: no longer ours to verify. */
+	for (size_t i = 0; i < f->ntr; ) {
+		if (f->tr[i].leaving && f->tr[i].gone && !f->tr[i].inflight &&
+		    !f->tr[i].reenter) {
+			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
+			f->ntr--;
+		} else
+			i++;
+	}
+	f->vcursor = f->ntr > 0 ? f->vcursor % f->ntr : 0;
 	if (f->zebra_since_us != 0) {
 		if (settled && !lost_any) {
 			log_msg(LOG_LVL_INFO, NULL, "frr", "zebra restart: bgpd is back on zebra "
@@ -1440,10 +1458,13 @@ frr_verify_after(struct frr *f, uint64_t delay_us)
 int
 frr_track(struct frr *f, const struct pfx *p)
 {
-	struct frr_track	*tmp;
+	struct frr_track	*tmp, *t;
 
-	if (track_find(f, p) != NULL)
+	if ((t = track_find(f, p)) != NULL) {
+		/* Still configured after the reload. */
+		t->leaving = false;
 		return 0;
+	}
 	if ((tmp = realloc(f->tr, (f->ntr + 1) * sizeof(*tmp))) == NULL)
 		return -1;
 	f->tr = tmp;
@@ -1457,13 +1478,33 @@ frr_track(struct frr *f, const struct pfx *p)
 	return 0;
 }
 
+/*
+ * A reload: what frr_track() does not declare again stays verified until
+ * bgpd is seen not announcing it (an address removed while zebra does not
+ * track it for bgpd would otherwise stay announced, unverified).
+ */
 void
 frr_untrack_all(struct frr *f)
 {
-	free(f->tr);
-	f->tr = NULL;
-	f->ntr = 0;
-	f->vcursor = 0;
+	for (size_t i = 0; i < f->ntr; i++)
+		f->tr[i].leaving = true;
+}
+
+/* Whether a stop may leave the address method alone: see frr_withdrawn(). */
+bool
+frr_zebra_settled(const struct frr *f)
+{
+	/* FRR never read: nothing to verify against (vtysh missing, no bgpd). */
+	return !f->known || (f->zebra_settled && f->zebra_since_us == 0);
+}
+
+bool
+frr_withdrawn(const struct frr *f)
+{
+	for (size_t i = 0; i < f->ntr; i++)
+		if (!f->tr[i].addr && f->tr[i].stmt && !f->tr[i].gone)
+			return false;
+	return true;
 }
 
 void
@@ -1474,6 +1515,7 @@ frr_track_addr(struct frr *f, const struct pfx *p, bool present)
 	if (t == NULL || t->addr == present)
 		return;
 	t->addr = present;
+	t->gone = false;
 	if (present)
 		return;
 	/*
@@ -1747,6 +1789,13 @@ frr_manage(struct frr *f, const struct pfx *p)
 {
 	struct frr_entry	*e, *tmp;
 
+	/* Moved from the address method: no longer verified as one. */
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].leaving && pfx_equal(&f->tr[i].pfx, p)) {
+			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
+			f->ntr--;
+			break;
+		}
 	if ((e = frr_find(f, p)) != NULL) {
 		/* Managed again before its release completed: it stays, wanted absent. */
 		e->released = false;

@@ -1096,3 +1096,41 @@ Test(frr, failed_verification_is_not_a_failing_link)
 	cr_expect(frr_synced(r.frr));
 	rig_teardown(&r);
 }
+
+/* v4 healthy, tracked by zebra for bgpd. */
+static void
+v4_healthy(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32");
+
+	put(r, "", "ipv4 192.0.2.53/32 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "192.0.2.53/32\n");
+	put(r, ".registered", "192.0.2.53/32\n");
+	frr_track_addr(r->frr, &v4, true);
+}
+
+/* A reload drops v4 from the configuration while zebra no longer tracks it. */
+Test(frr, prefix_removed_by_reload_is_verified_until_withdrawn)
+{
+	struct rig	 r = { .track = true, .before_start = v4_healthy };
+	struct pfx	 v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	char		*ann;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 400);
+	frr_untrack_all(r.frr);
+	cr_assert_eq(frr_track(r.frr, &v6), 0);
+	/* zebra restarted meanwhile; then the orphan's address goes. */
+	put(&r, ".registered", "");
+	put(&r, ".addrs", "");
+	frr_track_addr(r.frr, &v4, false);
+	cr_expect_not(frr_withdrawn(r.frr));
+	run_ms(r.ev, 800);
+	ann = get(&r, ".announced");
+	cr_expect_str_eq(ann, "", "the removed prefix is withdrawn");
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	cr_expect(frr_withdrawn(r.frr));
+	free(ann);
+	rig_teardown(&r);
+}
