@@ -798,6 +798,20 @@ static struct {
 
 #define SYSD_GUESS_NOTE	" (path guessed: systemd cannot be asked)"
 
+/*
+ * systemd cannot be asked for now (no bus connection, systemd1 not on the
+ * bus yet): this attempt guesses, the next one asks again.
+ */
+static void
+sysd_transient(const char *why)
+{
+	log_msg(sysd.warned ? LOG_LVL_DEBUG : LOG_LVL_WARNING, NULL, "process",
+	    "unit probes: systemd cannot be asked now (%s); guessing the cgroup path "
+	    "until it can", why);
+	sysd.warned = true;
+}
+
+/* No systemd at all (not booted with it, or no system bus): guessed from now on. */
 static void
 sysd_absent(const char *why)
 {
@@ -815,12 +829,28 @@ sysd_connect(void)
 {
 	int	r;
 
-	sysd.bus = sd_bus_flush_close_unref(sysd.bus);
+	/* Never flushing: that could block the loop on a stuck bus. */
+	sysd.bus = sd_bus_close_unref(sysd.bus);
+	/* sd_booted(); an explicit bus address (a test's) is asked all the same. */
+	if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+	    access("/run/systemd/system", F_OK) == -1) {
+		sysd_absent("not booted with systemd: no /run/systemd/system");
+		return;
+	}
 	if ((r = sd_bus_open_system(&sysd.bus)) < 0 ||
 	    (r = sd_bus_attach_event(sysd.bus, sysd.ev, SD_EVENT_PRIORITY_NORMAL)) < 0) {
-		sysd.bus = sd_bus_flush_close_unref(sysd.bus);
-		sysd_absent(strerror(-r));
+		sysd.bus = sd_bus_close_unref(sysd.bus);
+		/* The bus socket is gone: no systemd to ask. Anything else may pass. */
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			sysd_absent(strerror(-r));
+		else
+			sysd_transient(strerror(-r));
+		return;
 	}
+	if (sysd.absent || sysd.warned)
+		log_info("unit probes: connected to the system bus; asking systemd again");
+	sysd.absent = false;
+	sysd.warned = false;
 }
 
 static void
@@ -838,7 +868,7 @@ sysd_leave(void)
 {
 	if (sysd.users == 0 || --sysd.users > 0)
 		return;
-	sysd.bus = sd_bus_flush_close_unref(sysd.bus);
+	sysd.bus = sd_bus_close_unref(sysd.bus);
 	sysd.ev = NULL;
 }
 
@@ -863,9 +893,13 @@ unit_reply_failed(struct proc_held *h, sd_bus_message *m)
 
 	if (e == NULL)
 		return false;
+	/* Spawn.*: the bus tried to activate systemd1 and could not. */
 	if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-		sysd_absent("no org.freedesktop.systemd1 on the system bus");
+	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    (e->name != NULL && strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.",
+	    strlen("org.freedesktop.DBus.Error.Spawn.")) == 0)) {
+		/* systemd (re)starting, or the bus restarted: guessed this once. */
+		sysd_transient("no org.freedesktop.systemd1 on the system bus");
 		unit_guess(h);
 		return true;
 	}
@@ -896,7 +930,7 @@ unit_ask(struct proc_held *h)
 	/* The bus went away (dbus restarted): connect again. */
 	if (sysd.bus == NULL || sd_bus_is_open(sysd.bus) <= 0)
 		sysd_connect();
-	if (sysd.absent) {
+	if (sysd.absent || sysd.bus == NULL) {
 		unit_guess(h);
 		return;
 	}

@@ -650,13 +650,20 @@ Test(process, unit_cgroup_is_where_systemd_says)
 	cr_assert_geq(sd_bus_set_address(srv, addr), 0);
 	cr_assert_geq(sd_bus_set_bus_client(srv, 1), 0);
 	cr_assert_geq(sd_bus_start(srv), 0);
-	cr_assert_geq(sd_bus_request_name(srv, "org.freedesktop.systemd1", 0), 0);
 	cr_assert_geq(sd_bus_add_fallback(srv, NULL, "/org/freedesktop/systemd1",
 	    fake_systemd_cb, relcg), 0);
 	cr_assert_geq(sd_bus_attach_event(srv, ev, SD_EVENT_PRIORITY_NORMAL), 0);
 
-	/* A template instance in a cgroup no guess would find. */
+	/* systemd not on the bus yet (restarting): guessed for this attempt only. */
 	p = run_once("{ \"type\": \"process\", \"unit\": \"tmpl@x.service\" }", &cfg);
+	cr_expect_neq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, "(path guessed: systemd cannot be asked)"), "%s",
+	    p->msg);
+	cr_assert_geq(sd_bus_request_name(srv, "org.freedesktop.systemd1", 0), 0);
+	/* A template instance in a cgroup no guess would find: the same probe asks again. */
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 1000), "probe did not finish");
 	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
 	cr_expect_str_eq(p->msg, "unit tmpl@x.service has processes");
 	probe_free(p);
