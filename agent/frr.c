@@ -435,13 +435,33 @@ frr_seen_clear(struct frr_seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Whether a `show bgp ... P json` answer holds a valid path bgpd sources itself. */
 static bool
-json_announced(json_object *o)
+json_true(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/*
+ * Whether a `show bgp ... P json` answer, for P itself, holds a valid path
+ * bgpd sources itself from a network statement.
+ */
+static bool
+json_announced(json_object *o, const struct pfx *asked)
 {
 	json_object	*paths, *path, *v;
+	struct pfx	 p;
+	char		 err[64];
 	bool		 valid, own;
 
+	/* An answer about another prefix (a covering one) says nothing of P. */
+	if (!json_object_object_get_ex(o, "prefix", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    pfx_parse(json_object_get_string(v), &p, err, sizeof(err)) == -1 ||
+	    !pfx_equal(&p, asked))
+		return false;
 	if (!json_object_object_get_ex(o, "paths", &paths) ||
 	    !json_object_is_type(paths, json_type_array))
 		return false;
@@ -449,13 +469,13 @@ json_announced(json_object *o)
 		path = json_object_array_get_idx(paths, i);
 		if (!json_object_is_type(path, json_type_object))
 			continue;
-		valid = json_object_object_get_ex(path, "valid", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-		/* A path learned from a peer (another site of the anycast prefix) is not ours. */
-		own = (json_object_object_get_ex(path, "sourced", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v)) ||
-		    (json_object_object_get_ex(path, "local", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v));
+		valid = json_true(path, "valid");
+		/*
+		 * A path learned from a peer (another site of the anycast prefix)
+		 * is not ours, nor is an aggregate bgpd builds itself.
+		 */
+		own = json_true(path, "sourced") && json_true(path, "local") &&
+		    !json_true(path, "aggregated");
 		if (valid && own)
 			return true;
 	}
@@ -524,7 +544,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 			if (o == NULL)
 				break;	/* truncated or not JSON: bgp_ok stays false */
 			if (njson < n && json_object_is_type(o, json_type_object))
-				out->announced[njson] = json_announced(o);
+				out->announced[njson] = json_announced(o, &ps[njson]);
 			njson++;
 			json_object_put(o);
 			s += json_tokener_get_parse_end(tok);

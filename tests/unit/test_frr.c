@@ -720,8 +720,9 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 	 */
 	cr_assert_eq(frr_verify_parse(
 	    "{\n\"prefix\":\"192.0.2.53/32\",\"paths\":[{\"valid\":true,\"sourced\":false},"
-	    "{\"valid\":\"true\",\"sourced\":true},{\"valid\":true}]}\n"
-	    "{\"paths\":[{\"valid\":true,\"local\":true}]}\n"
+	    "{\"valid\":\"true\",\"sourced\":true,\"local\":true},{\"valid\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true,"
+	    "\"sourced\":true}]}\n"
 	    "192.0.2.54\n Client list: bgp(fd 15)\n2001:db8::53\n Client list: static(fd 9)\n",
 	    true, ps, 2, ps, 2, &s), 0);
 	cr_expect(s.bgp_ok);
@@ -730,6 +731,21 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 	cr_expect_not(s.registered[0]);
 	cr_expect_not(s.registered[1]);
 	cr_expect_not(s.bgp_client);
+	frr_seen_clear(&s);
+	/*
+	 * Only an answer about the prefix asked counts, and only a path both
+	 * sourced and local, not an aggregate.
+	 */
+	cr_assert_eq(frr_verify_parse(
+	    "{\"prefix\":\"192.0.2.0/24\",\"paths\":[{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true},"
+	    "{\"valid\":true,\"sourced\":true},{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true,\"aggregated\":true}]}\n",
+	    true, ps, 2, ps, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0], "an answer about a covering prefix");
+	cr_expect_not(s.announced[1], "local alone, sourced alone, or aggregated");
 	frr_seen_clear(&s);
 }
 
