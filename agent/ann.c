@@ -273,6 +273,14 @@ ann_unrecorded(const struct ann *a, const struct ann_prefix *ap)
 	return ap->desired && !ap->recorded && a->record_cb != NULL;
 }
 
+/* both, planned withdrawal: the address stays until FRR dropped the statement. */
+static bool
+ann_both_holds(const struct ann *a, const struct ann_prefix *ap)
+{
+	return !ap->desired && ap->method == METHOD_BOTH && !a->final && !ann_fell(a, ap) &&
+	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr);
+}
+
 static void
 ann_apply_address(struct ann *a, struct ann_prefix *ap)
 {
@@ -288,8 +296,7 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	 * the address goes at once, FRR's fastest path to the withdrawal
 	 * (import-check), and the statement after it.
 	 */
-	if (!ap->desired && ap->method == METHOD_BOTH && !a->final && !ann_fell(a, ap) &&
-	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr))
+	if (ann_both_holds(a, ap))
 		return;
 	pfx_fmt(&ap->pfx, buf, sizeof(buf));
 	if (ap->desired)
@@ -305,6 +312,9 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	}
 	ap->present = ap->desired;
 	ann_track_addr(a, ap);
+	a->noop = rc == 1;
+	if (rc == 1)
+		return;
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
@@ -362,22 +372,33 @@ ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p, bool adde
 	ann_track_addr(a, ap);
 	if (ap->present == ap->desired)
 		return false;	/* our own change coming back, or a harmless one */
+	/* both, planned: the address stays on purpose while FRR drops the statement. */
+	if (added && ann_both_holds(a, ap))
+		return false;
 	now = now_us();
 	if (now - ap->foreign_since >= ANN_FOREIGN_WINDOW_US) {
 		ap->foreign_since = now;
 		ap->foreign_n = 0;
 	}
 	pfx_fmt(&ap->pfx, buf, sizeof(buf));
-	if (++ap->foreign_n > ANN_FOREIGN_MAX) {
-		if (ap->foreign_n == ANN_FOREIGN_MAX + 1)
+	if (ap->foreign_n >= ANN_FOREIGN_MAX) {
+		if (ap->foreign_n++ == ANN_FOREIGN_MAX)
 			log_err("%s on %s keeps being %s by another program: leaving it "
 			    "to the periodic check for now", buf, ap->ifname,
 			    added ? "added" : "removed");
 		return false;
 	}
+	/*
+	 * Put right at once; only a change the kernel had to undo was someone
+	 * else's (our own add or removal, notified late, finds it already so).
+	 */
+	a->noop = false;
+	ann_apply(a, ap);
+	if (a->noop)
+		return false;
+	ap->foreign_n++;
 	log_warn("%s on %s was %s by someone else: %s it", buf, ap->ifname,
 	    added ? "added" : "removed", added ? "removing" : "restoring");
-	ann_apply(a, ap);
 	return true;
 }
 

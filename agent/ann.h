@@ -85,6 +85,7 @@ struct ann {
 	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
+	bool			 noop;		/* the last address change found it already so */
 	ann_record_cb		 record_cb;
 	void			*record_arg;
 };

@@ -289,11 +289,11 @@ nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
 	nlh = nl_addr_msg(buf, type, flags, ifindex, p);
 	if (nl_talk(nl, nlh, &rq, NULL) == 0)
 		return 0;
-	/* The state asked for is already there. */
+	/* The state asked for is already there: the kernel changed nothing. */
 	if (type == RTM_NEWADDR && rq.error == EEXIST)
-		return 0;
+		return 1;
 	if (type == RTM_DELADDR && rq.error == EADDRNOTAVAIL)
-		return 0;
+		return 1;
 fail:
 	nl_fmt_err(err, errlen, op, p, ifindex, &rq);
 	return -1;
