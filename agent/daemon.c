@@ -60,6 +60,7 @@ struct daemon {
 	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
 	sd_event_source		 *nlw_src;
 	bool			  nlw_fixed;	/* a foreign change was corrected */
+	bool			  nlw_reopen;	/* a read failed: open again at the next reconcile */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
@@ -370,6 +371,8 @@ daemon_write_metrics(struct daemon *d)
 	free(text);
 }
 
+static void	daemon_watch_addrs(struct daemon *d);
+
 static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
@@ -384,6 +387,13 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	    !S_ISREG(sb.st_mode))) {
 		free(d->state_text);
 		d->state_text = NULL;
+	}
+	if (d->nlw_reopen) {
+		/* Once per failure; the scan below catches what was missed meanwhile. */
+		d->nlw_reopen = false;
+		daemon_watch_addrs(d);
+		if (d->nlw != NULL)
+			log_info("address notifications: subscribed again");
 	}
 	ann_reconcile(d->ann);
 	daemon_dirty(d);
@@ -914,8 +924,13 @@ daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	d->nlw_fixed = false;
 	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
 	if (rc == -1) {
-		log_err("%s; noticing address changes at the periodic check only", err);
-		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+		/* A one-off error must not end the mirror for good: see daemon_reconcile_cb. */
+		log_err("%s; subscribing again at the next periodic check", err);
+		d->nlw_src = sd_event_source_disable_unref(d->nlw_src);
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
+		d->nlw_reopen = true;
+		return 0;
 	} else if (rc == 1) {
 		log_warn("%s; reading the interfaces again", err[0] ? err :
 		    "netlink: address notifications were lost");

@@ -530,3 +530,41 @@ Test(nl, watch_parse_validates_every_message)
 	cr_expect_eq(nl_watch_parse(buf, 7, on_event, &e), 1);
 	cr_expect_eq(e.n, 0);
 }
+
+static void
+count_event(const struct nl_addr_event *ev, void *arg)
+{
+	(void)ev;
+	(*(size_t *)arg)++;
+}
+
+/* A burst is read in slices: one call never holds the loop for all of it. */
+Test(nl, watch_read_is_bounded_per_call)
+{
+	struct nl_watch	*w = nl_watch_open(err, sizeof(err));
+	struct pollfd	 pfd;
+	char		 text[32];
+	size_t		 first = 0, total = 0;
+
+	cr_assert_not_null(w, "%s", err);
+	for (int i = 1; i <= 100; i++) {
+		snprintf(text, sizeof(text), "198.18.0.%d/32", i);
+		add(text);
+	}
+	pfd = (struct pollfd){ .fd = nl_watch_fd(w), .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 1000), 1);
+	usleep(50000);
+	cr_assert_eq(nl_watch_read(w, count_event, &first, err, sizeof(err)), 0, "%s", err);
+	cr_expect_leq(first, 64, "%zu notifications in one call", first);
+	cr_expect_gt(first, 0);
+	total = first;
+	for (int i = 0; i < 10 && total < 100; i++)
+		cr_assert_eq(nl_watch_read(w, count_event, &total, err, sizeof(err)), 0, "%s",
+		    err);
+	cr_expect_eq(total, 100, "the rest comes with the next calls");
+	for (int i = 1; i <= 100; i++) {
+		snprintf(text, sizeof(text), "198.18.0.%d/32", i);
+		del(text);
+	}
+	nl_watch_close(w);
+}
