@@ -24,6 +24,7 @@
 #include "nl.h"
 #include "plugin.h"
 #include "probe.h"
+#include "process.h"
 #include "state.h"
 #include "svc.h"
 
@@ -91,6 +92,9 @@ cmd_validate(const char *path)
 	for (size_t i = 0; i < cfg->nservices; i++)
 		printf("%s%s", i ? ", " : ": ", cfg->services[i].name);
 	printf("\n");
+	fflush(stdout);
+	/* Valid all the same: a unit may be installed after the configuration. */
+	process_check_units(cfg, stderr);
 	cfg_free(cfg);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "process.h"
 
 static void
 usage(FILE *f)
@@ -58,6 +59,8 @@ main(int argc, char *argv[])
 	}
 	if (check_only) {
 		printf("configuration OK: %zu service(s)\n", cfg->nservices);
+		fflush(stdout);
+		process_check_units(cfg, stderr);
 		cfg_free(cfg);
 		return 0;
 	}

@@ -1159,6 +1159,86 @@ process_abort(struct probe *p)
 		h->slot = sd_bus_slot_unref(h->slot);
 }
 
+/* ---- validate: does each unit exist? Blocking: never on the loop. ---- */
+
+/* systemd's LoadState of unit ("not-found" for none); 0, or -1 with err. */
+static int
+unit_load_state(sd_bus *bus, const char *unit, char *state, size_t len, char *err,
+    size_t errlen)
+{
+	sd_bus_error	 e = SD_BUS_ERROR_NULL;
+	sd_bus_message	*reply = NULL;
+	const char	*path;
+	char		*ls = NULL;
+	int		 r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+	    "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+	if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
+		snprintf(state, len, "not-found");
+		r = 0;
+		goto out;
+	}
+	if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
+		goto out;
+	if ((r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+	    "org.freedesktop.systemd1.Unit", "LoadState", &e, &ls)) < 0)
+		goto out;
+	snprintf(state, len, "%s", ls);
+out:
+	if (r < 0)
+		snprintf(err, errlen, "%s", e.message != NULL ? e.message : strerror(-r));
+	free(ls);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return r < 0 ? -1 : 0;
+}
+
+size_t
+process_check_units(const struct cfg *cfg, FILE *out)
+{
+	const struct proc_params	*pp;
+	sd_bus				*bus = NULL;
+	char				 state[64], err[256];
+	size_t				 missing = 0;
+	int				 r;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		for (size_t j = 0; j < s->nprobes; j++) {
+			if (s->probes[j].type != &probe_type_process ||
+			    (pp = s->probes[j].params) == NULL || pp->unit == NULL)
+				continue;
+			if (bus == NULL) {
+				if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+				    access("/run/systemd/system", F_OK) == -1) {
+					fprintf(out, "note: units not checked: not booted "
+					    "with systemd\n");
+					goto out;
+				}
+				if ((r = sd_bus_open_system(&bus)) < 0) {
+					fprintf(out, "note: units not checked: no system "
+					    "bus (%s)\n", strerror(-r));
+					goto out;
+				}
+			}
+			if (unit_load_state(bus, pp->unit, state, sizeof(state), err,
+			    sizeof(err)) == -1)
+				fprintf(out, "note: service %s: unit %s not checked: %s\n",
+				    s->name, pp->unit, err);
+			else if (strcmp(state, "not-found") == 0) {
+				fprintf(out, "warning: service %s: unit %s does not exist "
+				    "(systemd: not-found); its probe stays down until it "
+				    "does\n", s->name, pp->unit);
+				missing++;
+			}
+		}
+	}
+out:
+	sd_bus_close_unref(bus);
+	return missing;
+}
+
 const struct probe_type probe_type_process = {
 	.name = "process",
 	.keys = process_keys,
