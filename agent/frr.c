@@ -1514,8 +1514,11 @@ frr_untrack_all(struct frr *f)
 bool
 frr_zebra_settled(const struct frr *f)
 {
-	/* FRR never read: nothing to verify against (vtysh missing, no bgpd). */
-	return !f->known || (f->zebra_settled && f->zebra_since_us == 0);
+	/*
+	 * FRR never read, or bgpd not answering the verification: nothing to
+	 * verify against, so waiting would not help (vtysh missing, no bgpd).
+	 */
+	return !f->known || f->vfailing || (f->zebra_settled && f->zebra_since_us == 0);
 }
 
 bool
