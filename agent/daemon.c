@@ -875,7 +875,9 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 		 */
 		d->stop_addr = d->cfg->on_exit == ON_EXIT_WITHDRAW &&
 		    !frr_zebra_settled(d->frr);
-		if (daemon_stop_done(d) && !d->stop_addr) {
+		/* Nothing to withdraw through FRR, nothing to verify, no repair half done. */
+		if (!(ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW) &&
+		    !d->stop_addr && !frr_repairing(d->frr)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
