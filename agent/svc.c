@@ -311,7 +311,7 @@ svc_probe_done(struct probe *p, void *arg)
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
 	enum probe_health prev, h;
-	bool		 healthy, adopting;
+	bool		 healthy, adopting, was_announced;
 
 	for (i = 0; i < s->cfg->nprobes; i++)
 		if (s->probes[i] == p)
@@ -334,9 +334,20 @@ svc_probe_done(struct probe *p, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
+	/*
+	 * An adopted service is announced (by a previous run or before a
+	 * reload): leaving init down is a fall, and degraded from plain a
+	 * degradation, with their holds; or a reload would bypass hold_down.
+	 */
+	was_announced = s->state == SVC_INIT && s->adopt;
 	to = svc_hold(s, svc_evaluate(s, s->state));
-	if (to != SVC_INIT)
+	if (to != SVC_INIT) {
+		if (was_announced && to == SVC_DOWN)
+			svc_fell(s);
+		else if (was_announced && to == SVC_DEGRADED && !s->adopt_degraded)
+			svc_degraded_start(s);
 		s->adopt = s->adopt_degraded = false;
+	}
 	if (to != s->state) {
 		s->cause_us = p->started_us;
 		svc_transition(s, to, NULL);

@@ -618,3 +618,70 @@ Test(svc, inherit_keeps_degraded_drain_and_hold, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/*
+ * An announced service restarted by a reload (or adopted at start) that
+ * falls before its probes rose is a fall like any other: it starts a hold,
+ * and a quick second one doubles it.
+ */
+Test(svc, up_reload_fall_healthy_is_still_held, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("10s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	cr_assert_eq(old->state, SVC_UP);
+
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_assert(s->adopt);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_neq(s->fell_us, 0, "the withdrawal was no fall");
+	cr_expect_eq(s->hold_us, 10000000);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "up, reload, fall, healthy: not held (%s)",
+	    svc_state_str(s->state));
+	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+	svc_free(old);
+
+	/* Adopted at start, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, false);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted, fell, healthy: not held");
+	cr_expect_eq(s->hold_us, 10000000);
+	svc_free(s);
+
+	/* Adopted, degraded, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, true);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted degraded, fell, healthy: not held");
+	svc_free(s);
+
+	/* Never announced (a new service) that starts down: no fall, no hold. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_eq(s->fell_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
