@@ -182,7 +182,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
 	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
-	    s->state == SVC_DOWN);
+	    svc_withdrawn_unplanned(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),

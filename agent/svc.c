@@ -132,6 +132,12 @@ svc_wants_announce(const struct svc *s)
 }
 
 bool
+svc_withdrawn_unplanned(const struct svc *s)
+{
+	return s->state == SVC_DOWN || (s->state == SVC_DRAINED && s->drain_died);
+}
+
+bool
 svc_is_degraded(const struct svc *s)
 {
 	return s->state == SVC_DEGRADED || (s->state == SVC_INIT && s->adopt &&
@@ -340,6 +346,23 @@ svc_probe_done(struct probe *p, void *arg)
 	 * degradation, with their holds; or a reload would bypass hold_down.
 	 */
 	was_announced = s->state == SVC_INIT && s->adopt;
+	if (s->state == SVC_DRAINED && s->drain_announcing) {
+		/*
+		 * The grace announces a service that is there: one the
+		 * probes find down (fall results, as if not drained) is
+		 * withdrawn now, as after a fall.
+		 */
+		if (svc_evaluate(s, SVC_INIT) == SVC_DOWN) {
+			s->drain_announcing = false;
+			s->drain_died = true;
+			sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
+			s->cause_us = p->started_us;
+			log_msg(LOG_LVL_WARNING, s->cfg->name, "drain", "down during the drain "
+			    "grace: withdrawing now");
+			s->changed_cb(s, s->changed_arg);
+		}
+		return;
+	}
 	to = svc_hold(s, svc_evaluate(s, s->state));
 	if (to != SVC_INIT) {
 		if (was_announced && to == SVC_DOWN)
@@ -426,6 +449,7 @@ svc_drain_by(struct svc *s, uint64_t grace_us, const char *by)
 
 	if (s->state == SVC_DRAINED)
 		return 0;
+	s->drain_died = false;
 	/* A service being adopted is announced too: it gets its grace period. */
 	s->drain_announcing = grace_us > 0 && (svc_wants_announce(s) || s->adopt);
 	s->adopt = s->adopt_degraded = false;
@@ -459,7 +483,7 @@ svc_undrain(struct svc *s)
 {
 	if (s->state != SVC_DRAINED)
 		return;
-	s->drain_announcing = false;
+	s->drain_announcing = s->drain_died = false;
 	if (s->drain_timer != NULL)
 		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
 	svc_transition(s, svc_hold(s, svc_evaluate(s, SVC_INIT)),

@@ -685,3 +685,57 @@ Test(svc, up_reload_fall_healthy_is_still_held, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/* SPEC: never announce a service that is not there, not even during a drain grace. */
+Test(svc, death_during_the_drain_grace_withdraws_at_once, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("0s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+	int		 on = -1;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_assert_eq(s->state, SVC_UP);
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	cr_assert(svc_wants_announce(s));
+	/* Healthy results, and one failure (fall 2), change nothing. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "withdrawn before fall results");
+	cr_expect_not(svc_withdrawn_unplanned(s));
+	seen.n = 0;
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_eq(s->state, SVC_DRAINED);
+	cr_expect_not(svc_wants_announce(s), "a dead service kept announcing for its grace");
+	cr_expect(svc_withdrawn_unplanned(s), "an unplanned withdrawal, not the drain's");
+	cr_expect_eq(seen.n, 1, "the withdrawal was not reported");
+	cr_assert_geq(sd_event_source_get_enabled(s->drain_timer, &on), 0);
+	cr_expect_eq(on, SD_EVENT_OFF, "the grace timer still runs");
+	/* Back: still drained, still withdrawn; undrain follows the probes. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_not(svc_wants_announce(s));
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect_not(svc_withdrawn_unplanned(s));
+
+	/* Carried over by a reload: the new probes' fall results end the grace. */
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	old = s;
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	svc_free(old);
+	cr_assert(svc_wants_announce(s));
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "one result is not fall 2");
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_not(svc_wants_announce(s), "reload: a dead service kept its grace");
+	cr_expect(svc_withdrawn_unplanned(s));
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
