@@ -493,12 +493,18 @@ svc_undrain(struct svc *s)
 int
 svc_inherit(struct svc *s, const struct svc *old)
 {
-	uint64_t	until, grace = 0, now = now_us();
+	uint64_t	until, grace = 0, now = now_us(), cap;
 
+	/*
+	 * A hold is never longer than 8 x hold_down (svc_hold_next()): one
+	 * started under a longer hold_down is cut to that, and hold_down 0
+	 * ends it, or an operator who lowered it would wait out the old one.
+	 */
+	cap = 8 * s->cfg->hold_down_us;
 	s->fell_us = old->fell_us;
-	s->hold_us = old->hold_us;
+	s->hold_us = old->hold_us < cap ? old->hold_us : cap;
 	s->degr_us = old->degr_us;
-	s->degr_hold_us = old->degr_hold_us;
+	s->degr_hold_us = old->degr_hold_us < cap ? old->degr_hold_us : cap;
 	if (old->state == SVC_DRAINED) {
 		if (old->drain_announcing && old->drain_timer != NULL &&
 		    sd_event_source_get_time(old->drain_timer, &until) >= 0 && until > now)

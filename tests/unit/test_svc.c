@@ -739,3 +739,60 @@ Test(svc, death_during_the_drain_grace_withdraws_at_once, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/* A reload that lowers hold_down shortens an inherited hold to at most 8 x the new one. */
+Test(svc, inherited_hold_follows_a_lowered_hold_down, .fini = tu_cleanup)
+{
+	struct cfg	*hour, *none, *small;
+	struct seen	 seen = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	/* Each load makes its own directory: removed before the next. */
+	hour = degrade_cfg("1h");
+	tu_cleanup();
+	none = degrade_cfg("0s");
+	tu_cleanup();
+	small = degrade_cfg("100ms");
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &hour->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_WARNING);
+	feed(old, 0, NAGIOS_WARNING);
+	cr_assert_eq(old->state, SVC_DEGRADED);
+	feed(old, 0, NAGIOS_CRITICAL);
+	feed(old, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(old->state, SVC_DOWN);
+	cr_assert_eq(old->hold_us, 3600000000ULL);
+	cr_assert_eq(old->degr_hold_us, 3600000000ULL);
+
+	/* hold_down 0s: no hold left. */
+	s = svc_new(ev, &none->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 0);
+	cr_expect_eq(s->degr_hold_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP, "still held by the old hour: %s", svc_state_str(s->state));
+	svc_free(s);
+
+	/* hold_down 100ms: at most 800 ms. */
+	s = svc_new(ev, &small->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 800000);
+	cr_expect_eq(s->degr_hold_us, 800000);
+	cr_expect_eq(s->fell_us, old->fell_us);
+	svc_free(s);
+
+	/* Raised or equal: the running hold is kept as it is. */
+	s = svc_new(ev, &hour->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 3600000000ULL);
+	svc_free(s);
+	svc_free(old);
+	sd_event_unref(ev);
+	cfg_free(hour);
+	cfg_free(none);
+	cfg_free(small);
+}
