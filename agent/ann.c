@@ -380,6 +380,16 @@ ann_recorded(struct ann *a)
 	}
 }
 
+void
+ann_record_lost(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		ap->recorded = ap->recorded && (ap->present || (ap->method != METHOD_ADDRESS &&
+		    a->frr != NULL && frr_holds(a->frr, &ap->pfx)));
+	}
+}
+
 size_t
 ann_waiting(const struct ann *a)
 {

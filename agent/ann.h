@@ -135,6 +135,13 @@ bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
  * was written: what waited for it is announced now.
  */
 void		 ann_recorded(struct ann *a);
+/*
+ * The state file on disk may no longer list what it did (removed, replaced,
+ * or a write failed): only a prefix still on the system counts as recorded
+ * (it is listed again by the next write); any other waits for a write
+ * before it goes out again.
+ */
+void		 ann_record_lost(struct ann *a);
 /* How many desired prefixes are held back, waiting for the state file. */
 size_t		 ann_waiting(const struct ann *a);
 /*

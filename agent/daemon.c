@@ -239,6 +239,8 @@ static void
 daemon_state_failed(struct daemon *d, const char *why)
 {
 	d->counters.state_write_failures++;
+	/* The file on disk may not list what it did: nothing goes out again unlisted. */
+	ann_record_lost(d->ann);
 	if (strcmp(d->counters.state_error, why) != 0)
 		log_err("state file %s: %s; new announcements are held back until it can "
 		    "be written (withdraw-all could not remove them after a crash)",
@@ -365,10 +367,10 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	 * A state file removed or replaced behind the daemon's back (by hand,
 	 * a directory in its place) is written again, or shown as failing.
 	 */
-	if (d->state_text != NULL && (stat(d->cfg->state_file, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode))) {
+	if (stat(d->cfg->state_file, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		free(d->state_text);
 		d->state_text = NULL;
+		ann_record_lost(d->ann);
 	}
 	ann_reconcile(d->ann);
 	daemon_dirty(d);

@@ -204,3 +204,35 @@ Test(ann, a_reload_hands_over_what_the_new_configuration_drops)
 	cfg_free(o);
 	cfg_free(n);
 }
+
+Test(ann, a_lost_record_holds_back_what_is_no_longer_on_the_system)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), "b", SVC("192.0.2.54/32"),
+			    NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	unsigned	 asked = 0;
+
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 1, true, ANN_PLAIN, false);
+	ann_recorded(a);
+	cr_assert(on_lo("192.0.2.53/32") && on_lo("192.0.2.54/32"));
+	/* a falls; then the file is removed (or a write fails). */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	cr_assert_not(on_lo("192.0.2.53/32"));
+	ann_record_lost(a);
+	cr_expect_not(a->prefixes[0].recorded, "no file lists it any more");
+	cr_expect(a->prefixes[1].recorded, "on the system: listed again by the next write");
+	asked = 0;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_not(on_lo("192.0.2.53/32"), "announced again with no record");
+	cr_expect_gt(asked, 0);
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect(on_lo("192.0.2.54/32"), "what is out stays out");
+	ann_recorded(a);
+	cr_expect(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}
