@@ -96,8 +96,8 @@ bool		 ann_needs_frr(const struct cfg *cfg);
 /*
  * After a reload, through frr_release(): statements of prefixes nw no
  * longer has are removed, then forgotten; those nw announces with the
- * address method are forgotten at once (their `network` line is the
- * operator's).
+ * address method are forgotten (their `network` line is the operator's)
+ * once any route-map of ours (degraded, GSHUT) is off them.
  */
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */

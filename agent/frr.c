@@ -36,7 +36,10 @@ struct frr_entry {
 	/* What that call asked for: want may have moved on since. */
 	bool		sent_want;
 	char		sent_rm[FRR_RM_MAX];
-	/* Left by the configuration: wanted absent, dropped once a read shows it so. */
+	/*
+	 * Left by the configuration: wanted absent (or, for method address,
+	 * plain), dropped once a read shows it so.
+	 */
 	bool		released;
 };
 
@@ -657,9 +660,13 @@ frr_read_done(struct frr *f, const char *out)
 		}
 		e->sent = false;
 	}
-	/* Released statements now absent are no longer ours: a hand-made one stays. */
+	/*
+	 * Released statements now absent (or plain, for method address) are
+	 * no longer ours: a hand-made one stays.
+	 */
 	for (size_t i = 0; i < f->n; ) {
-		if (f->e[i].released && !f->e[i].have)
+		if (f->e[i].released && (!f->e[i].have ||
+		    (f->e[i].want && f->e[i].have_rm[0] == '\0')))
 			frr_drop(f, i);
 		else
 			i++;
@@ -967,6 +974,8 @@ frr_manage(struct frr *f, const struct pfx *p)
 	if ((e = frr_find(f, p)) != NULL) {
 		/* Managed again before its release completed: it stays, wanted absent. */
 		e->released = false;
+		e->want = false;
+		e->want_rm[0] = '\0';
 		return 0;
 	}
 	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
@@ -985,10 +994,26 @@ void
 frr_release(struct frr *f, const struct pfx *p, bool remove)
 {
 	struct frr_entry	*e;
+	char			 buf[PFX_STRLEN];
 
 	if ((e = frr_find(f, p)) == NULL)
 		return;
 	if (!remove) {
+		/*
+		 * The line is the operator's, but a route-map on it (degraded,
+		 * GSHUT) is ours: taken off first, or it would stay for good.
+		 */
+		if ((e->have && e->have_rm[0] != '\0') ||
+		    (e->sent && e->sent_want && e->sent_rm[0] != '\0')) {
+			log_msg(LOG_LVL_INFO, NULL, "frr", "network %s: now method address; "
+			    "taking its route-map off, the plain line stays",
+			    pfx_fmt(p, buf, sizeof(buf)));
+			e->released = true;
+			e->want = true;
+			e->want_rm[0] = '\0';
+			sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+			return;
+		}
 		frr_drop(f, (size_t)(e - f->e));
 		return;
 	}

@@ -16,7 +16,9 @@
 #      announcement back, and one that was recorded before, withdrawn and
 #      healthy again, and says so (status CRITICAL, metrics); once it can
 #      be written again the prefixes go out;
-#   7. a restart with on_exit "keep" adopts a degraded service through its
+#   7. a degraded service (method both) reloaded as method address loses
+#      its route-map: plain `network P` stays (the operator's line);
+#   8. a restart with on_exit "keep" adopts a degraded service through its
 #      route-map: no route change.
 # Each service is driven by an exec plugin reading a mode file (ok, warn,
 # crit, flip); flip alternates OK and WARNING on each call.
@@ -26,7 +28,7 @@ cd "$(dirname "$0")"
 . ./lib.sh
 
 P_FLIP=192.0.2.61/32 P_DRAIN=192.0.2.62/32 P_DEGR=192.0.2.63/32 P_HOLD=192.0.2.64/32
-P_REC=192.0.2.65/32 P_BACK=192.0.2.66/32
+P_REC=192.0.2.65/32 P_BACK=192.0.2.66/32 P_MOVE=192.0.2.67/32
 GSHUT=4294901760	# 65535:0 as GoBGP prints it
 
 ahd_init
@@ -75,13 +77,14 @@ JSON
 	chmod 644 "$etc/services.d/$1.json"
 }
 mkdir -p "$AHD_TMP/state"
-mode flip ok; mode drain ok; mode degr warn; mode hold ok; mode rec crit; mode back ok
+mode flip ok; mode drain ok; mode degr warn; mode hold ok; mode rec crit; mode back ok; mode move warn
 svc flip "$P_FLIP" ''
 svc drain "$P_DRAIN" ''
 svc degr "$P_DEGR" ''
 svc hold "$P_HOLD" ', "hold_down": "4s"'
 svc rec "$P_REC" ''
 svc back "$P_BACK" ''
+svc move "$P_MOVE" ''
 chmod 644 "$etc/anycast-healthd.json"
 
 "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" frr-config --asn "$AHD_NODE_ASN" \
@@ -118,7 +121,7 @@ log_line_after() { # FROM PATTERN
 touch_svc() { sed -i 's/"timeout": "450ms"/"timeout": "460ms"/' "$etc/services.d/$1.json"; }
 
 ahd_start_daemon "$etc/anycast-healthd.json"
-for p in "$P_FLIP" "$P_DRAIN" "$P_HOLD" "$P_DEGR" "$P_BACK"; do
+for p in "$P_FLIP" "$P_DRAIN" "$P_HOLD" "$P_DEGR" "$P_BACK" "$P_MOVE"; do
 	ahd_wait_prefix_present "$p" 10 || ahd_fail "$p not announced at start"
 done
 if wait_as_path "$P_DEGR" "$PREP" 5 && wait_as_path "$P_FLIP" "$AHD_NODE_ASN" 5; then
@@ -284,7 +287,27 @@ else
 	ahd_fail "state file writable again: announced $present, listed $listed, status $st_rc: $(tr '\n' ' ' <<<"$st" | head -c 600)"
 fi
 
-# 7. A restart with on_exit "keep" adopts a degraded service as it is: no
+# 7. A degraded both service reloaded as method address: the route-map is
+# ours and comes off; the plain line stays for the address method.
+if has_stmt "$P_MOVE route-map ANYCAST-DEGRADED"; then
+	sed -i 's/"method": "both"/"method": "address"/; s/"on_warning": "degrade"/"on_warning": "announce"/' \
+		"$etc/services.d/move.json"
+	ctl reload >/dev/null
+	t0=$(ahd_now_ms) plain=no
+	while (($(ahd_now_ms) - t0 < 5000)); do
+		grep -Eq "^  network $P_MOVE\s*$" <<<"$(running)" && { plain=yes; break; }
+		sleep 0.2
+	done
+	if [[ $plain == yes ]] && ahd_on_lo "$P_MOVE" && ahd_prefix_present "$P_MOVE"; then
+		ahd_pass "degraded both reloaded as address: route-map taken off after $(($(ahd_now_ms) - t0)) ms, plain line and address stay"
+	else
+		ahd_fail "degraded both reloaded as address: FRR holds '$(grep "network $P_MOVE" <<<"$(running)" | xargs)'"
+	fi
+else
+	ahd_fail "move: not degraded before the reload: '$(grep "network $P_MOVE" <<<"$(running)" | xargs)'"
+fi
+
+# 8. A restart with on_exit "keep" adopts a degraded service as it is: no
 # route change at the neighbour.
 mode flip warn
 wait_as_path "$P_FLIP" "$PREP" 5 || ahd_fail "flip: not degraded before the restart"

@@ -584,3 +584,43 @@ Test(frr, managed_again_before_the_release_completed)
 	free(state);
 	rig_teardown(&r);
 }
+
+/*
+ * Moved to method address while degraded or draining: the route-map is
+ * ours and comes off (plain `network P` stays, the operator's), then the
+ * prefix is forgotten.
+ */
+Test(frr, released_to_method_address_loses_our_route_map)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, "ANYCAST-GSHUT");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_release(r.frr, &v4, false);
+	frr_want(r.frr, &v4, false, NULL);	/* ignored from now on */
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n", "the route-map stayed: %s", state);
+	free(state);
+	cr_expect_not(frr_holds(r.frr, &v4), "still managed after the read-back");
+	/* Forgotten: a route-map set by hand later stays. */
+	cr_assert_not_null(r.state);
+	FILE *fp = fopen(r.state, "w");
+	cr_assert_not_null(fp);
+	fputs("ipv4 192.0.2.53/32 HAND\n", fp);
+	fclose(fp);
+	frr_check(r.frr);
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 HAND\n");
+	log = slurp(r.log);
+	cr_expect_eq(log_count(log, "no network 192.0.2.53/32"), 0, "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
