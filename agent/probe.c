@@ -302,22 +302,30 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	return 0;
 }
 
-static void	probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
-		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void	probe_vdone(struct probe *p, enum probe_result r, int err,
+		    const char *perfdata, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 
+/*
+ * errno is taken on entry, before anything here can change it: for
+ * PROBE_INTERNAL it is what made the type give up (socket(), pipe2(),
+ * pidfd_open() ...), see probe_starved().
+ */
 void
 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
+	int		err = errno;
 	va_list		ap;
 
 	va_start(ap, fmt);
-	probe_vdone(p, r, NULL, fmt, ap);
+	probe_vdone(p, r, err, NULL, fmt, ap);
 	va_end(ap);
 }
 
 void
 probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
+	int	err = errno;
 	char	msg[sizeof(p->msg)];
 	va_list	ap;
 
@@ -325,6 +333,7 @@ probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	p->cfg->type->abort(p);
+	errno = err;
 	probe_done(p, r, "%s", msg);
 }
 
@@ -332,10 +341,11 @@ void
 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
     const char *fmt, ...)
 {
+	int		err = errno;
 	va_list		ap;
 
 	va_start(ap, fmt);
-	probe_vdone(p, r, perfdata, fmt, ap);
+	probe_vdone(p, r, err, perfdata, fmt, ap);
 	va_end(ap);
 }
 
@@ -354,12 +364,55 @@ probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
 	p->running = true;
 	p->started_us = now_us();
 	va_start(ap, fmt);
-	probe_vdone(p, r, NULL, fmt, ap);
+	probe_vdone(p, r, 0, NULL, fmt, ap);
 	va_end(ap);
 }
 
+/*
+ * The process is out of descriptors (EMFILE, ENFILE) and the attempt could
+ * not open its socket, pipe or pidfd: the service was not probed, so this
+ * is no result (an UNKNOWN would withdraw a healthy service). The attempt
+ * runs again shortly, once probes in flight have let theirs go. One that
+ * still cannot run an interval after it was due is reported as it is: a
+ * probe cannot stay silent for ever. Logged at most every 10 s.
+ */
+static bool
+probe_starved(struct probe *p, enum probe_result r, int err)
+{
+	static uint64_t	logged_us;
+	static unsigned	postponed;
+	uint64_t	now = now_us(), retry;
+
+	if (r != PROBE_INTERNAL || (err != EMFILE && err != ENFILE) || !p->periodic)
+		return false;
+	if (p->starved_us == 0)
+		p->starved_us = p->started_us;
+	if (now - p->starved_us >= p->cfg->interval_us)
+		return false;
+	p->starved++;
+	postponed++;
+	if (logged_us == 0 || now - logged_us >= 10000000) {
+		log_warn("out of file descriptors (%s): %u probe attempt(s) postponed, "
+		    "retried shortly; raise LimitNOFILE= (ulimit -n)", strerror(err),
+		    postponed);
+		logged_us = now;
+		postponed = 0;
+	}
+	p->running = false;
+	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
+	/* A tenth of the interval, 1 to 100 ms, spread so that they do not retry together. */
+	retry = p->cfg->interval_us / 10;
+	retry = retry > 100000 ? 100000 : retry < 1000 ? 1000 : retry;
+	retry += (uint64_t)jitter(retry / 2);
+	if (arm(p->ev, &p->timer, now + retry, accuracy(p->cfg), probe_timer_cb, p) < 0) {
+		log_err("probe %s: cannot schedule the next attempt", p->cfg->name);
+		return false;
+	}
+	return true;
+}
+
 static void
-probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
     const char *fmt, va_list ap)
 {
 	uint64_t	now = now_us(), next, span;
@@ -370,7 +423,10 @@ probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
 		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
 		return;
 	}
+	if (probe_starved(p, r, err))
+		return;
 	p->running = false;
+	p->starved_us = 0;
 	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
 	p->latency_us = now - p->started_us;
 	p->result = r;

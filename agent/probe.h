@@ -105,6 +105,13 @@ struct probe {
 	char			 perfdata[1024];
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
+	/*
+	 * CLOCK_MONOTONIC start of the first attempt postponed because the
+	 * process was out of descriptors (0: none): not a result, retried
+	 * shortly, for at most one interval.
+	 */
+	uint64_t		 starved_us;
+	uint64_t		 starved;	/* attempts postponed so, since start */
 };
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
