@@ -18,6 +18,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "nofile.h"
 #include "probe.h"
 #include "state.h"
 #include "status.h"
@@ -96,8 +97,9 @@ realtime_us(void)
 /*
  * The open-files limit against what cfg's probes need at once (all of them
  * in flight: a storm). At start the soft limit goes up to the hard one
- * first: with the usual 1024, 2000 services ran out ("Too many open
- * files") as they all failed together.
+ * first (children get the old one back, see nofile.h): with the usual
+ * 1024, 2000 services ran out ("Too many open files") as they all failed
+ * together.
  */
 static void
 daemon_nofile(const struct cfg *cfg, bool raise)
@@ -107,17 +109,12 @@ daemon_nofile(const struct cfg *cfg, bool raise)
 
 	for (size_t i = 0; i < cfg->nservices; i++)
 		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (raise && nofile_raise(&rl) == -1)
+		log_warn("cannot raise the open files limit to the hard one: %s",
+		    strerror(errno));
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("open files limit: %s", strerror(errno));
 		return;
-	}
-	if (raise && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			log_warn("cannot raise the open files limit to %llu: %s",
-			    (unsigned long long)rl.rlim_max, strerror(errno));
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warn("open files limit %llu is too low: %zu service(s) may need about "

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "frr.h"
 #include "log.h"
+#include "nofile.h"
 #include "probe.h"
 
 extern char **environ;
@@ -470,7 +471,9 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &defsigs);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	nofile_child();
 	r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
+	nofile_parent();
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);

@@ -29,6 +29,7 @@
 #include "cfg.h"
 #include "exec.h"
 #include "log.h"
+#include "nofile.h"
 #include "probe.h"
 
 #define EXEC_OUT_MAX	4096	/* output kept; the rest is read and dropped */
@@ -173,6 +174,7 @@ exec_child(const struct exec_params *ep, int devnull, int out, int err, bool dro
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (chdir("/") == -1)
 		exec_fail(err, STAGE_FDS);
+	nofile_child();
 	if (drop && (setgroups((size_t)ep->ngroups, ep->groups) == -1 ||
 	    setgid(ep->gid) == -1 || setuid(ep->uid) == -1))
 		exec_fail(err, STAGE_USER);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "nofile.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -331,4 +333,28 @@ Test(exec, configuration_errors)
 		    "case %zu: got '%s'", i, errs);
 		tu_cleanup();
 	}
+}
+
+/* A plugin gets the open-files limit the daemon had before raising its own. */
+Test(exec, plugin_gets_the_open_files_limit_from_before_the_raise)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct rlimit	 rl;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		cr_skip_test("hard open files limit %llu", (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = 512;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(nofile_raise(&rl), 0);
+	cr_assert_eq(rl.rlim_cur, rl.rlim_max);
+	p = run_exec("\"command\": [\"/bin/sh\", \"-c\", \"echo nofile=$(ulimit -Sn)\"]",
+	    "2s", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_str_eq(p->msg, "nofile=512");
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(rl.rlim_cur, rl.rlim_max);
+	probe_free(p);
+	cfg_free(cfg);
 }

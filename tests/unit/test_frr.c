@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "frr.h"
+#include "nofile.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -208,8 +211,17 @@ rig_cb(struct frr *f, void *arg)
 	r->updates++;
 }
 
+static void	rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout,
+		    const char *vtysh);
+
 static void
 rig_setup(struct rig *r, const char *mode, const char *timeout)
+{
+	rig_setup_vtysh(r, mode, timeout, FAKE);
+}
+
+static void
+rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout, const char *vtysh)
 {
 	char		main_json[512];
 	sigset_t	mask;
@@ -220,7 +232,7 @@ rig_setup(struct rig *r, const char *mode, const char *timeout)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	snprintf(main_json, sizeof(main_json), "{ \"frr\": { \"vtysh\": \"%s\", "
-	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", FAKE, timeout);
+	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", vtysh, timeout);
 	r->cfg = tu_load(main_json, "web", "{ \"prefixes\": [\"192.0.2.53/32\", "
 	    "\"2001:db8::53/128\"], \"method\": \"network\", \"probes\": [ { \"type\": "
 	    "\"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
@@ -622,5 +634,39 @@ Test(frr, released_to_method_address_loses_our_route_map)
 	cr_expect_eq(frr_stats(r.frr)->failures, 0);
 	free(state);
 	free(log);
+	rig_teardown(&r);
+}
+
+/* vtysh gets the open-files limit the daemon had before raising its own. */
+Test(frr, vtysh_gets_the_open_files_limit_from_before_the_raise)
+{
+	struct rig	 r = { 0 };
+	struct rlimit	 rl;
+	char		 wrap[256], out[256], *got;
+	FILE		*fp;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		cr_skip_test("hard open files limit %llu", (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = 512;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(nofile_raise(&rl), 0);
+	cr_assert_eq(rl.rlim_cur, rl.rlim_max);
+	snprintf(wrap, sizeof(wrap), "/tmp/ahd-vtysh-nofile-%d.sh", getpid());
+	snprintf(out, sizeof(out), "/tmp/ahd-vtysh-nofile-%d.out", getpid());
+	fp = fopen(wrap, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "#!/bin/sh\nulimit -Sn >%s\nexec %s \"$@\"\n", out, FAKE);
+	fclose(fp);
+	chmod(wrap, 0755);
+	rig_setup_vtysh(&r, "ok", "2s", wrap);
+	cr_expect(run_until_synced(&r, 3000));
+	got = slurp(out);
+	cr_expect_str_eq(got, "512\n");
+	free(got);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(rl.rlim_cur, rl.rlim_max, "the daemon's own limit was not put back");
+	unlink(wrap);
+	unlink(out);
 	rig_teardown(&r);
 }
