@@ -67,9 +67,10 @@ struct daemon {
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
 	/*
-	 * Writes the state file and the metrics file: after the events pending
-	 * at the same time (idle priority), and at most once per FLUSH_GAP_US,
-	 * so that a storm of transitions is a few writes, not one each.
+	 * Writes the state file and the metrics file at most once per
+	 * FLUSH_GAP_US, so that a storm of transitions is a few writes, not
+	 * one each. Normal priority: at idle priority a storm that keeps the
+	 * loop busy would starve it, and announcements wait for it.
 	 */
 	sd_event_source		 *flush;
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
@@ -882,7 +883,6 @@ daemon_setup(struct daemon *d)
 	}
 	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
 	    daemon_flush_cb, d)) < 0 ||
-	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
 	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
