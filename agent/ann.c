@@ -390,6 +390,17 @@ ann_record_lost(struct ann *a)
 	}
 }
 
+void
+ann_adopted(struct ann *a, size_t svc)
+{
+	const struct cfg_service	*s = &a->cfg->services[svc];
+	struct ann_prefix		*ap;
+
+	for (size_t j = 0; j < s->nprefixes; j++)
+		if ((ap = ann_find(a, &s->prefixes[j])) != NULL && ann_prefix_announced(a, ap))
+			ap->recorded = true;
+}
+
 size_t
 ann_waiting(const struct ann *a)
 {

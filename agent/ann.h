@@ -142,6 +142,13 @@ void		 ann_recorded(struct ann *a);
  * before it goes out again.
  */
 void		 ann_record_lost(struct ann *a);
+/*
+ * Service i is adopted at start: its prefixes found announced count as
+ * recorded (the run that put them there listed them first), so an
+ * unwritable state file does not hold back what is out already (a
+ * statement not yet wanted would be removed from FRR).
+ */
+void		 ann_adopted(struct ann *a, size_t svc_index);
 /* How many desired prefixes are held back, waiting for the state file. */
 size_t		 ann_waiting(const struct ann *a);
 /*

@@ -976,6 +976,7 @@ daemon_adopt(struct daemon *d)
 		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
 		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		ann_adopted(d->ann, i);
 		log_info("%s: prefixes found announced%s; adopting them until the "
 		    "first probe results", d->cfg->services[i].name,
 		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
