@@ -9,6 +9,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "probe.h"
 
 static struct ann_prefix *
 ann_find(const struct ann *a, const struct pfx *p)
@@ -150,6 +151,14 @@ ann_scan_cb(const struct pfx *p, void *arg)
  * was known of it: marking its addresses absent would skip their removal
  * and drop them from the state file.
  */
+/* Tells frr_ where the address of an address-method prefix is, for its verification. */
+static void
+ann_track_addr(struct ann *a, const struct ann_prefix *ap)
+{
+	if (a->frr != NULL && ap->method == METHOD_ADDRESS)
+		frr_track_addr(a->frr, &ap->pfx, ap->present);
+}
+
 int
 ann_scan(struct ann *a)
 {
@@ -186,8 +195,10 @@ ann_scan(struct ann *a)
 		}
 		for (size_t j = i; j < a->nprefixes; j++)
 			if (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == sa.ifindex)
+			    a->prefixes[j].ifindex == sa.ifindex) {
 				a->prefixes[j].present = sa.found[j];
+				ann_track_addr(a, &a->prefixes[j]);
+			}
 	}
 	free(sa.found);
 	return rc;
@@ -293,6 +304,7 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 		return;
 	}
 	ap->present = ap->desired;
+	ann_track_addr(a, ap);
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
@@ -326,6 +338,47 @@ ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode, bool
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
 				ann_apply(a, &a->prefixes[i]);
+}
+
+/*
+ * A program fighting us over an address (another agent, a script in a
+ * loop) gets this many immediate corrections per window; after that the
+ * periodic reconcile corrects it, so the two never spin the loop.
+ */
+#define ANN_FOREIGN_MAX		30
+#define ANN_FOREIGN_WINDOW_US	(10 * 1000000ULL)
+
+bool
+ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p, bool added)
+{
+	struct ann_prefix	*ap = ann_find(a, p);
+	char			 buf[PFX_STRLEN];
+	uint64_t		 now;
+
+	/* Exact prefix on its own interface only: anything else is not ours. */
+	if (ap == NULL || ap->method == METHOD_NETWORK || ap->ifindex != ifindex)
+		return false;
+	ap->present = added;
+	ann_track_addr(a, ap);
+	if (ap->present == ap->desired)
+		return false;	/* our own change coming back, or a harmless one */
+	now = now_us();
+	if (now - ap->foreign_since >= ANN_FOREIGN_WINDOW_US) {
+		ap->foreign_since = now;
+		ap->foreign_n = 0;
+	}
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (++ap->foreign_n > ANN_FOREIGN_MAX) {
+		if (ap->foreign_n == ANN_FOREIGN_MAX + 1)
+			log_err("%s on %s keeps being %s by another program: leaving it "
+			    "to the periodic check for now", buf, ap->ifname,
+			    added ? "added" : "removed");
+		return false;
+	}
+	log_warn("%s on %s was %s by someone else: %s it", buf, ap->ifname,
+	    added ? "added" : "removed", added ? "removing" : "restoring");
+	ann_apply(a, ap);
+	return true;
 }
 
 static void	ann_orphans_apply(struct ann *a);
@@ -571,10 +624,16 @@ int
 ann_set_frr(struct ann *a, struct frr *f)
 {
 	a->frr = f;
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_ADDRESS &&
-		    frr_manage(f, &a->prefixes[i].pfx) == -1)
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	frr_untrack_all(f);
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		if (ap->method != METHOD_ADDRESS && frr_manage(f, &ap->pfx) == -1)
 			return -1;
+		if (ap->method == METHOD_ADDRESS && frr_track(f, &ap->pfx) == -1)
+			return -1;
+		ann_track_addr(a, ap);
+	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <net/if.h>
 
@@ -48,6 +49,8 @@ struct ann_prefix {
 	 * point finds everything this daemon put on the system.
 	 */
 	bool		 recorded;
+	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
+	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
 
 /*
@@ -79,7 +82,7 @@ struct ann {
 	bool			*svc_fell;
 	struct ann_orphan	*orphans;
 	size_t			 norphans;
-	struct frr		*frr;		/* NULL when no service uses network or both */
+	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
 	ann_record_cb		 record_cb;
@@ -89,7 +92,10 @@ struct ann {
 /* Builds the prefix table; fails if an interface does not exist. */
 struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen);
 void		 ann_free(struct ann *a);
-/* Hands the network statements of methods network and both to f. 0 or -1. */
+/*
+ * Hands the network statements of methods network and both to f, and the
+ * prefixes of method address for verification (frr_track()). 0 or -1.
+ */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
 bool		 ann_needs_frr(const struct cfg *cfg);
@@ -157,6 +163,15 @@ size_t		 ann_waiting(const struct ann *a);
  * ann_remove_unmanaged()).
  */
 void		 ann_take_over(struct ann *nw, const struct ann *old);
+/*
+ * The kernel says an address was added or removed (nl_watch). For the
+ * configured prefix on its own interface only, ap->present follows; a
+ * change that contradicts the desired state (someone else's) is corrected
+ * at once, and our own changes, which come back here too, change nothing.
+ * Returns whether anything was corrected.
+ */
+bool		 ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p,
+		    bool added);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
 /*

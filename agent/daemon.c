@@ -58,11 +58,14 @@ struct daemon {
 	struct cfg		 *cfg;		/* cur->cfg: global settings, service order */
 	sd_event		 *ev;
 	struct nl		 *nl;
+	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
+	sd_event_source		 *nlw_src;
+	bool			  nlw_fixed;	/* a foreign change was corrected */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
 	struct ctl		 *ctl;
-	struct frr		 *frr;		/* NULL until a service uses network or both */
+	struct frr		 *frr;		/* NULL until there is a service */
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
@@ -336,6 +339,14 @@ out:
 	state_clear(&st);
 }
 
+/* The FRR driver's counters as they are now, for the metrics. */
+static void
+daemon_counters(struct daemon *d)
+{
+	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
+	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
+}
+
 static void
 daemon_write_metrics(struct daemon *d)
 {
@@ -343,6 +354,7 @@ daemon_write_metrics(struct daemon *d)
 
 	if (d->cfg->metrics_file == NULL)
 		return;
+	daemon_counters(d);
 	text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters);
 	if (text == NULL) {
 		log_err("metrics: out of memory");
@@ -456,7 +468,8 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 {
 	int	r;
 
-	if (d->frr == NULL && !ann_needs_frr(cfg))
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	if (d->frr == NULL && cfg->nservices == 0)
 		return 0;
 	if (d->frr != NULL) {
 		if (frr_reconfigure(d->frr, cfg) == -1 || ann_set_frr(a, d->frr) == -1)
@@ -710,6 +723,7 @@ cmd_metrics(struct json_object *req, void *arg)
 	struct json_object	*o;
 	char			*text;
 
+	daemon_counters(d);
 	if ((text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters)) == NULL)
 		return ctl_error("out of memory");
 	o = json_object_new_object();
@@ -824,7 +838,8 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || !ann_needs_frr(d->cfg) ||
+		    d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -844,6 +859,65 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 		    d->cfg->frr.timeout_us + 2000000, 10000, daemon_stop_cb, d) < 0)
 			sd_event_exit(sd_event_source_get_event(src), 0);
 		return 0;
+	}
+}
+
+static void
+daemon_addr_event(const struct nl_addr_event *ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	/* Until adoption has decided, what is found stays for daemon_adopt(). */
+	if (d->begun && ann_addr_changed(d->ann, ev->ifindex, &ev->pfx, ev->added))
+		d->nlw_fixed = true;
+}
+
+static int
+daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct daemon	*d = arg;
+	char		 err[256] = "";
+	int		 rc;
+
+	(void)fd;
+	(void)revents;
+	d->nlw_fixed = false;
+	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
+	if (rc == -1) {
+		log_err("%s; noticing address changes at the periodic check only", err);
+		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	} else if (rc == 1) {
+		log_warn("%s; reading the interfaces again", err[0] ? err :
+		    "netlink: address notifications were lost");
+		if (d->begun)
+			ann_reconcile(d->ann);
+	}
+	if (d->nlw_fixed || rc == 1)
+		daemon_dirty(d);
+	return 0;
+}
+
+/*
+ * A foreign change (an address deleted by hand, or lost with its link) is
+ * corrected when the kernel announces it; the reconcile timer stays as a
+ * safety net, and is all there is if the subscription fails.
+ */
+static void
+daemon_watch_addrs(struct daemon *d)
+{
+	char	err[256];
+	int	r;
+
+	if ((d->nlw = nl_watch_open(err, sizeof(err))) == NULL) {
+		log_warn("%s; noticing address changes at the periodic check only", err);
+		return;
+	}
+	if ((r = sd_event_add_io(d->ev, &d->nlw_src, nl_watch_fd(d->nlw), EPOLLIN,
+	    daemon_nlw_cb, d)) < 0) {
+		log_warn("address notifications: %s; noticing address changes at the "
+		    "periodic check only", strerror(-r));
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
 	}
 }
 
@@ -893,6 +967,7 @@ daemon_setup(struct daemon *d)
 	}
 	d->ann->record_cb = daemon_dirty;
 	d->ann->record_arg = d;
+	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -1008,7 +1083,8 @@ daemon_begin(struct daemon *d)
 	}
 	daemon_write_metrics(d);
 	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
-	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "", ctl_path(d->ctl));
+	    d->cfg->nservices, d->frr != NULL && frr_known(d->frr) ? "; FRR read" : "",
+	    ctl_path(d->ctl));
 	notify_ready(d);
 	return 0;
 }
@@ -1029,6 +1105,8 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->flush);
 	ann_free(d->ann);
 	frr_free(d->frr);
+	sd_event_source_disable_unref(d->nlw_src);
+	nl_watch_close(d->nlw);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	while ((g = d->gens) != NULL) {
@@ -1057,7 +1135,7 @@ daemon_run(struct cfg *cfg)
 		goto out;
 	/* From here on the system is ours to change, and to clean up on the way out. */
 	started = true;
-	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+	if (d.frr != NULL && ann_needs_frr(cfg) && cfg->on_exit == ON_EXIT_KEEP) {
 		/*
 		 * Adoption needs FRR's running configuration: the probes start
 		 * after the first read, or after a bound.
@@ -1086,6 +1164,8 @@ out:
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
 		daemon_save_state(&d, d.cfg->on_exit == ON_EXIT_KEEP && d.exit_status == 0);
+		/* Rewritten, not removed: running 0, and what is still announced. */
+		d.counters.stopped = true;
 		daemon_write_metrics(&d);
 	}
 	daemon_teardown(&d);

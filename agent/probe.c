@@ -8,6 +8,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "plugin.h"
 #include "probe.h"
 #include "http.h"
 #include "dns.h"
@@ -54,6 +55,12 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_GONE] = "process gone",
 	[PROBE_BAD_PIDFILE] = "bad pidfile",
 	[PROBE_NOT_LISTENING] = "not listening",
+};
+
+/* From a 20 ms listen probe to a slow plugin; Prometheus' usual spacing. */
+const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000,
 };
 
 uint64_t
@@ -416,7 +423,7 @@ probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
     const char *fmt, va_list ap)
 {
 	uint64_t	now = now_us(), next, span;
-	char		t[32];
+	char		t[32], msg[1024];
 	size_t		len;
 
 	if (!p->running) {
@@ -434,8 +441,17 @@ probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	snprintf(p->perfdata, sizeof(p->perfdata), "%s", perfdata != NULL ? perfdata : "");
+	for (size_t i = 0; i < PROBE_LAT_BUCKETS; i++)
+		p->lat_buckets[i] += p->latency_us <= probe_lat_bounds_us[i];
+	p->lat_sum_us += p->latency_us;
+	/* Messages quote what servers and plugins said: any bytes, any length. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	plugin_clean(p->msg, sizeof(p->msg), msg, sizeof(msg), PLUGIN_ELLIPSIS);
+	p->perf_note[0] = '\0';
+	p->perfdata[0] = '\0';
+	if (perfdata != NULL)
+		plugin_perf_parse(perfdata, p->perfdata, sizeof(p->perfdata), p->perf_note,
+		    sizeof(p->perf_note));
 	if ((r == PROBE_OK && p->state != NAGIOS_OK) ||
 	    (r == PROBE_EXEC_WARNING && p->state == NAGIOS_CRITICAL)) {
 		len = strlen(p->msg);

@@ -80,6 +80,10 @@ struct probe_type {
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
 
+/* Upper bounds of the latency histogram's buckets (+Inf is runs). */
+#define PROBE_LAT_BUCKETS	12
+extern const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS];
+
 struct probe {
 	const struct cfg_probe	*cfg;
 	sd_event		*ev;
@@ -100,11 +104,19 @@ struct probe {
 	enum probe_result	 result;
 	enum nagios_state	 state;
 	uint64_t		 latency_us;
-	char			 msg[256];
-	/* Performance data the attempt reported (exec: after '|'), "" if none. */
-	char			 perfdata[1024];
+	char			 msg[256];	/* valid UTF-8, cut between characters */
+	/*
+	 * Performance data the attempt reported (exec: after '|'), validated
+	 * and whole items only (plugin_perf_parse()), "" if none; perf_note
+	 * says what was dropped.
+	 */
+	char			 perfdata[8192];
+	char			 perf_note[256];
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
+	/* Every attempt's latency, for the metrics' histogram. */
+	uint64_t		 lat_buckets[PROBE_LAT_BUCKETS];	/* cumulative */
+	uint64_t		 lat_sum_us;
 	/*
 	 * CLOCK_MONOTONIC start of the first attempt postponed because the
 	 * process was out of descriptors (0: none): not a result, retried

@@ -30,9 +30,11 @@
 #include "exec.h"
 #include "log.h"
 #include "nofile.h"
+#include "plugin.h"
 #include "probe.h"
 
-#define EXEC_OUT_MAX	4096	/* output kept; the rest is read and dropped */
+/* Output kept (long perfdata included); the rest is read and dropped. */
+#define EXEC_OUT_MAX	16384
 #define EXEC_GROUPS_MAX	256
 
 struct exec_params {
@@ -64,6 +66,22 @@ struct exec_failure {
 };
 
 static const char *const exec_keys[] = { "command", "user", NULL };
+
+static void	(*exec_tracker)(pid_t, bool);
+
+void
+exec_set_tracker(void (*cb)(pid_t pgid, bool started))
+{
+	exec_tracker = cb;
+}
+
+/* The child has been reaped: its group ID may be reused from now on. */
+static void
+exec_untrack(pid_t pid)
+{
+	if (exec_tracker != NULL)
+		exec_tracker(pid, false);
+}
 
 /* The plugin's whole environment. */
 static char *const exec_env[] = {
@@ -238,14 +256,17 @@ exec_out_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 
 /*
  * Splits the first output line into a printable message and perfdata;
- * both are trimmed.
+ * both are trimmed. A line cut at EXEC_OUT_MAX loses its last perfdata
+ * item, which may be cut too ("22.123456B" must not become "2").
  */
 static void
 exec_first_line(struct exec_run *run, const char **text, const char **perf)
 {
 	char	*line = run->buf, *bar, *e;
+	bool	 cut;
 
 	run->buf[run->got] = '\0';
+	cut = strchr(line, '\n') == NULL && run->got == EXEC_OUT_MAX;
 	line[strcspn(line, "\n")] = '\0';
 	for (e = line; *e != '\0'; e++)
 		if ((unsigned char)*e < 0x20 || (unsigned char)*e == 0x7f)
@@ -254,6 +275,10 @@ exec_first_line(struct exec_run *run, const char **text, const char **perf)
 	if ((bar = strchr(line, '|')) != NULL) {
 		*bar = '\0';
 		*perf = bar + 1;
+		if (cut && (e = strrchr(bar + 1, ' ')) != NULL)
+			*e = '\0';
+		else if (cut)
+			bar[1] = '\0';
 		while (isspace((unsigned char)**perf))
 			(*perf)++;
 		for (e = bar + 1 + strlen(bar + 1); e > *perf && isspace((unsigned char)e[-1]); e--)
@@ -289,6 +314,7 @@ exec_reap(sd_event_source *s, struct exec_run *run)
 	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == 0 &&
 	    si.si_pid == 0)
 		return;
+	exec_untrack(run->pid);
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	/* Drops the loop's reference: the source goes, and its destroy callback frees run. */
 	sd_event_source_set_floating(s, false);
@@ -301,7 +327,10 @@ exec_reap_destroy(void *arg)
 	siginfo_t	 si;
 
 	/* The loop is being freed first: reap the child if it is gone by now. */
-	waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG);
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == 0 &&
+	    si.si_pid != 0)
+		exec_untrack(run->pid);
 	run->exit_src = NULL;
 	exec_run_free(run);
 }
@@ -314,7 +343,8 @@ exec_output(struct exec_run *run, char *msg, size_t msglen, char *perf, size_t p
 
 	exec_read(run);
 	exec_first_line(run, &t, &pd);
-	snprintf(msg, msglen, "%s", t);
+	/* Between characters: probe_done() keeps only valid UTF-8. */
+	plugin_clean(msg, msglen, t, strlen(t), PLUGIN_ELLIPSIS);
 	snprintf(perf, perflen, "%s", pd);
 }
 
@@ -330,7 +360,7 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	const struct exec_params	*ep;
 	struct exec_failure		 f;
 	siginfo_t			 si;
-	char				 msg[sizeof(p->msg)], perf[sizeof(p->perfdata)];
+	char				 msg[sizeof(p->msg)], perf[EXEC_OUT_MAX + 1];
 	const char			*sep;
 	int				 code, e;
 	bool				 failed;
@@ -351,6 +381,7 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 		    ep->argv[0], strerror(e));
 		return 0;
 	}
+	exec_untrack(run->pid);
 	exec_output(run, msg, sizeof(msg), perf, sizeof(perf));
 	code = si.si_status;
 	failed = si.si_code == CLD_EXITED && code == 127 &&
@@ -384,6 +415,7 @@ exec_kill_now(struct exec_run *run)
 	kill(-run->pid, SIGKILL);
 	kill(run->pid, SIGKILL);
 	waitpid(run->pid, NULL, 0);
+	exec_untrack(run->pid);
 }
 
 /* Timeout or shutdown: the plugin and everything it started are killed. */
@@ -445,6 +477,8 @@ exec_start(struct probe *p)
 
 	/* Also here: a kill at timeout must reach the group even if the child has not run yet. */
 	setpgid(run->pid, run->pid);
+	if (exec_tracker != NULL)
+		exec_tracker(run->pid, true);
 	close(outp[1]);
 	close(errp[1]);
 	close(devnull);

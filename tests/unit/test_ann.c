@@ -205,6 +205,78 @@ Test(ann, a_reload_hands_over_what_the_new_configuration_drops)
 	cfg_free(n);
 }
 
+struct mirror {
+	struct ann	*a;
+	unsigned	 fixed;
+};
+
+static void
+mirror_cb(const struct nl_addr_event *ev, void *arg)
+{
+	struct mirror	*m = arg;
+
+	if (ann_addr_changed(m->a, ev->ifindex, &ev->pfx, ev->added))
+		m->fixed++;
+}
+
+/* Feeds what the kernel has said so far to ann_addr_changed(). */
+static void
+mirror_drain(struct nl_watch *w, struct mirror *m)
+{
+	usleep(20000);
+	cr_assert_eq(nl_watch_read(w, mirror_cb, m, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(ann, the_kernel_mirror_corrects_foreign_changes_only)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	struct nl_watch	*w = nl_watch_open(err, sizeof(err));
+	struct mirror	 m = { .a = a };
+	struct pfx	 p = P("192.0.2.53/32"), other = P("192.0.2.99/32");
+
+	cr_assert_not_null(a, "%s", err);
+	cr_assert_not_null(w, "%s", err);
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_recorded(a);
+	cr_assert(on_lo("192.0.2.53/32"));
+	/* Our own add comes back: nothing to correct. */
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 0);
+	/* Deleted by hand: restored at once. */
+	cr_assert_eq(nl_addr_del(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 1);
+	cr_expect(on_lo("192.0.2.53/32"));
+	/* An address that is not configured: neither restored nor removed. */
+	cr_assert_eq(nl_addr_add(nl, lo, &other, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect(on_lo("192.0.2.99/32"));
+	cr_assert_eq(nl_addr_del(nl, lo, &other, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_not(on_lo("192.0.2.99/32"));
+	cr_expect_eq(m.fixed, 1);
+	/* The service goes down: our own removal changes nothing more ... */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 1);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* ... and one added by hand is removed at once. */
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 2);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* A program fighting over it gets a bounded number of corrections. */
+	for (int i = 0; i < 40; i++) {
+		cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+		mirror_drain(w, &m);
+	}
+	cr_expect_eq(m.fixed, 30, "%u corrections", m.fixed);
+	nl_watch_close(w);
+	ann_free(a);
+	cfg_free(cfg);
+}
+
 Test(ann, a_lost_record_holds_back_what_is_no_longer_on_the_system)
 {
 	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), "b", SVC("192.0.2.54/32"),

@@ -77,19 +77,19 @@ Test(exec, exit_codes_map_to_nagios_states)
 {
 	static const struct exit_case cases[] = {
 		{ "\"DISK OK - 10% used\", \"0\"", PROBE_OK, NAGIOS_OK,
-		  "DISK OK - 10% used", "'time'=0s;1;2;0 count=7" },
+		  "DISK OK - 10% used", "'time'=0s;1;2;0 'count'=7" },
 		{ "\"DISK WARNING - 85% used\", \"1\"", PROBE_EXEC_WARNING, NAGIOS_WARNING,
-		  "DISK WARNING - 85% used", "'time'=1s;1;2;0 count=7" },
+		  "DISK WARNING - 85% used", "'time'=1s;1;2;0 'count'=7" },
 		{ "\"DISK CRITICAL - 99% used\", \"2\"", PROBE_EXEC_CRITICAL, NAGIOS_CRITICAL,
-		  "DISK CRITICAL - 99% used", "'time'=2s;1;2;0 count=7" },
+		  "DISK CRITICAL - 99% used", "'time'=2s;1;2;0 'count'=7" },
 		{ "\"DISK UNKNOWN - no such disk\", \"3\"", PROBE_EXEC_UNKNOWN, NAGIOS_UNKNOWN,
-		  "DISK UNKNOWN - no such disk", "'time'=3s;1;2;0 count=7" },
+		  "DISK UNKNOWN - no such disk", "'time'=3s;1;2;0 'count'=7" },
 		{ "\"odd\", \"4\"", PROBE_EXEC_BAD_EXIT, NAGIOS_UNKNOWN,
 		  PLUGINS "/exit.sh exited 4 (not a Nagios state): odd",
-		  "'time'=4s;1;2;0 count=7" },
+		  "'time'=4s;1;2;0 'count'=7" },
 		{ "\"odd\", \"255\"", PROBE_EXEC_BAD_EXIT, NAGIOS_UNKNOWN,
 		  PLUGINS "/exit.sh exited 255 (not a Nagios state): odd",
-		  "'time'=255s;1;2;0 count=7" },
+		  "'time'=255s;1;2;0 'count'=7" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -214,10 +214,11 @@ Test(exec, huge_output_is_capped_and_drained)
 	p = run_exec(keys, "2s", &cfg);
 	/* 200 kB through a 64 kB pipe: finishing at all means the pipe was drained. */
 	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
-	memset(want, 'x', sizeof(p->msg) - 1);
-	want[sizeof(p->msg) - 1] = '\0';
+	/* Cut between characters, and marked with U+2026. */
+	memset(want, 'x', sizeof(p->msg) - 4);
+	snprintf(want + sizeof(p->msg) - 4, 4, "\xe2\x80\xa6");
 	cr_expect_str_eq(p->msg, want);
-	/* The perfdata came after the first 4 KiB: dropped with the rest. */
+	/* The perfdata came after the first 16 KiB: dropped with the rest. */
 	cr_expect_str_eq(p->perfdata, "");
 	probe_free(p);
 	cfg_free(cfg);
