@@ -96,7 +96,7 @@ struct check_case {
 };
 
 #define EXIT(name, code) "{ \"type\": \"exec\", \"name\": \"" name "\", \"command\": " \
-	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"] }"
+	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"], \"user\": \"nobody\" }"
 
 Test(healthctl, check_exit_codes_and_plugin_line)
 {
@@ -171,7 +171,8 @@ Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 	/* Quoted labels with spaces and '' survive; parsing stops at a broken item. */
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
 	    "{ \"type\": \"exec\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
-	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"] } ] }");
+	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"], "
+	    "\"user\": \"nobody\" } ] }");
 	rc = check(svc, "svc", out, sizeof(out));
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
