@@ -741,6 +741,58 @@ check_keys(struct cfg_ctx *ctx, struct json_object *obj, const char *const *know
 	}
 }
 
+/* One file or directory: root's, and writable by nobody else (a sticky directory may be). */
+static int
+trusted_node(const char *path, bool dir, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, whylen, "%s is owned by uid %u: only root may own it and the "
+		    "directories above it", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "%s is writable by group or others (mode %04o): only "
+		    "root may write it and the directories above it", path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cfg_path_trusted(const char *path, char *why, size_t whylen)
+{
+	char	buf[PATH_MAX], *slash;
+
+	/* Links resolved: what runs is what is checked. A missing file is root's to create. */
+	if (realpath(path, buf) == NULL &&
+	    (size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	if (trusted_node(buf, false, why, whylen) == -1)
+		return -1;
+	while ((slash = strrchr(buf, '/')) != NULL) {
+		if (slash == buf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (trusted_node(buf, true, why, whylen) == -1)
+			return -1;
+		if (slash == buf)
+			break;
+	}
+	return 0;
+}
+
 int
 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 {
@@ -884,9 +936,15 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 		cfg_error(ctx, NULL, "not a regular file");
 		goto fail;
 	}
-	if (st.st_mode & S_IWOTH) {
-		cfg_error(ctx, NULL, "refusing a configuration file writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	/* Whoever may write it may announce any prefix and run any plugin. */
+	if (st.st_uid != 0) {
+		cfg_error(ctx, NULL, "refusing a configuration file owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		cfg_error(ctx, NULL, "refusing a configuration file writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if (st.st_size > CFG_MAX_FILE_SIZE)
@@ -1505,9 +1563,12 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 		return;
 	}
 	/* Whoever may write there may add a service that announces any prefix. */
-	if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & S_IWOTH))
-		cfg_error(&ctx, NULL, "refusing a services directory writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	if (stat(cfg->services_dir, &st) == 0 && st.st_uid != 0)
+		cfg_error(&ctx, NULL, "refusing a services directory owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+	else if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		cfg_error(&ctx, NULL, "refusing a services directory writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 	else
 		for (int i = 0; i < n; i++)
 			load_service(cfg, errs, base_dir, list[i]->d_name);

@@ -117,6 +117,13 @@ void		 cfg_errors_clear(struct cfg_errors *errs);
  * Returns 0, or -1 with a reason in err.
  */
 int		 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen);
+/*
+ * Whether only root can change what path names (keepalived's script
+ * security): the file, if it exists, and every directory above it must be
+ * owned by root and writable by no one else (a sticky directory such as
+ * /tmp may be). 0, or -1 with why.
+ */
+int		 cfg_path_trusted(const char *path, char *why, size_t whylen);
 /* Formats a duration for messages: "250ms", "2s", "1.5s". */
 const char	*cfg_duration_fmt(uint64_t us, char *buf, size_t buflen);
 

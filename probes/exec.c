@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -185,6 +186,7 @@ static int
 exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct exec_params	*ep;
+	char			 why[PATH_MAX + 128];
 	size_t			 argc = 0;
 	int			 ok = 0, r;
 
@@ -201,6 +203,10 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	} else if (ep->argv[0][0] != '/') {
 		/* No shell and no PATH search: what runs is exactly what is named. */
 		cfg_error(ctx, "command[0]", "'%s' is not an absolute path", ep->argv[0]);
+		ok = -1;
+	} else if (cfg_path_trusted(ep->argv[0], why, sizeof(why)) == -1) {
+		/* Whoever can replace the program runs code in every attempt. */
+		cfg_error(ctx, "command[0]", "refusing %s: %s", ep->argv[0], why);
 		ok = -1;
 	}
 	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)

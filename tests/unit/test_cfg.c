@@ -845,15 +845,36 @@ Test(cfg, world_writable_files_refused)
 	put_mode("services.d/dns.json", SVC_OK, 0646);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("ahd.json: refusing a configuration file writable by other users "
-	    "(mode 0666)");
+	expect_error("ahd.json: refusing a configuration file writable by group or others "
+	    "(mode 0666): only root may write it");
 	cfg_errors_clear(&errs);
+	/* Group-writable is no better: only root may write the configuration. */
 	put_mode("ahd.json", "{}", 0664);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("services.d/dns.json: refusing a configuration file writable by other "
-	    "users (mode 0646)");
+	expect_error("ahd.json: refusing a configuration file writable by group or others "
+	    "(mode 0664): only root may write it");
+	cfg_errors_clear(&errs);
+	put_mode("ahd.json", "{}", 0644);
+	put_mode("services.d/dns.json", SVC_OK, 0664);
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("services.d/dns.json: refusing a configuration file writable by group "
+	    "or others (mode 0664): only root may write it");
 	cr_expect_eq(errs.n, 1, "errors:\n%s", all_errors());
+	cfg_errors_clear(&errs);
+	/* Owned by another user: refused even when only its owner may write it. */
+	put_mode("services.d/dns.json", SVC_OK, 0644);
+	{
+		char	p[128];
+
+		snprintf(p, sizeof(p), "%s/services.d/dns.json", tdir);
+		cr_assert_eq(chown(p, 65534, 0), 0);
+	}
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("services.d/dns.json: refusing a configuration file owned by uid 65534: "
+	    "only root may own it");
 }
 
 Test(cfg, world_writable_services_dir_refused)
@@ -867,8 +888,8 @@ Test(cfg, world_writable_services_dir_refused)
 	cr_assert_eq(chmod(p, 0777), 0);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("services.d: refusing a services directory writable by other users "
-	    "(mode 0777)");
+	expect_error("services.d: refusing a services directory writable by group or others "
+	    "(mode 0777): only root may write it");
 }
 
 Test(cfg, file_too_large)

@@ -376,3 +376,56 @@ Test(exec, missing_default_user_is_a_configuration_error)
 	    "'anycast-healthd-probe' (the default user of exec plugins, created by the "
 	    "packages; create it with 'useradd --system"), "%s", errs);
 }
+
+/* keepalived's script security: only root may change what runs. */
+Test(exec, plugins_others_could_change_are_refused)
+{
+	char		 dir[64], sub[96], prog[128], svc[512], errs[2048];
+	struct cfg	*cfg;
+	FILE		*f;
+
+	snprintf(dir, sizeof(dir), "/tmp/ahd-exec-trust-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(sub, sizeof(sub), "%s/plugins", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(prog, sizeof(prog), "%s/check.sh", sub);
+	cr_assert_not_null(f = fopen(prog, "w"));
+	fputs("#!/bin/sh\necho OK\n", f);
+	fclose(f);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"command\": [\"%s\"], \"user\": \"nobody\" } ] }", prog);
+
+	cr_assert_eq(chmod(prog, 0775), 0);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "is writable by group or others (mode 0775)"), "%s", errs);
+	tu_cleanup();
+
+	cr_assert_eq(chmod(prog, 0755), 0);
+	cr_assert_eq(chown(prog, 65534, 65534), 0);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "is owned by uid 65534"), "%s", errs);
+	tu_cleanup();
+
+	/* The program is root's, but a user may replace the directory's entries. */
+	cr_assert_eq(chown(prog, 0, 0), 0);
+	cr_assert_eq(chown(sub, 65534, 65534), 0);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "plugins is owned by uid 65534: only root may own it "
+	    "and the directories above it"), "%s", errs);
+	tu_cleanup();
+
+	cr_assert_eq(chown(sub, 0, 0), 0);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_not_null(cfg, "%s", errs);
+	cfg_free(cfg);
+	unlink(prog);
+	rmdir(sub);
+	rmdir(dir);
+}
