@@ -414,7 +414,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	case json_type_int:
 		if (json_object_get_int64(v) < 0)
 			goto negative;
-		if (int_in_range(v, 0, (int64_t)(UINT64_MAX / US_PER_S), &i) == -1)
+		if (int_in_range(v, 0, (int64_t)(CFG_MAX_DURATION_US / US_PER_S), &i) == -1)
 			goto too_large;
 		*out_us = (uint64_t)i * US_PER_S;
 		return 1;
@@ -422,8 +422,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		d = json_object_get_double(v);
 		if (d < 0)
 			goto negative;
-		/* Below 2^64 microseconds; the bound itself is not representable. */
-		if (isnan(d) || d * 1e6 >= 18446744073709551615.0)
+		if (isnan(d) || d * 1e6 > (double)CFG_MAX_DURATION_US)
 			goto too_large;
 		*out_us = (uint64_t)(d * 1e6 + 0.5);
 		return 1;
@@ -435,7 +434,7 @@ negative:
 	cfg_error(ctx, key, "%s is negative", json_text(v));
 	return -1;
 too_large:
-	cfg_error(ctx, key, "%s seconds is too long", json_text(v));
+	cfg_error(ctx, key, "%s seconds is too long (at most 24h)", json_text(v));
 	return -1;
 }
 
@@ -855,7 +854,7 @@ cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 	if (f % denom != 0)
 		goto fine;
 	v = whole * mult;
-	if (v > UINT64_MAX - f / denom)
+	if (v > UINT64_MAX - f / denom || v + f / denom > CFG_MAX_DURATION_US)
 		goto overflow;
 	*us = v + f / denom;
 	return 0;
@@ -864,7 +863,7 @@ bad:
 	    "\"1m\")", s);
 	return -1;
 overflow:
-	snprintf(err, errlen, "'%s' is too long", s);
+	snprintf(err, errlen, "'%s' is too long (at most 24h)", s);
 	return -1;
 fine:
 	snprintf(err, errlen, "'%s' is finer than a microsecond", s);

@@ -15,6 +15,11 @@
 struct json_object;
 struct probe_type;
 
+/*
+ * The longest duration accepted anywhere: far beyond any sensible interval
+ * or hold, and far from any overflow in timer arithmetic.
+ */
+#define CFG_MAX_DURATION_US	(24ULL * 3600 * 1000000)
 #define CFG_DEFAULT_MAIN	"/etc/anycast-healthd/anycast-healthd.json"
 #define CFG_MAX_FILE_SIZE	(1024 * 1024)
 

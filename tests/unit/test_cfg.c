@@ -408,8 +408,8 @@ static const struct dur_case dur_good[] = {
 	{ "1h", 3600000000ULL }, { "500us", 500 }, { "1.5s", 1500000 },
 	{ "0s", 0 }, { "0.25s", 250000 }, { "1.5ms", 1500 },
 	{ "0.000001s", 1 }, { "1.0000000000s", 1000000 }, { "90s", 90000000 },
-	{ "0.5h", 1800000000ULL }, { "18446744073709551615us", UINT64_MAX },
-	{ "5124095576h", 18446744073600000000ULL }, { "1.00000001h", 3600000036ULL },
+	{ "0.5h", 1800000000ULL }, { "24h", 86400000000ULL }, { "86400s", 86400000000ULL },
+	{ "86400000000us", 86400000000ULL }, { "1.00000001h", 3600000036ULL },
 	{ "2.000000000000000000000000s", 2000000 },
 };
 
@@ -451,9 +451,14 @@ static const struct dur_bad dur_bad[] = {
 	{ "0.0000001s", "'0.0000001s' is finer than a microsecond" },
 	{ "1.0000000001h", "'1.0000000001h' is finer than a microsecond" },
 	{ "0.00000000000000000001s", "'0.00000000000000000001s' is finer than a microsecond" },
-	{ "18446744073709551616us", "'18446744073709551616us' is too long" },
-	{ "5124095577h", "'5124095577h' is too long" },
-	{ "99999999999999999999999s", "'99999999999999999999999s' is too long" },
+	{ "18446744073709551616us", "'18446744073709551616us' is too long (at most 24h)" },
+	{ "5124095577h", "'5124095577h' is too long (at most 24h)" },
+	{ "99999999999999999999999s", "'99999999999999999999999s' is too long (at most 24h)" },
+	/* Accepted before: the service never ran its first probe and stayed init. */
+	{ "18446744073709s", "'18446744073709s' is too long (at most 24h)" },
+	{ "24.000001h", "'24.000001h' is too long (at most 24h)" },
+	{ "86400000001us", "'86400000001us' is too long (at most 24h)" },
+	{ "1441m", "'1441m' is too long (at most 24h)" },
 };
 
 ParameterizedTestParameters(cfg, duration_bad)
@@ -512,6 +517,22 @@ Test(cfg, json_number_durations)
 	cr_expect_eq(cfg->services[0].interval_us, 2000000);
 	cr_expect_eq(cfg->services[0].probes[0].timeout_us, 250000);
 	cfg_free(cfg);
+}
+
+Test(cfg, json_number_durations_are_bounded_too)
+{
+	struct cfg	*cfg;
+
+	put("ahd.json", "{ \"defaults\": { \"interval\": 86401 }, \"frr\": { \"timeout\": 86400.5 } }");
+	put("services.d/dns.json", "{ \"prefixes\": [\"192.0.2.53/32\"], \"hold_down\": "
+	    "18446744073709, \"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": 53 } ] }");
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("ahd.json: defaults.interval: 86401 seconds is too long (at most 24h)");
+	expect_error("ahd.json: frr.timeout: 86400.5 seconds is too long (at most 24h)");
+	expect_error("services.d/dns.json: hold_down: 18446744073709 seconds is too long "
+	    "(at most 24h)");
 }
 
 Test(cfg, defaults_everywhere)
