@@ -129,6 +129,11 @@ int		 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen);
  * /tmp may be). 0, or -1 with why.
  */
 int		 cfg_path_trusted(const char *path, char *why, size_t whylen);
+/*
+ * For tests: when set to N, the Nth allocation of the next cfg_load()
+ * fails (as when out of memory); 0 again once it has.
+ */
+extern unsigned	 cfg_test_fail_alloc;
 /* Formats a duration for messages: "250ms", "2s", "1.5s". */
 const char	*cfg_duration_fmt(uint64_t us, char *buf, size_t buflen);
 

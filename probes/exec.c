@@ -211,11 +211,10 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	}
 	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)
 		ok = -1;
-	if (ep->user == NULL && (ep->user = strdup(EXEC_USER)) == NULL) {
+	else if (ep->user == NULL && (ep->user = strdup(EXEC_USER)) == NULL) {
 		cfg_error(ctx, NULL, "out of memory");
 		ok = -1;
-	}
-	if (ep->user != NULL && exec_resolve_user(ctx, ep) == -1)
+	} else if (exec_resolve_user(ctx, ep) == -1)
 		ok = -1;
 	if (ok == -1) {
 		exec_free_params(ep);

@@ -990,6 +990,43 @@ Test(cfg, relative_main_path)
 	expect_error("services.d/dns.json: rise: 0 is out of range (1-100)");
 }
 
+/*
+ * Out of memory at every allocation in turn: an error, never an exit (a
+ * reload keeps the running configuration); no crash, no leak (ASan run).
+ */
+Test(cfg, out_of_memory_anywhere_is_an_error_not_an_exit)
+{
+	struct cfg	*cfg;
+	unsigned	 k;
+
+	put("ahd.json", "{ \"interface\": \"lo\", \"frr\": { \"pathspace\": \"n1\" }, "
+	    "\"defaults\": { \"interval\": \"2s\" } }");
+	put("services.d/dns.json", SVC_OK);
+	put("services.d/web.json", "{ \"prefixes\": [\"192.0.2.80/32\", \"2001:db8::80/128\"], "
+	    "\"method\": \"both\", \"probes\": [ { \"type\": \"http\", \"url\": "
+	    "\"http://127.0.0.1:8080/healthz\", \"headers\": { \"Host\": \"x\" } }, "
+	    "{ \"type\": \"exec\", \"command\": [\"/bin/true\", \"-x\"], \"user\": \"nobody\" } ] }");
+	for (k = 1; k < 10000; k++) {
+		cfg_test_fail_alloc = k;
+		cfg = load();
+		if (cfg_test_fail_alloc != 0) {
+			/* The load needed fewer than k allocations: every one has failed once. */
+			cfg_test_fail_alloc = 0;
+			cr_assert_not_null(cfg, "errors:\n%s", all_errors());
+			cfg_free(cfg);
+			break;
+		}
+		cr_expect_null(cfg, "allocation %u failed, yet a configuration came back", k);
+		cfg_free(cfg);
+		/* Others may follow from it (a probe left invalid); this one says why. */
+		cr_expect(has_error("out of memory while loading the configuration", false),
+		    "allocation %u: errors:\n%s", k, all_errors());
+		cfg_errors_clear(&errs);
+	}
+	cr_expect_gt(k, 20, "only %u allocations", k);
+	cr_log_info("cfg: out of memory at each of %u allocations: an error every time", k - 1);
+}
+
 Test(cfg, null_means_default)
 {
 	struct cfg	*cfg;
