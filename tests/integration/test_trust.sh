@@ -15,6 +15,8 @@
 #     the refusals are logged a few times, not 100.
 #  4. Configuration trust: a group-writable service file and a plugin
 #     writable by a non-root user are refused.
+#  Also: a daemon without the capabilities to switch users refuses exec
+#  probes (`anycast-healthd -n` exits 2) instead of ignoring "user".
 #  5. withdraw-all after kill -9, with a tampered state file (a vtysh of the
 #     attacker's, a host address, a malformed entry) and a main file with a
 #     syntax error: the attacker's program never runs, the host address
@@ -160,6 +162,16 @@ else
 fi
 chmod 755 "$plug"
 out=$(ctl validate 2>&1) || { ahd_fail "the configuration should be valid now: $out"; ahd_summary; exit 1; }
+
+# A daemon that may not switch users refuses exec probes instead of running them as itself.
+out=$(setpriv --reuid="$DUSER" --regid="$DUSER" --init-groups --inh-caps=-all \
+	--ambient-caps=-all --bounding-set=-all "$AHD_DAEMON" -n -c "$etc/anycast-healthd.json" 2>&1) &&
+	rc=0 || rc=$?
+if ((rc == 2)) && [[ $out == *"cannot run plugins as 'anycast-healthd-probe'"*"lacks CAP_SETUID"* ]]; then
+	ahd_pass "without CAP_SETUID/CAP_SETGID/CAP_SETPCAP, 'user' is a configuration error, not ignored"
+else
+	ahd_fail "daemon -n without capabilities: rc $rc: $out"
+fi
 
 ahd_setup_netns
 ahd_start_gobgp
