@@ -357,8 +357,8 @@ ctl_count_uid(const struct ctl *c, uid_t uid)
 }
 
 /*
- * Whether one more connection fits: each uid may hold CTL_MAX_PER_UID, all
- * others together CTL_MAX_CLIENTS, and root and the admin group have
+ * NULL when one more connection of uid fits, else why not: each uid may
+ * hold CTL_MAX_PER_UID, all others together CTL_MAX_CLIENTS, and root and the admin group have
  * CTL_MAX_PRIV_CLIENTS of their own, so that held connections can lock
  * nobody out but their holder.
  */
