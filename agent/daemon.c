@@ -1035,6 +1035,9 @@ daemon_adopt(struct daemon *d)
 	rc = state_read(d->cfg->state_file, &st, err, sizeof(err));
 	if (rc == -1)
 		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
+	else if (rc == 0 && st.nbad > 0)
+		log_warn("state file %s: %zu malformed entries ignored (first: %s)",
+		    d->cfg->state_file, st.nbad, err);
 	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
 		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
 		    st.announced[i].method);

@@ -652,7 +652,12 @@ call_deadline_cb(sd_event_source *src, uint64_t usec, void *arg)
 	(void)usec;
 	f->call.timed_out = true;
 	f->stats.timeouts++;
-	/* Through the child source (pidfd): never a recycled pid. The exit event reaps it. */
+	/*
+	 * The group first: vtysh is not reaped before its exit event, so its
+	 * group ID cannot have been reused. Then vtysh itself through the
+	 * child source (pidfd): never a recycled pid. The exit event reaps it.
+	 */
+	kill(-f->call.pid, SIGKILL);
 	if (sd_event_source_send_child_signal(f->call.child, SIGKILL, NULL, 0) < 0)
 		kill(f->call.pid, SIGKILL);
 	return 0;
@@ -676,6 +681,8 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	/* No descriptor of the daemon's (libcurl's sockets are not close-on-exec). */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* vtysh must not inherit the loop's blocked signals or ignored SIGPIPE. */
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
@@ -683,7 +690,10 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	sigaddset(&defsigs, SIGPIPE);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &defsigs);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* Its own process group: a timeout kills whatever vtysh started, too. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
 	nofile_child();
 	r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
 	nofile_parent();
@@ -705,6 +715,7 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	    (r = sd_event_add_time_relative(f->ev, &c->deadline, CLOCK_MONOTONIC,
 	    f->set.timeout_us, 1000, call_deadline_cb, f)) < 0) {
 		/* Nothing will watch it: stop and reap it here (SIGKILL is immediate). */
+		kill(-c->pid, SIGKILL);
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 		call_release(c);
@@ -1531,6 +1542,7 @@ frr_free(struct frr *f)
 	if (f->call.op != FRR_OP_NONE) {
 		/* Shutting down with a call in flight: it must not outlive us. */
 		f->call.child = sd_event_source_disable_unref(f->call.child);
+		kill(-f->call.pid, SIGKILL);
 		kill(f->call.pid, SIGKILL);
 		waitpid(f->call.pid, NULL, 0);
 		call_release(&f->call);

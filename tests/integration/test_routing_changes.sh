@@ -72,7 +72,7 @@ svc() { # NAME PREFIX EXTRA [TIMEOUT]
 	cat >"$etc/services.d/$1.json" <<JSON
 { "prefixes": ["$2"], "method": "both", "interval": "500ms", "timeout": "${4:-450ms}",
   "rise": 2, "fall": 2, "on_warning": "degrade" $3,
-  "probes": [ { "type": "exec", "command": ["$plug/check.sh", "$1"] } ] }
+  "probes": [ { "type": "exec", "user": "nobody", "command": ["$plug/check.sh", "$1"] } ] }
 JSON
 	chmod 644 "$etc/services.d/$1.json"
 }

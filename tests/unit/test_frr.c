@@ -509,6 +509,58 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	rig_teardown(&r);
 }
 
+/* Alive and not a zombie. */
+static bool
+alive(pid_t pid)
+{
+	char	path[64], buf[512], *s;
+	FILE	*f;
+	bool	 live;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	live = fgets(buf, sizeof(buf), f) != NULL && (s = strrchr(buf, ')')) != NULL &&
+	    s[1] == ' ' && s[2] != 'Z';
+	fclose(f);
+	return live;
+}
+
+Test(frr, hung_vtysh_is_killed_with_everything_it_started)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		 path[300];
+	FILE		*f;
+	long		 child;
+	unsigned	 n = 0, left = 0;
+
+	rig_setup(&r, "hangchild", "200ms");
+	frr_want(r.frr, &v4, true, NULL);
+	run_ms(r.ev, 700);
+	cr_expect_geq(frr_stats(r.frr)->timeouts, 1);
+	/* The call in flight now goes with the driver, as at shutdown. */
+	frr_free(r.frr);
+	r.frr = NULL;
+	/* SIGKILL is immediate, but the kernel may take a moment to tear a process down. */
+	usleep(100000);
+	snprintf(path, sizeof(path), "%s.child", r.state);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "the fake vtysh never started its child");
+	while (fscanf(f, "%ld", &child) == 1) {
+		n++;
+		if (alive((pid_t)child)) {
+			left++;
+			kill((pid_t)child, SIGKILL);
+		}
+	}
+	fclose(f);
+	unlink(path);
+	cr_expect_geq(n, 1);
+	cr_expect_eq(left, 0, "%u of %u children of a killed vtysh are still running", left, n);
+	rig_teardown(&r);
+}
+
 /* How many vtysh calls in the fake's log carried cmd. */
 static unsigned
 log_count(const char *log, const char *cmd)

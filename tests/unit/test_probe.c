@@ -1,9 +1,13 @@
 /* The one mapping from results and latency to Nagios states. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "cfg.h"
 #include "probe.h"
+#include "testutil.h"
 
 struct map_case {
 	enum probe_result	r;
@@ -190,4 +194,58 @@ Test(probe, out_of_descriptors_is_postponed_not_unknown, .fini = tu_cleanup)
 	close(lfd);
 	sd_event_unref(ev);
 	cfg_free(cfg);
+}
+
+struct runs {
+	unsigned		n;
+	enum nagios_state	first;
+	char			first_msg[256];
+	bool			done;
+};
+
+static void
+count_run(struct probe *p, void *arg)
+{
+	struct runs	*r = arg;
+
+	if (r->n++ == 0) {
+		r->first = p->state;
+		snprintf(r->first_msg, sizeof(r->first_msg), "%s", p->msg);
+	}
+	r->done = r->n >= 2;
+}
+
+/* A timer that cannot be re-armed: reported as UNKNOWN at once, and retried. */
+Test(probe, failed_rearm_is_reported_and_retried)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct runs	 r = { 0 };
+	sd_event	*ev;
+	uint16_t	 port;
+	int		 lfd;
+	char		 svc[512];
+
+	cr_assert_geq(lfd = tu_listen(16, &port), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": "
+	    "\"100ms\", \"timeout\": \"50ms\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	p = probe_new(ev, &cfg->services[0].probes[0], count_run, &r);
+	cr_assert_not_null(p);
+	probe_test_arm_failures = 1;
+	cr_assert_geq(probe_schedule(p), 0);
+	/* Connected (OK), but the next attempt cannot be scheduled: never a stale OK. */
+	cr_assert(tu_run_until(ev, &r.done, 3000), "the probe was not retried (%u runs)", r.n);
+	cr_expect_eq(r.first, NAGIOS_UNKNOWN, "state %d", r.first);
+	cr_expect_str_eq(r.first_msg, "cannot schedule the next attempt: Cannot allocate "
+	    "memory; retrying in 1s");
+	cr_expect_eq(p->rearm_failures, 1);
+	cr_expect_eq(p->state, NAGIOS_OK, "%s", p->msg);
+	probe_free(p);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+	close(lfd);
+	tu_cleanup();
 }
