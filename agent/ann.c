@@ -454,6 +454,27 @@ ann_recorded(struct ann *a)
 	}
 }
 
+void
+ann_record_lost(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		ap->recorded = ap->recorded && (ap->present || (ap->method != METHOD_ADDRESS &&
+		    a->frr != NULL && frr_holds(a->frr, &ap->pfx)));
+	}
+}
+
+void
+ann_adopted(struct ann *a, size_t svc)
+{
+	const struct cfg_service	*s = &a->cfg->services[svc];
+	struct ann_prefix		*ap;
+
+	for (size_t j = 0; j < s->nprefixes; j++)
+		if ((ap = ann_find(a, &s->prefixes[j])) != NULL && ann_prefix_announced(a, ap))
+			ap->recorded = true;
+}
+
 size_t
 ann_waiting(const struct ann *a)
 {

@@ -103,8 +103,8 @@ bool		 ann_needs_frr(const struct cfg *cfg);
 /*
  * After a reload, through frr_release(): statements of prefixes nw no
  * longer has are removed, then forgotten; those nw announces with the
- * address method are forgotten at once (their `network` line is the
- * operator's).
+ * address method are forgotten (their `network` line is the operator's)
+ * once any route-map of ours (degraded, GSHUT) is off them.
  */
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */
@@ -142,6 +142,20 @@ bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
  * was written: what waited for it is announced now.
  */
 void		 ann_recorded(struct ann *a);
+/*
+ * The state file on disk may no longer list what it did (removed, replaced,
+ * or a write failed): only a prefix still on the system counts as recorded
+ * (it is listed again by the next write); any other waits for a write
+ * before it goes out again.
+ */
+void		 ann_record_lost(struct ann *a);
+/*
+ * Service i is adopted at start: its prefixes found announced count as
+ * recorded (the run that put them there listed them first), so an
+ * unwritable state file does not hold back what is out already (a
+ * statement not yet wanted would be removed from FRR).
+ */
+void		 ann_adopted(struct ann *a, size_t svc_index);
 /* How many desired prefixes are held back, waiting for the state file. */
 size_t		 ann_waiting(const struct ann *a);
 /*

@@ -18,6 +18,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "nofile.h"
 #include "probe.h"
 #include "state.h"
 #include "status.h"
@@ -70,9 +71,10 @@ struct daemon {
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
 	/*
-	 * Writes the state file and the metrics file: after the events pending
-	 * at the same time (idle priority), and at most once per FLUSH_GAP_US,
-	 * so that a storm of transitions is a few writes, not one each.
+	 * Writes the state file and the metrics file at most once per
+	 * FLUSH_GAP_US, so that a storm of transitions is a few writes, not
+	 * one each. Normal priority: at idle priority a storm that keeps the
+	 * loop busy would starve it, and announcements wait for it.
 	 */
 	sd_event_source		 *flush;
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
@@ -102,8 +104,9 @@ realtime_us(void)
 /*
  * The open-files limit against what cfg's probes need at once (all of them
  * in flight: a storm). At start the soft limit goes up to the hard one
- * first: with the usual 1024, 2000 services ran out ("Too many open
- * files") as they all failed together.
+ * first (children get the old one back, see nofile.h): with the usual
+ * 1024, 2000 services ran out ("Too many open files") as they all failed
+ * together.
  */
 static void
 daemon_nofile(const struct cfg *cfg, bool raise)
@@ -113,17 +116,12 @@ daemon_nofile(const struct cfg *cfg, bool raise)
 
 	for (size_t i = 0; i < cfg->nservices; i++)
 		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (raise && nofile_raise(&rl) == -1)
+		log_warn("cannot raise the open files limit to the hard one: %s",
+		    strerror(errno));
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("open files limit: %s", strerror(errno));
 		return;
-	}
-	if (raise && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			log_warn("cannot raise the open files limit to %llu: %s",
-			    (unsigned long long)rl.rlim_max, strerror(errno));
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warn("open files limit %llu is too low: %zu service(s) may need about "
@@ -188,7 +186,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
 	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
-	    s->state == SVC_DOWN);
+	    svc_withdrawn_unplanned(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
@@ -245,6 +243,8 @@ static void
 daemon_state_failed(struct daemon *d, const char *why)
 {
 	d->counters.state_write_failures++;
+	/* The file on disk may not list what it did: nothing goes out again unlisted. */
+	ann_record_lost(d->ann);
 	if (strcmp(d->counters.state_error, why) != 0)
 		log_err("state file %s: %s; new announcements are held back until it can "
 		    "be written (withdraw-all could not remove them after a crash)",
@@ -383,10 +383,10 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	 * A state file removed or replaced behind the daemon's back (by hand,
 	 * a directory in its place) is written again, or shown as failing.
 	 */
-	if (d->state_text != NULL && (stat(d->cfg->state_file, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode))) {
+	if (stat(d->cfg->state_file, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		free(d->state_text);
 		d->state_text = NULL;
+		ann_record_lost(d->ann);
 	}
 	if (d->nlw_reopen) {
 		/* Once per failure; the scan below catches what was missed meanwhile. */
@@ -1004,7 +1004,6 @@ daemon_setup(struct daemon *d)
 	}
 	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
 	    daemon_flush_cb, d)) < 0 ||
-	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
 	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
@@ -1083,6 +1082,9 @@ daemon_adopt(struct daemon *d)
 	rc = state_read(d->cfg->state_file, &st, err, sizeof(err));
 	if (rc == -1)
 		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
+	else if (rc == 0 && st.nbad > 0)
+		log_warn("state file %s: %zu malformed entries ignored (first: %s)",
+		    d->cfg->state_file, st.nbad, err);
 	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
 		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
 		    st.announced[i].method);
@@ -1099,6 +1101,7 @@ daemon_adopt(struct daemon *d)
 		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
 		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		ann_adopted(d->ann, i);
 		log_info("%s: prefixes found announced%s; adopting them until the "
 		    "first probe results", d->cfg->services[i].name,
 		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");

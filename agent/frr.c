@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "frr.h"
 #include "log.h"
+#include "nofile.h"
 #include "probe.h"
 
 extern char **environ;
@@ -41,7 +42,10 @@ struct frr_entry {
 	/* What that call asked for: want may have moved on since. */
 	bool		sent_want;
 	char		sent_rm[FRR_RM_MAX];
-	/* Left by the configuration: wanted absent, dropped once a read shows it so. */
+	/*
+	 * Left by the configuration: wanted absent (or, for method address,
+	 * plain), dropped once a read shows it so.
+	 */
 	bool		released;
 };
 
@@ -692,7 +696,12 @@ call_deadline_cb(sd_event_source *src, uint64_t usec, void *arg)
 	(void)usec;
 	f->call.timed_out = true;
 	f->stats.timeouts++;
-	/* Through the child source (pidfd): never a recycled pid. The exit event reaps it. */
+	/*
+	 * The group first: vtysh is not reaped before its exit event, so its
+	 * group ID cannot have been reused. Then vtysh itself through the
+	 * child source (pidfd): never a recycled pid. The exit event reaps it.
+	 */
+	kill(-f->call.pid, SIGKILL);
 	if (sd_event_source_send_child_signal(f->call.child, SIGKILL, NULL, 0) < 0)
 		kill(f->call.pid, SIGKILL);
 	return 0;
@@ -716,6 +725,8 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	/* No descriptor of the daemon's (libcurl's sockets are not close-on-exec). */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* vtysh must not inherit the loop's blocked signals or ignored SIGPIPE. */
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
@@ -723,8 +734,13 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	sigaddset(&defsigs, SIGPIPE);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &defsigs);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* Its own process group: a timeout kills whatever vtysh started, too. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
+	nofile_child();
 	r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
+	nofile_parent();
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
@@ -743,6 +759,7 @@ frr_spawn(struct frr *f, enum frr_op op, char **argv)
 	    (r = sd_event_add_time_relative(f->ev, &c->deadline, CLOCK_MONOTONIC,
 	    f->set.timeout_us, 1000, call_deadline_cb, f)) < 0) {
 		/* Nothing will watch it: stop and reap it here (SIGKILL is immediate). */
+		kill(-c->pid, SIGKILL);
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 		call_release(c);
@@ -979,9 +996,13 @@ frr_read_done(struct frr *f, const char *out)
 		e->sent = false;
 	}
 	frr_tracks_read(f, &r);
-	/* Released statements now absent are no longer ours: a hand-made one stays. */
+	/*
+	 * Released statements now absent (or plain, for method address) are
+	 * no longer ours: a hand-made one stays.
+	 */
 	for (size_t i = 0; i < f->n; ) {
-		if (f->e[i].released && !f->e[i].have)
+		if (f->e[i].released && (!f->e[i].have ||
+		    (f->e[i].want && f->e[i].have_rm[0] == '\0')))
 			frr_drop(f, i);
 		else
 			i++;
@@ -1787,6 +1808,7 @@ frr_free(struct frr *f)
 	if (f->call.op != FRR_OP_NONE) {
 		/* Shutting down with a call in flight: it must not outlive us. */
 		f->call.child = sd_event_source_disable_unref(f->call.child);
+		kill(-f->call.pid, SIGKILL);
 		kill(f->call.pid, SIGKILL);
 		waitpid(f->call.pid, NULL, 0);
 		call_release(&f->call);
@@ -1822,6 +1844,8 @@ frr_manage(struct frr *f, const struct pfx *p)
 	if ((e = frr_find(f, p)) != NULL) {
 		/* Managed again before its release completed: it stays, wanted absent. */
 		e->released = false;
+		e->want = false;
+		e->want_rm[0] = '\0';
 		return 0;
 	}
 	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
@@ -1840,10 +1864,26 @@ void
 frr_release(struct frr *f, const struct pfx *p, bool remove)
 {
 	struct frr_entry	*e;
+	char			 buf[PFX_STRLEN];
 
 	if ((e = frr_find(f, p)) == NULL)
 		return;
 	if (!remove) {
+		/*
+		 * The line is the operator's, but a route-map on it (degraded,
+		 * GSHUT) is ours: taken off first, or it would stay for good.
+		 */
+		if ((e->have && e->have_rm[0] != '\0') ||
+		    (e->sent && e->sent_want && e->sent_rm[0] != '\0')) {
+			log_msg(LOG_LVL_INFO, NULL, "frr", "network %s: now method address; "
+			    "taking its route-map off, the plain line stays",
+			    pfx_fmt(p, buf, sizeof(buf)));
+			e->released = true;
+			e->want = true;
+			e->want_rm[0] = '\0';
+			sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+			return;
+		}
 		frr_drop(f, (size_t)(e - f->e));
 		return;
 	}

@@ -110,7 +110,9 @@ int		 frr_manage(struct frr *f, const struct pfx *p);
 /*
  * Ends the management of p after a reload. remove false (p is now announced
  * by method address, whose `network` line is the operator's): p is forgotten
- * at once and its statement never touched again. remove true (p left the
+ * and its statement never touched again; at once, unless FRR holds (or is
+ * being sent) it with a route-map, which is ours: then plain `network P` is
+ * asked for first, and p forgotten once a read shows it. remove true (p left the
  * configuration): its statement is wanted absent, and p is forgotten once a
  * read shows it absent, so that a statement added by hand later stays.
  * frr_want() is ignored for p meanwhile.

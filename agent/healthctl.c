@@ -22,6 +22,7 @@
 #include "log.h"
 #include "exec.h"
 #include "nl.h"
+#include "peek.h"
 #include "plugin.h"
 #include "probe.h"
 #include "process.h"
@@ -580,28 +581,33 @@ out:
 }
 
 /*
- * One key of the main file, read without validating the rest: the control
- * socket and the state file must be found even when the configuration has
- * just been broken (that is when reload and withdraw-all matter most).
+ * The control socket's path, from a main file that may be broken: that is
+ * when reload and status matter most. Never a silent default: a key that
+ * is there but unreadable is an error (exit UNKNOWN).
  */
 static char *
-main_key(const char *path, const char *key, const char *def)
+socket_path(const char *path)
 {
-	struct json_object	*o, *v;
-	char			*r;
+	struct peek	 pk;
+	char		*sock = NULL, err[512] = "";
 
-	o = json_object_from_file(path != NULL ? path : CFG_DEFAULT_MAIN);
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		r = strdup(json_object_get_string(v));
-	else
-		r = strdup(def);
-	json_object_put(o);
-	if (r == NULL) {
-		fprintf(stderr, "anycast-healthctl: out of memory\n");
+	if (path == NULL)
+		path = CFG_DEFAULT_MAIN;
+	if (peek_open(&pk, path, err, sizeof(err)) == -1 ||
+	    peek_string(&pk, NULL, "control_socket", DEFAULT_SOCKET, &sock, err,
+	    sizeof(err)) == -1 || sock == NULL) {
+		if (sock == NULL && pk.text != NULL && err[0] == '\0')
+			snprintf(err, sizeof(err), "%s: control_socket is null", path);
+		fprintf(stderr, "anycast-healthctl: %s\n", err);
+		peek_close(&pk);
 		exit(EXIT_UNKNOWN);
 	}
-	return r;
+	if (pk.text != NULL && pk.obj == NULL)
+		fprintf(stderr, "anycast-healthctl: warning: %s is not valid JSON; using "
+		    "control_socket %s%s\n", path, sock, strstr(pk.text, "control_socket") ?
+		    " found in it" : " (the default: it names none)");
+	peek_close(&pk);
+	return sock;
 }
 
 /*
@@ -1183,14 +1189,167 @@ state_has_address(const struct state *st)
 }
 
 /*
+ * What withdraw-all may touch and how it reaches FRR: from the root-owned
+ * configuration, never from the state file (which the daemon's user, and
+ * so anything running as it, can write).
+ */
+struct reach {
+	char		*state_file;
+	char		*vtysh;
+	char		*pathspace;	/* NULL: the default */
+	char		*vrf;		/* NULL: the default */
+	uint32_t	 asn;		/* 0: read from FRR */
+	uint64_t	 timeout_us;
+	struct pfx	*pfxs;		/* every configured prefix */
+	size_t		 npfx;
+};
+
+static void
+reach_clear(struct reach *r)
+{
+	free(r->state_file);
+	free(r->vtysh);
+	free(r->pathspace);
+	free(r->vrf);
+	free(r->pfxs);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+reach_word(const char *s)
+{
+	size_t	n = strlen(s);
+
+	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static int
+reach_from_cfg(struct reach *r, const struct cfg *cfg)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		n += cfg->services[i].nprefixes;
+	if ((r->pfxs = calloc(n + 1, sizeof(*r->pfxs))) == NULL)
+		return -1;
+	for (size_t i = 0; i < cfg->nservices; i++)
+		for (size_t j = 0; j < cfg->services[i].nprefixes; j++)
+			r->pfxs[r->npfx++] = cfg->services[i].prefixes[j];
+	r->asn = cfg->frr.asn;
+	r->timeout_us = cfg->frr.timeout_us;
+	if ((r->state_file = strdup(cfg->state_file)) == NULL ||
+	    (r->vtysh = strdup(cfg->frr.vtysh)) == NULL ||
+	    (cfg->frr.pathspace != NULL &&
+	    (r->pathspace = strdup(cfg->frr.pathspace)) == NULL) ||
+	    (cfg->frr.vrf != NULL && (r->vrf = strdup(cfg->frr.vrf)) == NULL))
+		return -1;
+	return 0;
+}
+
+/* The configuration is invalid: the few keys withdraw-all needs, read tolerantly. */
+static int
+reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
+{
+	struct peek	 pk;
+	char		*dir = NULL, *sdir = NULL, *joined, *slash;
+	int		 rc = -1;
+
+	if (peek_open(&pk, path, err, errlen) == -1)
+		goto out;
+	if (peek_string(&pk, NULL, "state_file", DEFAULT_STATE, &r->state_file, err,
+	    errlen) == -1 ||
+	    peek_string(&pk, NULL, "services_dir", "services.d", &sdir, err, errlen) == -1 ||
+	    peek_string(&pk, "frr", "vtysh", "/usr/bin/vtysh", &r->vtysh, err,
+	    errlen) == -1 ||
+	    peek_string(&pk, "frr", "pathspace", NULL, &r->pathspace, err, errlen) == -1 ||
+	    peek_string(&pk, "frr", "vrf", NULL, &r->vrf, err, errlen) == -1 ||
+	    peek_asn(&pk, &r->asn, err, errlen) == -1)
+		goto out;
+	if (r->state_file == NULL || r->state_file[0] != '/' || r->vtysh == NULL ||
+	    r->vtysh[0] != '/' || sdir == NULL ||
+	    (r->pathspace != NULL && !reach_word(r->pathspace)) ||
+	    (r->vrf != NULL && !reach_word(r->vrf))) {
+		snprintf(err, errlen, "%s: state_file, services_dir, frr.vtysh, frr.pathspace "
+		    "or frr.vrf is not usable", path);
+		goto out;
+	}
+	/* The shortest frr.timeout that vtysh gets; the deadline adds to it. */
+	r->timeout_us = 5000000;
+	if (sdir[0] != '/') {
+		if ((dir = strdup(path)) == NULL)
+			goto nomem;
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		else
+			strcpy(dir, ".");
+		if (asprintf(&joined, "%s/%s", dir, sdir) == -1)
+			goto nomem;
+		free(sdir);
+		sdir = joined;
+	}
+	if (peek_prefixes(sdir, &r->pfxs, &r->npfx, err, errlen) == -1)
+		goto out;
+	fprintf(stderr, "anycast-healthctl: read tolerantly: state_file %s, services in %s "
+	    "(%zu prefixes), vtysh %s\n", r->state_file, sdir, r->npfx, r->vtysh);
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(dir);
+	free(sdir);
+	peek_close(&pk);
+	return rc;
+}
+
+/*
+ * The whole configuration if it is valid; if not, the errors are shown and
+ * the keys withdraw-all needs are read tolerantly (never the defaults in
+ * place of what the file says). 0, or -1 with err.
+ */
+static int
+reach_load(struct reach *r, const char *path, char *err, size_t errlen)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct cfg		*cfg;
+	int			 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((cfg = cfg_load(path, &errs)) != NULL) {
+		rc = reach_from_cfg(r, cfg);
+		if (rc == -1)
+			snprintf(err, errlen, "out of memory");
+		cfg_free(cfg);
+		return rc;
+	}
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	fprintf(stderr, "anycast-healthctl: warning: the configuration is invalid (%zu "
+	    "error%s); withdrawing with what can be read from it\n", errs.n,
+	    errs.n == 1 ? "" : "s");
+	cfg_errors_clear(&errs);
+	return reach_from_peek(r, path != NULL ? path : CFG_DEFAULT_MAIN, err, errlen);
+}
+
+static bool
+reach_has(const struct reach *r, const struct pfx *p)
+{
+	for (size_t i = 0; i < r->npfx; i++)
+		if (pfx_equal(&r->pfxs[i], p))
+			return true;
+	return false;
+}
+
+/*
  * Removes the network statements st lists through the daemon's own FRR
  * driver (read the running configuration, remove what is there, read it
  * back), on a short-lived event loop. 0 when FRR confirmed them gone.
  */
 static int
-withdraw_statements(const struct state *st, char *err, size_t errlen)
+withdraw_statements(const struct state *st, const struct reach *rc_, char *err,
+    size_t errlen)
 {
-	struct state_frr	 fr = st->frr;
 	struct cfg		 cfg = { 0 };
 	struct withdraw		 w = { 0 };
 	struct frr		*f = NULL;
@@ -1203,15 +1362,11 @@ withdraw_statements(const struct state *st, char *err, size_t errlen)
 		n += st->announced[i].method != METHOD_ADDRESS;
 	if (n == 0)
 		return 0;
-	if (!fr.set) {
-		snprintf(err, errlen, "the state file does not say how to reach FRR");
-		return -1;
-	}
-	cfg.frr.vtysh = fr.vtysh;
-	cfg.frr.pathspace = fr.pathspace[0] != '\0' ? fr.pathspace : NULL;
-	cfg.frr.vrf = fr.vrf[0] != '\0' ? fr.vrf : NULL;
-	cfg.frr.asn = fr.asn;
-	cfg.frr.timeout_us = fr.timeout_us;
+	cfg.frr.vtysh = rc_->vtysh;
+	cfg.frr.pathspace = rc_->pathspace;
+	cfg.frr.vrf = rc_->vrf;
+	cfg.frr.asn = rc_->asn;
+	cfg.frr.timeout_us = rc_->timeout_us;
 	/* vtysh is watched as a child of the loop. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -1233,7 +1388,7 @@ withdraw_statements(const struct state *st, char *err, size_t errlen)
 	/* A few vtysh calls at most: read, remove, read back. */
 	if ((r = frr_start(f)) < 0 ||
 	    (r = sd_event_add_time_relative(w.ev, &deadline, CLOCK_MONOTONIC,
-	    3 * fr.timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {
+	    3 * rc_->timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {
 		snprintf(err, errlen, "cannot start: %s", strerror(-r));
 		goto out;
 	}
@@ -1256,29 +1411,44 @@ out:
 
 /*
  * Withdraws what the state file lists: for systemd's ExecStopPost=, so that
- * a daemon that died (kill -9, crash) leaves nothing announced.
+ * a daemon that died (kill -9, crash) leaves nothing announced. The file is
+ * hostile data: only well-formed entries for configured prefixes are
+ * withdrawn, through the vtysh of the configuration.
  */
 static int
 cmd_withdraw_all(const char *path, const char *sock, bool force)
 {
-	struct state	 st, left = { 0 };
+	struct state	 st, todo = { 0 }, left = { 0 };
+	struct reach	 reach;
 	struct nl	*nl = NULL;
-	char		*file, *text = NULL, err[512], buf[PFX_STRLEN];
+	char		*text = NULL, err[512], buf[PFX_STRLEN];
 	const char	*result;
 	unsigned	 ifindex;
 	int		 rc = 0, fd;
 	bool		 frr_ok;
 
-	file = main_key(path, "state_file", DEFAULT_STATE);
-	if ((rc = state_read(file, &st, err, sizeof(err))) == 1) {
-		printf("no state file %s: nothing to withdraw\n", file);
+	memset(&st, 0, sizeof(st));
+	if (reach_load(&reach, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: withdraw-all: %s; nothing withdrawn\n", err);
+		rc = 1;
+		goto out;
+	}
+	if ((rc = state_read(reach.state_file, &st, err, sizeof(err))) == 1) {
+		printf("no state file %s: nothing to withdraw\n", reach.state_file);
 		rc = 0;
 		goto out;
 	}
 	if (rc == -1) {
-		fprintf(stderr, "anycast-healthctl: state file %s: %s\n", file, err);
+		fprintf(stderr, "anycast-healthctl: state file %s: %s; nothing withdrawn\n",
+		    reach.state_file, err);
 		rc = 1;
 		goto out;
+	}
+	if (st.nbad > 0) {
+		fprintf(stderr, "anycast-healthctl: state file %s: %zu malformed entr%s "
+		    "ignored (first: %s); withdrawing the well-formed ones\n",
+		    reach.state_file, st.nbad, st.nbad == 1 ? "y" : "ies", err);
+		rc = 1;
 	}
 	result = getenv("SERVICE_RESULT");
 	if (st.kept && result != NULL && strcmp(result, "success") == 0) {
@@ -1294,18 +1464,31 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 		rc = 1;
 		goto out;
 	}
-	if (state_has_address(&st) && (nl = nl_open(err, sizeof(err))) == NULL) {
+	/* Never an address or statement the configuration does not name. */
+	for (size_t i = 0; i < st.nannounced; i++) {
+		const struct state_entry *e = &st.announced[i];
+
+		if (reach_has(&reach, &e->pfx)) {
+			if (state_add_announced(&todo, &e->pfx, e->ifname, e->method) == -1)
+				goto nomem;
+			continue;
+		}
+		fprintf(stderr, "%s on %s: not a prefix of the configuration; left alone\n",
+		    pfx_fmt(&e->pfx, buf, sizeof(buf)), e->ifname);
+		if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
+			goto nomem;
+		rc = 1;
+	}
+	if (state_has_address(&todo) && (nl = nl_open(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "anycast-healthctl: netlink: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	/* What stays listed can be retried: keep how to reach FRR. */
-	left.frr = st.frr;
-	frr_ok = withdraw_statements(&st, err, sizeof(err)) == 0;
+	frr_ok = withdraw_statements(&todo, &reach, err, sizeof(err)) == 0;
 	if (!frr_ok)
 		fprintf(stderr, "anycast-healthctl: FRR: %s\n", err);
-	for (size_t i = 0; i < st.nannounced; i++) {
-		const struct state_entry *e = &st.announced[i];
+	for (size_t i = 0; i < todo.nannounced; i++) {
+		const struct state_entry *e = &todo.announced[i];
 		bool stays = false;
 
 		pfx_fmt(&e->pfx, buf, sizeof(buf));
@@ -1327,25 +1510,32 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 				printf("withdrew %s on %s\n", buf, e->ifname);
 		}
 		if (stays) {
-			state_add_announced(&left, &e->pfx, e->ifname, e->method);
+			if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
+				goto nomem;
 			rc = 1;
 		}
 	}
 	/* Drains survive; what could not be withdrawn stays listed for another try. */
 	for (size_t i = 0; i < st.ndrained; i++)
-		state_add_drained(&left, st.drained[i]);
+		if (state_add_drained(&left, st.drained[i]) == -1)
+			goto nomem;
 	if ((text = state_format(&left)) == NULL ||
-	    state_write_file(file, text, err, sizeof(err)) == -1) {
+	    state_write_file(reach.state_file, text, err, sizeof(err)) == -1) {
 		fprintf(stderr, "anycast-healthctl: state file: %s\n", text ? err :
 		    "out of memory");
 		rc = 1;
 	}
+	goto out;
+nomem:
+	fprintf(stderr, "anycast-healthctl: out of memory\n");
+	rc = 1;
 out:
 	nl_close(nl);
 	state_clear(&st);
+	state_clear(&todo);
 	state_clear(&left);
+	reach_clear(&reach);
 	free(text);
-	free(file);
 	return rc;
 }
 
@@ -1506,8 +1696,7 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_UNKNOWN;
 	}
-	sock = sockopt != NULL ? strdup(sockopt) : main_key(path, "control_socket",
-	    DEFAULT_SOCKET);
+	sock = sockopt != NULL ? strdup(sockopt) : socket_path(path);
 	if (sock == NULL)
 		return EXIT_UNKNOWN;
 	rc = -1;

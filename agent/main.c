@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 #include "process.h"
 
 static void
@@ -24,6 +25,7 @@ main(int argc, char *argv[])
 	struct cfg_errors	 errs = { 0 };
 	struct cfg		*cfg;
 	const char		*path = NULL;
+	char			 err[256];
 	int			 ch, check_only = 0;
 
 	while ((ch = getopt(argc, argv, "c:nhV")) != -1) {
@@ -48,6 +50,11 @@ main(int argc, char *argv[])
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* Before the configuration: exec probes check that "user" can be honoured. */
+	if (priv_init(err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthd: %s\n", err);
+		return 1;
 	}
 	if ((cfg = cfg_load(path, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)

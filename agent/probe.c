@@ -189,6 +189,21 @@ accuracy(const struct cfg_probe *cfg)
 static int	probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg);
 static int	probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg);
 
+/*
+ * A point in time plus a signed offset, saturating: no timer can wrap into
+ * the past or onto sd-event's "never" (UINT64_MAX). Durations are bounded
+ * (CFG_MAX_DURATION_US), so this only matters against broken input.
+ */
+static uint64_t
+usec_add(uint64_t t, int64_t d)
+{
+	uint64_t	m = d < 0 ? (uint64_t)-(d + 1) + 1 : (uint64_t)d;
+
+	if (d < 0)
+		return t > m ? t - m : 0;
+	return t < UINT64_MAX - 1 - m ? t + m : UINT64_MAX - 1;
+}
+
 static int
 arm(sd_event *ev, sd_event_source **src, uint64_t when, uint64_t acc,
     sd_event_time_handler_t cb, void *arg)
@@ -250,7 +265,7 @@ probe_begin(struct probe *p)
 		}
 	}
 	p->opened = true;
-	r = arm(p->ev, &p->deadline, p->started_us + p->cfg->timeout_us, 1,
+	r = arm(p->ev, &p->deadline, usec_add(p->started_us, (int64_t)p->cfg->timeout_us), 1,
 	    probe_deadline_cb, p);
 	if (r < 0) {
 		probe_done(p, PROBE_INTERNAL, "cannot arm timeout: %s", strerror(-r));
@@ -273,7 +288,7 @@ probe_schedule(struct probe *p)
 
 	p->periodic = true;
 	/* Spread the first attempts so that probes never start in lock-step. */
-	return arm(p->ev, &p->timer, now_us() + (uint64_t)(jitter(span / 2) + (int64_t)span / 2),
+	return arm(p->ev, &p->timer, usec_add(now_us(), jitter(span / 2) + (int64_t)(span / 2)),
 	    accuracy(p->cfg), probe_timer_cb, p);
 }
 
@@ -301,6 +316,11 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	struct probe	*p = arg;
 	char		 buf[32];
 
+	/* Carrying the next attempt: the periodic timer could not be armed. */
+	if (!p->running && p->rearm_fallback) {
+		p->rearm_fallback = false;
+		return probe_timer_cb(s, usec, arg);
+	}
 	if (!p->running)
 		return 0;
 	p->cfg->type->abort(p);
@@ -309,22 +329,30 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	return 0;
 }
 
-static void	probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
-		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void	probe_vdone(struct probe *p, enum probe_result r, int err,
+		    const char *perfdata, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
 
+/*
+ * errno is taken on entry, before anything here can change it: for
+ * PROBE_INTERNAL it is what made the type give up (socket(), pipe2(),
+ * pidfd_open() ...), see probe_starved().
+ */
 void
 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
+	int		err = errno;
 	va_list		ap;
 
 	va_start(ap, fmt);
-	probe_vdone(p, r, NULL, fmt, ap);
+	probe_vdone(p, r, err, NULL, fmt, ap);
 	va_end(ap);
 }
 
 void
 probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
+	int	err = errno;
 	char	msg[sizeof(p->msg)];
 	va_list	ap;
 
@@ -332,6 +360,7 @@ probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	p->cfg->type->abort(p);
+	errno = err;
 	probe_done(p, r, "%s", msg);
 }
 
@@ -339,10 +368,11 @@ void
 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
     const char *fmt, ...)
 {
+	int		err = errno;
 	va_list		ap;
 
 	va_start(ap, fmt);
-	probe_vdone(p, r, perfdata, fmt, ap);
+	probe_vdone(p, r, err, perfdata, fmt, ap);
 	va_end(ap);
 }
 
@@ -361,15 +391,94 @@ probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
 	p->running = true;
 	p->started_us = now_us();
 	va_start(ap, fmt);
-	probe_vdone(p, r, NULL, fmt, ap);
+	probe_vdone(p, r, 0, NULL, fmt, ap);
 	va_end(ap);
 }
 
+/*
+ * The process is out of descriptors (EMFILE, ENFILE) and the attempt could
+ * not open its socket, pipe or pidfd: the service was not probed, so this
+ * is no result (an UNKNOWN would withdraw a healthy service). The attempt
+ * runs again shortly, once probes in flight have let theirs go. One that
+ * still cannot run an interval after it was due is reported as it is: a
+ * probe cannot stay silent for ever. Logged at most every 10 s.
+ */
+static bool
+probe_starved(struct probe *p, enum probe_result r, int err)
+{
+	static uint64_t	logged_us;
+	static unsigned	postponed;
+	uint64_t	now = now_us(), retry;
+
+	if (r != PROBE_INTERNAL || (err != EMFILE && err != ENFILE) || !p->periodic)
+		return false;
+	if (p->starved_us == 0)
+		p->starved_us = p->started_us;
+	if (now - p->starved_us >= p->cfg->interval_us)
+		return false;
+	p->starved++;
+	postponed++;
+	if (logged_us == 0 || now - logged_us >= 10000000) {
+		log_warn("out of file descriptors (%s): %u probe attempt(s) postponed, "
+		    "retried shortly; raise LimitNOFILE= (ulimit -n)", strerror(err),
+		    postponed);
+		logged_us = now;
+		postponed = 0;
+	}
+	p->running = false;
+	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
+	/* A tenth of the interval, 1 to 100 ms, spread so that they do not retry together. */
+	retry = p->cfg->interval_us / 10;
+	retry = retry > 100000 ? 100000 : retry < 1000 ? 1000 : retry;
+	retry += (uint64_t)jitter(retry / 2);
+	if (arm(p->ev, &p->timer, now + retry, accuracy(p->cfg), probe_timer_cb, p) < 0) {
+		log_err("probe %s: cannot schedule the next attempt", p->cfg->name);
+		return false;
+	}
+	return true;
+}
+
+unsigned	probe_test_arm_failures;
+
+/*
+ * Arms the next periodic attempt. If the timer cannot be armed, the
+ * deadline source carries the attempt instead (a second after now), and
+ * the result just recorded is replaced by UNKNOWN with the reason: a probe
+ * that cannot run again must never keep showing a stale state.
+ */
 static void
-probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
+probe_rearm(struct probe *p, uint64_t now)
+{
+	uint64_t	span, next;
+	int		r, r2;
+
+	/* Keep the cadence from the start of this attempt, never in the past. */
+	span = p->cfg->interval_us * p->cfg->jitter_pct / 100;
+	next = usec_add(usec_add(p->started_us, (int64_t)p->cfg->interval_us),
+	    jitter(span));
+	if (next < now)
+		next = now;
+	if (probe_test_arm_failures > 0) {
+		probe_test_arm_failures--;
+		r = -ENOMEM;
+	} else if ((r = arm(p->ev, &p->timer, next, accuracy(p->cfg), probe_timer_cb, p)) >= 0)
+		return;
+	p->rearm_failures++;
+	r2 = arm(p->ev, &p->deadline, usec_add(now, 1000000), 1000, probe_deadline_cb, p);
+	p->rearm_fallback = r2 >= 0;
+	p->result = PROBE_INTERNAL;
+	p->state = probe_nagios(PROBE_INTERNAL, 0, p->cfg);
+	snprintf(p->msg, sizeof(p->msg), "cannot schedule the next attempt: %s; %s",
+	    strerror(-r), r2 >= 0 ? "retrying in 1s" : "no retry possible");
+	p->perfdata[0] = '\0';
+	log_err("probe %s: %s", p->cfg->name, p->msg);
+}
+
+static void
+probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
     const char *fmt, va_list ap)
 {
-	uint64_t	now = now_us(), next, span;
+	uint64_t	now = now_us();
 	char		t[32], msg[1024];
 	size_t		len;
 
@@ -377,7 +486,10 @@ probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
 		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
 		return;
 	}
+	if (probe_starved(p, r, err))
+		return;
 	p->running = false;
+	p->starved_us = 0;
 	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
 	p->latency_us = now - p->started_us;
 	p->result = r;
@@ -404,14 +516,7 @@ probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
 		    p->cfg->warning_us, t, sizeof(t)));
 	}
 
-	if (p->periodic) {
-		/* Keep the cadence from the start of this attempt, never in the past. */
-		span = p->cfg->interval_us * p->cfg->jitter_pct / 100;
-		next = p->started_us + p->cfg->interval_us + (uint64_t)jitter(span);
-		if (next < now)
-			next = now;
-		if (arm(p->ev, &p->timer, next, accuracy(p->cfg), probe_timer_cb, p) < 0)
-			log_err("probe %s: cannot schedule the next attempt", p->cfg->name);
-	}
+	if (p->periodic)
+		probe_rearm(p, now);
 	p->done_cb(p, p->done_arg);
 }

@@ -96,6 +96,8 @@ struct probe {
 	bool			 opened;
 	bool			 running;
 	bool			 periodic;
+	bool			 rearm_fallback;	/* the deadline source carries the next attempt */
+	unsigned		 rearm_failures;	/* the periodic timer could not be armed */
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
@@ -117,6 +119,13 @@ struct probe {
 	/* Every attempt's latency, for the metrics' histogram. */
 	uint64_t		 lat_buckets[PROBE_LAT_BUCKETS];	/* cumulative */
 	uint64_t		 lat_sum_us;
+	/*
+	 * CLOCK_MONOTONIC start of the first attempt postponed because the
+	 * process was out of descriptors (0: none): not a result, retried
+	 * shortly, for at most one interval.
+	 */
+	uint64_t		 starved_us;
+	uint64_t		 starved;	/* attempts postponed so, since start */
 };
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
@@ -160,5 +169,8 @@ const struct probe_type *probe_type_find(const char *name);
 const char	*probe_type_names(void);
 
 uint64_t	 now_us(void);
+
+/* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
+extern unsigned	probe_test_arm_failures;
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * exec probe: runs any Nagios plugin. The command is an argv list, run
  * without a shell, in its own process group, with stdin and stderr on
- * /dev/null and a clean environment; as root it runs as "user" (default
- * nobody), otherwise as the daemon's own user. Its exit status is the
+ * /dev/null, a clean environment and no descriptor of the daemon's, as
+ * "user" (default anycast-healthd-probe, which the packages create) with
+ * no capability at all, no_new_privs and only that user's groups (see
+ * priv.h): a plugin can never change routing. Its exit status is the
  * result (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, anything else UNKNOWN);
  * the first line of its output is the message, and what follows '|' on that
  * line is kept as performance data.
@@ -14,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -29,12 +32,15 @@
 #include "cfg.h"
 #include "exec.h"
 #include "log.h"
+#include "nofile.h"
 #include "plugin.h"
+#include "priv.h"
 #include "probe.h"
 
 /* Output kept (long perfdata included); the rest is read and dropped. */
 #define EXEC_OUT_MAX	16384
 #define EXEC_GROUPS_MAX	256
+#define EXEC_USER	"anycast-healthd-probe"
 
 struct exec_params {
 	char		**argv;
@@ -61,8 +67,15 @@ struct exec_run {
 enum exec_stage { STAGE_FDS, STAGE_USER, STAGE_EXEC };
 struct exec_failure {
 	int	stage;
+	int	priv;		/* enum priv_stage, for STAGE_USER */
 	int	err;
 };
+
+/*
+ * Groups that carry routing power (FRR's vty, the control socket's
+ * mutating commands): a plugin's user must not be in them.
+ */
+static const char *const exec_forbidden_groups[] = { "frrvty", "anycast-healthd-admin", NULL };
 
 static const char *const exec_keys[] = { "command", "user", NULL };
 
@@ -101,12 +114,98 @@ exec_free_params(void *arg)
 	free(ep);
 }
 
+/* The daemon's own user of the packages: never a plugin's. */
+#define EXEC_DAEMON_USER	"anycast-healthd"
+
+/* Whether gid is one of the groups a plugin must not have. */
+static const char *
+exec_forbidden_gid(gid_t gid)
+{
+	struct group	gr, *grp;
+	char		buf[4096];
+	gid_t		mine[EXEC_GROUPS_MAX];
+	int		n;
+
+	if (gid == 0)
+		return "root";
+	for (size_t i = 0; exec_forbidden_groups[i] != NULL; i++)
+		if (getgrnam_r(exec_forbidden_groups[i], &gr, buf, sizeof(buf), &grp) == 0 &&
+		    grp != NULL && grp->gr_gid == gid)
+			return exec_forbidden_groups[i];
+	/* The daemon's own groups (a non-root daemon's: frrvty, its primary group). */
+	if (geteuid() != 0) {
+		if (gid == getegid())
+			return "the daemon's group";
+		n = getgroups(EXEC_GROUPS_MAX, mine);
+		for (int i = 0; i < n; i++)
+			if (mine[i] == gid)
+				return "one of the daemon's groups";
+	}
+	return NULL;
+}
+
+/*
+ * Resolves "user" now (after fork() only async-signal-safe calls are
+ * allowed) and refuses one that would hand a plugin routing power: root,
+ * the daemon's user, a member of frrvty or of the admin group.
+ */
+static int
+exec_resolve_user(struct cfg_ctx *ctx, struct exec_params *ep)
+{
+	struct passwd	 pw, *pwp = NULL, dpw, *dpwp = NULL;
+	char		 pwbuf[4096], dbuf[4096], why[256];
+	const char	*bad;
+	int		 r;
+
+	r = getpwnam_r(ep->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
+	if (pwp == NULL) {
+		if (strcmp(ep->user, EXEC_USER) == 0)
+			cfg_error(ctx, "user", "no such user '%s' (the default user of exec "
+			    "plugins, created by the packages; create it with "
+			    "'useradd --system --no-create-home --shell /usr/sbin/nologin %s' "
+			    "or name another unprivileged user in \"user\")%s%s",
+			    ep->user, ep->user, r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+		else
+			cfg_error(ctx, "user", "no such user '%s'%s%s", ep->user,
+			    r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+		return -1;
+	}
+	ep->uid = pw.pw_uid;
+	ep->gid = pw.pw_gid;
+	if (ep->uid == 0 || (geteuid() != 0 && ep->uid == geteuid()) ||
+	    (getpwnam_r(EXEC_DAEMON_USER, &dpw, dbuf, sizeof(dbuf), &dpwp) == 0 &&
+	    dpwp != NULL && dpw.pw_uid == ep->uid)) {
+		cfg_error(ctx, "user", "'%s' (uid %u) is %s: a plugin must run as an "
+		    "unprivileged user of its own", ep->user, (unsigned)ep->uid,
+		    ep->uid == 0 ? "root" : "the daemon's user");
+		return -1;
+	}
+	ep->ngroups = EXEC_GROUPS_MAX;
+	if (getgrouplist(ep->user, ep->gid, ep->groups, &ep->ngroups) == -1) {
+		cfg_error(ctx, "user", "'%s' is in more than %d groups", ep->user,
+		    EXEC_GROUPS_MAX);
+		return -1;
+	}
+	for (int i = 0; i < ep->ngroups; i++)
+		if ((bad = exec_forbidden_gid(ep->groups[i])) != NULL) {
+			cfg_error(ctx, "user", "'%s' is in group %u (%s): a plugin must not "
+			    "have the daemon's routing power", ep->user,
+			    (unsigned)ep->groups[i], bad);
+			return -1;
+		}
+	/* The daemon must be able to honour "user", never run the plugin as itself. */
+	if (priv_enforced() && !priv_can_switch(why, sizeof(why))) {
+		cfg_error(ctx, "user", "cannot run plugins as '%s': %s", ep->user, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct exec_params	*ep;
-	struct passwd		 pw, *pwp = NULL;
-	char			 pwbuf[4096];
+	char			 why[PATH_MAX + 128];
 	size_t			 argc = 0;
 	int			 ok = 0, r;
 
@@ -124,31 +223,18 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		/* No shell and no PATH search: what runs is exactly what is named. */
 		cfg_error(ctx, "command[0]", "'%s' is not an absolute path", ep->argv[0]);
 		ok = -1;
+	} else if (cfg_path_trusted(ep->argv[0], why, sizeof(why)) == -1) {
+		/* Whoever can replace the program runs code in every attempt. */
+		cfg_error(ctx, "command[0]", "refusing %s: %s", ep->argv[0], why);
+		ok = -1;
 	}
 	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)
 		ok = -1;
-	if (ep->user == NULL && (ep->user = strdup("nobody")) == NULL) {
+	else if (ep->user == NULL && (ep->user = strdup(EXEC_USER)) == NULL) {
 		cfg_error(ctx, NULL, "out of memory");
 		ok = -1;
-	}
-	/* Resolved now: after fork() only async-signal-safe calls are allowed. */
-	if (ep->user != NULL) {
-		r = getpwnam_r(ep->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
-		if (pwp == NULL) {
-			cfg_error(ctx, "user", "no such user '%s'%s%s", ep->user,
-			    r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
-			ok = -1;
-		} else {
-			ep->uid = pw.pw_uid;
-			ep->gid = pw.pw_gid;
-			ep->ngroups = EXEC_GROUPS_MAX;
-			if (getgrouplist(ep->user, ep->gid, ep->groups, &ep->ngroups) == -1) {
-				cfg_error(ctx, "user", "'%s' is in more than %d groups",
-				    ep->user, EXEC_GROUPS_MAX);
-				ok = -1;
-			}
-		}
-	}
+	} else if (exec_resolve_user(ctx, ep) == -1)
+		ok = -1;
 	if (ok == -1) {
 		exec_free_params(ep);
 		return -1;
@@ -158,9 +244,9 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 }
 
 static void
-exec_fail(int fd, enum exec_stage stage)
+exec_fail(int fd, enum exec_stage stage, int priv)
 {
-	struct exec_failure	f = { .stage = (int)stage, .err = errno };
+	struct exec_failure	f = { .stage = (int)stage, .priv = priv, .err = errno };
 
 	(void)!write(fd, &f, sizeof(f));
 	_exit(127);
@@ -171,10 +257,11 @@ exec_fail(int fd, enum exec_stage stage)
  * (no malloc, no stdio, no logging).
  */
 static void __attribute__((__noreturn__))
-exec_child(const struct exec_params *ep, int devnull, int out, int err, bool drop)
+exec_child(const struct exec_params *ep, int devnull, int out, int err)
 {
 	struct sigaction	sa;
 	sigset_t		none;
+	enum priv_stage		stage;
 
 	setpgid(0, 0);
 	/* Signal dispositions and the mask are inherited: the daemon ignores SIGPIPE and blocks others. */
@@ -186,16 +273,17 @@ exec_child(const struct exec_params *ep, int devnull, int out, int err, bool dro
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup2(devnull, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
 	    dup2(devnull, STDERR_FILENO) == -1)
-		exec_fail(err, STAGE_FDS);
-	/* Every descriptor is opened close-on-exec; make sure of it for the rest. */
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		exec_fail(err, STAGE_FDS, 0);
+	/* Not even a close-on-exec one survives (libcurl's sockets are not). */
+	if (priv_close_fds(err) == -1)
+		exec_fail(err, STAGE_FDS, 0);
 	if (chdir("/") == -1)
-		exec_fail(err, STAGE_FDS);
-	if (drop && (setgroups((size_t)ep->ngroups, ep->groups) == -1 ||
-	    setgid(ep->gid) == -1 || setuid(ep->uid) == -1))
-		exec_fail(err, STAGE_USER);
+		exec_fail(err, STAGE_FDS, 0);
+	nofile_child();
+	if (priv_drop_child(ep->uid, ep->gid, ep->groups, (size_t)ep->ngroups, &stage) == -1)
+		exec_fail(err, STAGE_USER, (int)stage);
 	execve(ep->argv[0], ep->argv, exec_env);
-	exec_fail(err, STAGE_EXEC);
+	exec_fail(err, STAGE_EXEC, 0);
 	_exit(127);
 }
 
@@ -387,8 +475,11 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	exec_cleanup(p);
 	sep = msg[0] != '\0' ? ": " : "";
 	if (failed && f.stage == STAGE_USER)
-		probe_done(p, PROBE_EXEC_FAILED, "cannot run %s as user '%s' (uid %u): %s",
-		    ep->argv[0], ep->user, (unsigned)ep->uid, strerror(f.err));
+		probe_done(p, PROBE_EXEC_FAILED, "cannot run %s as user '%s' (uid %u): "
+		    "cannot %s: %s%s", ep->argv[0], ep->user, (unsigned)ep->uid,
+		    priv_stage_str((enum priv_stage)f.priv), strerror(f.err),
+		    f.err == EPERM && geteuid() != 0 ? " (not root, and no CAP_SETUID, "
+		    "CAP_SETGID and CAP_SETPCAP)" : "");
 	else if (failed)
 		probe_done(p, PROBE_EXEC_FAILED, "cannot %s %s: %s", f.stage == STAGE_EXEC ?
 		    "execute" : "set up", ep->argv[0], strerror(f.err));
@@ -447,7 +538,6 @@ exec_start(struct probe *p)
 	struct exec_run			*run;
 	int				 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int				 devnull = -1, r;
-	bool				 drop = geteuid() == 0;
 	const char			*what;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
@@ -471,7 +561,7 @@ exec_start(struct probe *p)
 	if ((run->pid = fork()) == -1)
 		goto fail;
 	if (run->pid == 0)
-		exec_child(ep, devnull, outp[1], errp[1], drop);
+		exec_child(ep, devnull, outp[1], errp[1]);
 
 	/* Also here: a kill at timeout must reach the group even if the child has not run yet. */
 	setpgid(run->pid, run->pid);

@@ -73,20 +73,20 @@ svc() { # NAME PROBES [EXTRA]
 JSON
 }
 st() { # NAME TEXT CODE [PERF] [EXTRA]
-	printf '{ "type": "exec", "name": "%s", "command": ["%s/state.sh", "%s", "%s", "%s"] %s }' \
+	printf '{ "type": "exec", "user": "nobody", "name": "%s", "command": ["%s/state.sh", "%s", "%s", "%s"] %s }' \
 		"$1" "$plug" "$2" "$3" "${4:-}" "${5:-}"
 }
 svc ok "$(st app 'APP OK - all fine' 0 "'conn'=5;10;20;0;100 'ratio'=0.5")"
 svc warn "$(st app 'APP WARNING - slow' 1 "'conn'=15;10;20;0;100")"
 svc crit "$(st app 'APP OK' 0), $(st db 'DB CRITICAL - replica 3 lags 600 s' 2 "'lag'=600s;60;300")"
 svc unknown "$(st app 'APP OK' 0), $(st db 'DB UNKNOWN - cannot tell' 3)" ', "require": "any"'
-svc long "{ \"type\": \"exec\", \"name\": \"m\", \"command\": [\"$plug/long.sh\"] }"
+svc long "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"m\", \"command\": [\"$plug/long.sh\"] }"
 # '|' in a message (an expect_body quoted), in a probe name, and broken plugin perfdata.
 svc pipe "{ \"type\": \"http\", \"name\": \"p|q\", \"url\": \"http://www.example.com:$HTTP_PORT/healthz\", \"connect_to\": \"127.0.0.1\", \"expect_body\": \"^(healthy|fine)\" }, \
 $(st perf 'PERF OK' 0 "'t'=1s 'app:bad'=abc 'u'=5xs six=1;2;3;4;5;6")" ', "require": 1'
 
-svc bytes "{ \"type\": \"exec\", \"name\": \"b\", \"command\": [\"$plug/bytes.sh\"] }"
-svc hang "{ \"type\": \"exec\", \"name\": \"h\", \"command\": [\"$plug/hang.sh\"], \"timeout\": \"5s\", \"interval\": \"60s\" }" \
+svc bytes "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"b\", \"command\": [\"$plug/bytes.sh\"] }"
+svc hang "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"h\", \"command\": [\"$plug/hang.sh\"], \"timeout\": \"5s\", \"interval\": \"60s\" }" \
 	', "interval": "60s"'
 chmod 644 "$A/main.json" "$A/services.d"/*.json
 cp -r "$A/services.d" "$A/all.d"
@@ -96,6 +96,7 @@ B=$AHD_TMP/b
 sock=$AHD_TMP/run/control.sock
 prom=$AHD_TMP/run/metrics.prom
 mkdir -p "$B/services.d" "$AHD_TMP/run"
+mkdir -m 0700 "$AHD_TMP/private"	# status-denied: a socket nobody may reach
 cat >"$B/main.json" <<JSON
 { "interface": "lo", "on_exit": "withdraw", "control_socket": "$sock",
   "state_file": "$AHD_TMP/run/state.json", "metrics_file": "$prom",
@@ -108,7 +109,7 @@ bsvc() { # NAME PREFIX PROBES
 JSON
 }
 bsvc up1 192.0.2.1/32 "$(st app 'APP OK - fine' 0 "'conn'=3" ', "warning": "2s", "critical": "4s"'), \
-{ \"type\": \"exec\", \"name\": \"raw\", \"command\": [\"$plug/bytes.sh\"] }"
+{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"raw\", \"command\": [\"$plug/bytes.sh\"] }"
 bsvc drained1 192.0.2.2/32 "$(st app 'APP OK' 0)"
 bsvc down1 192.0.2.3/32 "$(st app 'APP CRITICAL - broken' 2)"
 chmod 644 "$B/main.json" "$B/services.d"/*.json
@@ -177,6 +178,9 @@ object CheckCommand "ahd-status" {
 object CheckCommand "ahd-status-nobody" {
   command = [ "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "$CTL", "status", "-s", "$sock" ]
 }
+object CheckCommand "ahd-status-denied" {
+  command = [ "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "$CTL", "status", "-s", "$AHD_TMP/private/control.sock" ]
+}
 object Host "node" { check_command = "true"; check_interval = 60s }
 template Service "fast" { host_name = "node"; check_interval = 2s; retry_interval = 2s; max_check_attempts = 1 }
 EOF
@@ -191,7 +195,8 @@ object Service "status-up" { import "fast"; check_command = "ahd-status"; vars.a
 object Service "status-drained" { import "fast"; check_command = "ahd-status"; vars.ahd_service = "drained1" }
 object Service "status-down" { import "fast"; check_command = "ahd-status"; vars.ahd_service = "down1" }
 object Service "status-nodaemon" { import "fast"; check_command = "ahd-status"; vars.ahd_socket = "$AHD_TMP/run/nothing.sock" }
-object Service "status-denied" { import "fast"; check_command = "ahd-status-nobody" }
+object Service "status-nobody" { import "fast"; check_command = "ahd-status-nobody" }
+object Service "status-denied" { import "fast"; check_command = "ahd-status-denied" }
 EOF
 icinga_defs=(-DDataDir="$I/data" -DLogDir="$I/log" -DCacheDir="$I/cache" -DSpoolDir="$I/spool"
 	-DInitRunDir="$I/run" -DPidPath="$I/run/icinga2/icinga2.pid" -DStatePath="$I/data/icinga2.state"
@@ -316,7 +321,11 @@ expect status-down CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITI
 expect status-all CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITICAL - broken \(0/1 probes OK\), drained1 drained: 1/1 probes OK, up1 up: 2/2 probes OK" \
 	"'down1/state'=2;1;2;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;1;2;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;1;2;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
 expect status-nodaemon UNKNOWN "ANYCAST-HEALTH UNKNOWN - daemon not running: cannot reach the daemon at $AHD_TMP/run/nothing.sock: No such file or directory" ""
-expect status-denied UNKNOWN "ANYCAST-HEALTH UNKNOWN - permission denied on the control socket $sock for uid [0-9]+: .*" ""
+# Any local user may read the status (a monitoring agent needs no group)...
+expect status-nobody CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITICAL - broken \(0/1 probes OK\), drained1 drained: 1/1 probes OK, up1 up: 2/2 probes OK" \
+	"'down1/state'=2;1;2;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;1;2;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;1;2;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
+# ...and a socket it cannot reach is UNKNOWN with the reason, on stdout.
+expect status-denied UNKNOWN "ANYCAST-HEALTH UNKNOWN - permission denied on the control socket $AHD_TMP/private/control.sock for uid [0-9]+: .*" ""
 if grep -q "Ignoring invalid perfdata\|invalid perfdata" "$I/icinga.log"; then
 	ahd_fail "Icinga complained about perfdata: $(grep -m3 'perfdata' "$I/icinga.log")"
 else

@@ -4,7 +4,7 @@
 # warnings are reported); installs it for real with dpkg, checks the system
 # user (and its frrvty membership), the shipped configuration, the example
 # service, the man pages and the templates, runs the installed daemon as
-# that user with CAP_NET_ADMIN only (as the unit does) in a scratch network
+# that user with the unit's capabilities (as the unit does) in a scratch network
 # namespace, upgrades to a repacked 0.1.0-1+test2 to see a modified conffile
 # kept, then purges and checks that nothing is left. Then builds the .rpm
 # (packaging/build-rpm.sh) and checks its files, config flags and scripts.
@@ -188,12 +188,14 @@ if command -v systemd-analyze >/dev/null; then
 	sed 's/^/# verify: /' "$tmp/verify"
 fi
 
-# The daemon as the unit runs it: user anycast-healthd, CAP_NET_ADMIN only,
-# /run/anycast-healthd made for it (RuntimeDirectory=, mode 0750); in a
+# The daemon as the unit runs it: user anycast-healthd, the unit's ambient
+# capabilities, /run/anycast-healthd made for it (RuntimeDirectory=, mode 0755); in a
 # scratch network namespace so that nothing here is touched.
-install -d -m 0750 -o anycast-healthd -g anycast-healthd /run/anycast-healthd
+install -d -m 0755 -o anycast-healthd -g anycast-healthd /run/anycast-healthd
 unshare --net setpriv --reuid=anycast-healthd --regid=anycast-healthd --init-groups \
-    --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+    --inh-caps=-all,+net_admin,+setuid,+setgid,+setpcap \
+    --ambient-caps=-all,+net_admin,+setuid,+setgid,+setpcap \
+    --bounding-set=-all,+net_admin,+setuid,+setgid,+setpcap \
     /usr/sbin/anycast-healthd >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 50); do

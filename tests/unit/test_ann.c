@@ -283,3 +283,64 @@ Test(ann, the_kernel_mirror_corrects_foreign_changes_only)
 	ann_free(a);
 	cfg_free(cfg);
 }
+
+Test(ann, a_lost_record_holds_back_what_is_no_longer_on_the_system)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), "b", SVC("192.0.2.54/32"),
+			    NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	unsigned	 asked = 0;
+
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 1, true, ANN_PLAIN, false);
+	ann_recorded(a);
+	cr_assert(on_lo("192.0.2.53/32") && on_lo("192.0.2.54/32"));
+	/* a falls; then the file is removed (or a write fails). */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	cr_assert_not(on_lo("192.0.2.53/32"));
+	ann_record_lost(a);
+	cr_expect_not(a->prefixes[0].recorded, "no file lists it any more");
+	cr_expect(a->prefixes[1].recorded, "on the system: listed again by the next write");
+	asked = 0;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_not(on_lo("192.0.2.53/32"), "announced again with no record");
+	cr_expect_gt(asked, 0);
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect(on_lo("192.0.2.54/32"), "what is out stays out");
+	ann_recorded(a);
+	cr_expect(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}
+
+/* What a service adopted at start has out already needs no new record. */
+Test(ann, adopted_prefixes_count_as_recorded)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	struct pfx	 p = P("192.0.2.53/32");
+	unsigned	 asked = 0;
+
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ann_scan(a), 0);
+	a->svc_wanted[0] = true;
+	ann_adopted(a, 0);
+	ann_reconcile(a);
+	cr_expect_eq(ann_waiting(a), 0, "held back though it is out already");
+	cr_expect(on_lo("192.0.2.53/32"));
+	/* Not found announced: not adopted, a record is needed as ever. */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	a->prefixes[0].recorded = false;
+	ann_adopted(a, 0);
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "frr.h"
+#include "nofile.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -212,8 +215,17 @@ rig_cb(struct frr *f, void *arg)
 	r->updates++;
 }
 
+static void	rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout,
+		    const char *vtysh);
+
 static void
 rig_setup(struct rig *r, const char *mode, const char *timeout)
+{
+	rig_setup_vtysh(r, mode, timeout, FAKE);
+}
+
+static void
+rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout, const char *vtysh)
 {
 	char		main_json[512];
 	sigset_t	mask;
@@ -225,7 +237,7 @@ rig_setup(struct rig *r, const char *mode, const char *timeout)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	snprintf(main_json, sizeof(main_json), "{ \"frr\": { \"vtysh\": \"%s\", "
-	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", FAKE, timeout);
+	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", vtysh, timeout);
 	r->cfg = tu_load(main_json, "web", "{ \"prefixes\": [\"192.0.2.53/32\", "
 	    "\"2001:db8::53/128\"], \"method\": \"network\", \"probes\": [ { \"type\": "
 	    "\"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
@@ -495,6 +507,58 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	cr_expect_eq(errno, ECHILD);
 	probe_free(p);
 	cfg_free(pcfg);
+	rig_teardown(&r);
+}
+
+/* Alive and not a zombie. */
+static bool
+alive(pid_t pid)
+{
+	char	path[64], buf[512], *s;
+	FILE	*f;
+	bool	 live;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	live = fgets(buf, sizeof(buf), f) != NULL && (s = strrchr(buf, ')')) != NULL &&
+	    s[1] == ' ' && s[2] != 'Z';
+	fclose(f);
+	return live;
+}
+
+Test(frr, hung_vtysh_is_killed_with_everything_it_started)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		 path[300];
+	FILE		*f;
+	long		 child;
+	unsigned	 n = 0, left = 0;
+
+	rig_setup(&r, "hangchild", "200ms");
+	frr_want(r.frr, &v4, true, NULL);
+	run_ms(r.ev, 700);
+	cr_expect_geq(frr_stats(r.frr)->timeouts, 1);
+	/* The call in flight now goes with the driver, as at shutdown. */
+	frr_free(r.frr);
+	r.frr = NULL;
+	/* SIGKILL is immediate, but the kernel may take a moment to tear a process down. */
+	usleep(100000);
+	snprintf(path, sizeof(path), "%s.child", r.state);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "the fake vtysh never started its child");
+	while (fscanf(f, "%ld", &child) == 1) {
+		n++;
+		if (alive((pid_t)child)) {
+			left++;
+			kill((pid_t)child, SIGKILL);
+		}
+	}
+	fclose(f);
+	unlink(path);
+	cr_expect_geq(n, 1);
+	cr_expect_eq(left, 0, "%u of %u children of a killed vtysh are still running", left, n);
 	rig_teardown(&r);
 }
 
@@ -1148,5 +1212,79 @@ Test(frr, prefix_removed_by_reload_is_verified_until_withdrawn)
 	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
 	cr_expect(frr_withdrawn(r.frr));
 	free(ann);
+	rig_teardown(&r);
+}
+
+/*
+ * Moved to method address while degraded or draining: the route-map is
+ * ours and comes off (plain `network P` stays, the operator's), then the
+ * prefix is forgotten.
+ */
+Test(frr, released_to_method_address_loses_our_route_map)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, "ANYCAST-GSHUT");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_release(r.frr, &v4, false);
+	frr_want(r.frr, &v4, false, NULL);	/* ignored from now on */
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n", "the route-map stayed: %s", state);
+	free(state);
+	cr_expect_not(frr_holds(r.frr, &v4), "still managed after the read-back");
+	/* Forgotten: a route-map set by hand later stays. */
+	cr_assert_not_null(r.state);
+	FILE *fp = fopen(r.state, "w");
+	cr_assert_not_null(fp);
+	fputs("ipv4 192.0.2.53/32 HAND\n", fp);
+	fclose(fp);
+	frr_check(r.frr);
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 HAND\n");
+	log = slurp(r.log);
+	cr_expect_eq(log_count(log, "no network 192.0.2.53/32"), 0, "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
+
+/* vtysh gets the open-files limit the daemon had before raising its own. */
+Test(frr, vtysh_gets_the_open_files_limit_from_before_the_raise)
+{
+	struct rig	 r = { 0 };
+	struct rlimit	 rl;
+	char		 wrap[256], out[256], *got;
+	FILE		*fp;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		cr_skip_test("hard open files limit %llu", (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = 512;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(nofile_raise(&rl), 0);
+	cr_assert_eq(rl.rlim_cur, rl.rlim_max);
+	snprintf(wrap, sizeof(wrap), "/tmp/ahd-vtysh-nofile-%d.sh", getpid());
+	snprintf(out, sizeof(out), "/tmp/ahd-vtysh-nofile-%d.out", getpid());
+	fp = fopen(wrap, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "#!/bin/sh\nulimit -Sn >%s\nexec %s \"$@\"\n", out, FAKE);
+	fclose(fp);
+	chmod(wrap, 0755);
+	rig_setup_vtysh(&r, "ok", "2s", wrap);
+	cr_expect(run_until_synced(&r, 3000));
+	got = slurp(out);
+	cr_expect_str_eq(got, "512\n");
+	free(got);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(rl.rlim_cur, rl.rlim_max, "the daemon's own limit was not put back");
+	unlink(wrap);
+	unlink(out);
 	rig_teardown(&r);
 }

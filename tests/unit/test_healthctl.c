@@ -95,8 +95,8 @@ struct check_case {
 	const char	*perf;		/* a substring of the perfdata */
 };
 
-#define EXIT(name, code) "{ \"type\": \"exec\", \"name\": \"" name "\", \"command\": " \
-	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"] }"
+#define EXIT(name, code) "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"" name "\", \"command\": " \
+	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"], \"user\": \"nobody\" }"
 
 Test(healthctl, check_exit_codes_and_plugin_line)
 {
@@ -176,8 +176,9 @@ Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 
 	/* Quoted labels with spaces and '' survive; a broken item is dropped, and said. */
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
-	    "{ \"type\": \"exec\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
-	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"] } ] }");
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
+	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"], "
+	    "\"user\": \"nobody\" } ] }");
 	rc = check(svc, "svc", out, sizeof(out));
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
@@ -215,7 +216,7 @@ Test(healthctl, check_timeout_kills_the_plugins_group)
 	chmod(pdir, 01777);
 	snprintf(file, sizeof(file), "%s/pids", pdir);
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": \"60s\", "
-	    "\"probes\": [ { \"type\": \"exec\", \"name\": \"h\", \"timeout\": \"30s\", "
+	    "\"probes\": [ { \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"h\", \"timeout\": \"30s\", "
 	    "\"command\": [\"" PLUGINS "/hang.sh\", \"%s\"] } ] }", file);
 	rc = check(svc, "svc -t 0.5", out, sizeof(out));
 	cr_expect_eq(rc, 3, "%s", out);
@@ -254,7 +255,7 @@ Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
 	longmsg[sizeof(longmsg) - 1] = '\0';
 	/* A probe name with '|' and a 400-byte message: one line, no stray '|'. */
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
-	    "{ \"type\": \"exec\", \"name\": \"a|b\", \"command\": [\"" PLUGINS "/exit.sh\", "
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"a|b\", \"command\": [\"" PLUGINS "/exit.sh\", "
 	    "\"%s\", \"2\"] } ] }", longmsg);
 	rc = check(svc, "svc", out, sizeof(out));
 	cr_expect_eq(rc, 2, "%s", out);
