@@ -313,8 +313,6 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	ap->present = ap->desired;
 	ann_track_addr(a, ap);
 	a->noop = rc == 1;
-	if (rc == 1)
-		return;
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
