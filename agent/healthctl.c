@@ -351,7 +351,12 @@ guard_start(void)
 	exec_set_tracker(guard_track);
 }
 
-/* A bad configuration is a plugin line on stdout too: Nagios Core reads nothing else. */
+/*
+ * A bad configuration is a plugin line on stdout too: Nagios Core reads
+ * nothing else. Nothing goes to stderr: Icinga 2 merges it with stdout, and
+ * an unbuffered error would come before the buffered plugin line and
+ * become the first line. The detail lines carry every error.
+ */
 static struct cfg *
 load_plugin(const char *path)
 {
@@ -365,10 +370,8 @@ load_plugin(const char *path)
 	    path != NULL ? path : CFG_DEFAULT_MAIN, errs.n > 0 ? errs.msgs[0] : "?",
 	    errs.n > 1 ? " (and more, below)" : "");
 	plugin_line("UNKNOWN", summary, "");
-	for (size_t i = 0; i < errs.n; i++) {
+	for (size_t i = 0; i < errs.n; i++)
 		detail_line("%s", errs.msgs[i]);
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	}
 	cfg_errors_clear(&errs);
 	return NULL;
 }

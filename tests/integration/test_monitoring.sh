@@ -384,12 +384,13 @@ else
 	ahd_fail "status -t 1: exit $rc after $ms ms: $out"
 fi
 
-# --- A bad configuration: an UNKNOWN plugin line on stdout.
+# --- A bad configuration: an UNKNOWN plugin line first, stderr merged as Icinga 2 does.
 echo '{ "interval": 5 ' >"$AHD_TMP/bad.json"
 chmod 644 "$AHD_TMP/bad.json"
 rc=0
-out=$("$CTL" check --all -c "$AHD_TMP/bad.json" 2>/dev/null) || rc=$?
-if ((rc == 3)) && [[ $out == "ANYCAST-HEALTH UNKNOWN - configuration $AHD_TMP/bad.json invalid: "* ]]; then
+out=$("$CTL" check --all -c "$AHD_TMP/bad.json" 2>&1) || rc=$?
+if ((rc == 3)) && [[ $out == "ANYCAST-HEALTH UNKNOWN - configuration $AHD_TMP/bad.json invalid: "* ]] &&
+	(($(wc -l <<<"$out") == 2)); then
 	ahd_pass "bad configuration: exit 3, '${out%%$'\n'*}'"
 else
 	ahd_fail "bad configuration: exit $rc, '$out'"

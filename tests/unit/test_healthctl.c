@@ -236,14 +236,20 @@ Test(healthctl, check_timeout_kills_the_plugins_group)
 
 Test(healthctl, bad_configuration_is_a_plugin_line_on_stdout)
 {
-	char	out[4096];
-	int	rc;
+	char		 out[4096];
+	const char	*d;
+	int		 rc;
 
-	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>/dev/null", out,
+	/* stderr merged, as Icinga 2 does: the plugin line must still come first. */
+	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>&1", out,
 	    sizeof(out));
 	cr_expect_eq(rc, 3, "%s", out);
 	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH UNKNOWN - configuration ", 39), 0, "%s", out);
 	cr_expect_not_null(strstr(out, "invalid: services.d/svc.json: not valid JSON"), "%s", out);
+	/* The error once, as a detail line, not again from stderr. */
+	d = strstr(out, "\nservices.d/svc.json: not valid JSON");
+	cr_assert_not_null(d, "%s", out);
+	cr_expect_null(strstr(d + 1, "\nservices.d/svc.json: not valid JSON"), "%s", out);
 }
 
 Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
