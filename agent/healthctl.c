@@ -98,11 +98,14 @@ cmd_validate(const char *path)
 
 /*
  * The plugin line's limits. Nagios Core keeps 8 KiB of a plugin's output
- * (MAX_PLUGIN_OUTPUT_LENGTH) and the perfdata sits on the first line: past
- * PERF_MAX whole items are dropped, and a detail line says so.
+ * (MAX_PLUGIN_OUTPUT_LENGTH) and the perfdata sits on the first line: the
+ * whole line, newline included, stays within FIRST_LINE_MAX. The perfdata
+ * gets what the state and summary leave (perf_room()); past that whole
+ * items are dropped, and a detail line says so.
  */
+#define FIRST_LINE_MAX	8192
 #define SUMMARY_MAX	1024
-#define PERF_MAX	7168
+#define HEAD_MAX	(SUMMARY_MAX + 32)	/* "ANYCAST-HEALTH STATE - summary" */
 #define REASON_MAX	120	/* a probe's message in the first line */
 
 struct check {
@@ -226,16 +229,42 @@ summary_item(char *buf, size_t len, size_t *off, const char *svc, const char *st
 	append(buf, len, off, "%s %s (%zu/%zu probes OK)", probe, reason, n_ok, n);
 }
 
-/* Prints the plugin line: "ANYCAST-HEALTH STATE - summary | perfdata". */
+/* The first line before its perfdata: "ANYCAST-HEALTH STATE - summary". */
 static void
-plugin_line(const char *state, const char *summary, const char *perf)
+plugin_head(char *head, size_t len, const char *state, const char *summary)
 {
 	char	text[SUMMARY_MAX];
 
 	plugin_clean(text, sizeof(text), summary, strlen(summary),
 	    PLUGIN_PIPE | PLUGIN_ELLIPSIS);
-	printf("ANYCAST-HEALTH %s - %s%s%s\n", state, text, perf[0] != '\0' ? " | " : "",
-	    perf);
+	snprintf(head, len, "ANYCAST-HEALTH %s - %s", state, text);
+}
+
+/*
+ * The perfdata buffer's size (its NUL included) that keeps head, " | ",
+ * the perfdata and the newline within FIRST_LINE_MAX.
+ */
+static size_t
+perf_room(const char *head)
+{
+	return FIRST_LINE_MAX - strlen(head) - 3;
+}
+
+/* Prints the plugin line: "ANYCAST-HEALTH STATE - summary | perfdata". */
+static void
+plugin_print(const char *head, const char *perf)
+{
+	printf("%s%s%s\n", head, perf[0] != '\0' ? " | " : "", perf);
+}
+
+/* A plugin line without perfdata. */
+static void
+plugin_line(const char *state, const char *summary)
+{
+	char	head[HEAD_MAX];
+
+	plugin_head(head, sizeof(head), state, summary);
+	plugin_print(head, "");
 }
 
 /* A detail line (long output): one line, no '|'. */
@@ -369,7 +398,7 @@ load_plugin(const char *path)
 	snprintf(summary, sizeof(summary), "configuration %s invalid: %s%s",
 	    path != NULL ? path : CFG_DEFAULT_MAIN, errs.n > 0 ? errs.msgs[0] : "?",
 	    errs.n > 1 ? " (and more, below)" : "");
-	plugin_line("UNKNOWN", summary, "");
+	plugin_line("UNKNOWN", summary);
 	for (size_t i = 0; i < errs.n; i++)
 		detail_line("%s", errs.msgs[i]);
 	cfg_errors_clear(&errs);
@@ -409,7 +438,7 @@ check_abort(struct cfg *cfg, struct probe ***probes, const struct check *c,
 				    cfg->services[i].name, probes[i][j]->cfg->name);
 	/* probe_free() aborts: an exec plugin's whole process group gets SIGKILL. */
 	check_cleanup(cfg, probes);
-	plugin_line("UNKNOWN", summary, "");
+	plugin_line("UNKNOWN", summary);
 }
 
 /* Our own latency items first: they must survive a plugin's flood of perfdata. */
@@ -458,7 +487,9 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	struct plugin_perf	  pp;
 	sd_event		 *ev = NULL;
 	enum nagios_state	  total = NAGIOS_OK;
-	char			  summary[8192] = "", *perf = NULL, t[32];
+	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
+	char			  t[32];
 	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
 	sigset_t		  mask;
 	int			  r, rc = EXIT_UNKNOWN;
@@ -474,7 +505,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
@@ -494,10 +525,10 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	    (uint64_t)(timeout_s * 1e6), 1000, check_timeout_cb, &c)) < 0) ||
 	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL ||
 	    (order = calloc(cfg->nservices, sizeof(*order))) == NULL ||
-	    (perf = malloc(PERF_MAX)) == NULL) {
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
 		snprintf(summary, sizeof(summary), "cannot set up: %s",
 		    strerror(r < 0 ? -r : ENOMEM));
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -518,7 +549,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 				probe_run_once(probes[i][j]);
 	if (c.pending > 0 && (r = sd_event_loop(ev)) < 0) {
 		snprintf(summary, sizeof(summary), "event loop: %s", strerror(-r));
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	if (c.timed_out || c.signal != 0) {
@@ -548,9 +579,10 @@ cmd_check(const char *path, const char *name, double timeout_s)
 			    worst != NULL ? worst->cfg->name : NULL,
 			    worst != NULL ? worst->msg : NULL, n_ok, s->nprobes);
 		}
-	plugin_perf_init(&pp, perf, PERF_MAX);
+	plugin_head(head, sizeof(head), nagios_state_str(total), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
 	check_perfdata(cfg, probes, all, &pp);
-	plugin_line(nagios_state_str(total), summary, perf);
+	plugin_print(head, perf);
 	for (size_t k = 0; k < norder; k++) {
 		size_t i = order[k];
 		for (size_t j = 0; j < cfg->services[i].nprobes; j++) {
@@ -830,7 +862,7 @@ status_unreachable(const char *sock)
 		snprintf(summary, sizeof(summary), "daemon not running: %s", ctl_err);
 	else
 		snprintf(summary, sizeof(summary), "daemon not reachable: %s", ctl_err);
-	plugin_line("UNKNOWN", summary, "");
+	plugin_line("UNKNOWN", summary);
 	return EXIT_UNKNOWN;
 }
 
@@ -847,15 +879,12 @@ json_probe_state(struct json_object *probe)
 	return NAGIOS_UNKNOWN;
 }
 
-/* One service of the daemon in the first line, and its perfdata. */
+/* One service of the daemon in the first line. */
 static void
-status_service(struct json_object *svc, int src, bool prefixed, char *summary,
-    size_t len, size_t *off, struct plugin_perf *pp)
+status_summary(struct json_object *svc, int src, char *summary, size_t len, size_t *off)
 {
 	struct json_object	*arr, *e, *worst = NULL;
-	char			 prefix[160], rest[128], v[32], w[32], c[32];
-	size_t			 n_ok = 0, n = 0, ann = 0, npfx = 0;
-	const char		*name = jstr(svc, "name");
+	size_t			 n_ok = 0, n = 0;
 
 	if ((arr = jarr(svc, "probes")) != NULL)
 		n = json_object_array_length(arr);
@@ -867,10 +896,22 @@ status_service(struct json_object *svc, int src, bool prefixed, char *summary,
 		    badness(json_probe_state(worst))))
 			worst = e;
 	}
-	summary_item(summary, len, off, name, jstr(svc, "state"),
+	summary_item(summary, len, off, jstr(svc, "name"), jstr(svc, "state"),
 	    worst != NULL ? jstr(worst, "name") : NULL,
 	    worst != NULL ? jstr(worst, "message") : NULL, n_ok, n);
+}
 
+/* One service's perfdata: state, announced prefixes, probe latencies. */
+static void
+status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf *pp)
+{
+	struct json_object	*arr, *e;
+	char			 prefix[160], rest[128], v[32], w[32], c[32];
+	size_t			 n = 0, ann = 0, npfx = 0;
+	const char		*name = jstr(svc, "name");
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
 	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
 	/* 0 up, 1 degraded, drained or starting, 2 down: the exit status's scale. */
 	snprintf(rest, sizeof(rest), "%d;1;2;0;2", src);
@@ -976,7 +1017,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	struct plugin_perf	  pp;
 	struct timespec		  ts;
 	struct sigaction	  sa;
-	char			  summary[8192] = "", *perf = NULL;
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
 	size_t			  nsel = 0, soff = 0, n;
 	double			  now;
 	int			  rc = 0, *exits = NULL;
@@ -1013,8 +1054,8 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	n = json_object_array_length(svcs);
 	if ((sel = calloc(n + 1, sizeof(*sel))) == NULL ||
 	    (exits = calloc(n + 1, sizeof(*exits))) == NULL ||
-	    (perf = malloc(PERF_MAX)) == NULL) {
-		plugin_line("UNKNOWN", "out of memory", "");
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		plugin_line("UNKNOWN", "out of memory");
 		rc = EXIT_UNKNOWN;
 		goto out;
 	}
@@ -1037,7 +1078,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	}
 	if (service != NULL && nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		rc = EXIT_UNKNOWN;
 		goto out;
 	}
@@ -1053,7 +1094,6 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 		goto out;
 	}
-	plugin_perf_init(&pp, perf, PERF_MAX);
 	if (nsel == 0)
 		append(summary, sizeof(summary), &soff, "%sno services configured",
 		    soff > 0 ? ", " : "");
@@ -1061,9 +1101,15 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	for (int b = 2; b >= 0; b--)
 		for (size_t i = 0; i < nsel; i++)
 			if (exits[i] == b)
-				status_service(sel[i], exits[i], service == NULL, summary,
-				    sizeof(summary), &soff, &pp);
-	plugin_line(nagios_state_str((enum nagios_state)rc), summary, perf);
+				status_summary(sel[i], exits[i], summary, sizeof(summary),
+				    &soff);
+	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)rc), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < nsel; i++)
+			if (exits[i] == b)
+				status_perf(sel[i], exits[i], service == NULL, &pp);
+	plugin_print(head, perf);
 	if (verbose)
 		status_table(reply, sel, nsel, now);
 	else

@@ -38,9 +38,12 @@ teardown(void)
 
 TestSuite(healthctl, .fini = teardown);
 
-/* Writes main.json and services.d/svc.json; runs check ARG; returns the exit code. */
+/*
+ * Writes main.json and services.d/svc.json (copies > 1: svc00.json, svc01.json,
+ * ...); runs check ARG; returns the exit code.
+ */
 static int
-check(const char *svc_json, const char *arg, char *out, size_t outlen)
+checkn(const char *svc_json, int copies, const char *arg, char *out, size_t outlen)
 {
 	char	 path[256], cmd[512];
 	FILE	*f;
@@ -56,11 +59,16 @@ check(const char *svc_json, const char *arg, char *out, size_t outlen)
 	cr_assert_not_null(f);
 	fputs("{}", f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/services.d/svc.json", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(svc_json, f);
-	fclose(f);
+	for (int i = 0; i < copies; i++) {
+		if (copies == 1)
+			snprintf(path, sizeof(path), "%s/services.d/svc.json", dir);
+		else
+			snprintf(path, sizeof(path), "%s/services.d/svc%02d.json", dir, i);
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs(svc_json, f);
+		fclose(f);
+	}
 	snprintf(cmd, sizeof(cmd), "'%s' check %s -c '%s/main.json'", HEALTHCTL, arg, dir);
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
@@ -73,11 +81,17 @@ check(const char *svc_json, const char *arg, char *out, size_t outlen)
 	return WEXITSTATUS(st);
 }
 
+static int
+check(const char *svc_json, const char *arg, char *out, size_t outlen)
+{
+	return checkn(svc_json, 1, arg, out, outlen);
+}
+
 static bool
 nagios_line(const char *out)
 {
 	regex_t	re;
-	char	line[4096];
+	char	line[16384];
 	bool	ok;
 
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(out, "\n"), out);
@@ -271,4 +285,34 @@ Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
 	cr_expect_not_null(strstr(out, "x\xe2\x80\xa6 (0/1 probes OK) | 'a\xc2\xa6" "b_time'="),
 	    "%s", out);
 	cr_expect_not_null(strstr(out, "\nsvc/a\xc2\xa6" "b: CRITICAL - xxx"), "%s", out);
+}
+
+/*
+ * The whole first line, state, summary, " | " and newline included, stays
+ * within Nagios Core's 8 KiB, however long the summary and the perfdata.
+ */
+Test(healthctl, check_first_line_fits_in_8_kib)
+{
+	static char	 out[65536];
+	const char	*last;
+	size_t		 len;
+	int		 rc;
+
+	/* 12 services: a summary past its 1 KiB, 2400 perfdata items. */
+	rc = checkn("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ { \"type\": \"exec\", "
+	    "\"user\": \"nobody\", \"name\": \"f\", \"command\": [\"" PLUGINS "/flood.sh\", "
+	    "\"300\", \"200\"] } ] }", 12, "--all", out, sizeof(out));
+	cr_expect_eq(rc, 2, "%.300s", out);
+	len = strcspn(out, "\n");
+	cr_expect_leq(len + 1, 8192, "first line of %zu bytes and its newline", len);
+	cr_expect_gt(len, 7000, "first line of %zu bytes only", len);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %.300s", out);
+	/* The summary was cut (with an ellipsis), and the perfdata ends with a whole item. */
+	cr_expect_not_null(strstr(out, "\xe2\x80\xa6 | "), "%.1100s", out);
+	for (last = out + len; last > out && last[-1] != ' '; last--)
+		;
+	cr_expect_eq(strncmp(last, "'svc", 4), 0, "last item %.*s", (int)(out + len - last), last);
+	cr_expect_eq(out[len - 2], '5', "%.*s", 40, out + len - 40);
+	cr_expect_eq(out[len - 1], 'B', "%.*s", 40, out + len - 40);
+	cr_expect_not_null(strstr(out, "\nperfdata: "), "no note of the dropped items");
 }
