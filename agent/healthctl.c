@@ -445,7 +445,8 @@ check_abort(struct cfg *cfg, struct probe ***probes, const struct check *c,
 static void
 check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_perf *pp)
 {
-	char		 w[32], cr[32], v[32], rest[128], prefix[160], label[256];
+	char		 w[32], cr[32], v[32], rest[PLUGIN_REST_MAX], prefix[160];
+	char		 label[PLUGIN_LABEL_MAX];
 	const char	*s, *r;
 	size_t		 rlen;
 
@@ -472,7 +473,13 @@ check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_
 			    "", all ? "/" : "", p->cfg->name);
 			for (s = p->perfdata; (s = plugin_perf_next(s, label, sizeof(label), &r,
 			    &rlen)) != NULL; ) {
-				snprintf(rest, sizeof(rest), "%.*s", (int)rlen, r);
+				/* Never cut: none is this long (plugin.h); one would be dropped. */
+				if (rlen >= sizeof(rest)) {
+					pp->dropped++;
+					continue;
+				}
+				memcpy(rest, r, rlen);
+				rest[rlen] = '\0';
 				plugin_perf_add(pp, prefix, label, rest);
 			}
 		}

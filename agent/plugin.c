@@ -270,7 +270,8 @@ size_t
 plugin_perf_parse(const char *in, char *out, size_t outlen, char *note, size_t notelen)
 {
 	struct plugin_perf	 pp;
-	char			 label[256], rest[256], first[160] = "", shown[64];
+	char			 label[PLUGIN_LABEL_MAX], rest[PLUGIN_REST_MAX], first[160] = "";
+	char			 shown[64];
 	char			 cleaned[LABEL_MAX + 1];
 	const char		*s = in, *start, *why;
 	size_t			 invalid = 0, o = 0;

@@ -56,6 +56,14 @@ bool	plugin_perf_add(struct plugin_perf *pp, const char *prefix, const char *lab
 	    const char *rest);
 
 /*
+ * The longest label (as printed, quotes doubled) and rest (what follows
+ * '=') of an item plugin_perf_parse() keeps, their NUL included: a reader
+ * of its output with buffers this large never cuts an item.
+ */
+#define PLUGIN_LABEL_MAX	256
+#define PLUGIN_REST_MAX		256
+
+/*
  * Validates a plugin's performance data (what follows the '|'):
  * 'label'=value[UOM][;warn[;crit[;min[;max]]]], value and min/max numbers,
  * warn/crit ranges, UOM one of the guidelines' (s ms us % B KB MB GB TB c

@@ -316,3 +316,21 @@ Test(healthctl, check_first_line_fits_in_8_kib)
 	cr_expect_eq(out[len - 1], 'B', "%.*s", 40, out + len - 40);
 	cr_expect_not_null(strstr(out, "\nperfdata: "), "no note of the dropped items");
 }
+
+/* A plugin's item of 128 to 255 bytes, which the parser accepts, is passed on whole. */
+Test(healthctl, long_plugin_perfdata_items_are_whole)
+{
+	char	out[8192], svc[2048], item[256], zeros[61];
+
+	memset(zeros, '0', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = '\0';
+	/* 'big'=1.000...s;0.000...1;2.000...;0;100: 200 bytes after the '='. */
+	snprintf(item, sizeof(item), "'big'=1.%ss;0.%s1;2.%s;0;100", zeros, zeros, zeros);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"p\", \"command\": "
+	    "[\"/bin/echo\", \"OK | %s last=1\"] } ] }", item);
+	cr_assert_eq(check(svc, "svc", out, sizeof(out)), 0, "%s", out);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
+	snprintf(svc, sizeof(svc), " 'p:%s 'p:last'=1\n", item + 1);
+	cr_expect_not_null(strstr(out, svc), "no %s in %s", svc, out);
+}
