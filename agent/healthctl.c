@@ -295,17 +295,6 @@ detail_line(const char *fmt, ...)
  */
 static int	guard_fd = -1;
 
-static void
-guard_track(pid_t pgid, bool started)
-{
-	char	msg[32];
-	int	n;
-
-	n = snprintf(msg, sizeof(msg), "%c%ld\n", started ? '+' : '-', (long)pgid);
-	if (guard_fd != -1)
-		(void)!write(guard_fd, msg, (size_t)n);
-}
-
 static void __attribute__((__noreturn__))
 guard_run(int fd)
 {
@@ -377,7 +366,7 @@ guard_start(void)
 	}
 	close(p[0]);
 	guard_fd = p[1];
-	exec_set_tracker(guard_track);
+	exec_set_guard(guard_fd);
 }
 
 /*
@@ -518,6 +507,8 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
 	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
 	signal(SIGCHLD, SIG_DFL);
+	/* A guardian that is gone is an EPIPE (then forgotten), not our death without output. */
+	signal(SIGPIPE, SIG_IGN);
 	if (nexec > 0)
 		guard_start();
 	/* Handled on the loop, like the daemon's. */
@@ -613,6 +604,7 @@ out:
 	free(perf);
 	sd_event_unref(ev);
 	cfg_free(cfg);
+	exec_set_guard(-1);
 	if (guard_fd != -1)
 		close(guard_fd);
 	return rc;

@@ -19,7 +19,7 @@ cd "$(dirname "$0")"
 ahd_init
 : "${AHD_DAEMON:?AHD_DAEMON must point at the built anycast-healthd}"
 : "${AHD_HEALTHCTL:?AHD_HEALTHCTL must point at the built anycast-healthctl}"
-for t in icinga2 promtool setpriv python3; do
+for t in icinga2 promtool setpriv python3 cc; do
 	command -v "$t" >/dev/null || { ahd_log "missing $t (tests/deps.sh)"; exit 1; }
 done
 [[ $EUID -eq 0 ]] || { ahd_log "must run as root"; exit 1; }
@@ -376,6 +376,57 @@ if compgen -G "$pids/hang.*" >/dev/null && [[ -z $left ]]; then
 else
 	ahd_fail "after SIGKILL of check: left running:$left"
 	for p in $(cat "$pids"/hang.* 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+fi
+
+# --- check SIGKILLed right after it forked a plugin, before it could tell the
+# guardian (an LD_PRELOAD fork() that kills its caller): the plugin's child
+# announced its group itself, so the guardian still kills it.
+cat >"$AHD_TMP/killfork.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The KILLFORK_Nth fork() writes the child's pid to KILLFORK_PIDFILE and kills its caller. */
+pid_t
+fork(void)
+{
+	static pid_t	(*real)(void);
+	static int	n;
+	const char	*want = getenv("KILLFORK_N"), *file = getenv("KILLFORK_PIDFILE");
+	FILE		*f;
+	pid_t		pid;
+
+	if (real == NULL)
+		real = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
+	pid = real();
+	if (pid > 0 && want != NULL && file != NULL && ++n == atoi(want)) {
+		if ((f = fopen(file, "w")) != NULL) {
+			fprintf(f, "%d\n", (int)pid);
+			fclose(f);
+		}
+		kill(getpid(), SIGKILL);
+	}
+	return pid;
+}
+EOF
+cc -shared -fPIC -o "$AHD_TMP/killfork.so" "$AHD_TMP/killfork.c" -ldl
+rm -f "$pids"/hang.* "$AHD_TMP/forked.pid"
+# Fork 1 is the guardian, fork 2 the plugin.
+rc=0
+setsid -w env LD_PRELOAD="$AHD_TMP/killfork.so" KILLFORK_N=2 KILLFORK_PIDFILE="$AHD_TMP/forked.pid" \
+	"$CTL" check hang -c "$A/main.json" >/dev/null 2>&1 || rc=$?
+sleep 1
+fpid=$(cat "$AHD_TMP/forked.pid" 2>/dev/null || true)
+left=''
+for p in $(pgrep -g "${fpid:-0}"); do alive "$p" && left+=" $p"; done
+if ((rc == 137)) && [[ -n $fpid && -z $left ]]; then
+	ahd_pass "check SIGKILLed right after forking a plugin: the plugin's group ($fpid) was killed"
+else
+	ahd_fail "check killed after fork: exit $rc, plugin $fpid, its group: $(pgrep -a -g "${fpid:-0}" | head -3)"
+	[[ -n $fpid ]] && kill -KILL -- -"$fpid" 2>/dev/null || true
 fi
 
 # --- status -t: a socket that accepts and never answers.

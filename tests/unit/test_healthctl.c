@@ -38,17 +38,12 @@ teardown(void)
 
 TestSuite(healthctl, .fini = teardown);
 
-/*
- * Writes main.json and services.d/svc.json (copies > 1: svc00.json, svc01.json,
- * ...); runs check ARG; returns the exit code.
- */
-static int
-checkn(const char *svc_json, int copies, const char *arg, char *out, size_t outlen)
+/* Writes main.json and services.d/svc.json (copies > 1: svc00.json, svc01.json, ...). */
+static void
+write_config(const char *svc_json, int copies)
 {
-	char	 path[256], cmd[512];
+	char	 path[256];
 	FILE	*f;
-	size_t	 n;
-	int	 st;
 
 	snprintf(dir, sizeof(dir), "/tmp/ahd-ctl-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
@@ -69,16 +64,38 @@ checkn(const char *svc_json, int copies, const char *arg, char *out, size_t outl
 		fputs(svc_json, f);
 		fclose(f);
 	}
-	snprintf(cmd, sizeof(cmd), "'%s' check %s -c '%s/main.json'", HEALTHCTL, arg, dir);
+}
+
+/* Runs cmd (sh -c) and returns the exit code; out gets its stdout. */
+static int
+run(const char *cmd, char *out, size_t outlen)
+{
+	FILE	*f;
+	size_t	 n;
+	int	 st;
+
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	n = fread(out, 1, outlen - 1, f);
 	out[n] = '\0';
 	st = pclose(f);
-	cr_assert(WIFEXITED(st), "%s did not exit", HEALTHCTL);
+	cr_assert(WIFEXITED(st), "%s did not exit", cmd);
+	return WEXITSTATUS(st);
+}
+
+/* Writes the configuration (see write_config()); runs check ARG; returns the exit code. */
+static int
+checkn(const char *svc_json, int copies, const char *arg, char *out, size_t outlen)
+{
+	char	cmd[512];
+	int	rc;
+
+	write_config(svc_json, copies);
+	snprintf(cmd, sizeof(cmd), "'%s' check %s -c '%s/main.json'", HEALTHCTL, arg, dir);
+	rc = run(cmd, out, outlen);
 	teardown();
 	dir[0] = '\0';
-	return WEXITSTATUS(st);
+	return rc;
 }
 
 static int
@@ -333,4 +350,28 @@ Test(healthctl, long_plugin_perfdata_items_are_whole)
 	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
 	snprintf(svc, sizeof(svc), " 'p:%s 'p:last'=1\n", item + 1);
 	cr_expect_not_null(strstr(out, svc), "no %s in %s", svc, out);
+}
+
+/*
+ * The guardian (the only child running as root; the plugin runs as nobody)
+ * killed while a plugin runs: check must still print its line, not die of
+ * SIGPIPE when it tells the guardian the plugin is gone.
+ */
+Test(healthctl, check_outlives_its_guardian)
+{
+	char	out[4096], cmd[1024];
+	int	rc;
+
+	write_config("{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": \"10s\", "
+	    "\"timeout\": \"3s\", \"probes\": [ { \"type\": \"exec\", "
+	    "\"user\": \"nobody\", \"name\": \"s\", \"command\": [\"/bin/sh\", \"-c\", "
+	    "\"sleep 1; echo SLOW OK\"] } ] }", 1);
+	snprintf(cmd, sizeof(cmd), "'%s' check svc -c '%s/main.json' & c=$!; sleep 0.5; "
+	    "g=$(pgrep -P $c -u root); [ -n \"$g\" ] && kill -KILL $g; wait $c; "
+	    "echo \"exit $? guardian $g\"", HEALTHCTL, dir);
+	rc = run(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH OK - svc: 1/1 probes OK | ", 41), 0, "%s", out);
+	cr_expect(strstr(out, "\nexit 0 guardian ") != NULL &&
+	    strstr(out, "\nexit 0 guardian \n") == NULL, "%s", out);
 }
