@@ -912,8 +912,11 @@ status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf 
 	if ((arr = jarr(svc, "probes")) != NULL)
 		n = json_object_array_length(arr);
 	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
-	/* 0 up, 1 degraded, drained or starting, 2 down: the exit status's scale. */
-	snprintf(rest, sizeof(rest), "%d;1;2;0;2", src);
+	/*
+	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
+	 * scale. Nagios ranges: warning "0" alerts above 0, critical "1" above 1.
+	 */
+	snprintf(rest, sizeof(rest), "%d;0;1;0;2", src);
 	plugin_perf_add(pp, prefix, "state", rest);
 	if ((arr = jarr(svc, "prefixes")) != NULL)
 		npfx = json_object_array_length(arr);

@@ -319,18 +319,18 @@ else
 fi
 expect check-hang-t UNKNOWN "ANYCAST-HEALTH UNKNOWN - timed out after 1s; still running: hang/h" ""
 expect status-up OK "ANYCAST-HEALTH OK - up1 up: 2/2 probes OK" \
-	"'state'=0;1;2;0;2 'announced'=1;;;0;1 'app_time'=${T};2;4;0 'raw_time'=${T};;;0" \
+	"'state'=0;0;1;0;2 'announced'=1;;;0;1 'app_time'=${T};2;4;0 'raw_time'=${T};;;0" \
 	"^up1/app: OK - APP OK - fine \("
 expect status-drained WARNING "ANYCAST-HEALTH WARNING - drained1 drained: 1/1 probes OK" \
-	"'state'=1;1;2;0;2 'announced'=0;;;0;1 'app_time'=${T};;;0"
+	"'state'=1;0;1;0;2 'announced'=0;;;0;1 'app_time'=${T};;;0"
 expect status-down CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITICAL - broken \(0/1 probes OK\)" \
-	"'state'=2;1;2;0;2 'announced'=0;;;0;1 'app_time'=${T};;;0"
+	"'state'=2;0;1;0;2 'announced'=0;;;0;1 'app_time'=${T};;;0"
 expect status-all CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITICAL - broken \(0/1 probes OK\), drained1 drained: 1/1 probes OK, up1 up: 2/2 probes OK" \
-	"'down1/state'=2;1;2;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;1;2;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;1;2;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
+	"'down1/state'=2;0;1;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;0;1;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;0;1;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
 expect status-nodaemon UNKNOWN "ANYCAST-HEALTH UNKNOWN - daemon not running: cannot reach the daemon at $AHD_TMP/run/nothing.sock: No such file or directory" ""
 # Any local user may read the status (a monitoring agent needs no group)...
 expect status-nobody CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRITICAL - broken \(0/1 probes OK\), drained1 drained: 1/1 probes OK, up1 up: 2/2 probes OK" \
-	"'down1/state'=2;1;2;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;1;2;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;1;2;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
+	"'down1/state'=2;0;1;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;0;1;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;0;1;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
 # ...and a socket it cannot reach is UNKNOWN with the reason, on stdout.
 expect status-denied UNKNOWN "ANYCAST-HEALTH UNKNOWN - permission denied on the control socket $AHD_TMP/private/control.sock for uid [0-9]+: .*" ""
 if grep -q "Ignoring invalid perfdata\|invalid perfdata" "$I/icinga.log"; then
