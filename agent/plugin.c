@@ -179,7 +179,8 @@ perf_invalid(const char *rest)
 	size_t		 n, i = 0;
 
 	if (!compiled) {
-		if (regcomp(&value_re, "^" NUM UOM "$", REG_EXTENDED | REG_NOSUB) != 0 ||
+		/* "U": the value could not be determined (the guidelines; no UOM then). */
+		if (regcomp(&value_re, "^(" NUM UOM "|U)$", REG_EXTENDED | REG_NOSUB) != 0 ||
 		    regcomp(&range_re, "^" RANGE "$", REG_EXTENDED | REG_NOSUB) != 0 ||
 		    regcomp(&num_re, "^(" NUM ")?$", REG_EXTENDED | REG_NOSUB) != 0)
 			return "cannot compile the checks";
