@@ -1,7 +1,8 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # Monitoring with the real clients: Icinga 2 (its own configuration in
-# AHD_TMP, in the foreground as root, a PerfdataWriter writing files) runs
+# AHD_TMP, in the foreground as root, a PerfdataWriter writing files and a
+# GraphiteWriter sending to a local socat sink) runs
 # `anycast-healthctl check` and `status` against services that are OK,
 # WARNING, CRITICAL and UNKNOWN, with long plugin perfdata, '|' in
 # messages and names, bytes that are not UTF-8, and hung plugins killed by
@@ -153,6 +154,13 @@ fi
 # --- Icinga 2.
 I=$AHD_TMP/icinga
 mkdir -p "$I"/{data,log,cache,spool,run/icinga2,pd}
+# A Graphite sink for Icinga's GraphiteWriter (on the host's loopback, where
+# Icinga runs): the writers are what parse perfdata, and warn if invalid.
+gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+socat -u "TCP-LISTEN:$gport,bind=127.0.0.1,reuseaddr" "OPEN:$I/graphite.txt,creat,append" \
+	>"$AHD_TMP/graphite.log" 2>&1 &
+echo $! >"$AHD_TMP/graphite.pid"
+for ((i = 0; i < 40; i++)); do ss -Hltn "sport = :$gport" | grep -q . && break; sleep 0.05; done
 cat >"$I/icinga2.conf" <<EOF
 object CheckerComponent "checker" { }
 object PerfdataWriter "pd" {
@@ -164,7 +172,9 @@ object PerfdataWriter "pd" {
   host_format_template = "H"
   rotation_interval = 3s
 }
+object GraphiteWriter "graphite" { host = "127.0.0.1"; port = $gport }
 object CheckCommand "true" { command = [ "/bin/true" ] }
+object CheckCommand "bad-perf" { command = [ "/bin/echo", "BAD OK | bad=abc" ] }
 object CheckCommand "ahd-check" {
   command = [ "ip", "netns", "exec", "$AHD_NODE", "$CTL", "check", "\$ahd_service\$", "-c", "$A/main.json" ]
   arguments = { "-t" = { value = "\$ahd_timeout\$"; set_if = {{ macro("\$ahd_timeout\$") != "" }} } }
@@ -197,6 +207,7 @@ object Service "status-down" { import "fast"; check_command = "ahd-status"; vars
 object Service "status-nodaemon" { import "fast"; check_command = "ahd-status"; vars.ahd_socket = "$AHD_TMP/run/nothing.sock" }
 object Service "status-nobody" { import "fast"; check_command = "ahd-status-nobody" }
 object Service "status-denied" { import "fast"; check_command = "ahd-status-denied" }
+object Service "control-bad" { import "fast"; check_command = "bad-perf" }
 EOF
 icinga_defs=(-DDataDir="$I/data" -DLogDir="$I/log" -DCacheDir="$I/cache" -DSpoolDir="$I/spool"
 	-DInitRunDir="$I/run" -DPidPath="$I/run/icinga2/icinga2.pid" -DStatePath="$I/data/icinga2.state"
@@ -333,10 +344,21 @@ expect status-nobody CRITICAL "ANYCAST-HEALTH CRITICAL - down1 down: app APP CRI
 	"'down1/state'=2;0;1;0;2 'down1/announced'=0;;;0;1 'down1/app_time'=${T};;;0 'drained1/state'=1;0;1;0;2 'drained1/announced'=0;;;0;1 'drained1/app_time'=${T};;;0 'up1/state'=0;0;1;0;2 'up1/announced'=1;;;0;1 'up1/app_time'=${T};2;4;0 'up1/raw_time'=${T};;;0"
 # ...and a socket it cannot reach is UNKNOWN with the reason, on stdout.
 expect status-denied UNKNOWN "ANYCAST-HEALTH UNKNOWN - permission denied on the control socket $AHD_TMP/private/control.sock for uid [0-9]+: .*" ""
-if grep -q "Ignoring invalid perfdata\|invalid perfdata" "$I/icinga.log"; then
-	ahd_fail "Icinga complained about perfdata: $(grep -m3 'perfdata' "$I/icinga.log")"
+# The GraphiteWriter parsed every item: it warns of the control's bad=abc
+# (a plain echo, not ours), of nothing of ours, and sent our values.
+kill "$(cat "$AHD_TMP/graphite.pid")" 2>/dev/null || true
+rm -f "$AHD_TMP/graphite.pid"
+g=$(cat "$I/graphite.txt" 2>/dev/null || true)
+gsvc() { grep -E "^icinga2\.node\.services\.$1\.[a-z-]+\.perfdata\.$2\.value $3 [0-9]+$" <<<"$g" | head -1; }
+if grep -q "Ignoring invalid perfdata.*'node!control-bad'" "$I/icinga.log" &&
+	! grep "invalid perfdata" "$I/icinga.log" | grep -qv "'node!control-bad'" &&
+	[[ -n $(gsvc check-ok app:conn 5) && -n $(gsvc check-ok app:ratio "0\\.50*") &&
+	-n $(gsvc check-crit db:lag 600) && -n $(gsvc check-long m:metric_number_022 22.123456) &&
+	-n $(gsvc status-up state 0) && -n $(gsvc status-down state 2) &&
+	-n $(gsvc status-all "up1[^.]announced" 1) ]]; then
+	ahd_pass "Icinga's GraphiteWriter: no invalid perfdata of ours (the control's bad=abc was caught), values received"
 else
-	ahd_pass "Icinga logged no invalid perfdata"
+	ahd_fail "GraphiteWriter: $(grep -m3 'invalid perfdata' "$I/icinga.log" | cut -c1-300) graphite: $(grep -c . <<<"$g") lines: $(grep -E 'check-ok|check-crit|status-up|status-all' <<<"$g" | grep -v _time | sort -u -t' ' -k1,1 | head -12)"
 fi
 
 # Running: exists and is not a zombie (init reaps those in its own time).
