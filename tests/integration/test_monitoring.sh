@@ -77,7 +77,7 @@ st() { # NAME TEXT CODE [PERF] [EXTRA]
 	printf '{ "type": "exec", "user": "nobody", "name": "%s", "command": ["%s/state.sh", "%s", "%s", "%s"] %s }' \
 		"$1" "$plug" "$2" "$3" "${4:-}" "${5:-}"
 }
-svc ok "$(st app 'APP OK - all fine' 0 "'conn'=5;10;20;0;100 'ratio'=0.5")"
+svc ok "$(st app 'APP OK - all fine' 0 "'conn'=5;10;20;0;100 'ratio'=0.5 'open conns'=4")"
 svc warn "$(st app 'APP WARNING - slow' 1 "'conn'=15;10;20;0;100")"
 svc crit "$(st app 'APP OK' 0), $(st db 'DB CRITICAL - replica 3 lags 600 s' 2 "'lag'=600s;60;300")"
 svc unknown "$(st app 'APP OK' 0), $(st db 'DB UNKNOWN - cannot tell' 3)" ', "require": "any"'
@@ -260,11 +260,12 @@ rout() { rec "$1" | head -1 | cut -f3- | sed 's/^OUT:://'; }
 rlong() { rec "$1" | tail -n +2; }
 T='[0-9]+(\.[0-9]+)?s'	# a latency
 expect() { # SERVICE STATE OUTPUT-REGEX PERF-REGEX [LONG-REGEX]
-	local s=$1 st out perf
-	# Icinga writes labels unquoted when they need no quotes, and keeps the blank before '|'.
-	st=$(rstate "$s") out=$(rout "$s") perf=$(rperf "$s" | tr -d "'")
+	local s=$1 st out perf want
+	# Icinga keeps the blank before '|', and re-writes each item: the label
+	# without its enclosing quotes, quoted again only if it has a space.
+	st=$(rstate "$s") out=$(rout "$s") perf=$(rperf "$s")
 	out=${out% }
-	local want=${4//\'/}
+	want=$(sed -E "s/'([^ ']+)'=/\1=/g" <<<"$4")
 	if [[ $st == "$2" && $out =~ ^$3$ && $perf =~ ^$want$ ]] &&
 		{ [[ -z ${5:-} ]] || grep -Eq -- "$5" <<<"$(rlong "$s")"; }; then
 		ahd_pass "icinga $s: $st, '$out'"
@@ -273,7 +274,7 @@ expect() { # SERVICE STATE OUTPUT-REGEX PERF-REGEX [LONG-REGEX]
 	fi
 }
 expect check-ok OK "ANYCAST-HEALTH OK - ok: 1/1 probes OK" \
-	"'app_time'=${T};;;0 'app:conn'=5;10;20;0;100 'app:ratio'=0.5"
+	"'app_time'=${T};;;0 'app:conn'=5;10;20;0;100 'app:ratio'=0.5 'app:open conns'=4"
 expect check-warn WARNING "ANYCAST-HEALTH WARNING - warn: app APP WARNING - slow \(0/1 probes OK\)" \
 	"'app_time'=${T};;;0 'app:conn'=15;10;20;0;100"
 expect check-crit CRITICAL "ANYCAST-HEALTH CRITICAL - crit: db DB CRITICAL - replica 3 lags 600 s \(1/2 probes OK\)" \
@@ -448,7 +449,7 @@ if ((rc == 137)) && [[ -n $fpid && -z $left ]]; then
 	ahd_pass "check SIGKILLed right after forking a plugin: the plugin's group ($fpid) was killed"
 else
 	ahd_fail "check killed after fork: exit $rc, plugin $fpid, its group: $(pgrep -a -g "${fpid:-0}" | head -3)"
-	[[ -n $fpid ]] && kill -KILL -- -"$fpid" 2>/dev/null || true
+	if [[ -n $fpid ]]; then kill -KILL -- -"$fpid" 2>/dev/null || true; fi
 fi
 
 # --- status -t: a socket that accepts and never answers.
