@@ -700,7 +700,7 @@ ctl_request(const char *sock, struct json_object *req)
 {
 	struct json_object	*reply = NULL;
 	const char		*text;
-	char			*buf = NULL, *tmp;
+	char			*buf = NULL, *tmp, t[32];
 	size_t			 len = 0, cap = 0;
 	ssize_t			 n;
 	int			 fd;
@@ -725,8 +725,8 @@ ctl_request(const char *sock, struct json_object *req)
 		if ((n = recv(fd, buf + len, cap - len - 1, 0)) == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ctl_fail(ETIMEDOUT, "%s: no answer from the daemon within %gs", sock,
-			    ctl_timeout_s);
+			plugin_num(t, sizeof(t), ctl_timeout_s);
+			ctl_fail(ETIMEDOUT, "%s: no answer from the daemon within %ss", sock, t);
 			goto out;
 		}
 		if (n <= 0) {
@@ -1019,27 +1019,45 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	struct plugin_perf	  pp;
 	struct timespec		  ts;
 	struct sigaction	  sa;
-	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
+	struct itimerval	  it = { 0 };
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL, t[32];
 	size_t			  nsel = 0, soff = 0, n;
 	double			  now;
 	int			  rc = 0, *exits = NULL;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = status_signal;
+	plugin_num(t, sizeof(t), timeout_s);
 	snprintf(status_alarm_line, sizeof(status_alarm_line), "ANYCAST-HEALTH UNKNOWN - "
-	    "no answer from the daemon at %s within %gs\n", sock, timeout_s);
+	    "no answer from the daemon at %s within %ss\n", sock, t);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ctl_plugin = !json;
 	if (timeout_s > 0) {
-		ctl_timeout_s = timeout_s;
-		alarm((unsigned)timeout_s + (timeout_s > (unsigned)timeout_s));
+		/*
+		 * The timer says why; the socket's timeouts, a little longer,
+		 * are only a backstop, so that the message does not depend on
+		 * which of the two comes first.
+		 */
+		ctl_timeout_s = timeout_s + 0.5;
+		it.it_value.tv_sec = (time_t)timeout_s;
+		it.it_value.tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) *
+		    1e6);
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
 	if ((reply = ctl_request(sock, req)) == NULL)
 		return json ? EXIT_UNKNOWN : status_unreachable(sock);
-	alarm(0);
+	/* Answered: no timer any more, and a signal no longer adds a line to the output. */
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
 		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
 		    EACCES : EPROTO;
