@@ -1755,6 +1755,17 @@ main(int argc, char *argv[])
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
 		return cmd_check(path, args[0], timeout_s);
+	/* The plugins' usage errors are plugin lines too, and only on stdout (see load_plugin()). */
+	if (cmd != NULL && strcmp(cmd, "check") == 0) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl check {SERVICE,--all} "
+		    "[-c PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
+	if (cmd != NULL && strcmp(cmd, "status") == 0 && nargs > 1) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl status [SERVICE] [--json] "
+		    "[--verbose] [-s PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
 	if (cmd != NULL && strcmp(cmd, "frr-config") == 0)
 		return cmd_frr_config(path, args, nargs);
 	if (cmd == NULL) {

@@ -375,3 +375,16 @@ Test(healthctl, check_outlives_its_guardian)
 	cr_expect(strstr(out, "\nexit 0 guardian ") != NULL &&
 	    strstr(out, "\nexit 0 guardian \n") == NULL, "%s", out);
 }
+
+/* A plugin's usage error is an UNKNOWN plugin line on stdout, and nothing on stderr. */
+Test(healthctl, usage_errors_are_plugin_lines)
+{
+	char	out[4096];
+
+	cr_expect_eq(run("'" HEALTHCTL "' check -c /nonexistent 2>&1", out, sizeof(out)), 3);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - usage: anycast-healthctl check "
+	    "{SERVICE,--all} [-c PATH] [-t SECONDS]\n");
+	cr_expect_eq(run("'" HEALTHCTL "' status a b -s /nonexistent 2>&1", out, sizeof(out)), 3);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - usage: anycast-healthctl status "
+	    "[SERVICE] [--json] [--verbose] [-s PATH] [-t SECONDS]\n");
+}
