@@ -1730,8 +1730,9 @@ main(int argc, char *argv[])
 			return 0;
 		} else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0) {
 			/* The plugin's own timeout (Monitoring Plugins: -t SECONDS). */
-			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end)) <= 0 ||
-			    *end != '\0' || timeout_s > 86400) {
+			/* Written so that NaN fails too. */
+			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end),
+			    *end != '\0' || end == argv[i]) || !(timeout_s > 0 && timeout_s <= 86400)) {
 				printf("ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
 				    "(0 < t <= 86400)\n");
 				return EXIT_UNKNOWN;

@@ -387,4 +387,15 @@ Test(healthctl, usage_errors_are_plugin_lines)
 	cr_expect_eq(run("'" HEALTHCTL "' status a b -s /nonexistent 2>&1", out, sizeof(out)), 3);
 	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - usage: anycast-healthctl status "
 	    "[SERVICE] [--json] [--verbose] [-s PATH] [-t SECONDS]\n");
+	/* Not a number of seconds: NaN and infinity compare false either way. */
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const bad[] = { "nan", "inf", "0", "-1", "1x" };
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "'" HEALTHCTL "' check svc -t %s -c /nonexistent 2>&1",
+		    bad[i]);
+		cr_expect_eq(run(cmd, out, sizeof(out)), 3, "-t %s", bad[i]);
+		cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
+		    "(0 < t <= 86400)\n", "-t %s", bad[i]);
+	}
 }
