@@ -61,6 +61,7 @@ struct exec_run {
 	sd_event_source	*out_src;
 	char		 buf[EXEC_OUT_MAX + 1];
 	size_t		 got;
+	bool		 overflow;	/* more than EXEC_OUT_MAX: some was dropped */
 };
 
 /* What the child reports through the error pipe when it cannot exec. */
@@ -362,6 +363,8 @@ exec_read(struct exec_run *run)
 		}
 		if (run->got < EXEC_OUT_MAX)
 			run->got += (size_t)n;
+		else
+			run->overflow = true;
 	}
 }
 
@@ -384,7 +387,8 @@ exec_first_line(struct exec_run *run, const char **text, const char **perf)
 	bool	 cut;
 
 	run->buf[run->got] = '\0';
-	cut = strchr(line, '\n') == NULL && run->got == EXEC_OUT_MAX;
+	/* Exactly EXEC_OUT_MAX bytes and then EOF is whole. */
+	cut = strchr(line, '\n') == NULL && run->overflow;
 	line[strcspn(line, "\n")] = '\0';
 	for (e = line; *e != '\0'; e++)
 		if ((unsigned char)*e < 0x20 || (unsigned char)*e == 0x7f)
