@@ -57,10 +57,10 @@ static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_NOT_LISTENING] = "not listening",
 };
 
-/* From a 20 ms listen probe to a slow plugin; Prometheus' usual spacing. */
+/* From a 20 ms listen probe to a slow plugin (timeouts up to 30 s); Prometheus' usual spacing. */
 const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS] = {
 	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000,
+	1000000, 2500000, 5000000, 10000000, 30000000,
 };
 
 uint64_t
@@ -390,9 +390,11 @@ probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
 	/* An attempt of zero length that starts now: the wake-up is the news. */
 	p->running = true;
 	p->started_us = now_us();
+	p->event = true;
 	va_start(ap, fmt);
 	probe_vdone(p, r, 0, NULL, fmt, ap);
 	va_end(ap);
+	p->event = false;
 }
 
 /*
@@ -497,9 +499,12 @@ probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	for (size_t i = 0; i < PROBE_LAT_BUCKETS; i++)
-		p->lat_buckets[i] += p->latency_us <= probe_lat_bounds_us[i];
-	p->lat_sum_us += p->latency_us;
+	if (!p->event) {
+		for (size_t i = 0; i < PROBE_LAT_BUCKETS; i++)
+			p->lat_buckets[i] += p->latency_us <= probe_lat_bounds_us[i];
+		p->lat_sum_us += p->latency_us;
+		p->lat_count++;
+	}
 	/* Messages quote what servers and plugins said: any bytes, any length. */
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	plugin_clean(p->msg, sizeof(p->msg), msg, sizeof(msg), PLUGIN_ELLIPSIS);

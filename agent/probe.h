@@ -80,8 +80,8 @@ struct probe_type {
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
 
-/* Upper bounds of the latency histogram's buckets (+Inf is runs). */
-#define PROBE_LAT_BUCKETS	12
+/* Upper bounds of the latency histogram's buckets (+Inf is lat_count). */
+#define PROBE_LAT_BUCKETS	15
 extern const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS];
 
 struct probe {
@@ -99,6 +99,12 @@ struct probe {
 	bool			 rearm_fallback;	/* the deadline source carries the next attempt */
 	unsigned		 rearm_failures;	/* the periodic timer could not be armed */
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
+	/*
+	 * Attempts in the latency histogram (lat_buckets): runs but for
+	 * probe_event()'s reports, which are a wake-up, not a 0 s attempt.
+	 */
+	uint64_t		 lat_count;
+	bool			 event;		/* probe_event() is reporting */
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
 	uint64_t		 late_max_us;

@@ -225,7 +225,10 @@ secs(uint64_t us, char *buf, size_t len)
 	return buf;
 }
 
-/* The latency of every attempt since the probe was created (a reload of its service resets it). */
+/*
+ * The latency of every timed attempt since the probe was created (a reload
+ * of its service resets it); an event-driven report is no attempt.
+ */
 static void
 probe_histogram(struct buf *b, const char *sv, const char *pr, const struct probe *p)
 {
@@ -237,11 +240,11 @@ probe_histogram(struct buf *b, const char *sv, const char *pr, const struct prob
 		    secs(probe_lat_bounds_us[k], le, sizeof(le)),
 		    (unsigned long long)p->lat_buckets[k]);
 	put(b, "anycast_healthd_probe_duration_seconds_bucket{service=\"%s\",probe=\"%s\","
-	    "le=\"+Inf\"} %llu\n", sv, pr, (unsigned long long)p->runs);
+	    "le=\"+Inf\"} %llu\n", sv, pr, (unsigned long long)p->lat_count);
 	put(b, "anycast_healthd_probe_duration_seconds_sum{service=\"%s\",probe=\"%s\"} "
 	    "%s\n", sv, pr, secs(p->lat_sum_us, le, sizeof(le)));
 	put(b, "anycast_healthd_probe_duration_seconds_count{service=\"%s\",probe=\"%s\"} "
-	    "%llu\n", sv, pr, (unsigned long long)p->runs);
+	    "%llu\n", sv, pr, (unsigned long long)p->lat_count);
 }
 
 static void
