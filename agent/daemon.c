@@ -716,7 +716,11 @@ daemon_setup(struct daemon *d)
 	char		 err[512];
 	int		 r;
 
-	if ((r = sd_event_default(&d->ev)) < 0) {
+	/*
+	 * Not sd_event_default(): a default loop checks its thread with a
+	 * gettid() system call on every iteration, two per TCP check.
+	 */
+	if ((r = sd_event_new(&d->ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
 	}

@@ -209,6 +209,7 @@ probe_new(sd_event *ev, const struct cfg_probe *cfg, probe_done_cb cb, void *arg
 	p->done_cb = cb;
 	p->done_arg = arg;
 	p->state = NAGIOS_UNKNOWN;
+	p->perfdata = (char *)"";
 	snprintf(p->msg, sizeof(p->msg), "not run yet");
 	return p;
 }
@@ -225,14 +226,17 @@ probe_free(struct probe *p)
 	sd_event_source_disable_unref(p->timer);
 	sd_event_source_disable_unref(p->deadline);
 	sd_event_unref(p->ev);
+	if (p->perfdata[0] != '\0')
+		free(p->perfdata);
 	free(p);
 }
 
 static void
 probe_begin(struct probe *p)
 {
-	char	err[200];
-	int	r;
+	char		err[200];
+	uint64_t	runs;
+	int		r;
 
 	p->running = true;
 	p->started_us = now_us();
@@ -243,13 +247,21 @@ probe_begin(struct probe *p)
 		}
 	}
 	p->opened = true;
+	runs = p->runs;
+	p->cfg->type->start(p);
+	/*
+	 * Most attempts against a local service end inside start() (a connect
+	 * on loopback completes at once): the hard timeout is armed only for
+	 * an attempt still in flight, from when it began.
+	 */
+	if (!p->running || p->runs != runs)
+		return;
 	r = arm(p->ev, &p->deadline, p->started_us + p->cfg->timeout_us, 1,
 	    probe_deadline_cb, p);
 	if (r < 0) {
+		p->cfg->type->abort(p);
 		probe_done(p, PROBE_INTERNAL, "cannot arm timeout: %s", strerror(-r));
-		return;
 	}
-	p->cfg->type->start(p);
 }
 
 void
@@ -379,7 +391,12 @@ probe_vdone(struct probe *p, enum probe_result r, const char *perfdata,
 	if (p->state != NAGIOS_OK)
 		p->failures++;
 	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	snprintf(p->perfdata, sizeof(p->perfdata), "%s", perfdata != NULL ? perfdata : "");
+	if (p->perfdata[0] != '\0')
+		free(p->perfdata);
+	p->perfdata = (char *)"";
+	if (perfdata != NULL && perfdata[0] != '\0' &&
+	    (p->perfdata = strndup(perfdata, PROBE_PERFDATA_MAX - 1)) == NULL)
+		p->perfdata = (char *)"";
 	if ((r == PROBE_OK && p->state != NAGIOS_OK) ||
 	    (r == PROBE_EXEC_WARNING && p->state == NAGIOS_CRITICAL)) {
 		len = strlen(p->msg);

@@ -80,6 +80,9 @@ struct probe_type {
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
 
+/* Performance data an attempt may report, at most (with the NUL). */
+#define PROBE_PERFDATA_MAX	1024
+
 struct probe {
 	const struct cfg_probe	*cfg;
 	sd_event		*ev;
@@ -101,8 +104,12 @@ struct probe {
 	enum nagios_state	 state;
 	uint64_t		 latency_us;
 	char			 msg[256];
-	/* Performance data the attempt reported (exec: after '|'), "" if none. */
-	char			 perfdata[1024];
+	/*
+	 * Performance data the attempt reported (exec: after '|'), "" if none;
+	 * on the heap only when there is some (most probes have none, and 1 KiB
+	 * a probe would be half the memory a service may cost).
+	 */
+	char			*perfdata;
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
 };

@@ -328,7 +328,7 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	const struct exec_params	*ep;
 	struct exec_failure		 f;
 	siginfo_t			 si;
-	char				 msg[sizeof(p->msg)], perf[sizeof(p->perfdata)];
+	char				 msg[sizeof(p->msg)], perf[PROBE_PERFDATA_MAX];
 	const char			*sep;
 	int				 code, e;
 	bool				 failed;

@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,6 +60,25 @@ sock_connect_error(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		return errno;
 	return soerr;
+}
+
+int
+sock_connect_done(int fd)
+{
+	uint8_t		state;
+	socklen_t	len = sizeof(state);
+	int		err;
+
+	/* struct tcp_info begins with the state: one byte is all we ask for. */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &state, &len) == -1 || len < 1)
+		return -1;
+	/* Connected; the peer may have closed since (a server that answers nothing). */
+	if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT)
+		return 0;
+	/* Closed without an error to show: let the watch find out as before. */
+	if (state == TCP_CLOSE && (err = sock_connect_error(fd)) != 0)
+		return err;
+	return -1;
 }
 
 enum probe_result

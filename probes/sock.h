@@ -31,6 +31,12 @@ void		 sock_peer_name(struct sock_peer *sp);
 int		 sock_connect(const struct sock_peer *sp, int type, int *err);
 /* The outcome of a non-blocking connect on fd: 0, or an errno value. */
 int		 sock_connect_error(int fd);
+/*
+ * Whether a stream connect on fd has already completed, without waiting:
+ * 0 connected, an errno value if it failed, -1 if it is still in flight
+ * (or the state cannot be read: watch the socket then).
+ */
+int		 sock_connect_done(int fd);
 /* What a connect error means for a probe: refused, or failed otherwise. */
 enum probe_result sock_connect_result(int err);
 /* "connection to WHERE refused" or "connect to WHERE failed: REASON"; returns buf. */
