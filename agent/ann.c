@@ -151,25 +151,36 @@ int
 ann_scan(struct ann *a)
 {
 	struct scan_arg	 sa = { .a = a };
+	const char	*last = NULL;
 	char		 err[256];
-	unsigned	 idx;
+	unsigned	 idx = 0;
 	int		 rc = 0;
 
 	if ((sa.found = calloc(a->nprefixes + 1, sizeof(bool))) == NULL) {
 		log_err("cannot read the interfaces: out of memory");
 		return -1;
 	}
-	/* A dummy interface deleted and made again has a new index. */
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_NETWORK &&
-		    (idx = if_nametoindex(a->prefixes[i].ifname)) != 0)
+	/*
+	 * A dummy interface deleted and made again has a new index. One
+	 * lookup (three system calls) per run of prefixes on the same
+	 * interface, not per prefix: a thousand services on lo are one.
+	 */
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		if (a->prefixes[i].method == METHOD_NETWORK)
+			continue;
+		if (last == NULL || strcmp(last, a->prefixes[i].ifname) != 0) {
+			last = a->prefixes[i].ifname;
+			idx = if_nametoindex(last);
+		}
+		if (idx != 0)
 			a->prefixes[i].ifindex = idx;
+	}
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		bool seen = a->prefixes[i].method == METHOD_NETWORK;
 		/* Dump each interface once. */
-		for (size_t j = 0; j < i; j++)
-			seen = seen || (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == a->prefixes[i].ifindex);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = a->prefixes[j].method != METHOD_NETWORK &&
+			    a->prefixes[j].ifindex == a->prefixes[i].ifindex;
 		if (seen)
 			continue;
 		sa.ifindex = a->prefixes[i].ifindex;

@@ -51,6 +51,7 @@ struct daemon {
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
+	sd_event_source		 *save;		/* writes state and metrics once per iteration */
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -118,6 +119,16 @@ daemon_svc_mode(const struct svc *s)
 	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
 }
 
+static int
+daemon_save_cb(sd_event_source *src, void *arg)
+{
+	struct daemon	*d = arg;
+
+	daemon_save_state(d, false);
+	daemon_write_metrics(d);
+	return 0;
+}
+
 static void
 daemon_svc_changed(struct svc *s, void *arg)
 {
@@ -132,8 +143,20 @@ daemon_svc_changed(struct svc *s, void *arg)
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
 	    (now_us() - s->cause_us) / 1000.0);
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	/*
+	 * The state file and metrics are written once for every service that
+	 * changed in this loop iteration: formatting them is linear in the
+	 * number of services, and ten thousand services rising one by one at
+	 * start would otherwise format them ten thousand times. Without the
+	 * event source (out of memory) they are written at once, as before.
+	 */
+	if (d->save == NULL &&
+	    sd_event_add_defer(d->ev, &d->save, daemon_save_cb, d) < 0)
+		d->save = NULL;
+	if (d->save == NULL || sd_event_source_set_enabled(d->save, SD_EVENT_ONESHOT) < 0) {
+		daemon_save_state(d, false);
+		daemon_write_metrics(d);
+	}
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
@@ -859,6 +882,7 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->reconcile);
 	sd_event_source_disable_unref(d->begin);
 	sd_event_source_disable_unref(d->stop);
+	sd_event_source_disable_unref(d->save);
 	ann_free(d->ann);
 	frr_free(d->frr);
 	nl_close(d->nl);
