@@ -114,6 +114,21 @@ struct probe {
 	uint64_t		 failures;	/* attempts not OK */
 };
 
+/*
+ * How late periodic attempts started against their schedule, over every
+ * probe since the start: a histogram (bucket i counts lateness up to
+ * probe_lateness_le_us[i]; the last bucket is everything above) and the worst.
+ */
+#define PROBE_LATENESS_BUCKETS	11
+extern const uint64_t probe_lateness_le_us[PROBE_LATENESS_BUCKETS - 1];
+struct probe_lateness {
+	uint64_t	 count[PROBE_LATENESS_BUCKETS];
+	uint64_t	 n;
+	uint64_t	 sum_us;
+	uint64_t	 max_us;
+};
+const struct probe_lateness *probe_lateness(void);
+
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
 		    probe_done_cb cb, void *arg);
 void		 probe_free(struct probe *p);
