@@ -699,8 +699,10 @@ dns_send(struct probe *p)
 	size_t			 qlen = run->tcp ? run->qlen + 2 : run->qlen;
 	int			 r;
 
-	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1)
+	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1) {
+		sd_event_source_set_io_events(run->io, EPOLLOUT);
 		return;
+	}
 	if (r == -1 && errno == ECONNREFUSED) {
 		probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
 		return;
@@ -770,10 +772,26 @@ dns_open(struct probe *p)
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
-	run->step = run->tcp ? DNS_CONNECTING : DNS_SENDING;
-	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, dns_io_cb, p);
-	if (r < 0)
+	/*
+	 * A UDP socket can be written at once, and a TCP connect on loopback
+	 * has completed by now: send without waiting for a wake-up, and watch
+	 * for the answer. Only a TCP connect still in flight waits (EPOLLOUT).
+	 */
+	err = run->tcp ? sock_connect_done(run->fd) : 0;
+	if (err > 0) {
+		probe_finish(p, sock_connect_result(err), "TCP %s",
+		    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
+		return;
+	}
+	run->step = err == 0 ? DNS_SENDING : DNS_CONNECTING;
+	r = sd_event_add_io(p->ev, &run->io, run->fd, err == 0 ? EPOLLIN : EPOLLOUT,
+	    dns_io_cb, p);
+	if (r < 0) {
 		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		return;
+	}
+	if (run->step == DNS_SENDING)
+		dns_send(p);
 }
 
 /* The UDP answer was truncated: ask the same question over TCP. */
