@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -228,6 +229,12 @@ ctl_session_input(struct ctl_session *s, ctl_reply_fn reply, void *arg)
 		r = session_dispatch(s, s->in, linelen);
 		go_on = reply(r, arg);
 		json_object_put(r);
+		/*
+		 * A status of thousands of services is a large tree of small
+		 * objects: give the pages back rather than keep the heap at
+		 * its high-water mark (a control request is rare; this is cheap).
+		 */
+		malloc_trim(0);
 		s->inlen -= (size_t)(nl + 1 - s->in);
 		memmove(s->in, nl + 1, s->inlen);
 		if (!go_on)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,8 @@ daemon_save_state(struct daemon *d, bool kept)
 	d->state_text = text;
 out:
 	state_clear(&st);
+	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
+	malloc_trim(0);
 }
 
 static void

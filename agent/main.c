@@ -1,5 +1,6 @@
 /* anycast-healthd: keeps anycast prefixes announced exactly while their services are healthy. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -48,6 +49,13 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	/*
+	 * Large transient buffers (status and metrics of thousands of
+	 * services, the state file) come from mmap and go back on free: by
+	 * default glibc raises this threshold after the first such free,
+	 * and the heap keeps the high-water mark of the largest reply.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	if ((cfg = cfg_load(path, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
@@ -63,5 +71,7 @@ main(int argc, char *argv[])
 	}
 	log_setup((enum log_level)cfg->log.level, (enum log_format)cfg->log.format,
 	    cfg->log.syslog);
+	/* What loading the configuration used and freed goes back to the kernel. */
+	malloc_trim(0);
 	return daemon_run(cfg);
 }
