@@ -137,7 +137,11 @@ client_queue(struct ctl_client *cl, struct json_object *reply)
 	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
-	if (cl->outlen + len + 1 > CTL_MAX_REPLY) {
+	/*
+	 * Bounds replies queued unread, not one reply: the status of ten
+	 * thousand services is larger than the bound by itself.
+	 */
+	if (cl->outlen > cl->outoff && cl->outlen + len + 1 > CTL_MAX_REPLY) {
 		/* A client that never reads its replies is dropped. */
 		log_warn("control: client pid %d does not read its replies; dropped",
 		    (int)cl->s.pid);

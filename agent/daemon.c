@@ -52,7 +52,9 @@ struct daemon {
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
-	sd_event_source		 *save;		/* writes state and metrics once per iteration */
+	sd_event_source		 *save;		/* writes state and metrics, batched */
+	bool			  save_pending;
+	uint64_t		  save_next_us;	/* CLOCK_MONOTONIC: not before */
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -120,14 +122,47 @@ daemon_svc_mode(const struct svc *s)
 	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
 }
 
+/*
+ * Writing the state file and metrics is linear in the number of services:
+ * the next write waits at least ten times as long as this one took (at
+ * most 1 s), so that with thousands of services changing (a start, a
+ * flapping upstream) the writes take at most a tenth of the loop. With a
+ * few services a write takes well under a millisecond and follows each
+ * change at once.
+ */
 static int
-daemon_save_cb(sd_event_source *src, void *arg)
+daemon_save_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct daemon	*d = arg;
+	uint64_t	 t0 = now_us(), cost;
 
+	d->save_pending = false;
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	cost = (now_us() - t0) * 10;
+	d->save_next_us = now_us() + (cost > 1000000 ? 1000000 : cost);
 	return 0;
+}
+
+static void
+daemon_save_soon(struct daemon *d)
+{
+	uint64_t	when = now_us();
+	int		r;
+
+	if (when < d->save_next_us)
+		when = d->save_next_us;
+	if (d->save == NULL)
+		r = sd_event_add_time(d->ev, &d->save, CLOCK_MONOTONIC, when, 1,
+		    daemon_save_cb, d);
+	else if ((r = sd_event_source_set_time(d->save, when)) >= 0)
+		r = sd_event_source_set_enabled(d->save, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		daemon_save_state(d, false);
+		daemon_write_metrics(d);
+		return;
+	}
+	d->save_pending = true;
 }
 
 static void
@@ -145,19 +180,13 @@ daemon_svc_changed(struct svc *s, void *arg)
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
 	    (now_us() - s->cause_us) / 1000.0);
 	/*
-	 * The state file and metrics are written once for every service that
-	 * changed in this loop iteration: formatting them is linear in the
-	 * number of services, and ten thousand services rising one by one at
-	 * start would otherwise format them ten thousand times. Without the
-	 * event source (out of memory) they are written at once, as before.
+	 * The state file and metrics are written once for all the services
+	 * that changed meanwhile (daemon_save_cb() says when): ten thousand
+	 * services rising one by one at start would otherwise format them ten
+	 * thousand times. If the timer cannot be armed they are written at once.
 	 */
-	if (d->save == NULL &&
-	    sd_event_add_defer(d->ev, &d->save, daemon_save_cb, d) < 0)
-		d->save = NULL;
-	if (d->save == NULL || sd_event_source_set_enabled(d->save, SD_EVENT_ONESHOT) < 0) {
-		daemon_save_state(d, false);
-		daemon_write_metrics(d);
-	}
+	if (!d->save_pending)
+		daemon_save_soon(d);
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
