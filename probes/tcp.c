@@ -186,9 +186,16 @@ tcp_step_send(struct probe *p)
 		return;
 	}
 	run->step = TCP_RECEIVING;
-	sd_event_source_set_io_events(run->io, EPOLLIN);
+	sd_event_source_set_io_events(run->io, EPOLLIN | EPOLLET);
 	tcp_step_receive(p);
 }
+
+/*
+ * The socket is watched edge-triggered: every step reads or writes until
+ * EAGAIN anyway, and a level-triggered socket that is ready while the loop
+ * is behind is reported again by every epoll_wait() until its turn comes
+ * (with thousands of probes, quadratic work in the kernel).
+ */
 
 /* The connect has completed with err (0: connected): the next step. */
 static void
@@ -211,7 +218,7 @@ tcp_connected(struct probe *p, int err)
 	run->step = TCP_SENDING;
 	/* Known at once (loopback): the socket is watched only from here on. */
 	if (run->io == NULL) {
-		r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, tcp_io_cb, p);
+		r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 		if (r < 0) {
 			probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s",
 			    strerror(-r));
@@ -274,7 +281,7 @@ tcp_start(struct probe *p)
 		tcp_connected(p, err);
 		return;
 	}
-	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, tcp_io_cb, p);
+	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 	if (r < 0)
 		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
 }
