@@ -64,8 +64,6 @@ mem_of() {
 	awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"
 }
 fmt() { awk -v x="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f\n", d, x }'; }
-# A histogram bound in seconds, in ms ("+Inf": beyond the last bound, 100 ms).
-sec_ms() { case $1 in "+Inf") echo "> 100" ;; -) echo "-" ;; *) div "$1" 0.001 2 ;; esac; }
 div() { awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.*f\n", d, a / b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
 nsx() { ip netns exec "$NS" "$@"; }
@@ -196,7 +194,30 @@ metrics() {
 	done
 	return 1
 }
-runs_total() { awk '/^anycast_healthd_probe_runs_total/ { s += $NF } END { printf "%d\n", s }'; }
+# The probe engine's counters (probe-stats: runs, lateness histogram), one JSON line.
+stats() { echo '{"cmd": "probe-stats"}' | socat -t 10 - "UNIX-CONNECT:$1/ctl.sock"; }
+runs_total() { python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["runs"])'; }
+# lateness_window BEFORE AFTER: "p99 worst" over the window (histogram bounds in
+# ms, ">100" beyond the last), and the count of starts.
+lateness_window() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+le = [x / 1000 for x in b["lateness_le_us"]] + [None]
+d = [y - x for x, y in zip(a["lateness_count"], b["lateness_count"])]
+tot = sum(d)
+def bound(i):
+    return "> %g" % le[-2] if le[i] is None else "%g" % le[i]
+acc, p99, worst = 0, "-", "-"
+for i, n in enumerate(d):
+    acc += n
+    if p99 == "-" and tot and acc >= 0.99 * tot:
+        p99 = bound(i)
+    if n:
+        worst = bound(i)
+print(p99.replace(" ", ""), worst.replace(" ", ""), tot, "%.1f" % (b["lateness_max_us"] / 1000))
+PY
+}
 ups() { "$CTL" -s "$1/ctl.sock" status --json 2>/dev/null | grep -o '"state": *"up"' | wc -l; }
 
 # start DIR: the daemon on DIR's config; waits until `status` answers.
@@ -231,13 +252,13 @@ measure() {
 	pid=$(cat "$T/daemon.pid")
 	wait_up "$dir" "$n" 60 || log "$label: not all $n services up"
 	sleep 1
-	r0=$(metrics "$dir" | runs_total) c0=$(cpu_us "$pid")
+	r0=$(stats "$dir" | runs_total) c0=$(cpu_us "$pid")
 	sleep "$SECS"
-	r1=$(metrics "$dir" | runs_total) c1=$(cpu_us "$pid")
+	r1=$(stats "$dir" | runs_total) c1=$(cpu_us "$pid")
 	read -r pss rss anon < <(mem_of "$pid")
-	s0=$(metrics "$dir" | runs_total)
+	s0=$(stats "$dir" | runs_total)
 	timeout 3 strace -c -f -p "$pid" -o "$T/$label.strace" 2>/dev/null || true
-	s1=$(metrics "$dir" | runs_total)
+	s1=$(stats "$dir" | runs_total)
 	calls=$(awk '$NF == "total" { print $(NF - 2) }' "$T/$label.strace")
 	stop_daemon
 	echo "$(div $((c1 - c0)) $((r1 - r0)) 1) $(awk -v c="$calls" -v n=$((s1 - s0)) 'BEGIN { printf "%.1f", n ? c / n : 0 }') $pss $rss $anon $((r1 - r0))"
@@ -277,12 +298,6 @@ fi
 
 # --- scale -------------------------------------------------------------------------
 
-# lateness DIR: the histogram's buckets "le count" (cumulative) and the max.
-lateness() {
-	metrics "$1" | awk -F'[ "]' '
-		/^anycast_healthd_probe_lateness_seconds_bucket/ { print $2, $NF }
-		/^anycast_healthd_probe_lateness_max_seconds/ { print "max", $NF }'
-}
 # addr_gone_ms ADDR T0_US: ms from T0 until ADDR left lo, stamped by
 # `ip -ts monitor address` (local time, microseconds).
 addr_gone_ms() {
@@ -339,22 +354,13 @@ if [[ $SKIP != *" scale "* ]]; then
 	wait_up "$dir" "$N" 120 || log "scale: not all $N services up"
 	t_up=$(($(now_ms) - t0))
 	sleep 2
-	mapfile -t l0 < <(lateness "$dir")
-	c0=$(cpu_us "$pid") r0=$(metrics "$dir" | runs_total)
+	s0=$(stats "$dir") c0=$(cpu_us "$pid")
 	sleep "$SECS"
-	c1=$(cpu_us "$pid") r1=$(metrics "$dir" | runs_total)
-	mapfile -t l1 < <(lateness "$dir")
+	c1=$(cpu_us "$pid") s1=$(stats "$dir")
+	r0=$(runs_total <<<"$s0") r1=$(runs_total <<<"$s1")
 	read -r pss rss anon < <(mem_of "$pid")
 	# Lateness over the window: bucket counts now minus before.
-	read -r p99 wmax tot < <(paste -d' ' <(printf '%s\n' "${l0[@]}") <(printf '%s\n' "${l1[@]}") | awk '
-		$1 == "max" { next }
-		{ le[NR] = $1; d[NR] = $4 - $2; n = NR }
-		END {
-			tot = d[n]; p = "-"; w = "-"
-			for (i = 1; i <= n; i++) if (d[i] >= 0.99 * tot) { p = le[i]; break }
-			for (i = 1; i <= n; i++) if (d[i] == tot) { w = le[i]; break }
-			print p, w, tot }')
-	maxall=$(printf '%s\n' "${l1[@]}" | awk '$1 == "max" { printf "%.1f", $2 * 1000 }')
+	read -r p99 wmax tot maxall < <(lateness_window "$s0" "$s1")
 	# Reactions while everything else runs.
 	t0=$(now_us)
 	kill "$(cat "$T/tcpsrv2.pid")"
@@ -369,12 +375,12 @@ if [[ $SKIP != *" scale "* ]]; then
 		Scale: $N services at 1 s ($N_TCP tcp, $N_HTTP http, $N_DNS dns, $N_PROC process, $N_LISTEN listen, 2 for reactions)
 		| start-up (exec → "running") | exec → status answers | one status --json call | exec → all up | PSS / RSS / anon | CPU | checks in ${SECS} s | lateness p99 / worst in the window | worst since start |
 		| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-		| $t_run ms | $t_status ms | $t_status_call ms | $t_up ms | $((pss / 1024)) / $((rss / 1024)) / $((anon / 1024)) MiB | $cpu_pct % of a core | $((r1 - r0)) | ≤ $(sec_ms "$p99") ms / ≤ $(sec_ms "$wmax") ms ($tot starts) | $maxall ms |
+		| $t_run ms | $t_status ms | $t_status_call ms | $t_up ms | $((pss / 1024)) / $((rss / 1024)) / $((anon / 1024)) MiB | $cpu_pct % of a core | $((r1 - r0)) | ≤ $p99 ms / ≤ $wmax ms ($tot starts) | $maxall ms |
 		Reaction while all others run: tcp listener stopped → address gone from lo $react_tcp ms (bound: fall 2 × 1 s + timeout 500 ms + 150 ms = 2650 ms); process killed (-9) → address gone $react_proc ms
 	EOF
 	sum "$N services: start-up / status / all up" "$t_run / $t_status / $t_up ms" "" ""
 	sum "$N services: CPU, PSS" "$cpu_pct % of a core, $((pss / 1024)) MiB" "" ""
-	sum "$N services: lateness p99 / worst (window)" "≤ $(sec_ms "$p99") / ≤ $(sec_ms "$wmax") ms" "p99 ≤ 5 ms" ""
+	sum "$N services: lateness p99 / worst (window)" "≤ $p99 / ≤ $wmax ms" "p99 ≤ 5 ms" ""
 	sum "$N services: reaction tcp / process" "$react_tcp / $react_proc ms" "≤ 2650 / ≤ 10 ms" ""
 fi
 
