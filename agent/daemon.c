@@ -139,6 +139,8 @@ daemon_save_cb(sd_event_source *src, uint64_t usec, void *arg)
 	d->save_pending = false;
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
+	malloc_trim(0);
 	cost = (now_us() - t0) * 10;
 	d->save_next_us = now_us() + (cost > 1000000 ? 1000000 : cost);
 	return 0;
@@ -262,8 +264,6 @@ daemon_save_state(struct daemon *d, bool kept)
 	d->state_text = text;
 out:
 	state_clear(&st);
-	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
-	malloc_trim(0);
 }
 
 static void

@@ -200,6 +200,7 @@ const uint64_t probe_lateness_le_us[PROBE_LATENESS_BUCKETS - 1] = {
 	100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000
 };
 static struct probe_lateness	lateness;
+static size_t			nprobes;	/* alive: spreads first attempts */
 
 const struct probe_lateness *
 probe_lateness(void)
@@ -246,6 +247,7 @@ probe_new(sd_event *ev, const struct cfg_probe *cfg, probe_done_cb cb, void *arg
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
+	nprobes++;
 	p->cfg = cfg;
 	p->ev = sd_event_ref(ev);
 	p->done_cb = cb;
@@ -271,6 +273,7 @@ probe_free(struct probe *p)
 	if (p->perfdata[0] != '\0')
 		free(p->perfdata);
 	free(p);
+	nprobes--;
 }
 
 static void
@@ -316,12 +319,22 @@ probe_run_once(struct probe *p)
 int
 probe_schedule(struct probe *p)
 {
-	uint64_t	span = p->cfg->interval_us * p->cfg->jitter_pct / 100;
+	uint64_t	span = p->cfg->interval_us * p->cfg->jitter_pct / 100, first;
 
 	p->periodic = true;
-	/* Spread the first attempts so that probes never start in lock-step. */
-	return arm(p->ev, &p->timer, on_grid(now_us() + (uint64_t)(jitter(span / 2) +
-	    (int64_t)span / 2), p->cfg), accuracy(p->cfg), probe_timer_cb, p);
+	/*
+	 * Spread the first attempts so that probes never start in lock-step:
+	 * over one jitter span, or with many probes over up to the whole
+	 * interval (all of it from 1000 probes on). Ten thousand first
+	 * attempts within one jitter span would overrun the loop, and the
+	 * schedule, which keeps its cadence, would stay bunched for many
+	 * intervals.
+	 */
+	first = p->cfg->interval_us * (nprobes < 1000 ? nprobes : 1000) / 1000;
+	if (first < span)
+		first = span;
+	return arm(p->ev, &p->timer, on_grid(now_us() + (uint64_t)(jitter(first / 2) +
+	    (int64_t)first / 2), p->cfg), accuracy(p->cfg), probe_timer_cb, p);
 }
 
 static int
