@@ -10,6 +10,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "probe.h"
 
 /* FNV-1a over what pfx_equal() compares. */
 static size_t
@@ -149,7 +150,8 @@ ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen)
 	a->nl = nl;
 	a->svc_wanted = calloc(cfg->nservices + 1, sizeof(bool));
 	a->svc_mode = calloc(cfg->nservices + 1, sizeof(*a->svc_mode));
-	if (a->svc_wanted == NULL || a->svc_mode == NULL) {
+	a->svc_fell = calloc(cfg->nservices + 1, sizeof(bool));
+	if (a->svc_wanted == NULL || a->svc_mode == NULL || a->svc_fell == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -180,6 +182,8 @@ ann_free(struct ann *a)
 	free(a->index);
 	free(a->svc_wanted);
 	free(a->svc_mode);
+	free(a->svc_fell);
+	free(a->orphans);
 	free(a);
 }
 
@@ -205,6 +209,14 @@ ann_scan_cb(const struct pfx *p, void *arg)
  * was known of it: marking its addresses absent would skip their removal
  * and drop them from the state file.
  */
+/* Tells frr_ where the address of an address-method prefix is, for its verification. */
+static void
+ann_track_addr(struct ann *a, const struct ann_prefix *ap)
+{
+	if (a->frr != NULL && ap->method == METHOD_ADDRESS)
+		frr_track_addr(a->frr, &ap->pfx, ap->present);
+}
+
 int
 ann_scan(struct ann *a)
 {
@@ -252,8 +264,10 @@ ann_scan(struct ann *a)
 		}
 		for (size_t j = i; j < a->nprefixes; j++)
 			if (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == sa.ifindex)
+			    a->prefixes[j].ifindex == sa.ifindex) {
 				a->prefixes[j].present = sa.found[j];
+				ann_track_addr(a, &a->prefixes[j]);
+			}
 	}
 	free(sa.found);
 	return rc;
@@ -311,19 +325,39 @@ ann_route_map(const struct ann *a, const struct ann_prefix *ap)
 	return rm;
 }
 
+/* Whether a service of ap is unwanted because it fell (an unplanned withdrawal). */
+static bool
+ann_fell(const struct ann *a, const struct ann_prefix *ap)
+{
+	for (size_t i = 0; i < ap->nsvcs; i++)
+		if (!a->svc_wanted[ap->svcs[i]] && a->svc_fell[ap->svcs[i]])
+			return true;
+	return false;
+}
+
+/* Whether ap must wait for the state file to list it before it goes out. */
+static bool
+ann_unrecorded(const struct ann *a, const struct ann_prefix *ap)
+{
+	return ap->desired && !ap->recorded && a->record_cb != NULL;
+}
+
 static void
 ann_apply_address(struct ann *a, struct ann_prefix *ap)
 {
 	char	buf[PFX_STRLEN], err[256];
 	int	rc;
 
-	if (ap->desired == ap->present)
+	if (ap->desired == ap->present || ann_unrecorded(a, ap))
 		return;
 	/*
-	 * both: the statement goes first, the address after FRR dropped it
-	 * (or could not be asked), so the neighbour sees one clean withdrawal.
+	 * both, planned (drain, reload, stop): the statement goes first, the
+	 * address after FRR dropped it (or could not be asked), so the
+	 * neighbour sees one clean withdrawal. Unplanned (the service fell):
+	 * the address goes at once, FRR's fastest path to the withdrawal
+	 * (import-check), and the statement after it.
 	 */
-	if (!ap->desired && ap->method == METHOD_BOTH && !a->final &&
+	if (!ap->desired && ap->method == METHOD_BOTH && !a->final && !ann_fell(a, ap) &&
 	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr))
 		return;
 	pfx_fmt(&ap->pfx, buf, sizeof(buf));
@@ -339,6 +373,7 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 		return;
 	}
 	ap->present = ap->desired;
+	ann_track_addr(a, ap);
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
@@ -348,6 +383,11 @@ ann_apply(struct ann *a, struct ann_prefix *ap)
 {
 	ap->desired = ann_desired(a, ap);
 	ap->route_map = ap->desired ? ann_route_map(a, ap) : NULL;
+	if (ann_unrecorded(a, ap)) {
+		/* Announced once the state file lists it: see ann_recorded(). */
+		a->record_cb(a->record_arg);
+		return;
+	}
 	if (ap->method != METHOD_NETWORK)
 		ann_apply_address(a, ap);
 	if (ap->method == METHOD_ADDRESS || a->frr == NULL)
@@ -358,15 +398,59 @@ ann_apply(struct ann *a, struct ann_prefix *ap)
 }
 
 void
-ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode)
+ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode, bool fell)
 {
 	a->svc_wanted[svc] = wanted;
 	a->svc_mode[svc] = mode;
+	a->svc_fell[svc] = !wanted && fell;
 	for (size_t i = 0; i < a->nprefixes; i++)
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
 				ann_apply(a, &a->prefixes[i]);
 }
+
+/*
+ * A program fighting us over an address (another agent, a script in a
+ * loop) gets this many immediate corrections per window; after that the
+ * periodic reconcile corrects it, so the two never spin the loop.
+ */
+#define ANN_FOREIGN_MAX		30
+#define ANN_FOREIGN_WINDOW_US	(10 * 1000000ULL)
+
+bool
+ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p, bool added)
+{
+	struct ann_prefix	*ap = ann_find(a, p);
+	char			 buf[PFX_STRLEN];
+	uint64_t		 now;
+
+	/* Exact prefix on its own interface only: anything else is not ours. */
+	if (ap == NULL || ap->method == METHOD_NETWORK || ap->ifindex != ifindex)
+		return false;
+	ap->present = added;
+	ann_track_addr(a, ap);
+	if (ap->present == ap->desired)
+		return false;	/* our own change coming back, or a harmless one */
+	now = now_us();
+	if (now - ap->foreign_since >= ANN_FOREIGN_WINDOW_US) {
+		ap->foreign_since = now;
+		ap->foreign_n = 0;
+	}
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (++ap->foreign_n > ANN_FOREIGN_MAX) {
+		if (ap->foreign_n == ANN_FOREIGN_MAX + 1)
+			log_err("%s on %s keeps being %s by another program: leaving it "
+			    "to the periodic check for now", buf, ap->ifname,
+			    added ? "added" : "removed");
+		return false;
+	}
+	log_warn("%s on %s was %s by someone else: %s it", buf, ap->ifname,
+	    added ? "added" : "removed", added ? "removing" : "restoring");
+	ann_apply(a, ap);
+	return true;
+}
+
+static void	ann_orphans_apply(struct ann *a);
 
 void
 ann_reconcile(struct ann *a)
@@ -377,12 +461,16 @@ ann_reconcile(struct ann *a)
 	ann_scan(a);
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
-		if (ap->method != METHOD_NETWORK && ann_desired(a, ap) != ap->present)
+		bool want = ann_desired(a, ap);
+		/* Held back until recorded is not a difference to report. */
+		if (ap->method != METHOD_NETWORK && want != ap->present &&
+		    (!want || ap->recorded || a->record_cb == NULL))
 			log_warn("%s on %s is %s but should %sbe: correcting",
 			    pfx_fmt(&ap->pfx, buf, sizeof(buf)), ap->ifname,
 			    ap->present ? "present" : "absent", ap->present ? "not " : "");
 		ann_apply(a, ap);
 	}
+	ann_orphans_apply(a);
 }
 
 void
@@ -392,6 +480,57 @@ ann_withdraw_all(struct ann *a)
 		a->svc_wanted[i] = false;
 	for (size_t i = 0; i < a->nprefixes; i++)
 		ann_apply(a, &a->prefixes[i]);
+	ann_orphans_apply(a);
+}
+
+bool
+ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap)
+{
+	return ap->present || ap->desired || (ap->method != METHOD_ADDRESS &&
+	    a->frr != NULL && frr_holds(a->frr, &ap->pfx));
+}
+
+void
+ann_recorded(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		bool was = ap->recorded;
+		ap->recorded = ann_prefix_listed(a, ap);
+		if (ap->recorded && !was && ap->desired)
+			ann_apply(a, ap);
+	}
+}
+
+void
+ann_record_lost(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		ap->recorded = ap->recorded && (ap->present || (ap->method != METHOD_ADDRESS &&
+		    a->frr != NULL && frr_holds(a->frr, &ap->pfx)));
+	}
+}
+
+void
+ann_adopted(struct ann *a, size_t svc)
+{
+	const struct cfg_service	*s = &a->cfg->services[svc];
+	struct ann_prefix		*ap;
+
+	for (size_t j = 0; j < s->nprefixes; j++)
+		if ((ap = ann_find(a, &s->prefixes[j])) != NULL && ann_prefix_announced(a, ap))
+			ap->recorded = true;
+}
+
+size_t
+ann_waiting(const struct ann *a)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < a->nprefixes; i++)
+		n += ann_unrecorded(a, &a->prefixes[i]);
+	return n;
 }
 
 const struct ann_prefix *
@@ -400,13 +539,67 @@ ann_lookup(const struct ann *a, const struct pfx *p)
 	return ann_find(a, p);
 }
 
-void
-ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
-    int method)
+/* Removes o's address; false when it must be tried again. */
+static bool
+ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
+{
+	unsigned	ifindex;
+	char		buf[PFX_STRLEN], err[256];
+
+	pfx_fmt(&o->pfx, buf, sizeof(buf));
+	if ((ifindex = if_nametoindex(o->ifname)) == 0) {
+		/* The interface is gone, and its addresses with it. */
+		log_info("%s on %s is no longer configured; interface gone", buf, o->ifname);
+		return true;
+	}
+	if (nl_addr_del(a->nl, ifindex, &o->pfx, err, sizeof(err)) == -1) {
+		log_err("cannot remove %s from %s: %s; retrying", buf, o->ifname, err);
+		a->errors++;
+		return false;
+	}
+	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
+	    "there)", buf, o->ifname);
+	return true;
+}
+
+/*
+ * Works on the orphans: a statement is done once FRR has been read without
+ * it (and nothing else is pending); an address goes after its statement
+ * (method both, planned), unless FRR cannot be asked or the loop is over.
+ */
+static void
+ann_orphans_apply(struct ann *a)
+{
+	char	buf[PFX_STRLEN];
+	size_t	j = 0;
+
+	for (size_t i = 0; i < a->norphans; i++) {
+		struct ann_orphan *o = &a->orphans[i];
+		if (o->stmt && (a->frr == NULL || (frr_synced(a->frr) &&
+		    !frr_holds(a->frr, &o->pfx)))) {
+			log_info("network %s is gone from FRR", pfx_fmt(&o->pfx, buf,
+			    sizeof(buf)));
+			o->stmt = false;
+		}
+		if (o->addr && (!o->stmt || a->final || frr_failing(a->frr)))
+			o->addr = !ann_orphan_del_addr(a, o);
+		if (o->addr || o->stmt)
+			a->orphans[j++] = *o;
+	}
+	a->norphans = j;
+}
+
+/*
+ * Adds what is to be removed of p (an address on ifname and/or a network
+ * statement), leaving out what the current configuration manages.
+ */
+static void
+ann_orphan_add(struct ann *a, const struct pfx *p, const char *ifname, bool addr,
+    bool stmt)
 {
 	struct ann_prefix	*ap = ann_find(a, p);
-	unsigned		 ifindex;
-	char			 buf[PFX_STRLEN], err[256];
+	struct ann_orphan	*o;
+	char			 buf[PFX_STRLEN];
 
 	pfx_fmt(p, buf, sizeof(buf));
 	/*
@@ -414,33 +607,77 @@ ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
 	 * is ours to remove (the address method relies on the operator's own
 	 * `network` line for the same prefix).
 	 */
-	if (method != METHOD_ADDRESS && ap == NULL) {
-		if (a->frr != NULL) {
-			log_info("network %s is no longer configured: removing it", buf);
-			if (frr_manage(a->frr, p) == 0)
-				frr_want(a->frr, p, false, NULL);
+	stmt = stmt && ap == NULL;
+	if (stmt && a->frr == NULL) {
+		log_warn("network %s was announced by an earlier run and is no longer "
+		    "configured; no service uses FRR now, so remove it with "
+		    "'anycast-healthctl withdraw-all' or by hand", buf);
+		stmt = false;
+	} else if (stmt) {
+		if (frr_manage(a->frr, p) == -1) {
+			log_err("network %s: out of memory; not removed", buf);
+			stmt = false;
 		} else
-			log_warn("network %s was announced by an earlier run and is no longer "
-			    "configured; no service uses FRR now, so remove it with "
-			    "'anycast-healthctl withdraw-all' or by hand", buf);
+			frr_release(a->frr, p, true);
 	}
-	if (method == METHOD_NETWORK)
-		return;
 	/* The address: still ours when an address-carrying method puts it there. */
 	if (ap != NULL && ap->method != METHOD_NETWORK && strcmp(ap->ifname, ifname) == 0)
+		addr = false;
+	for (size_t i = 0; i < a->norphans && (addr || stmt); i++) {
+		o = &a->orphans[i];
+		if (!pfx_equal(&o->pfx, p))
+			continue;
+		if (stmt && o->stmt)
+			stmt = false;
+		if (addr && o->addr && strcmp(o->ifname, ifname) == 0)
+			addr = false;
+	}
+	if (!addr && !stmt)
 		return;
-	if ((ifindex = if_nametoindex(ifname)) == 0) {
-		/* The interface is gone, and its addresses with it. */
-		log_info("%s on %s is no longer configured; interface gone", buf, ifname);
+	if ((o = reallocarray(a->orphans, a->norphans + 1, sizeof(*o))) == NULL) {
+		log_err("%s: out of memory; not removed", buf);
 		return;
 	}
-	if (nl_addr_del(a->nl, ifindex, p, err, sizeof(err)) == -1) {
-		log_err("cannot remove %s from %s: %s", buf, ifname, err);
-		a->errors++;
-		return;
+	a->orphans = o;
+	o = &a->orphans[a->norphans++];
+	memset(o, 0, sizeof(*o));
+	o->pfx = *p;
+	snprintf(o->ifname, sizeof(o->ifname), "%s", ifname);
+	o->addr = addr;
+	o->stmt = stmt;
+	if (stmt)
+		log_info("network %s is no longer configured: removing it", buf);
+}
+
+void
+ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
+    int method)
+{
+	ann_orphan_add(a, p, ifname, method != METHOD_NETWORK, method != METHOD_ADDRESS);
+	ann_orphans_apply(a);
+}
+
+void
+ann_take_over(struct ann *nw, const struct ann *old)
+{
+	for (size_t i = 0; i < old->norphans; i++)
+		ann_orphan_add(nw, &old->orphans[i].pfx, old->orphans[i].ifname,
+		    old->orphans[i].addr, old->orphans[i].stmt);
+	/*
+	 * A statement may be in FRR whenever it was managed: asking FRR to
+	 * drop one that is absent costs a read.
+	 */
+	for (size_t i = 0; i < old->nprefixes; i++) {
+		const struct ann_prefix *op = &old->prefixes[i];
+		struct ann_prefix *np = ann_find(nw, &op->pfx);
+		ann_orphan_add(nw, &op->pfx, op->ifname, op->method != METHOD_NETWORK &&
+		    op->present, op->method != METHOD_ADDRESS && old->frr != NULL);
+		/* The state file lists it as nw has it: no need to wait for a write. */
+		if (np != NULL && op->recorded && np->method == op->method &&
+		    strcmp(np->ifname, op->ifname) == 0)
+			np->recorded = true;
 	}
-	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
-	    "there)", buf, ifname);
+	ann_orphans_apply(nw);
 }
 
 bool
@@ -456,10 +693,16 @@ int
 ann_set_frr(struct ann *a, struct frr *f)
 {
 	a->frr = f;
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_ADDRESS &&
-		    frr_manage(f, &a->prefixes[i].pfx) == -1)
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	frr_untrack_all(f);
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		if (ap->method != METHOD_ADDRESS && frr_manage(f, &ap->pfx) == -1)
 			return -1;
+		if (ap->method == METHOD_ADDRESS && frr_track(f, &ap->pfx) == -1)
+			return -1;
+		ann_track_addr(a, ap);
+	}
 	return 0;
 }
 
@@ -485,5 +728,6 @@ ann_frr_update(struct ann *a)
 {
 	for (size_t i = 0; i < a->nprefixes; i++)
 		if (a->prefixes[i].method == METHOD_BOTH)
-			ann_apply_address(a, &a->prefixes[i]);
+			ann_apply(a, &a->prefixes[i]);
+	ann_orphans_apply(a);
 }

@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <net/if.h>
 
 #include "pfx.h"
 
@@ -39,7 +42,31 @@ struct ann_prefix {
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
 	const char	*route_map;	/* desired route-map: NULL, or degraded */
+	/*
+	 * The state file as last written lists it. Nothing is announced
+	 * before that (a desired prefix not yet recorded waits for the
+	 * record callback's write), so withdraw-all after a crash at any
+	 * point finds everything this daemon put on the system.
+	 */
+	bool		 recorded;
+	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
+	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
+
+/*
+ * Something an earlier configuration or run put on the system and the
+ * current configuration does not manage there: removed, retried until
+ * done, and listed in the state file until then.
+ */
+struct ann_orphan {
+	struct pfx	 pfx;
+	char		 ifname[IF_NAMESIZE];
+	bool		 addr;		/* the address on ifname is still to be removed */
+	bool		 stmt;		/* the network statement: until FRR is read without it */
+};
+
+/* Asks for the state file to be written (soon: writes are coalesced). */
+typedef void (*ann_record_cb)(void *arg);
 
 struct ann {
 	const struct cfg	*cfg;
@@ -51,23 +78,35 @@ struct ann {
 	size_t			 index_cap;	/* a power of two, > 2 * nprefixes */
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
-	struct frr		*frr;		/* NULL when no service uses network or both */
+	/*
+	 * Per service: unwanted because it fell (an unplanned withdrawal):
+	 * method both then removes the address first, FRR's fastest path.
+	 */
+	bool			*svc_fell;
+	struct ann_orphan	*orphans;
+	size_t			 norphans;
+	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
+	ann_record_cb		 record_cb;
+	void			*record_arg;
 };
 
 /* Builds the prefix table; fails if an interface does not exist. */
 struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen);
 void		 ann_free(struct ann *a);
-/* Hands the network statements of methods network and both to f. 0 or -1. */
+/*
+ * Hands the network statements of methods network and both to f, and the
+ * prefixes of method address for verification (frr_track()). 0 or -1.
+ */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
 bool		 ann_needs_frr(const struct cfg *cfg);
 /*
  * After a reload, through frr_release(): statements of prefixes nw no
  * longer has are removed, then forgotten; those nw announces with the
- * address method are forgotten at once (their `network` line is the
- * operator's).
+ * address method are forgotten (their `network` line is the operator's)
+ * once any route-map of ours (degraded, GSHUT) is off them.
  */
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */
@@ -88,10 +127,54 @@ bool		 ann_service_present(const struct ann *a, size_t svc_index);
 /*
  * Records whether service i wants its prefixes announced and how (the
  * network statement's route-map; the address method has no way to say
- * more than yes or no), and applies the result.
+ * more than yes or no), and applies the result. fell: the service is not
+ * wanted because it fell (not drained, reloaded or stopped): method both
+ * removes the address first, then the statement; a planned withdrawal
+ * removes the statement first, then the address.
  */
 void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
-		    enum ann_mode mode);
+		    enum ann_mode mode, bool fell);
+/*
+ * Whether the state file must list ap: on the interface, desired, or its
+ * statement in FRR as last read.
+ */
+bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
+/*
+ * The state file listing every ann_prefix_listed() prefix and every orphan
+ * was written: what waited for it is announced now.
+ */
+void		 ann_recorded(struct ann *a);
+/*
+ * The state file on disk may no longer list what it did (removed, replaced,
+ * or a write failed): only a prefix still on the system counts as recorded
+ * (it is listed again by the next write); any other waits for a write
+ * before it goes out again.
+ */
+void		 ann_record_lost(struct ann *a);
+/*
+ * Service i is adopted at start: its prefixes found announced count as
+ * recorded (the run that put them there listed them first), so an
+ * unwritable state file does not hold back what is out already (a
+ * statement not yet wanted would be removed from FRR).
+ */
+void		 ann_adopted(struct ann *a, size_t svc_index);
+/* How many desired prefixes are held back, waiting for the state file. */
+size_t		 ann_waiting(const struct ann *a);
+/*
+ * After a reload, nw takes over old's orphans that nw does not manage
+ * again, and old's announcements that nw does not manage (see
+ * ann_remove_unmanaged()).
+ */
+void		 ann_take_over(struct ann *nw, const struct ann *old);
+/*
+ * The kernel says an address was added or removed (nl_watch). For the
+ * configured prefix on its own interface only, ap->present follows; a
+ * change that contradicts the desired state (someone else's) is corrected
+ * at once, and our own changes, which come back here too, change nothing.
+ * Returns whether anything was corrected.
+ */
+bool		 ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p,
+		    bool added);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
 /*
@@ -107,7 +190,9 @@ const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
  * configuration, or the state file of a crashed run): removes the address
  * from ifname unless the current configuration puts it there, and the
  * network statement (through FRR) unless the current configuration lists
- * the prefix at all.
+ * the prefix at all. Method both loses its statement before its address.
+ * What cannot be removed now stays an orphan, retried by ann_reconcile()
+ * and ann_frr_update() and listed in the state file until it is gone.
  */
 void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
 		    int method /* enum cfg_method */);

@@ -76,47 +76,68 @@ static const char *const on_exit_names[] = { "withdraw", "keep", NULL };
 static const char *const shared_names[] = { "all", "any", NULL };
 static const char *const log_format_names[] = { "text", "json", NULL };
 
-/* Failing to allocate a few kilobytes for a configuration is not worth recovering from. */
+/*
+ * Out of memory while loading: the allocators below set this and return
+ * NULL, every caller stops or leaves its field NULL, and cfg_load() throws
+ * the partial configuration away with an error. A reload that runs out of
+ * memory thus keeps the running configuration instead of ending the daemon.
+ */
+static bool	cfg_oom;
+unsigned	cfg_test_fail_alloc;
+
+static bool
+alloc_fails(void)
+{
+	return cfg_test_fail_alloc > 0 && --cfg_test_fail_alloc == 0;
+}
+
 static void *
 xcalloc(size_t n, size_t size)
 {
-	void	*p;
+	void	*p = NULL;
 
-	if ((p = calloc(n, size)) == NULL)
-		fatal("out of memory");
+	if (alloc_fails() || (p = calloc(n, size)) == NULL)
+		cfg_oom = true;
 	return p;
 }
 
+/* NULL on failure, p left as it was. */
 static void *
 xreallocarray(void *p, size_t n, size_t size)
 {
-	if (size != 0 && n > SIZE_MAX / size)
-		fatal("out of memory");
-	if ((p = realloc(p, n * size)) == NULL)
-		fatal("out of memory");
-	return p;
+	void	*q = NULL;
+
+	if (alloc_fails() || (size != 0 && n > SIZE_MAX / size) ||
+	    (q = realloc(p, n * size)) == NULL)
+		cfg_oom = true;
+	return q;
 }
 
+/* NULL for NULL: a string that could not be made cannot be copied either. */
 static char *
 xstrdup(const char *s)
 {
-	char	*d;
+	char	*d = NULL;
 
-	if ((d = strdup(s)) == NULL)
-		fatal("out of memory");
+	if (s == NULL || alloc_fails() || (d = strdup(s)) == NULL)
+		cfg_oom = true;
 	return d;
 }
 
 static char *
 path_join(const char *dir, const char *name)
 {
-	size_t	 dlen = strlen(dir), len;
+	size_t	 dlen, len;
 	char	*p;
 
+	if (dir == NULL || name == NULL)
+		return NULL;
 	if (name[0] == '/' || strcmp(dir, ".") == 0)
 		return xstrdup(name);
+	dlen = strlen(dir);
 	len = dlen + strlen(name) + 2;
-	p = xcalloc(1, len);
+	if ((p = xcalloc(1, len)) == NULL)
+		return NULL;
 	snprintf(p, len, "%s%s%s", dir, dlen > 0 && dir[dlen - 1] == '/' ? "" : "/",
 	    name);
 	return p;
@@ -132,7 +153,8 @@ path_dir(const char *path)
 		return xstrdup(".");
 	if (slash == path)
 		return xstrdup("/");
-	d = xcalloc(1, (size_t)(slash - path) + 1);
+	if ((d = xcalloc(1, (size_t)(slash - path) + 1)) == NULL)
+		return NULL;
 	memcpy(d, path, (size_t)(slash - path));
 	return d;
 }
@@ -141,7 +163,11 @@ path_dir(const char *path)
 static char *
 path_shown(const char *base_dir, const char *path)
 {
-	size_t	len = strlen(base_dir);
+	size_t	len;
+
+	if (base_dir == NULL || path == NULL)
+		return NULL;
+	len = strlen(base_dir);
 
 	if (strcmp(base_dir, ".") == 0) {
 		if (path[0] != '/' && strncmp(path, "../", 3) != 0)
@@ -167,13 +193,19 @@ strip:
 static void
 errs_add(struct cfg_errors *errs, const char *line)
 {
-	char	*copy = xstrdup(line);
+	char	*copy = xstrdup(line), **tmp;
 
+	if (copy == NULL)
+		return;
 	/* Messages quote operator input; keep a terminal or journal line one line. */
 	for (char *c = copy; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
+	if ((tmp = xreallocarray(errs->msgs, errs->n + 1, sizeof(*tmp))) == NULL) {
+		free(copy);
+		return;
+	}
+	errs->msgs = tmp;
 	errs->msgs[errs->n++] = copy;
 }
 
@@ -312,7 +344,8 @@ cfg_get_string(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		cfg_error(ctx, key, "contains a NUL character");
 		return -1;
 	}
-	*out = xstrdup(s);
+	if ((*out = xstrdup(s)) == NULL)
+		return -1;
 	return 1;
 }
 
@@ -414,7 +447,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	case json_type_int:
 		if (json_object_get_int64(v) < 0)
 			goto negative;
-		if (int_in_range(v, 0, (int64_t)(UINT64_MAX / US_PER_S), &i) == -1)
+		if (int_in_range(v, 0, (int64_t)(CFG_MAX_DURATION_US / US_PER_S), &i) == -1)
 			goto too_large;
 		*out_us = (uint64_t)i * US_PER_S;
 		return 1;
@@ -422,8 +455,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		d = json_object_get_double(v);
 		if (d < 0)
 			goto negative;
-		/* Below 2^64 microseconds; the bound itself is not representable. */
-		if (isnan(d) || d * 1e6 >= 18446744073709551615.0)
+		if (isnan(d) || d * 1e6 > (double)CFG_MAX_DURATION_US)
 			goto too_large;
 		*out_us = (uint64_t)(d * 1e6 + 0.5);
 		return 1;
@@ -435,7 +467,7 @@ negative:
 	cfg_error(ctx, key, "%s is negative", json_text(v));
 	return -1;
 too_large:
-	cfg_error(ctx, key, "%s seconds is too long", json_text(v));
+	cfg_error(ctx, key, "%s seconds is too long (at most 24h)", json_text(v));
 	return -1;
 }
 
@@ -483,7 +515,8 @@ cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	if (!json_object_is_type(v, json_type_array))
 		return wrong_type(ctx, key, "an array of strings", v);
 	len = json_object_array_length(v);
-	strv = xcalloc(len + 1, sizeof(*strv));
+	if ((strv = xcalloc(len + 1, sizeof(*strv))) == NULL)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		e = json_object_array_get_idx(v, i);
 		snprintf(k, sizeof(k), "%s[%zu]", key, i);
@@ -498,7 +531,8 @@ cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		}
 		if (rc == -1)
 			continue;
-		strv[i] = xstrdup(json_object_get_string(e));
+		if ((strv[i] = xstrdup(json_object_get_string(e))) == NULL)
+			rc = -1;
 	}
 	if (rc == -1) {
 		/* Not cfg_strv_free(): a bad element left a NULL in the middle. */
@@ -741,6 +775,58 @@ check_keys(struct cfg_ctx *ctx, struct json_object *obj, const char *const *know
 	}
 }
 
+/* One file or directory: root's, and writable by nobody else (a sticky directory may be). */
+static int
+trusted_node(const char *path, bool dir, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, whylen, "%s is owned by uid %u: only root may own it and the "
+		    "directories above it", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "%s is writable by group or others (mode %04o): only "
+		    "root may write it and the directories above it", path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cfg_path_trusted(const char *path, char *why, size_t whylen)
+{
+	char	buf[PATH_MAX], *slash;
+
+	/* Links resolved: what runs is what is checked. A missing file is root's to create. */
+	if (realpath(path, buf) == NULL &&
+	    (size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	if (trusted_node(buf, false, why, whylen) == -1)
+		return -1;
+	while ((slash = strrchr(buf, '/')) != NULL) {
+		if (slash == buf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (trusted_node(buf, true, why, whylen) == -1)
+			return -1;
+		if (slash == buf)
+			break;
+	}
+	return 0;
+}
+
 int
 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 {
@@ -803,7 +889,7 @@ cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 	if (f % denom != 0)
 		goto fine;
 	v = whole * mult;
-	if (v > UINT64_MAX - f / denom)
+	if (v > UINT64_MAX - f / denom || v + f / denom > CFG_MAX_DURATION_US)
 		goto overflow;
 	*us = v + f / denom;
 	return 0;
@@ -812,7 +898,7 @@ bad:
 	    "\"1m\")", s);
 	return -1;
 overflow:
-	snprintf(err, errlen, "'%s' is too long", s);
+	snprintf(err, errlen, "'%s' is too long (at most 24h)", s);
 	return -1;
 fine:
 	snprintf(err, errlen, "'%s' is finer than a microsecond", s);
@@ -864,6 +950,7 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 {
 	struct stat	st;
 	size_t		cap, next;
+	char		*tmp;
 	ssize_t		n;
 	int		fd;
 
@@ -885,9 +972,15 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 		cfg_error(ctx, NULL, "not a regular file");
 		goto fail;
 	}
-	if (st.st_mode & S_IWOTH) {
-		cfg_error(ctx, NULL, "refusing a configuration file writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	/* Whoever may write it may announce any prefix and run any plugin. */
+	if (st.st_uid != 0) {
+		cfg_error(ctx, NULL, "refusing a configuration file owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		cfg_error(ctx, NULL, "refusing a configuration file writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if (st.st_size > CFG_MAX_FILE_SIZE)
@@ -899,11 +992,14 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 	 * than the limit tells.
 	 */
 	cap = (size_t)st.st_size + 2;
-	*buf = xcalloc(1, cap + 1);
+	if ((*buf = xcalloc(1, cap + 1)) == NULL)
+		goto fail;
 	while (*len <= CFG_MAX_FILE_SIZE) {
 		if (*len == cap) {
 			next = cap * 2 > CFG_MAX_FILE_SIZE + 1 ? CFG_MAX_FILE_SIZE + 1 : cap * 2;
-			*buf = xreallocarray(*buf, next + 1, 1);
+			if ((tmp = xreallocarray(*buf, next + 1, 1)) == NULL)
+				goto fail;
+			*buf = tmp;
 			memset(*buf + cap, 0, next + 1 - cap);
 			cap = next;
 		}
@@ -941,8 +1037,10 @@ parse_json(struct cfg_ctx *ctx, const char *buf, size_t len)
 	enum json_tokener_error	 jerr;
 	size_t			 end, line = 1, col = 1;
 
-	if ((tok = json_tokener_new()) == NULL)
-		fatal("out of memory");
+	if ((tok = json_tokener_new()) == NULL) {
+		cfg_oom = true;
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -1138,11 +1236,14 @@ struct canon {
 static void
 canon_put(struct canon *c, const char *text)
 {
-	size_t	tlen = strlen(text);
+	size_t	 tlen = strlen(text);
+	char	*tmp;
 
 	if (c->len + tlen + 1 > c->cap) {
+		if ((tmp = xreallocarray(c->buf, (c->len + tlen + 1) * 2, 1)) == NULL)
+			return;
+		c->buf = tmp;
 		c->cap = (c->len + tlen + 1) * 2;
-		c->buf = xreallocarray(c->buf, c->cap, 1);
 	}
 	memcpy(c->buf + c->len, text, tlen + 1);
 	c->len += tlen;
@@ -1157,7 +1258,9 @@ canon_value(struct canon *c, struct json_object *v)
 	size_t			  n = 0;
 
 	if (json_object_is_type(v, json_type_object)) {
-		keys = xcalloc((size_t)json_object_object_length(v) + 1, sizeof(*keys));
+		if ((keys = xcalloc((size_t)json_object_object_length(v) + 1,
+		    sizeof(*keys))) == NULL)
+			return;
 		json_object_object_foreach(v, k, val) {
 			(void)val;
 			keys[n++] = k;
@@ -1227,11 +1330,11 @@ parse_probe(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg,
 		cfg_error(ctx, "name", "'%s' is not a valid probe name (1-%d characters, "
 		    "no quotes, '=', '\\' or control characters)", p->name,
 		    PROBE_NAME_MAX);
-	if (p->name == NULL) {
-		p->name = xcalloc(1, strlen(tname) + 16);
+	if (p->name == NULL && (p->name = xcalloc(1, strlen(tname) + 16)) != NULL)
 		snprintf(p->name, strlen(tname) + 16, "%s#%u", tname, index);
-	}
 	free(tname);
+	if (p->name == NULL)
+		return -1;
 
 	ir = cfg_get_duration(ctx, obj, "interval", false, &p->interval_us);
 	tr = cfg_get_duration(ctx, obj, "timeout", false, &p->timeout_us);
@@ -1299,7 +1402,8 @@ parse_prefixes(struct cfg_ctx *ctx, struct json_object *obj, struct cfg_service 
 		cfg_error(ctx, "prefixes", "must list at least one prefix");
 		return;
 	}
-	s->prefixes = xcalloc(n, sizeof(*s->prefixes));
+	if ((s->prefixes = xcalloc(n, sizeof(*s->prefixes))) == NULL)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		v = json_object_array_get_idx(arr, i);
 		mark = ctx_push(ctx, "prefixes", (long)i);
@@ -1342,7 +1446,8 @@ parse_probes(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg
 		cfg_error(ctx, "probes", "must list at least one probe");
 		return;
 	}
-	s->probes = xcalloc(n, sizeof(*s->probes));
+	if ((s->probes = xcalloc(n, sizeof(*s->probes))) == NULL)
+		return;
 	s->nprobes = n;
 	for (size_t i = 0; i < n; i++) {
 		p = &s->probes[i];
@@ -1441,7 +1546,7 @@ parse_service(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cf
 	cfg_get_duration(ctx, obj, "drain_grace", false, &s->drain_grace_us);
 	parse_probes(ctx, obj, cfg, s);
 	parse_require(ctx, obj, s);
-	return ctx->errs->n == nerr ? 0 : -1;
+	return ctx->errs->n == nerr && !cfg_oom ? 0 : -1;
 }
 
 static int
@@ -1473,24 +1578,30 @@ static void
 load_service(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir,
     const char *name)
 {
-	struct cfg_service	 s;
+	struct cfg_service	 s, *tmp;
 	struct cfg_ctx		 ctx;
-	struct json_object	*obj;
+	struct json_object	*obj = NULL;
 	char			*path, *stem;
 
 	memset(&s, 0, sizeof(s));
 	path = path_join(cfg->services_dir, name);
 	s.file = path_shown(base_dir, path);
-	ctx_init(&ctx, errs, s.file);
 	stem = xstrdup(name);
+	if (path == NULL || s.file == NULL || stem == NULL) {
+		service_clear(&s);
+		goto out;
+	}
+	ctx_init(&ctx, errs, s.file);
 	stem[strlen(stem) - 5] = '\0';
 	if ((obj = read_json(&ctx, path, NULL)) != NULL &&
-	    parse_service(&ctx, obj, cfg, stem, &s) == 0) {
-		cfg->services = xreallocarray(cfg->services, cfg->nservices + 1,
-		    sizeof(*cfg->services));
+	    parse_service(&ctx, obj, cfg, stem, &s) == 0 &&
+	    (tmp = xreallocarray(cfg->services, cfg->nservices + 1,
+	    sizeof(*cfg->services))) != NULL) {
+		cfg->services = tmp;
 		cfg->services[cfg->nservices++] = s;
 	} else
 		service_clear(&s);
+out:
 	json_object_put(obj);
 	free(stem);
 	free(path);
@@ -1505,7 +1616,8 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 	char		 *shown;
 	int		  n;
 
-	shown = path_shown(base_dir, cfg->services_dir);
+	if ((shown = path_shown(base_dir, cfg->services_dir)) == NULL)
+		return;
 	ctx_init(&ctx, errs, shown);
 	if ((n = scandir(cfg->services_dir, &list, is_json_name, file_cmp)) == -1) {
 		if (strcmp(shown, cfg->services_dir) == 0)
@@ -1518,11 +1630,14 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 		return;
 	}
 	/* Whoever may write there may add a service that announces any prefix. */
-	if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & S_IWOTH))
-		cfg_error(&ctx, NULL, "refusing a services directory writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	if (stat(cfg->services_dir, &st) == 0 && st.st_uid != 0)
+		cfg_error(&ctx, NULL, "refusing a services directory owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+	else if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		cfg_error(&ctx, NULL, "refusing a services directory writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 	else
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && !cfg_oom; i++)
 			load_service(cfg, errs, base_dir, list[i]->d_name);
 	for (int i = 0; i < n; i++)
 		free(list[i]);
@@ -1595,8 +1710,10 @@ check_names(const struct cfg *cfg, struct cfg_errors *errs)
 static struct cfg *
 cfg_new(void)
 {
-	struct cfg	*cfg = xcalloc(1, sizeof(*cfg));
+	struct cfg	*cfg;
 
+	if ((cfg = xcalloc(1, sizeof(*cfg))) == NULL)
+		return NULL;
 	cfg->interface = xstrdup("lo");
 	cfg->frr.vtysh = xstrdup("/usr/bin/vtysh");
 	cfg->frr.timeout_us = 5 * US_PER_S;
@@ -1617,19 +1734,23 @@ cfg_new(void)
 struct cfg *
 cfg_load(const char *main_path, struct cfg_errors *errs)
 {
-	struct cfg		*cfg = cfg_new();
-	struct json_object	*obj;
+	struct cfg		*cfg;
+	struct json_object	*obj = NULL;
 	struct cfg_ctx		 ctx;
 	size_t			 nerr = errs->n;
-	char			*base_dir, *rel, *shown;
+	char			*base_dir = NULL, *rel, *shown = NULL;
 	bool			 optional, missing;
 
+	cfg_oom = false;
 	/* Only the default may be absent: a path the operator typed must exist. */
 	optional = main_path == NULL || strcmp(main_path, CFG_DEFAULT_MAIN) == 0;
 	if (main_path == NULL)
 		main_path = CFG_DEFAULT_MAIN;
+	cfg = cfg_new();
 	base_dir = path_dir(main_path);
 	shown = path_shown(base_dir, main_path);
+	if (cfg_oom)
+		goto out;
 	ctx_init(&ctx, errs, shown);
 	missing = false;
 	obj = read_json(&ctx, main_path, optional ? &missing : NULL);
@@ -1649,16 +1770,25 @@ cfg_load(const char *main_path, struct cfg_errors *errs)
 	 * everything at once; not when it could not be read at all, as then
 	 * services_dir and the defaults are guesses.
 	 */
-	if (obj != NULL || cfg->main_file == NULL)
+	if ((obj != NULL || cfg->main_file == NULL) && !cfg_oom)
 		load_services(cfg, errs, base_dir);
+	if (!cfg_oom) {
+		if (cfg->nservices > 0)
+			qsort(cfg->services, cfg->nservices, sizeof(*cfg->services),
+			    service_cmp);
+		check_names(cfg, errs);
+		check_shared(cfg, errs);
+	}
+out:
 	json_object_put(obj);
-	if (cfg->nservices > 0)
-		qsort(cfg->services, cfg->nservices, sizeof(*cfg->services), service_cmp);
-	check_names(cfg, errs);
-	check_shared(cfg, errs);
 	free(base_dir);
 	free(shown);
-	if (errs->n != nerr) {
+	if (cfg_oom) {
+		/* Not counted by the test hook: it has fired by now. */
+		errs_add(errs, "out of memory while loading the configuration");
+		cfg_oom = false;
+	}
+	if (errs->n != nerr || cfg == NULL || cfg->services_dir == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 
 #define CTL_MAX_GROUPS	256
+#define CTL_WARN_US	(10 * 1000000ULL)	/* at most one refusal warning per 10 s */
 
 struct ctl_client;
 
@@ -24,12 +26,16 @@ struct ctl {
 	sd_event			*ev;
 	char				*path;
 	int				 fd;
-	gid_t				 gid;		/* the socket's group */
+	gid_t				 admin_gid;	/* may run mutating commands */
+	bool				 have_admin;	/* the admin group exists */
 	sd_event_source			*io;
 	const struct ctl_command	*cmds;
 	void				*arg;
 	struct ctl_client		*clients;
 	unsigned			 nclients;
+	unsigned			 npriv;		/* of which root or admin */
+	unsigned			 refused;	/* since the last warning */
+	uint64_t			 warn_next_us;
 	uint64_t			 idle_us;
 	bool				 refuse_mutating;
 };
@@ -41,6 +47,7 @@ struct ctl_client {
 	sd_event_source		*io;
 	sd_event_source		*idle;
 	struct ctl_session	 s;
+	bool			 priv_slot;	/* counted in ctl->npriv */
 	bool			 closing;	/* close once the output is sent */
 	char			*out;
 	size_t			 outlen, outoff;
@@ -79,6 +86,13 @@ ctl_set_idle_timeout(struct ctl *c, uint64_t us)
 	c->idle_us = us;
 }
 
+void
+ctl_set_admin_gid(struct ctl *c, gid_t gid)
+{
+	c->admin_gid = gid;
+	c->have_admin = true;
+}
+
 static void
 client_free(struct ctl_client *cl)
 {
@@ -90,6 +104,8 @@ client_free(struct ctl_client *cl)
 			break;
 		}
 	cl->ctl->nclients--;
+	if (cl->priv_slot)
+		cl->ctl->npriv--;
 	sd_event_source_disable_unref(cl->io);
 	sd_event_source_disable_unref(cl->idle);
 	close(cl->fd);
@@ -197,10 +213,10 @@ session_dispatch(const struct ctl_session *s, const char *line, size_t len)
 		goto out;
 	}
 	if (cmd->mutating && !s->privileged) {
-		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in the "
-		    "socket's group", cmd->name, (unsigned)s->uid, (int)s->pid);
+		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in "
+		    "group %s", cmd->name, (unsigned)s->uid, (int)s->pid, CTL_ADMIN_GROUP);
 		reply = ctl_error("permission denied: '%s' needs root or membership in "
-		    "the control socket's group", cmd->name);
+		    "group %s", cmd->name, CTL_ADMIN_GROUP);
 		goto out;
 	}
 	if (cmd->mutating && s->refuse_mutating != NULL && *s->refuse_mutating) {
@@ -316,21 +332,79 @@ client_idle_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
-/* Root, the daemon's own user, or a member (primary or supplementary) of the socket's group. */
+/*
+ * Root, or a member (primary or supplementary) of the admin group. Not the
+ * daemon's own user: whatever runs as it (or once ran as it) must not
+ * steer routing.
+ */
 static bool
 peer_privileged(const struct ctl *c, int fd, const struct ucred *cred)
 {
 	gid_t		groups[CTL_MAX_GROUPS];
 	socklen_t	len = sizeof(groups);
 
-	if (cred->uid == 0 || cred->uid == geteuid() || cred->gid == c->gid)
+	if (cred->uid == 0)
+		return true;
+	if (!c->have_admin)
+		return false;
+	if (cred->gid == c->admin_gid)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
 		return false;
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == c->gid)
+		if (groups[i] == c->admin_gid)
 			return true;
 	return false;
+}
+
+static unsigned
+ctl_count_uid(const struct ctl *c, uid_t uid)
+{
+	unsigned	n = 0;
+
+	for (const struct ctl_client *cl = c->clients; cl != NULL; cl = cl->next)
+		n += cl->s.uid == uid;
+	return n;
+}
+
+/*
+ * NULL when one more connection of uid fits, else why not: each uid may
+ * hold CTL_MAX_PER_UID, all others together CTL_MAX_CLIENTS, and root and the admin group have
+ * CTL_MAX_PRIV_CLIENTS of their own, so that held connections can lock
+ * nobody out but their holder.
+ */
+static const char *
+ctl_admit(const struct ctl *c, uid_t uid, bool privileged, bool *priv_slot)
+{
+	*priv_slot = false;
+	if (ctl_count_uid(c, uid) >= CTL_MAX_PER_UID)
+		return "too many connections from this user";
+	if (c->nclients - c->npriv < CTL_MAX_CLIENTS)
+		return NULL;
+	if (privileged && c->npriv < CTL_MAX_PRIV_CLIENTS) {
+		*priv_slot = true;
+		return NULL;
+	}
+	return "too many connections";
+}
+
+/* Logged at most once per CTL_WARN_US, with how many were refused meanwhile. */
+static void
+ctl_warn_refused(struct ctl *c, const struct ucred *cred, const char *why)
+{
+	struct timespec	ts;
+	uint64_t	now;
+
+	c->refused++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (now < c->warn_next_us)
+		return;
+	log_warn("control: refused pid %d (uid %u): %s; %u connection(s) open, %u refused "
+	    "since the last warning", (int)cred->pid, (unsigned)cred->uid, why,
+	    c->nclients, c->refused);
+	c->refused = 0;
+	c->warn_next_us = now + CTL_WARN_US;
 }
 
 static void
@@ -352,6 +426,8 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	struct ctl_client	*cl;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
+	const char		*why;
+	bool			 privileged, priv_slot;
 	int			 fd, r;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -364,10 +440,10 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 		close(fd);
 		return 0;
 	}
-	if (c->nclients >= CTL_MAX_CLIENTS) {
-		log_warn("control: %u connections open; refusing pid %d", c->nclients,
-		    (int)cred.pid);
-		reject(fd, "too many connections");
+	privileged = peer_privileged(c, fd, &cred);
+	if ((why = ctl_admit(c, cred.uid, privileged, &priv_slot)) != NULL) {
+		ctl_warn_refused(c, &cred, why);
+		reject(fd, why);
 		return 0;
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
@@ -380,11 +456,13 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	cl->s.arg = c->arg;
 	cl->s.pid = cred.pid;
 	cl->s.uid = cred.uid;
-	cl->s.privileged = peer_privileged(c, fd, &cred);
+	cl->s.privileged = privileged;
 	cl->s.refuse_mutating = &c->refuse_mutating;
+	cl->priv_slot = priv_slot;
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;
+	c->npriv += priv_slot;
 	r = sd_event_add_io(c->ev, &cl->io, fd, EPOLLIN, client_io_cb, cl);
 	if (r >= 0)
 		r = sd_event_add_time_relative(c->ev, &cl->idle, CLOCK_MONOTONIC,
@@ -415,7 +493,9 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct stat		 st;
+	struct group		 gr, *grp = NULL;
 	struct ctl		*c;
+	char			 grbuf[4096];
 	mode_t			 old;
 	int			 r;
 
@@ -433,6 +513,12 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->cmds = cmds;
 	c->arg = arg;
 	c->idle_us = CTL_IDLE_US;
+	/* Looked up once: no NSS call on the loop for every connection. */
+	if (getgrnam_r(CTL_ADMIN_GROUP, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp != NULL)
+		ctl_set_admin_gid(c, grp->gr_gid);
+	else
+		log_warn("control: group %s does not exist: only root may drain, undrain "
+		    "and reload", CTL_ADMIN_GROUP);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -450,19 +536,19 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 		/* Left behind by a daemon that did not stop cleanly. */
 		unlink(path);
 	}
-	old = umask(0117);
+	old = umask(0177);
 	r = bind(c->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r == -1) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (chmod(path, 0660) == -1 || stat(path, &st) == -1) {
+	/* Anyone may connect (status, metrics); each command is authorised on its own. */
+	if (chmod(path, 0666) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}
-	c->gid = st.st_gid;
-	if (listen(c->fd, CTL_MAX_CLIENTS) == -1) {
+	if (listen(c->fd, CTL_MAX_CLIENTS + CTL_MAX_PRIV_CLIENTS) == -1) {
 		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "nofile.h"
 #include "probe.h"
 #include "state.h"
 #include "status.h"
@@ -25,6 +27,19 @@
 
 /* How often the kernel's addresses are compared with the desired state. */
 #define RECONCILE_INTERVAL_US	(5 * 1000000ULL)
+/*
+ * The shortest time between two writes of the state and metrics files. A
+ * lone change is written at once; in a storm, announcements wait at most
+ * this long for the write that records them (withdrawals never wait).
+ */
+#define FLUSH_GAP_US		(100 * 1000ULL)
+/*
+ * Descriptors: the daemon's own (netlink, control socket and clients, FRR
+ * watch and vtysh pipes, state writes), and what one probe may hold at
+ * once (exec: its pipe and pidfd; the others a socket or two).
+ */
+#define FDS_BASE		64
+#define FDS_PER_PROBE		3
 
 /*
  * A loaded configuration. Services and probes keep pointers into the cfg
@@ -44,17 +59,25 @@ struct daemon {
 	struct cfg		 *cfg;		/* cur->cfg: global settings, service order */
 	sd_event		 *ev;
 	struct nl		 *nl;
+	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
+	sd_event_source		 *nlw_src;
+	bool			  nlw_fixed;	/* a foreign change was corrected */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
 	struct ctl		 *ctl;
-	struct frr		 *frr;		/* NULL until a service uses network or both */
+	struct frr		 *frr;		/* NULL until there is a service */
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
-	sd_event_source		 *save;		/* writes state and metrics, batched */
-	bool			  save_pending;
-	uint64_t		  save_next_us;	/* CLOCK_MONOTONIC: not before */
+	/*
+	 * Writes the state file and the metrics file at most once per
+	 * FLUSH_GAP_US, so that a storm of transitions is a few writes, not
+	 * one each. Normal priority: at idle priority a storm that keeps the
+	 * loop busy would starve it, and announcements wait for it.
+	 */
+	sd_event_source		 *flush;
+	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
 	char			 *state_text;	/* as last written */
@@ -65,6 +88,7 @@ struct daemon {
 static int	daemon_begin(struct daemon *d);
 static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
+static void	daemon_dirty(void *arg);
 
 static uint64_t
 realtime_us(void)
@@ -73,6 +97,34 @@ realtime_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The open-files limit against what cfg's probes need at once (all of them
+ * in flight: a storm). At start the soft limit goes up to the hard one
+ * first (children get the old one back, see nofile.h): with the usual
+ * 1024, 2000 services ran out ("Too many open files") as they all failed
+ * together.
+ */
+static void
+daemon_nofile(const struct cfg *cfg, bool raise)
+{
+	struct rlimit	rl;
+	size_t		need = FDS_BASE;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (raise && nofile_raise(&rl) == -1)
+		log_warn("cannot raise the open files limit to the hard one: %s",
+		    strerror(errno));
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("open files limit: %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("open files limit %llu is too low: %zu service(s) may need about "
+		    "%zu descriptors when all their probes run at once; raise LimitNOFILE= "
+		    "(or ulimit -n)", (unsigned long long)rl.rlim_cur, cfg->nservices, need);
 }
 
 static struct gen *
@@ -119,52 +171,7 @@ daemon_svc_mode(const struct svc *s)
 {
 	if (s->state == SVC_DRAINED)
 		return ANN_GSHUT;
-	return s->state == SVC_DEGRADED ? ANN_DEGRADED : ANN_PLAIN;
-}
-
-/*
- * Writing the state file and metrics is linear in the number of services:
- * the next write waits at least ten times as long as this one took (at
- * most 1 s), so that with thousands of services changing (a start, a
- * flapping upstream) the writes take at most a tenth of the loop. With a
- * few services a write takes well under a millisecond and follows each
- * change at once.
- */
-static int
-daemon_save_cb(sd_event_source *src, uint64_t usec, void *arg)
-{
-	struct daemon	*d = arg;
-	uint64_t	 t0 = now_us(), cost;
-
-	d->save_pending = false;
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
-	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
-	malloc_trim(0);
-	cost = (now_us() - t0) * 10;
-	d->save_next_us = now_us() + (cost > 1000000 ? 1000000 : cost);
-	return 0;
-}
-
-static void
-daemon_save_soon(struct daemon *d)
-{
-	uint64_t	when = now_us();
-	int		r;
-
-	if (when < d->save_next_us)
-		when = d->save_next_us;
-	if (d->save == NULL)
-		r = sd_event_add_time(d->ev, &d->save, CLOCK_MONOTONIC, when, 1,
-		    daemon_save_cb, d);
-	else if ((r = sd_event_source_set_time(d->save, when)) >= 0)
-		r = sd_event_source_set_enabled(d->save, SD_EVENT_ONESHOT);
-	if (r < 0) {
-		daemon_save_state(d, false);
-		daemon_write_metrics(d);
-		return;
-	}
-	d->save_pending = true;
+	return svc_is_degraded(s) ? ANN_DEGRADED : ANN_PLAIN;
 }
 
 static void
@@ -176,19 +183,73 @@ daemon_svc_changed(struct svc *s, void *arg)
 	/* Stopping: everything is being withdrawn; nothing may come back. */
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s));
+	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
+	    svc_withdrawn_unplanned(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
 	    (now_us() - s->cause_us) / 1000.0);
-	/*
-	 * The state file and metrics are written once for all the services
-	 * that changed meanwhile (daemon_save_cb() says when): ten thousand
-	 * services rising one by one at start would otherwise format them ten
-	 * thousand times. If the timer cannot be armed they are written at once.
-	 */
-	if (!d->save_pending)
-		daemon_save_soon(d);
+	daemon_dirty(d);
+}
+
+static int
+daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct daemon	*d = arg;
+
+	d->flushed_us = now_us();
+	daemon_save_state(d, false);
+	daemon_write_metrics(d);
+	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
+	malloc_trim(0);
+	return 0;
+}
+
+/*
+ * Writes now, for what an operator's command changed: its reply says the
+ * drain or the reload is on disk (a crash right after it must not lose it).
+ */
+static void
+daemon_flush_now(struct daemon *d)
+{
+	if (d->flush != NULL)
+		sd_event_source_set_enabled(d->flush, SD_EVENT_OFF);
+	daemon_flush_cb(d->flush, 0, d);
+}
+
+/* The state or the metrics changed: written once the pending events are handled. */
+static void
+daemon_dirty(void *arg)
+{
+	struct daemon	*d = arg;
+	uint64_t	 now = now_us(), at = d->flushed_us + FLUSH_GAP_US;
+	int		 on = 0;
+
+	if (d->flush != NULL && sd_event_source_get_enabled(d->flush, &on) >= 0 &&
+	    on != SD_EVENT_OFF)
+		return;
+	if (d->flush == NULL || sd_event_source_set_time(d->flush, at > now ? at : now) < 0 ||
+	    sd_event_source_set_enabled(d->flush, SD_EVENT_ONESHOT) < 0) {
+		daemon_save_state(d, false);
+		daemon_write_metrics(d);
+	}
+}
+
+/*
+ * The state file could not be written. Kept visible (status, metrics) until
+ * a write succeeds; logged when the reason changes, not at every attempt.
+ */
+static void
+daemon_state_failed(struct daemon *d, const char *why)
+{
+	d->counters.state_write_failures++;
+	/* The file on disk may not list what it did: nothing goes out again unlisted. */
+	ann_record_lost(d->ann);
+	if (strcmp(d->counters.state_error, why) != 0)
+		log_err("state file %s: %s; new announcements are held back until it can "
+		    "be written (withdraw-all could not remove them after a crash)",
+		    d->cfg->state_file, why);
+	snprintf(d->counters.state_error, sizeof(d->counters.state_error), "%s", why);
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
@@ -222,16 +283,21 @@ daemon_save_state(struct daemon *d, bool kept)
 		return;
 
 	/*
-	 * A statement is listed from the moment it is wanted (before vtysh is
-	 * even asked) until FRR is read without it, so that withdraw-all after
-	 * a crash at any point removes it.
+	 * A prefix is listed from the moment it is wanted (before the address
+	 * is added or vtysh asked: ann_ waits for this write) until it is gone
+	 * from the interface and FRR is read without it; an orphan (an earlier
+	 * configuration's) until its removal is done. So withdraw-all after a
+	 * crash at any point removes it.
 	 */
 	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
 		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		bool statement = ap->method != METHOD_ADDRESS && d->frr != NULL &&
-		    (ap->desired || frr_holds(d->frr, &ap->pfx));
-		if (ap->present || statement)
+		if (ann_prefix_listed(d->ann, ap))
 			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
+	}
+	for (size_t i = 0; i < d->ann->norphans && rc == 0; i++) {
+		const struct ann_orphan *o = &d->ann->orphans[i];
+		rc = state_add_announced(&st, &o->pfx, o->ifname, o->addr && o->stmt ?
+		    METHOD_BOTH : o->addr ? METHOD_ADDRESS : METHOD_NETWORK);
 	}
 	if (d->frr != NULL) {
 		st.frr.set = true;
@@ -247,23 +313,41 @@ daemon_save_state(struct daemon *d, bool kept)
 		if (d->svcs[i]->state == SVC_DRAINED)
 			rc = state_add_drained(&st, d->cfg->services[i].name);
 	if (rc == -1 || (text = state_format(&st)) == NULL) {
-		log_err("state file: out of memory");
+		daemon_state_failed(d, "out of memory");
 		goto out;
 	}
 	if (d->state_text != NULL && strcmp(text, d->state_text) == 0) {
 		free(text);
-		goto out;
+		goto written;
 	}
 	if (state_write_file(d->cfg->state_file, text, err, sizeof(err)) == -1) {
-		/* Retried at the next change or reconcile. */
-		log_err("state file: %s", err);
+		/* Retried at the next change or reconcile, even with the same text. */
+		daemon_state_failed(d, err);
 		free(text);
+		free(d->state_text);
+		d->state_text = NULL;
 		goto out;
 	}
+	d->counters.state_writes++;
 	free(d->state_text);
 	d->state_text = text;
+written:
+	if (d->counters.state_error[0] != '\0') {
+		log_info("state file %s written again", d->cfg->state_file);
+		d->counters.state_error[0] = '\0';
+	}
+	/* What waited to be listed goes out now. */
+	ann_recorded(d->ann);
 out:
 	state_clear(&st);
+}
+
+/* The FRR driver's counters as they are now, for the metrics. */
+static void
+daemon_counters(struct daemon *d)
+{
+	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
+	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
 }
 
 static void
@@ -273,6 +357,7 @@ daemon_write_metrics(struct daemon *d)
 
 	if (d->cfg->metrics_file == NULL)
 		return;
+	daemon_counters(d);
 	text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters);
 	if (text == NULL) {
 		log_err("metrics: out of memory");
@@ -280,6 +365,8 @@ daemon_write_metrics(struct daemon *d)
 	}
 	if (state_write_file(d->cfg->metrics_file, text, err, sizeof(err)) == -1)
 		log_err("metrics file: %s", err);
+	else
+		d->counters.metrics_writes++;
 	free(text);
 }
 
@@ -287,10 +374,19 @@ static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct daemon	*d = arg;
+	struct stat	 sb;
 
+	/*
+	 * A state file removed or replaced behind the daemon's back (by hand,
+	 * a directory in its place) is written again, or shown as failing.
+	 */
+	if (stat(d->cfg->state_file, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		free(d->state_text);
+		d->state_text = NULL;
+		ann_record_lost(d->ann);
+	}
 	ann_reconcile(d->ann);
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
@@ -303,7 +399,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	struct daemon	*d = arg;
 
 	ann_frr_update(d->ann);
-	daemon_save_state(d, false);
+	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
 	if (d->stopping && frr_synced(f))
@@ -375,7 +471,8 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 {
 	int	r;
 
-	if (d->frr == NULL && !ann_needs_frr(cfg))
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	if (d->frr == NULL && cfg->nservices == 0)
 		return 0;
 	if (d->frr != NULL) {
 		if (frr_reconfigure(d->frr, cfg) == -1 || ann_set_frr(a, d->frr) == -1)
@@ -507,11 +604,13 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			continue;
 		}
 		log_info("%s: configuration changed, restarting its probes", nc->name);
-		if (old->state == SVC_DRAINED)
-			svc_drain(nsvcs[i], 0);
-		else if (svc_wants_announce(old) || old->adopt)
-			/* Announced (or being adopted): keep it until the first results. */
-			nsvcs[i]->adopt = true;
+		/*
+		 * What the operator set up stays: a drain and its grace, the
+		 * degraded route-map until the probes decide, the hold-down
+		 * history (an edit must not bypass flap damping).
+		 */
+		if ((r = svc_inherit(nsvcs[i], old)) < 0)
+			log_err("%s: grace timer: %s; drained at once", nc->name, strerror(-r));
 	}
 	/* The last step that can fail: FRR is changed only for a reload that goes through. */
 	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
@@ -522,13 +621,15 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
 	}
 
-	/* Withdraw what the old configuration announced and the new one does not manage. */
+	/*
+	 * Withdraw what the old configuration announced and the new one does
+	 * not manage: retried until done, listed in the state file meanwhile.
+	 */
 	nann->errors = d->ann->errors;
-	for (size_t i = 0; i < d->ann->nprefixes; i++)
-		if (d->ann->prefixes[i].present)
-			/* Addresses only: ann_release_frr() hands statements back. */
-			ann_remove_unmanaged(nann, &d->ann->prefixes[i].pfx,
-			    d->ann->prefixes[i].ifname, METHOD_ADDRESS);
+	nann->record_cb = daemon_dirty;
+	nann->record_arg = d;
+	ann_release_frr(d->ann, nann);
+	ann_take_over(nann, d->ann);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
@@ -540,7 +641,6 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		d->svc_gen[j]->refs--;
 		svc_free(d->svcs[j]);
 	}
-	ann_release_frr(d->ann, nann);
 	ann_free(d->ann);
 	d->ann = nann;
 	free(d->svcs);
@@ -564,10 +664,10 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 			    strerror(-r));
 	free(kept);
 	d->counters.reloads_ok++;
-	daemon_save_state(d, false);
-	daemon_write_metrics(d);
+	daemon_flush_now(d);
 	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
 	    nkept, nnew);
+	daemon_nofile(ncfg, false);
 	notify_ready(d);
 	return 0;
 unwind:
@@ -626,6 +726,7 @@ cmd_metrics(struct json_object *req, void *arg)
 	struct json_object	*o;
 	char			*text;
 
+	daemon_counters(d);
 	if ((text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters)) == NULL)
 		return ctl_error("out of memory");
 	o = json_object_new_object();
@@ -662,6 +763,7 @@ cmd_drain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	if ((r = svc_drain(s, grace)) < 0)
 		log_err("%s: grace timer: %s; drained at once", s->cfg->name, strerror(-r));
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -686,7 +788,7 @@ cmd_undrain(struct json_object *req, void *arg)
 	was = s->state == SVC_DRAINED;
 	svc_undrain(s);
 	/* Nothing else writes the file when undrain leaves the announcement as it was. */
-	daemon_save_state(d, false);
+	daemon_flush_now(d);
 	o = json_object_new_object();
 	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
 	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
@@ -772,7 +874,8 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || !ann_needs_frr(d->cfg) ||
+		    d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -792,6 +895,65 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 		    d->cfg->frr.timeout_us + 2000000, 10000, daemon_stop_cb, d) < 0)
 			sd_event_exit(sd_event_source_get_event(src), 0);
 		return 0;
+	}
+}
+
+static void
+daemon_addr_event(const struct nl_addr_event *ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	/* Until adoption has decided, what is found stays for daemon_adopt(). */
+	if (d->begun && ann_addr_changed(d->ann, ev->ifindex, &ev->pfx, ev->added))
+		d->nlw_fixed = true;
+}
+
+static int
+daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct daemon	*d = arg;
+	char		 err[256] = "";
+	int		 rc;
+
+	(void)fd;
+	(void)revents;
+	d->nlw_fixed = false;
+	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
+	if (rc == -1) {
+		log_err("%s; noticing address changes at the periodic check only", err);
+		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	} else if (rc == 1) {
+		log_warn("%s; reading the interfaces again", err[0] ? err :
+		    "netlink: address notifications were lost");
+		if (d->begun)
+			ann_reconcile(d->ann);
+	}
+	if (d->nlw_fixed || rc == 1)
+		daemon_dirty(d);
+	return 0;
+}
+
+/*
+ * A foreign change (an address deleted by hand, or lost with its link) is
+ * corrected when the kernel announces it; the reconcile timer stays as a
+ * safety net, and is all there is if the subscription fails.
+ */
+static void
+daemon_watch_addrs(struct daemon *d)
+{
+	char	err[256];
+	int	r;
+
+	if ((d->nlw = nl_watch_open(err, sizeof(err))) == NULL) {
+		log_warn("%s; noticing address changes at the periodic check only", err);
+		return;
+	}
+	if ((r = sd_event_add_io(d->ev, &d->nlw_src, nl_watch_fd(d->nlw), EPOLLIN,
+	    daemon_nlw_cb, d)) < 0) {
+		log_warn("address notifications: %s; noticing address changes at the "
+		    "periodic check only", strerror(-r));
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
 	}
 }
 
@@ -833,10 +995,19 @@ daemon_setup(struct daemon *d)
 		log_err("netlink: %s", err);
 		return -1;
 	}
+	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
+	    daemon_flush_cb, d)) < 0 ||
+	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
+		log_err("event loop: %s", strerror(-r));
+		return -1;
+	}
 	if ((d->ann = ann_new(cfg, d->nl, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
+	d->ann->record_cb = daemon_dirty;
+	d->ann->record_arg = d;
+	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -866,6 +1037,26 @@ daemon_setup(struct daemon *d)
 }
 
 /*
+ * Whether FRR announces service i's prefixes through its degraded route-map
+ * (a previous run left it degraded, on_exit "keep"): adopted as it is, so
+ * that the restart changes nothing at the neighbour.
+ */
+static bool
+daemon_found_degraded(const struct daemon *d, size_t i)
+{
+	const struct cfg_service	*c = &d->cfg->services[i];
+	const char			*rm;
+
+	if (d->frr == NULL || c->method == METHOD_ADDRESS || c->on_warning != ONW_DEGRADE)
+		return false;
+	for (size_t j = 0; j < c->nprefixes; j++)
+		if ((rm = frr_held_route_map(d->frr, &c->prefixes[j])) == NULL ||
+		    strcmp(rm, c->degraded_route_map) != 0)
+			return false;
+	return c->nprefixes > 0;
+}
+
+/*
  * What is on the system at start. The state file of the previous run names
  * drained services (they stay drained) and what it announced: anything
  * there that this configuration does not manage is removed. With on_exit
@@ -884,6 +1075,9 @@ daemon_adopt(struct daemon *d)
 	rc = state_read(d->cfg->state_file, &st, err, sizeof(err));
 	if (rc == -1)
 		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
+	else if (rc == 0 && st.nbad > 0)
+		log_warn("state file %s: %zu malformed entries ignored (first: %s)",
+		    d->cfg->state_file, st.nbad, err);
 	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
 		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
 		    st.announced[i].method);
@@ -897,10 +1091,13 @@ daemon_adopt(struct daemon *d)
 		if (d->cfg->on_exit != ON_EXIT_KEEP || d->svcs[i]->state == SVC_DRAINED ||
 		    !ann_service_present(d->ann, i))
 			continue;
-		d->svcs[i]->adopt = true;
+		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
-		log_info("%s: prefixes found announced; adopting them until the "
-		    "first probe results", d->cfg->services[i].name);
+		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		ann_adopted(d->ann, i);
+		log_info("%s: prefixes found announced%s; adopting them until the "
+		    "first probe results", d->cfg->services[i].name,
+		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
 	}
 	ann_reconcile(d->ann);
 	daemon_save_state(d, false);
@@ -929,7 +1126,8 @@ daemon_begin(struct daemon *d)
 	}
 	daemon_write_metrics(d);
 	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
-	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "", ctl_path(d->ctl));
+	    d->cfg->nservices, d->frr != NULL && frr_known(d->frr) ? "; FRR read" : "",
+	    ctl_path(d->ctl));
 	notify_ready(d);
 	return 0;
 }
@@ -947,9 +1145,11 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->reconcile);
 	sd_event_source_disable_unref(d->begin);
 	sd_event_source_disable_unref(d->stop);
-	sd_event_source_disable_unref(d->save);
+	sd_event_source_disable_unref(d->flush);
 	ann_free(d->ann);
 	frr_free(d->frr);
+	sd_event_source_disable_unref(d->nlw_src);
+	nl_watch_close(d->nlw);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	while ((g = d->gens) != NULL) {
@@ -968,6 +1168,7 @@ daemon_run(struct cfg *cfg)
 	int		r;
 
 	d.counters.start_us = realtime_us();
+	daemon_nofile(cfg, true);
 	if ((d.cur = gen_new(&d, cfg)) == NULL) {
 		log_err("out of memory");
 		cfg_free(cfg);
@@ -977,7 +1178,7 @@ daemon_run(struct cfg *cfg)
 		goto out;
 	/* From here on the system is ours to change, and to clean up on the way out. */
 	started = true;
-	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+	if (d.frr != NULL && ann_needs_frr(cfg) && cfg->on_exit == ON_EXIT_KEEP) {
 		/*
 		 * Adoption needs FRR's running configuration: the probes start
 		 * after the first read, or after a bound.
@@ -1006,6 +1207,8 @@ out:
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
 		daemon_save_state(&d, d.cfg->on_exit == ON_EXIT_KEEP && d.exit_status == 0);
+		/* Rewritten, not removed: running 0, and what is still announced. */
+		d.counters.stopped = true;
 		daemon_write_metrics(&d);
 	}
 	daemon_teardown(&d);

@@ -47,10 +47,38 @@ log_enabled(enum log_level level)
 	return level >= log_level;
 }
 
+/* text with control characters as \n, \t or \xNN (cut to fit len). */
+static const char *
+log_escape(const char *text, char *buf, size_t len)
+{
+	static const char	hex[] = "0123456789abcdef";
+	size_t			o = 0;
+
+	for (const unsigned char *c = (const unsigned char *)text; *c != '\0' &&
+	    o + 5 < len; c++) {
+		if (*c >= 0x20 && *c != 0x7f) {
+			buf[o++] = (char)*c;
+			continue;
+		}
+		buf[o++] = '\\';
+		if (*c == '\n')
+			buf[o++] = 'n';
+		else if (*c == '\t')
+			buf[o++] = 't';
+		else {
+			buf[o++] = 'x';
+			buf[o++] = hex[*c >> 4];
+			buf[o++] = hex[*c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static void
 log_emit(enum log_level level, const char *svc, const char *event, const char *text)
 {
-	char			 ts[96];
+	char			 ts[96], safe[4096];
 	struct timespec		 now;
 	struct tm		 tm;
 	struct json_object	*o;
@@ -78,6 +106,8 @@ log_emit(enum log_level level, const char *svc, const char *event, const char *t
 		json_object_put(o);
 		return;
 	}
+	/* One event, one line: a path or a peer's text may hold control characters. */
+	text = log_escape(text, safe, sizeof(safe));
 	if (log_syslog)
 		syslog(syslog_prio[level], "%s%s%s", svc ? svc : "", svc ? ": " : "", text);
 	else

@@ -8,6 +8,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 
 static void
 usage(FILE *f)
@@ -24,6 +25,7 @@ main(int argc, char *argv[])
 	struct cfg_errors	 errs = { 0 };
 	struct cfg		*cfg;
 	const char		*path = NULL;
+	char			 err[256];
 	int			 ch, check_only = 0;
 
 	while ((ch = getopt(argc, argv, "c:nhV")) != -1) {
@@ -56,6 +58,11 @@ main(int argc, char *argv[])
 	 * and the heap keeps the high-water mark of the largest reply.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	/* Before the configuration: exec probes check that "user" can be honoured. */
+	if (priv_init(err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthd: %s\n", err);
+		return 1;
+	}
 	if ((cfg = cfg_load(path, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);

@@ -80,8 +80,9 @@ struct probe_type {
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
 
-/* Performance data an attempt may report, at most (with the NUL). */
-#define PROBE_PERFDATA_MAX	1024
+/* Upper bounds of the latency histogram's buckets (+Inf is runs). */
+#define PROBE_LAT_BUCKETS	12
+extern const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS];
 
 struct probe {
 	const struct cfg_probe	*cfg;
@@ -95,6 +96,8 @@ struct probe {
 	bool			 opened;
 	bool			 running;
 	bool			 periodic;
+	bool			 rearm_fallback;	/* the deadline source carries the next attempt */
+	unsigned		 rearm_failures;	/* the periodic timer could not be armed */
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
@@ -103,15 +106,28 @@ struct probe {
 	enum probe_result	 result;
 	enum nagios_state	 state;
 	uint64_t		 latency_us;
-	char			 msg[256];
+	char			 msg[256];	/* valid UTF-8, cut between characters */
 	/*
-	 * Performance data the attempt reported (exec: after '|'), "" if none;
-	 * on the heap only when there is some (most probes have none, and 1 KiB
-	 * a probe would be half the memory a service may cost).
+	 * Performance data the attempt reported (exec: after '|'), validated
+	 * and whole items only (plugin_perf_parse()), "" if none; perf_note
+	 * says what was dropped, "" if nothing. Both on the heap only when
+	 * not empty: most probes have none, and 8 KiB a probe would be four
+	 * times the memory a service may cost.
 	 */
 	char			*perfdata;
+	char			*perf_note;
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
+	/* Every attempt's latency, for the metrics' histogram. */
+	uint64_t		 lat_buckets[PROBE_LAT_BUCKETS];	/* cumulative */
+	uint64_t		 lat_sum_us;
+	/*
+	 * CLOCK_MONOTONIC start of the first attempt postponed because the
+	 * process was out of descriptors (0: none): not a result, retried
+	 * shortly, for at most one interval.
+	 */
+	uint64_t		 starved_us;
+	uint64_t		 starved;	/* attempts postponed so, since start */
 };
 
 /*
@@ -170,5 +186,8 @@ const struct probe_type *probe_type_find(const char *name);
 const char	*probe_type_names(void);
 
 uint64_t	 now_us(void);
+
+/* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
+extern unsigned	probe_test_arm_failures;
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef AHD_STATUS_H
 #define AHD_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,10 +15,25 @@ struct ann;
 struct json_object;
 struct svc;
 
+struct frr_stats;
+
 struct status_counters {
 	uint64_t	reloads_ok;
 	uint64_t	reloads_failed;
 	uint64_t	start_us;	/* CLOCK_REALTIME when the daemon started */
+	uint64_t	state_writes;		/* state file written (renamed into place) */
+	uint64_t	state_write_failures;
+	uint64_t	metrics_writes;
+	/* Why the last state file write failed; "" once one succeeded. */
+	char		state_error[512];
+	/* The FRR driver's, NULL while no service needs FRR. */
+	const struct frr_stats	*frr;
+	bool		frr_failing;	/* the last vtysh call failed */
+	/*
+	 * The daemon has stopped: the metrics say so (running 0) and keep
+	 * only what is still true (prefixes left announced, counters).
+	 */
+	bool		stopped;
 };
 
 /* {"version", "pid", "started", "services": [...]}, see anycast-healthctl(8). */

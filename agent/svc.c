@@ -61,6 +61,28 @@ svc_debounce(struct debounce *d, bool healthy, unsigned rise, unsigned fall)
 	return d->health;
 }
 
+bool
+svc_debounce_warning(struct debounce *d, bool clean, bool rose, unsigned rise,
+    unsigned fall)
+{
+	if (clean) {
+		d->warn_streak = 0;
+		if (d->clean_streak < rise)
+			d->clean_streak++;
+	} else {
+		d->clean_streak = 0;
+		if (d->warn_streak < fall)
+			d->warn_streak++;
+	}
+	if (rose)
+		d->warned = d->clean_streak < rise;
+	else if (d->clean_streak >= rise)
+		d->warned = false;
+	else if (d->warn_streak >= fall)
+		d->warned = true;
+	return d->warned;
+}
+
 enum probe_health
 svc_debounce_result(struct debounce *d, enum probe_result r, bool healthy,
     unsigned rise, unsigned fall)
@@ -109,6 +131,19 @@ svc_wants_announce(const struct svc *s)
 	return s->state == SVC_UP || s->state == SVC_DEGRADED;
 }
 
+bool
+svc_withdrawn_unplanned(const struct svc *s)
+{
+	return s->state == SVC_DOWN || (s->state == SVC_DRAINED && s->drain_died);
+}
+
+bool
+svc_is_degraded(const struct svc *s)
+{
+	return s->state == SVC_DEGRADED || (s->state == SVC_INIT && s->adopt &&
+	    s->adopt_degraded);
+}
+
 static uint64_t
 realtime_us(void)
 {
@@ -150,6 +185,23 @@ svc_fell(struct svc *s)
 		    d, sizeof(d)));
 }
 
+/* up -> degraded starts a hold on leaving degraded, as a fall does on coming back. */
+static void
+svc_degraded_start(struct svc *s)
+{
+	uint64_t	now = now_us(), base = s->cfg->hold_down_us;
+	char		d[32];
+
+	s->degr_hold_us = svc_hold_next(s->degr_hold_us, base, s->degr_us != 0 ?
+	    now - s->degr_us : UINT64_MAX);
+	s->degr_us = now;
+	s->hold_logged = false;
+	if (s->degr_hold_us > base)
+		log_msg(LOG_LVL_WARNING, s->cfg->name, "hold", "degraded again within "
+		    "10 x hold_down: degraded for at least %s", cfg_duration_fmt(
+		    s->degr_hold_us, d, sizeof(d)));
+}
+
 static void
 svc_transition(struct svc *s, enum svc_state to, const char *cause)
 {
@@ -164,13 +216,20 @@ svc_transition(struct svc *s, enum svc_state to, const char *cause)
 	    cause != NULL ? cause : why);
 	if (to == SVC_DOWN && (s->state == SVC_UP || s->state == SVC_DEGRADED))
 		svc_fell(s);
+	if (to == SVC_DEGRADED && s->state == SVC_UP)
+		svc_degraded_start(s);
 	s->state = to;
 	s->since_us = realtime_us();
 	s->transitions++;
 	s->changed_cb(s, s->changed_arg);
 }
 
-/* The state the probes' health implies, starting from cur: the one decision. */
+/*
+ * The state the probes' health implies, starting from cur: the one decision.
+ * Degraded follows the debounced warned flag of the probes that are up, not
+ * their last raw result, so a latency hovering around `warning` does not
+ * flip the route-map every round.
+ */
 static enum svc_state
 svc_evaluate(const struct svc *s, enum svc_state cur)
 {
@@ -178,12 +237,11 @@ svc_evaluate(const struct svc *s, enum svc_state cur)
 	bool	any_warning = false;
 
 	for (size_t i = 0; i < s->cfg->nprobes; i++) {
-		if (s->db[i].health == PH_UP)
+		if (s->db[i].health == PH_UP) {
 			n_up++;
-		else if (s->db[i].health == PH_INIT)
+			any_warning = any_warning || s->db[i].warned;
+		} else if (s->db[i].health == PH_INIT)
 			n_init++;
-		if (s->probes[i]->runs > 0 && s->probes[i]->state == NAGIOS_WARNING)
-			any_warning = true;
 	}
 	return svc_degrade(svc_decide(cur, n_up, n_init, s->cfg->require),
 	    any_warning, s->cfg->on_warning);
@@ -199,26 +257,39 @@ svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
 
 	if (to != s->state) {
 		s->cause_us = now_us();
-		svc_transition(s, to, "hold_down over; the probes say it is healthy");
+		svc_transition(s, to, s->state == SVC_DEGRADED ? "hold_down over; no "
+		    "probe warns any more" : "hold_down over; the probes say it is healthy");
 	}
 	return 0;
 }
 
 /*
- * hold_down: a service that fell stays down until its hold ends; the timer
- * re-decides then, since no probe may report at that moment.
+ * hold_down: a service that fell stays down until its hold ends, and one
+ * that went up -> degraded stays degraded until its own hold ends; the
+ * timer re-decides then, since no probe may report at that moment.
  */
 static enum svc_state
 svc_hold(struct svc *s, enum svc_state to)
 {
-	uint64_t	until = s->fell_us + s->hold_us, now = now_us();
+	uint64_t	until, now = now_us();
+	enum svc_state	held;
 	char		left[32];
 	int		r;
 
-	/* Drained counts too: an undrain must not cut a running hold short. */
-	if ((s->state != SVC_DOWN && s->state != SVC_DRAINED) ||
-	    (to != SVC_UP && to != SVC_DEGRADED) ||
-	    s->hold_us == 0 || now >= until)
+	/*
+	 * Drained counts too: an undrain must not cut a running hold short;
+	 * and init, for a service restarted by a reload during its hold.
+	 */
+	if ((s->state == SVC_DOWN || s->state == SVC_DRAINED || s->state == SVC_INIT) &&
+	    (to == SVC_UP || to == SVC_DEGRADED) && s->hold_us != 0 &&
+	    now < s->fell_us + s->hold_us) {
+		until = s->fell_us + s->hold_us;
+		held = SVC_DOWN;
+	} else if (s->state == SVC_DEGRADED && to == SVC_UP && s->degr_hold_us != 0 &&
+	    now < s->degr_us + s->degr_hold_us) {
+		until = s->degr_us + s->degr_hold_us;
+		held = SVC_DEGRADED;
+	} else
 		return to;
 	if (s->hold_timer == NULL)
 		r = sd_event_add_time(s->ev, &s->hold_timer, CLOCK_MONOTONIC, until, 1000,
@@ -231,11 +302,11 @@ svc_hold(struct svc *s, enum svc_state to)
 	}
 	if (!s->hold_logged) {
 		s->hold_logged = true;
-		log_msg(LOG_LVL_INFO, s->cfg->name, "hold", "healthy again, but held down "
-		    "for another %s (hold_down)", cfg_duration_fmt(until - now, left,
-		    sizeof(left)));
+		log_msg(LOG_LVL_INFO, s->cfg->name, "hold", "%s, but held %s for another "
+		    "%s (hold_down)", held == SVC_DOWN ? "healthy again" : "no probe warns",
+		    svc_state_str(held), cfg_duration_fmt(until - now, left, sizeof(left)));
 	}
-	return SVC_DOWN;
+	return held;
 }
 
 static void
@@ -245,24 +316,61 @@ svc_probe_done(struct probe *p, void *arg)
 	size_t		 i;
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
-	bool		 healthy;
+	enum probe_health prev, h;
+	bool		 healthy, adopting, was_announced;
 
 	for (i = 0; i < s->cfg->nprobes; i++)
 		if (s->probes[i] == p)
 			break;
 	if (i == s->cfg->nprobes)
 		return;
-	/* Adoption: the first result of each probe decides on its own. */
-	if (s->adopt && s->db[i].health == PH_INIT)
+	prev = s->db[i].health;
+	/*
+	 * Adoption: the first result of each probe decides up or down on its
+	 * own; degraded or not keeps what was inherited until rise/fall say
+	 * otherwise.
+	 */
+	adopting = s->adopt && prev == PH_INIT;
+	if (adopting)
 		rise = fall = 1;
 	healthy = svc_state_healthy(p->state, s->cfg->on_warning);
-	svc_debounce_result(&s->db[i], p->result, healthy, rise, fall);
+	h = svc_debounce_result(&s->db[i], p->result, healthy, rise, fall);
+	svc_debounce_warning(&s->db[i], p->state == NAGIOS_OK,
+	    prev != PH_UP && h == PH_UP && !adopting, s->cfg->rise, s->cfg->fall);
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "probe", "%s: %s in %.1f ms: %s",
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
+	/*
+	 * An adopted service is announced (by a previous run or before a
+	 * reload): leaving init down is a fall, and degraded from plain a
+	 * degradation, with their holds; or a reload would bypass hold_down.
+	 */
+	was_announced = s->state == SVC_INIT && s->adopt;
+	if (s->state == SVC_DRAINED && s->drain_announcing) {
+		/*
+		 * The grace announces a service that is there: one the
+		 * probes find down (fall results, as if not drained) is
+		 * withdrawn now, as after a fall.
+		 */
+		if (svc_evaluate(s, SVC_INIT) == SVC_DOWN) {
+			s->drain_announcing = false;
+			s->drain_died = true;
+			sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
+			s->cause_us = p->started_us;
+			log_msg(LOG_LVL_WARNING, s->cfg->name, "drain", "down during the drain "
+			    "grace: withdrawing now");
+			s->changed_cb(s, s->changed_arg);
+		}
+		return;
+	}
 	to = svc_hold(s, svc_evaluate(s, s->state));
-	if (to != SVC_INIT)
-		s->adopt = false;
+	if (to != SVC_INIT) {
+		if (was_announced && to == SVC_DOWN)
+			svc_fell(s);
+		else if (was_announced && to == SVC_DEGRADED && !s->adopt_degraded)
+			svc_degraded_start(s);
+		s->adopt = s->adopt_degraded = false;
+	}
 	if (to != s->state) {
 		s->cause_us = p->started_us;
 		svc_transition(s, to, NULL);
@@ -332,17 +440,19 @@ svc_grace_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
-int
-svc_drain(struct svc *s, uint64_t grace_us)
+/* svc_drain(), with who asked in the log line. */
+static int
+svc_drain_by(struct svc *s, uint64_t grace_us, const char *by)
 {
-	char	why[128], g[32];
+	char	why[160], g[32];
 	int	r = 0;
 
 	if (s->state == SVC_DRAINED)
 		return 0;
+	s->drain_died = false;
 	/* A service being adopted is announced too: it gets its grace period. */
 	s->drain_announcing = grace_us > 0 && (svc_wants_announce(s) || s->adopt);
-	s->adopt = false;
+	s->adopt = s->adopt_degraded = false;
 	if (s->drain_announcing) {
 		if (s->drain_timer == NULL)
 			r = sd_event_add_time_relative(s->ev, &s->drain_timer,
@@ -354,12 +464,18 @@ svc_drain(struct svc *s, uint64_t grace_us)
 			s->drain_announcing = false;
 	}
 	if (s->drain_announcing)
-		snprintf(why, sizeof(why), "drained by the operator; still announced "
-		    "for the grace period of %s", cfg_duration_fmt(grace_us, g, sizeof(g)));
+		snprintf(why, sizeof(why), "%s; still announced for the grace period of "
+		    "%s", by, cfg_duration_fmt(grace_us, g, sizeof(g)));
 	else
-		snprintf(why, sizeof(why), "drained by the operator");
+		snprintf(why, sizeof(why), "%s", by);
 	svc_transition(s, SVC_DRAINED, why);
 	return r < 0 ? r : 0;
+}
+
+int
+svc_drain(struct svc *s, uint64_t grace_us)
+{
+	return svc_drain_by(s, grace_us, "drained by the operator");
 }
 
 void
@@ -367,9 +483,46 @@ svc_undrain(struct svc *s)
 {
 	if (s->state != SVC_DRAINED)
 		return;
-	s->drain_announcing = false;
+	s->drain_announcing = s->drain_died = false;
 	if (s->drain_timer != NULL)
 		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
 	svc_transition(s, svc_hold(s, svc_evaluate(s, SVC_INIT)),
 	    "undrained by the operator");
+}
+
+int
+svc_inherit(struct svc *s, const struct svc *old)
+{
+	uint64_t	until, grace = 0, now = now_us(), cap;
+
+	/*
+	 * A hold is never longer than 8 x hold_down (svc_hold_next()): one
+	 * started under a longer hold_down is cut to that, and hold_down 0
+	 * ends it, or an operator who lowered it would wait out the old one.
+	 */
+	cap = 8 * s->cfg->hold_down_us;
+	s->fell_us = old->fell_us;
+	s->hold_us = old->hold_us < cap ? old->hold_us : cap;
+	s->degr_us = old->degr_us;
+	s->degr_hold_us = old->degr_hold_us < cap ? old->degr_hold_us : cap;
+	if (old->state == SVC_DRAINED) {
+		if (old->drain_announcing && old->drain_timer != NULL &&
+		    sd_event_source_get_time(old->drain_timer, &until) >= 0 && until > now)
+			grace = until - now;
+		/* Still announced: svc_drain() gives it what is left of its grace. */
+		s->adopt = grace > 0;
+		return svc_drain_by(s, grace, "still drained after a reload");
+	}
+	if (svc_wants_announce(old) || old->adopt)
+		svc_adopt(s, svc_is_degraded(old));
+	return 0;
+}
+
+void
+svc_adopt(struct svc *s, bool degraded)
+{
+	s->adopt = true;
+	s->adopt_degraded = degraded;
+	for (size_t i = 0; i < s->cfg->nprobes; i++)
+		s->db[i].warned = degraded;
 }

@@ -25,6 +25,14 @@ struct debounce {
 	unsigned		ok_streak;
 	unsigned		fail_streak;
 	enum probe_health	health;
+	/*
+	 * WARNING is debounced like CRITICAL: a probe is `warned` (its service
+	 * degraded, with on_warning "degrade") after `fall` consecutive results
+	 * that are not OK, and clear again after `rise` consecutive OK ones.
+	 */
+	unsigned		clean_streak;
+	unsigned		warn_streak;
+	bool			warned;
 };
 
 /* Feeds one result; returns the probe's health after it. */
@@ -37,12 +45,22 @@ enum probe_health svc_debounce(struct debounce *d, bool healthy, unsigned rise,
  */
 enum probe_health svc_debounce_result(struct debounce *d, enum probe_result r,
 		    bool healthy, unsigned rise, unsigned fall);
+/*
+ * Feeds one result to the WARNING side of d (clean: the result was OK).
+ * rose: this result has just taken the probe up from init or down, decided
+ * by the results alone (not an adoption): then the rise results that did it
+ * decide, warned unless all of them were OK. Otherwise (up, or adopted with
+ * the warned flag inherited) rise/fall apply. Returns d->warned.
+ */
+bool		 svc_debounce_warning(struct debounce *d, bool clean, bool rose,
+		    unsigned rise, unsigned fall);
 /* The service state implied by n_up probes up and n_init still undecided. */
 enum svc_state	 svc_decide(enum svc_state cur, size_t n_up, size_t n_init,
 		    unsigned require);
 /*
- * An up service with a WARNING probe and on_warning "degrade" is degraded
- * (announced through its degraded route-map); back to up when none is.
+ * An up service with a warned probe (see svc_debounce_warning()) and
+ * on_warning "degrade" is degraded (announced through its degraded
+ * route-map); back to up when none is.
  */
 enum svc_state	 svc_degrade(enum svc_state decided, bool any_warning, int on_warning);
 /*
@@ -79,6 +97,12 @@ struct svc {
 	 * the grace period the prefixes stay announced.
 	 */
 	bool			 drain_announcing;
+	/*
+	 * The grace was cut short because the probes found the service
+	 * gone: withdrawn as after a fall (SPEC: never announce a service
+	 * that is not there).
+	 */
+	bool			 drain_died;
 	sd_event_source		*drain_timer;
 	uint64_t		 transitions;	/* state changes since the service was created */
 	/*
@@ -88,6 +112,18 @@ struct svc {
 	uint64_t		 fell_us;	/* CLOCK_MONOTONIC of the last fall; 0: none */
 	uint64_t		 hold_us;
 	bool			 hold_logged;	/* the current hold was logged once */
+	/*
+	 * hold_down applies to leaving degraded as to coming back after a fall:
+	 * a service that went up -> degraded stays degraded until degr_us +
+	 * degr_hold_us (doubled for repeated degradations like a fall's hold).
+	 */
+	uint64_t		 degr_us;	/* CLOCK_MONOTONIC of the last up -> degraded; 0: none */
+	uint64_t		 degr_hold_us;
+	/*
+	 * While adopting after a reload of a degraded service: announced
+	 * through its degraded route-map until the probes decide.
+	 */
+	bool			 adopt_degraded;
 	sd_event_source		*hold_timer;
 	sd_event		*ev;
 	svc_changed_cb		 changed_cb;
@@ -100,6 +136,29 @@ void		 svc_free(struct svc *s);
 int		 svc_start(struct svc *s);
 /* Whether the service's prefixes should be announced in its current state. */
 bool		 svc_wants_announce(const struct svc *s);
+/*
+ * Whether the service is withdrawn because it is not there (down, or dead
+ * during a drain grace), not by a plan (drain, reload, stop).
+ */
+bool		 svc_withdrawn_unplanned(const struct svc *s);
+/* Whether they are announced through the degraded route-map. */
+bool		 svc_is_degraded(const struct svc *s);
+/*
+ * A reload replaced old (changed configuration) with s, not started yet:
+ * s takes over what the operator and the history set up. A drain stays,
+ * with what is left of its grace period; an announced (or adopting)
+ * service is adopted, through its degraded route-map if it was degraded;
+ * the hold-down history (falls and degradations) carries over. Returns 0,
+ * or -errno when the grace timer cannot be armed (drained at once).
+ */
+int		 svc_inherit(struct svc *s, const struct svc *old);
+/*
+ * s, not started yet, is announced already (by a previous run or
+ * configuration): its first probe results decide up or down at once;
+ * degraded says whether it is announced through its degraded route-map,
+ * which it then leaves only after rise OK results.
+ */
+void		 svc_adopt(struct svc *s, bool degraded);
 /*
  * Operator maintenance. svc_drain() keeps announcing for grace_us (if the
  * service is announced now), then withdraws; returns 0, or -errno if the

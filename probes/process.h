@@ -22,4 +22,13 @@ pid_t	process_parse_pid(const char *buf, size_t len);
 /* The mount point of the cgroup v2 hierarchy ("" if none), from mountinfo text. */
 int	process_cgroup2_mount(const char *mountinfo, char *out, size_t outlen);
 
+/*
+ * The cgroup (relative to the cgroup2 mount) that systemd's defaults give a
+ * unit named with its suffix: system.slice/UNIT, a template instance
+ * system.slice/system-PREFIX.slice/UNIT (PREFIX escaped as systemd does), a
+ * slice a-b.slice a.slice/a-b.slice. What is used when systemd cannot be
+ * asked; a unit with Slice= is elsewhere. 0, or -1 if it does not fit.
+ */
+int	process_unit_cgroup_guess(const char *unit, char *out, size_t outlen);
+
 #endif

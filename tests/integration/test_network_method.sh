@@ -196,12 +196,16 @@ if lat=$(ahd_withdraw_time_after "$t0" "$BOTH" 5) && ahd_wait_prefix_absent "$BO
 else
 	ahd_fail "both: not withdrawn cleanly"
 fi
-if grep -n '"event":"frr","msg":"no network 192.0.2.53/32' "$AHD_TMP/daemon.log" | head -n 1 | cut -d: -f1 >"$AHD_TMP/l1" &&
-	grep -n '"msg":"withdrew 192.0.2.53/32 on lo' "$AHD_TMP/daemon.log" | head -n 1 | cut -d: -f1 >"$AHD_TMP/l2" &&
-	(($(cat "$AHD_TMP/l1") < $(cat "$AHD_TMP/l2"))); then
-	ahd_pass "both: the statement was removed before the address"
+# The line number of the first daemon.log line after line $1 matching $2.
+log_line_after() {
+	awk -v from="$1" -v pat="$2" 'NR > from && index($0, pat) { print NR; exit }' "$AHD_TMP/daemon.log"
+}
+if l1=$(log_line_after 0 '"msg":"withdrew 192.0.2.53/32 on lo') && [[ -n $l1 ]] &&
+	l2=$(log_line_after 0 '"event":"frr","msg":"no network 192.0.2.53/32') && [[ -n $l2 ]] &&
+	((l1 < l2)); then
+	ahd_pass "both, the service fell: the address was removed first (FRR's fastest path), then the statement"
 else
-	ahd_fail "both: withdrawal order wrong or not logged"
+	ahd_fail "both, unplanned: withdrawal order wrong or not logged (address line ${l1:-none}, statement line ${l2:-none})"
 fi
 
 # 7. kill -9 bgpd: runtime statements are gone; the daemon puts them back.
@@ -264,6 +268,19 @@ if ahd_wait_prefix_present "$NET4" 5 && wait_as_path "$NET4" "$AHD_NODE_ASN" 3 &
 else
 	ahd_fail "undrain: '$(communities "$NET4")' / '$(as_path "$NET4")'"
 fi
+# A planned withdrawal of method both (drain): the statement first, then the address.
+from=$(wc -l <"$AHD_TMP/daemon.log")
+ctl drain dns >/dev/null
+if ahd_wait_prefix_absent "$BOTH" 5 && sleep 0.3 && ! ahd_on_lo "$BOTH" &&
+	l1=$(log_line_after "$from" '"event":"frr","msg":"no network 192.0.2.53/32') && [[ -n $l1 ]] &&
+	l2=$(log_line_after "$from" '"msg":"withdrew 192.0.2.53/32 on lo') && [[ -n $l2 ]] &&
+	((l1 < l2)); then
+	ahd_pass "both, drained (planned): the statement was removed before the address"
+else
+	ahd_fail "both, drained: withdrawal order wrong or not logged (statement line ${l1:-none}, address line ${l2:-none})"
+fi
+ctl undrain dns >/dev/null
+ahd_wait_prefix_present "$BOTH" 5 || true
 
 # 9. SIGTERM (on_exit withdraw): statements and addresses gone, the hand-made one stays.
 ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \

@@ -91,33 +91,39 @@ struct check_case {
 	const char	*probes;	/* the "probes" array's contents */
 	const char	*require;
 	int		 rc;
-	const char	*first;		/* the first line up to " | " */
+	const char	*first;		/* the first line's beginning */
 	const char	*perf;		/* a substring of the perfdata */
 };
 
-#define EXIT(name, code) "{ \"type\": \"exec\", \"name\": \"" name "\", \"command\": " \
-	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"] }"
+#define EXIT(name, code) "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"" name "\", \"command\": " \
+	"[\"" PLUGINS "/exit.sh\", \"CHECK " #code "\", \"" #code "\"], \"user\": \"nobody\" }"
 
 Test(healthctl, check_exit_codes_and_plugin_line)
 {
 	static const struct check_case cases[] = {
+		/* Our own items first, then the plugins' relabelled. */
 		{ EXIT("a", 0) ", " EXIT("b", 0), "all", 0,
-		  "ANYCAST-HEALTH OK - svc: 2/2 probes OK",
-		  "'a:time'=0s;1;2;0 'a:count'=7 'b_time'=" },
+		  "ANYCAST-HEALTH OK - svc: 2/2 probes OK | ",
+		  ";;;0 'a:time'=0s;1;2;0 'a:count'=7 'b:time'=0s;1;2;0 'b:count'=7" },
+		/* The probe that decides, and its message, in the first line. */
 		{ EXIT("a", 0) ", " EXIT("b", 1), "all", 1,
-		  "ANYCAST-HEALTH WARNING - svc: 1/2 probes OK", "'b:time'=1s;1;2;0" },
+		  "ANYCAST-HEALTH WARNING - svc: b CHECK 1 (1/2 probes OK) | ",
+		  "'b:time'=1s;1;2;0" },
 		{ EXIT("a", 0) ", " EXIT("b", 2), "all", 2,
-		  "ANYCAST-HEALTH CRITICAL - svc: 1/2 probes OK", "'b:time'=2s;1;2;0" },
+		  "ANYCAST-HEALTH CRITICAL - svc: b CHECK 2 (1/2 probes OK) | ",
+		  "'b:time'=2s;1;2;0" },
 		/* require met by a: an UNKNOWN probe leaves the service UNKNOWN. */
 		{ EXIT("a", 0) ", " EXIT("b", 3), "\"any\"", 3,
-		  "ANYCAST-HEALTH UNKNOWN - svc: 1/2 probes OK", "'b:time'=3s;1;2;0" },
+		  "ANYCAST-HEALTH UNKNOWN - svc: b CHECK 3 (1/2 probes OK) | ",
+		  "'b:time'=3s;1;2;0" },
 		/* require not met: CRITICAL, whatever the probes' own states. */
 		{ EXIT("a", 0) ", " EXIT("b", 3), "all", 2,
-		  "ANYCAST-HEALTH CRITICAL - svc: 1/2 probes OK", "'a_time'=" },
+		  "ANYCAST-HEALTH CRITICAL - svc: b CHECK 3 (1/2 probes OK) | ", "'a_time'=" },
+		/* Thresholds in fixed notation (no 5e-05). */
 		{ "{ \"type\": \"dns\", \"server\": \"127.0.0.1\", \"port\": 1, "
-		  "\"query\": \"example.test\", \"warning\": \"100ms\", \"critical\": \"200ms\" }",
-		  "all", 2, "ANYCAST-HEALTH CRITICAL - svc: 0/1 probes OK",
-		  ";0.1;0.2;0" },
+		  "\"query\": \"example.test\", \"warning\": \"50us\", \"critical\": \"200ms\" }",
+		  "all", 2, "ANYCAST-HEALTH CRITICAL - svc: dns#0 127.0.0.1",
+		  ";0.00005;0.2;0" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -130,7 +136,7 @@ Test(healthctl, check_exit_codes_and_plugin_line)
 		    cases[i].probes);
 		rc = check(svc, "svc", out, sizeof(out));
 		cr_expect_eq(rc, cases[i].rc, "case %zu: exit %d\n%s", i, rc, out);
-		snprintf(want, sizeof(want), "%s | ", cases[i].first);
+		snprintf(want, sizeof(want), "%s", cases[i].first);
 		cr_expect_eq(strncmp(out, want, strlen(want)), 0, "case %zu: %s", i, out);
 		cr_expect(nagios_line(out), "case %zu: not a Nagios plugin line: %s", i, out);
 		cr_expect_not_null(strstr(out, cases[i].perf), "case %zu: no '%s' in %s", i,
@@ -168,13 +174,95 @@ Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 	char	out[8192], svc[1024];
 	int	rc;
 
-	/* Quoted labels with spaces and '' survive; parsing stops at a broken item. */
+	/* Quoted labels with spaces and '' survive; a broken item is dropped, and said. */
 	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
-	    "{ \"type\": \"exec\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
-	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"] } ] }");
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"p\", \"command\": [\"/bin/sh\", \"-c\", "
+	    "\"echo \\\"OK | 'a b'=1ms;2;3 'it''s'=5%%;;;0;100 broken c=1\\\"\"], "
+	    "\"user\": \"nobody\" } ] }");
 	rc = check(svc, "svc", out, sizeof(out));
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
-	cr_expect_not_null(strstr(out, " 'p:a b'=1ms;2;3 'p:it''s'=5%;;;0;100\n"), "%s", out);
-	cr_expect_null(strstr(out, "c=1"), "%s", out);
+	cr_expect_not_null(strstr(out, " 'p:a b'=1ms;2;3 'p:it''s'=5%;;;0;100 'p:c'=1\n"),
+	    "%s", out);
+	cr_expect_not_null(strstr(out, "\nsvc/p: 1 invalid perfdata item dropped (broken: "
+	    "not 'label'=value)\n"), "%s", out);
+}
+
+/* Running, not a zombie waiting for its reaper. */
+static bool
+running(pid_t pid)
+{
+	char	path[64], stat[512], *s;
+	FILE	*f;
+	bool	 r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	r = fgets(stat, sizeof(stat), f) != NULL && (s = strrchr(stat, ')')) != NULL &&
+	    s[1] == ' ' && s[2] != 'Z';
+	fclose(f);
+	return r;
+}
+
+Test(healthctl, check_timeout_kills_the_plugins_group)
+{
+	char	 pdir[64] = "/tmp/ahd-ctl-pids-XXXXXX", file[128], svc[1024], out[4096];
+	FILE	*f;
+	int	 rc, shell = 0, helper = 0;
+
+	/* World-writable: the plugin runs as nobody when the tests run as root. */
+	cr_assert_not_null(mkdtemp(pdir));
+	chmod(pdir, 01777);
+	snprintf(file, sizeof(file), "%s/pids", pdir);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": \"60s\", "
+	    "\"probes\": [ { \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"h\", \"timeout\": \"30s\", "
+	    "\"command\": [\"" PLUGINS "/hang.sh\", \"%s\"] } ] }", file);
+	rc = check(svc, "svc -t 0.5", out, sizeof(out));
+	cr_expect_eq(rc, 3, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - timed out after 0.5s; still running: "
+	    "svc/h\n");
+	f = fopen(file, "r");
+	cr_assert_not_null(f, "the plugin did not write its pids");
+	cr_assert_eq(fscanf(f, "%d %d", &shell, &helper), 2);
+	fclose(f);
+	for (int i = 0; i < 50 && (running(shell) || running(helper)); i++)
+		usleep(10000);
+	cr_expect_not(running(shell), "plugin %d survived check -t", shell);
+	cr_expect_not(running(helper), "its helper %d survived check -t", helper);
+	unlink(file);
+	rmdir(pdir);
+}
+
+Test(healthctl, bad_configuration_is_a_plugin_line_on_stdout)
+{
+	char	out[4096];
+	int	rc;
+
+	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>/dev/null", out,
+	    sizeof(out));
+	cr_expect_eq(rc, 3, "%s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH UNKNOWN - configuration ", 39), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "invalid: services.d/svc.json: not valid JSON"), "%s", out);
+}
+
+Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
+{
+	char	out[8192], svc[2048], longmsg[401];
+	int	rc;
+
+	memset(longmsg, 'x', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	/* A probe name with '|' and a 400-byte message: one line, no stray '|'. */
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"a|b\", \"command\": [\"" PLUGINS "/exit.sh\", "
+	    "\"%s\", \"2\"] } ] }", longmsg);
+	rc = check(svc, "svc", out, sizeof(out));
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH CRITICAL - svc: a\xc2\xa6" "b xxx", 34), 0, "%s",
+	    out);
+	cr_expect_not_null(strstr(out, "x\xe2\x80\xa6 (0/1 probes OK) | 'a\xc2\xa6" "b_time'="),
+	    "%s", out);
+	cr_expect_not_null(strstr(out, "\nsvc/a\xc2\xa6" "b: CRITICAL - xxx"), "%s", out);
 }

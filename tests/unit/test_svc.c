@@ -420,3 +420,379 @@ Test(svc, drain_while_adopting_keeps_the_grace, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+struct warn_case {
+	const char	*results;	/* 'O' OK, 'W' not OK; 'r' OK that took the probe up */
+	unsigned	 rise, fall;
+	const char	*warned;	/* after each result: w(arned) or c(lear) */
+};
+
+Test(svc, warning_is_debounced_like_critical)
+{
+	static const struct warn_case cases[] = {
+		{ "OWOWOWOW", 2, 2, "cccccccc" },	/* flapping every round: no change */
+		{ "OWWOWOOO", 2, 2, "ccwwwwcc" },	/* fall 2 to warn, rise 2 to clear */
+		{ "WWWOOO", 3, 3, "ccwwwc" },
+		{ "WOW", 1, 1, "wcw" },		/* rise/fall 1: follows each result */
+		{ "Wr", 2, 2, "cw" },		/* came up with a warning among rise results */
+		{ "Or", 2, 2, "cc" },		/* came up clean */
+		{ "OWOr", 3, 2, "cccw" },	/* up: one of its three rise results warned */
+		{ "OWOOr", 3, 2, "ccccc" },	/* up: its three rise results were OK */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct debounce	d = { 0 };
+		char		got[16] = "";
+
+		for (size_t j = 0; cases[i].results[j] != '\0'; j++) {
+			char c = cases[i].results[j];
+			bool w = svc_debounce_warning(&d, c != 'W', c == 'r', cases[i].rise,
+			    cases[i].fall);
+			got[j] = w ? 'w' : 'c';
+		}
+		cr_expect_str_eq(got, cases[i].warned, "case %zu (%s rise %u fall %u)",
+		    i, cases[i].results, cases[i].rise, cases[i].fall);
+	}
+}
+
+/* Feeds one finished attempt with Nagios state st to probe i, as the probe would. */
+static void
+feed(struct svc *s, size_t i, enum nagios_state st)
+{
+	struct probe	*p = s->probes[i];
+
+	p->state = st;
+	p->result = st == NAGIOS_OK ? PROBE_OK : st == NAGIOS_WARNING ?
+	    PROBE_EXEC_WARNING : PROBE_EXEC_CRITICAL;
+	p->runs++;
+	p->started_us = now_us();
+	p->done_cb(p, p->done_arg);
+}
+
+static struct cfg *
+degrade_cfg(const char *hold)
+{
+	char	json[512];
+
+	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], \"method\": "
+	    "\"network\", \"rise\": 2, \"fall\": 2, \"on_warning\": \"degrade\", "
+	    "\"hold_down\": \"%s\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": 9 } ] }", hold);
+	return tu_load(NULL, "web", json, NULL);
+}
+
+/* A probe flipping OK/WARNING every round never flips the service. */
+Test(svc, warning_flapping_every_round_does_not_flip, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("0s");
+	struct seen	 seen = { .until = SVC_DEGRADED };
+	struct svc	*s;
+	sd_event	*ev;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_assert_eq(s->state, SVC_UP);
+	for (int k = 0; k < 50; k++)
+		feed(s, 0, k % 2 ? NAGIOS_OK : NAGIOS_WARNING);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect_eq(s->transitions, 1, "%llu transitions", (unsigned long long)s->transitions);
+	/* A steady warning degrades after fall rounds, and rise OKs clear it. */
+	feed(s, 0, NAGIOS_WARNING);
+	cr_expect_eq(s->state, SVC_UP);
+	feed(s, 0, NAGIOS_WARNING);
+	cr_expect_eq(s->state, SVC_DEGRADED);
+	cr_expect(svc_is_degraded(s));
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DEGRADED);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP);
+	/* Coming up with a warning among its rise results: degraded at once. */
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_eq(s->state, SVC_DOWN);
+	feed(s, 0, NAGIOS_WARNING);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DEGRADED);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* hold_down applies to leaving degraded: it stays degraded until the hold ends. */
+Test(svc, hold_down_applies_to_leaving_degraded, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("150ms");
+	struct seen	 seen = { .until = SVC_UP };
+	struct svc	*s;
+	sd_event	*ev;
+	uint64_t	 t0;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_assert_eq(s->state, SVC_UP);
+	seen.flag = false;
+	feed(s, 0, NAGIOS_WARNING);
+	feed(s, 0, NAGIOS_WARNING);
+	cr_assert_eq(s->state, SVC_DEGRADED);
+	t0 = now_us();
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DEGRADED, "left degraded during its hold");
+	cr_assert(tu_run_until(ev, &seen.flag, 1000), "never left degraded");
+	cr_expect_geq(now_us() - t0, 140000);
+	cr_expect_eq(s->state, SVC_UP);
+	/* Degraded again at once: the hold doubles. */
+	feed(s, 0, NAGIOS_WARNING);
+	feed(s, 0, NAGIOS_WARNING);
+	cr_expect_eq(s->degr_hold_us, 300000);
+	/* Bad news is never held: degraded -> down at once. */
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_eq(s->state, SVC_DOWN);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* A reload's replacement keeps the degraded route-map, the drain grace and the hold history. */
+Test(svc, inherit_keeps_degraded_drain_and_hold, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("10s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+	uint64_t	 until;
+	bool		 never = false;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_WARNING);
+	feed(old, 0, NAGIOS_WARNING);
+	cr_assert_eq(old->state, SVC_DEGRADED);
+
+	/* Degraded: adopted through the route-map; one OK does not clear it. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect(s->adopt);
+	cr_expect(svc_is_degraded(s), "the degraded route-map is lost until new results");
+	cr_expect_eq(s->degr_us, old->degr_us);
+	cr_expect_eq(s->degr_hold_us, old->degr_hold_us);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DEGRADED);
+	svc_free(s);
+
+	/* Fallen and held down: a reload does not cut the hold short. */
+	feed(old, 0, NAGIOS_CRITICAL);
+	feed(old, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(old->state, SVC_DOWN);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_not(s->adopt);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "the reload cut the hold short: %s",
+	    svc_state_str(s->state));
+	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+
+	/* Draining with a grace: the rest of the grace carries over. */
+	old->state = SVC_UP;
+	cr_assert_eq(svc_drain(old, 300000), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->state, SVC_DRAINED);
+	cr_expect(svc_wants_announce(s), "the grace was cut to zero");
+	cr_assert_geq(sd_event_source_get_time(s->drain_timer, &until), 0);
+	cr_expect_gt(until, now_us() + 200000);
+	cr_expect_leq(until, now_us() + 300000);
+	svc_free(old);
+	tu_run_until(ev, &never, 400);
+	cr_expect_not(svc_wants_announce(s), "still announced after the grace");
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/*
+ * An announced service restarted by a reload (or adopted at start) that
+ * falls before its probes rose is a fall like any other: it starts a hold,
+ * and a quick second one doubles it.
+ */
+Test(svc, up_reload_fall_healthy_is_still_held, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("10s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	cr_assert_eq(old->state, SVC_UP);
+
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_assert(s->adopt);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_neq(s->fell_us, 0, "the withdrawal was no fall");
+	cr_expect_eq(s->hold_us, 10000000);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "up, reload, fall, healthy: not held (%s)",
+	    svc_state_str(s->state));
+	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+	svc_free(old);
+
+	/* Adopted at start, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, false);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted, fell, healthy: not held");
+	cr_expect_eq(s->hold_us, 10000000);
+	svc_free(s);
+
+	/* Adopted, degraded, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, true);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted degraded, fell, healthy: not held");
+	svc_free(s);
+
+	/* Never announced (a new service) that starts down: no fall, no hold. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_eq(s->fell_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* SPEC: never announce a service that is not there, not even during a drain grace. */
+Test(svc, death_during_the_drain_grace_withdraws_at_once, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("0s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+	int		 on = -1;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_assert_eq(s->state, SVC_UP);
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	cr_assert(svc_wants_announce(s));
+	/* Healthy results, and one failure (fall 2), change nothing. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "withdrawn before fall results");
+	cr_expect_not(svc_withdrawn_unplanned(s));
+	seen.n = 0;
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_eq(s->state, SVC_DRAINED);
+	cr_expect_not(svc_wants_announce(s), "a dead service kept announcing for its grace");
+	cr_expect(svc_withdrawn_unplanned(s), "an unplanned withdrawal, not the drain's");
+	cr_expect_eq(seen.n, 1, "the withdrawal was not reported");
+	cr_assert_geq(sd_event_source_get_enabled(s->drain_timer, &on), 0);
+	cr_expect_eq(on, SD_EVENT_OFF, "the grace timer still runs");
+	/* Back: still drained, still withdrawn; undrain follows the probes. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_not(svc_wants_announce(s));
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect_not(svc_withdrawn_unplanned(s));
+
+	/* Carried over by a reload: the new probes' fall results end the grace. */
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	old = s;
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	svc_free(old);
+	cr_assert(svc_wants_announce(s));
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "one result is not fall 2");
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_not(svc_wants_announce(s), "reload: a dead service kept its grace");
+	cr_expect(svc_withdrawn_unplanned(s));
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* A reload that lowers hold_down shortens an inherited hold to at most 8 x the new one. */
+Test(svc, inherited_hold_follows_a_lowered_hold_down, .fini = tu_cleanup)
+{
+	struct cfg	*hour, *none, *small;
+	struct seen	 seen = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	/* Each load makes its own directory: removed before the next. */
+	hour = degrade_cfg("1h");
+	tu_cleanup();
+	none = degrade_cfg("0s");
+	tu_cleanup();
+	small = degrade_cfg("100ms");
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &hour->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_WARNING);
+	feed(old, 0, NAGIOS_WARNING);
+	cr_assert_eq(old->state, SVC_DEGRADED);
+	feed(old, 0, NAGIOS_CRITICAL);
+	feed(old, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(old->state, SVC_DOWN);
+	cr_assert_eq(old->hold_us, 3600000000ULL);
+	cr_assert_eq(old->degr_hold_us, 3600000000ULL);
+
+	/* hold_down 0s: no hold left. */
+	s = svc_new(ev, &none->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 0);
+	cr_expect_eq(s->degr_hold_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP, "still held by the old hour: %s", svc_state_str(s->state));
+	svc_free(s);
+
+	/* hold_down 100ms: at most 800 ms. */
+	s = svc_new(ev, &small->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 800000);
+	cr_expect_eq(s->degr_hold_us, 800000);
+	cr_expect_eq(s->fell_us, old->fell_us);
+	svc_free(s);
+
+	/* Raised or equal: the running hold is kept as it is. */
+	s = svc_new(ev, &hour->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 3600000000ULL);
+	svc_free(s);
+	svc_free(old);
+	sd_event_unref(ev);
+	cfg_free(hour);
+	cfg_free(none);
+	cfg_free(small);
+}
