@@ -547,7 +547,7 @@ cost() {
 		ut=$u1 ct=$c1
 	done
 	f1=$(frr_us) o1=$(own_us "$pid")
-	read -r C_PSS[$key] C_RSS[$key] < <(tree_mem "$pid")
+	read -r "C_PSS[$key]" "C_RSS[$key]" < <(tree_mem "$pid")
 	C_OWN[$key]=$((o1 - o0))
 	C_US[$key]=$((u1 - u0))
 	C_CHECKS[$key]=$((c1 - c0))

@@ -146,7 +146,7 @@ zone:
 CONF
 bg nsd nsd -d -c "$T/nsd/nsd.conf"
 bg sleeper sleep 100000
-echo "$(cat "$T/sleeper.pid")" >"$T/sleeper.pidfile"
+cp "$T/sleeper.pid" "$T/sleeper.pidfile"
 wait_port tcp 9000
 wait_port tcp 9001
 wait_port tcp 9080
@@ -326,10 +326,10 @@ if [[ $SKIP != *" scale "* ]]; then
 	N=$((N_TCP + N_HTTP + N_DNS + N_PROC + N_LISTEN))
 	log "scale: $N services"
 	dir=$T/scale
-	write_config "$dir" tcp:$N_TCP http:$N_HTTP dns:$N_DNS process:$N_PROC listen:$N_LISTEN
+	write_config "$dir" "tcp:$N_TCP" "http:$N_HTTP" "dns:$N_DNS" "process:$N_PROC" "listen:$N_LISTEN"
 	# Two more, whose reaction is measured while all others run.
 	bg victim sleep 100000
-	echo "$(cat "$T/victim.pid")" >"$T/victim.pidfile"
+	cp "$T/victim.pid" "$T/victim.pidfile"
 	printf '{ "prefixes": ["10.255.0.1/32"], "interval": "1s", "timeout": "500ms", "rise": 1, "fall": 2, "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": 9001 } ] }\n' \
 		>"$dir/services.d/zz-react-tcp.json"
 	printf '{ "prefixes": ["10.255.0.2/32"], "interval": "1s", "timeout": "500ms", "rise": 1, "fall": 2, "probes": [ { "type": "process", "pidfile": "%s" } ] }\n' \
