@@ -73,6 +73,9 @@ struct ann {
 	struct nl		*nl;
 	struct ann_prefix	*prefixes;
 	size_t			 nprefixes;
+	/* Open addressing on the prefix: index + 1 into prefixes, 0 free. */
+	size_t			*index;
+	size_t			 index_cap;	/* a power of two, > 2 * nprefixes */
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
 	/*

@@ -719,12 +719,14 @@ ctl_request(const char *sock, struct json_object *req)
 	}
 	for (;;) {
 		if (len + 4096 > cap) {
-			if (cap > CTL_MAX_REPLY || (tmp = realloc(buf, cap + 65536)) == NULL) {
+			/* Doubling: a status of thousands of services is megabytes. */
+			if (cap > CTL_MAX_CLIENT_REPLY ||
+			    (tmp = realloc(buf, cap ? cap * 2 : 65536)) == NULL) {
 				ctl_fail(EMSGSIZE, "reply too long");
 				goto out;
 			}
 			buf = tmp;
-			cap += 65536;
+			cap = cap ? cap * 2 : 65536;
 		}
 		if ((n = recv(fd, buf + len, cap - len - 1, 0)) == -1 && errno == EINTR)
 			continue;
@@ -738,9 +740,12 @@ ctl_request(const char *sock, struct json_object *req)
 			    "the daemon closed the connection" : strerror(errno));
 			goto out;
 		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len) != NULL)
+		/* Only the new bytes: searching all of a large reply each time is quadratic. */
+		if (memchr(buf + len, '\n', (size_t)n) != NULL) {
+			len += (size_t)n;
 			break;
+		}
+		len += (size_t)n;
 	}
 	buf[len] = '\0';
 	if ((reply = json_tokener_parse(buf)) == NULL ||

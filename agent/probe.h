@@ -116,10 +116,12 @@ struct probe {
 	/*
 	 * Performance data the attempt reported (exec: after '|'), validated
 	 * and whole items only (plugin_perf_parse()), "" if none; perf_note
-	 * says what was dropped.
+	 * says what was dropped, "" if nothing. Both on the heap only when
+	 * not empty: most probes have none, and 8 KiB a probe would be four
+	 * times the memory a service may cost.
 	 */
-	char			 perfdata[8192];
-	char			 perf_note[256];
+	char			*perfdata;
+	char			*perf_note;
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
 	/* Every attempt's latency, for the metrics' histogram. */
@@ -133,6 +135,21 @@ struct probe {
 	uint64_t		 starved_us;
 	uint64_t		 starved;	/* attempts postponed so, since start */
 };
+
+/*
+ * How late periodic attempts started against their schedule, over every
+ * probe since the start: a histogram (bucket i counts lateness up to
+ * probe_lateness_le_us[i]; the last bucket is everything above) and the worst.
+ */
+#define PROBE_LATENESS_BUCKETS	11
+extern const uint64_t probe_lateness_le_us[PROBE_LATENESS_BUCKETS - 1];
+struct probe_lateness {
+	uint64_t	 count[PROBE_LATENESS_BUCKETS];
+	uint64_t	 n;
+	uint64_t	 sum_us;
+	uint64_t	 max_us;
+};
+const struct probe_lateness *probe_lateness(void);
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
 		    probe_done_cb cb, void *arg);

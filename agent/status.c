@@ -217,6 +217,29 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	    name, text, name, type);
 }
 
+/* How late periodic probe attempts start against their schedule: loop latency. */
+static void
+metrics_lateness(struct buf *b)
+{
+	const struct probe_lateness	*l = probe_lateness();
+	uint64_t			 cum = 0;
+
+	help(b, "probe_lateness_seconds", "histogram",
+	    "How late periodic probe attempts started against their schedule.");
+	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS - 1; i++) {
+		cum += l->count[i];
+		put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)probe_lateness_le_us[i] / 1e6, (unsigned long long)cum);
+	}
+	put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)l->n);
+	put(b, "anycast_healthd_probe_lateness_seconds_sum %.6f\n", (double)l->sum_us / 1e6);
+	put(b, "anycast_healthd_probe_lateness_seconds_count %llu\n", (unsigned long long)l->n);
+	help(b, "probe_lateness_max_seconds", "gauge",
+	    "The latest start of a periodic probe attempt against its schedule.");
+	put(b, "anycast_healthd_probe_lateness_max_seconds %.6f\n", (double)l->max_us / 1e6);
+}
+
 /* Seconds in fixed notation: promtool and every parser take it. */
 static const char *
 secs(uint64_t us, char *buf, size_t len)
@@ -351,6 +374,7 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
 				    (unsigned long long)svcs[i]->probes[j]->failures);
 	}
+	metrics_lateness(&b);
 	if (a->nprefixes > 0)
 		help(&b, "prefix_announced", "gauge",
 		    "1 while the prefix is announced (its address on the interface and/or "
