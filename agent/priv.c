@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,10 @@
 /* What a child needs to become another user and drop everything. */
 #define PRIV_SWITCH_CAPS	((UINT64_C(1) << CAP_SETUID) | (UINT64_C(1) << CAP_SETGID) | \
 				 (UINT64_C(1) << CAP_SETPCAP))
+/* Plugins run as another uid: killing them at timeout takes CAP_KILL. */
+#define PRIV_KILL_CAP		(UINT64_C(1) << CAP_KILL)
+/* Kept permitted, never effective except for the moment they are used. */
+#define PRIV_HELD_CAPS		(PRIV_SWITCH_CAPS | PRIV_KILL_CAP)
 /* Higher than any capability the kernel knows; PR_CAPBSET_DROP says EINVAL past the last. */
 #define PRIV_CAP_MAX		64
 
@@ -76,7 +81,7 @@ priv_init(char *err, size_t errlen)
 	}
 	if (geteuid() == 0)
 		return 0;
-	c.eff &= ~PRIV_SWITCH_CAPS;
+	c.eff &= ~PRIV_HELD_CAPS;
 	c.inh = 0;
 	if (priv_set(&c) == -1) {
 		snprintf(err, errlen, "capset: %s", strerror(errno));
@@ -102,11 +107,11 @@ priv_can_switch(char *why, size_t whylen)
 		snprintf(why, whylen, "capget: %s", strerror(errno));
 		return false;
 	}
-	if ((c.prm & PRIV_SWITCH_CAPS) == PRIV_SWITCH_CAPS)
+	if ((c.prm & PRIV_HELD_CAPS) == PRIV_HELD_CAPS)
 		return true;
 	snprintf(why, whylen, "this process (uid %u) is not root and lacks CAP_SETUID, "
-	    "CAP_SETGID or CAP_SETPCAP (the unit grants them: AmbientCapabilities=, "
-	    "CapabilityBoundingSet=)", (unsigned)geteuid());
+	    "CAP_SETGID, CAP_SETPCAP or CAP_KILL (the unit grants them: "
+	    "AmbientCapabilities=, CapabilityBoundingSet=)", (unsigned)geteuid());
 	return false;
 }
 
@@ -148,6 +153,35 @@ priv_drop_child(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
 		return -1;
 	}
 	return 0;
+}
+
+int
+priv_kill_group(pid_t pgid)
+{
+	struct priv_caps	c;
+	bool			raised = false;
+	int			r, e;
+
+	/* CAP_KILL is effective only for these two calls (see priv_init()). */
+	if (geteuid() != 0 && priv_get(&c) == 0 && (c.prm & PRIV_KILL_CAP) &&
+	    !(c.eff & PRIV_KILL_CAP)) {
+		c.eff |= PRIV_KILL_CAP;
+		raised = priv_set(&c) == 0;
+	}
+	r = kill(-pgid, SIGKILL);
+	/* A child killed before its setpgid() is alone in its parent's group. */
+	if (r == -1 && errno == ESRCH)
+		r = kill(pgid, SIGKILL);
+	e = errno;
+	if (raised) {
+		c.eff &= ~PRIV_KILL_CAP;
+		if (priv_set(&c) == -1 && r == 0) {
+			e = errno;
+			r = -1;
+		}
+	}
+	errno = e;
+	return r;
 }
 
 const char *

@@ -41,6 +41,8 @@
 #define EXEC_OUT_MAX	16384
 #define EXEC_GROUPS_MAX	256
 #define EXEC_USER	"anycast-healthd-probe"
+/* exec_kill_now(): how many milliseconds a killed child may take to go. */
+#define EXEC_REAP_TRIES	20
 
 struct exec_params {
 	char		**argv;
@@ -457,7 +459,7 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	}
 	ep = p->cfg->params;
 	/* Leftovers in its group go too; the zombie keeps the group ID from being reused. */
-	kill(-run->pid, SIGKILL);
+	priv_kill_group(run->pid);
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == -1 ||
 	    si.si_pid == 0) {
@@ -497,14 +499,28 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
-/* Kills and reaps a child that cannot be watched; a just-forked child dies at once. */
+/*
+ * Kills a child that cannot be watched (a just-forked one dies at once)
+ * and reaps it if it is gone within a few milliseconds: never a blocking
+ * wait, a child in an uninterruptible sleep must not freeze the loop. One
+ * that is not gone stays a zombie, still tracked (its group ID is not
+ * reused), until the daemon exits.
+ */
 static void
 exec_kill_now(struct exec_run *run)
 {
-	kill(-run->pid, SIGKILL);
-	kill(run->pid, SIGKILL);
-	waitpid(run->pid, NULL, 0);
-	exec_untrack(run->pid);
+	if (priv_kill_group(run->pid) == -1 && errno != ESRCH)
+		log_warn("cannot kill plugin process group %d: %s", (int)run->pid,
+		    strerror(errno));
+	for (int i = 0; i < EXEC_REAP_TRIES; i++) {
+		if (waitpid(run->pid, NULL, WNOHANG) == run->pid) {
+			exec_untrack(run->pid);
+			return;
+		}
+		usleep(1000);
+	}
+	log_warn("plugin process %d did not exit after SIGKILL: left unreaped",
+	    (int)run->pid);
 }
 
 /* Timeout or shutdown: the plugin and everything it started are killed. */
@@ -517,7 +533,9 @@ exec_abort(struct probe *p)
 		return;
 	p->run = NULL;
 	run->p = NULL;
-	kill(-run->pid, SIGKILL);
+	if (priv_kill_group(run->pid) == -1 && errno != ESRCH)
+		log_warn("cannot kill plugin process group %d: %s", (int)run->pid,
+		    strerror(errno));
 	exec_close_out(run);
 	if (run->exit_src == NULL ||
 	    sd_event_source_set_destroy_callback(run->exit_src, exec_reap_destroy) < 0 ||

@@ -112,7 +112,13 @@ echo "\${caps}uid=\$(id -u) gid=\$(id -g) groups=\$(id -G) drain=\$drain state=\
 mv "$report/attack.txt.tmp" "$report/attack.txt"
 echo "attack done"
 EOF
-chmod 755 "$plug/vtysh" "$plug/attack.sh"
+# A hung plugin with a child of its own: killed with it at every timeout.
+cat >"$plug/hang.sh" <<EOF
+#!/bin/sh
+sleep 61 &
+exec sleep 60
+EOF
+chmod 755 "$plug/vtysh" "$plug/attack.sh" "$plug/hang.sh"
 
 cat >"$etc/anycast-healthd.json" <<JSON
 { "interface": "lo", "control_socket": "$sock", "state_file": "$state", "on_exit": "withdraw",
@@ -123,6 +129,11 @@ cat >"$etc/services.d/dns.json" <<JSON
 { "prefixes": ["$V4"], "method": "address",
   "interval": "500ms", "timeout": "400ms", "rise": 1, "fall": 2,
   "probes": [ { "type": "exec", "command": ["$plug/attack.sh"], "interval": "1s", "timeout": "900ms" } ] }
+JSON
+cat >"$etc/services.d/hang.json" <<JSON
+{ "prefixes": ["192.0.2.54/32"], "method": "address",
+  "interval": "500ms", "timeout": "400ms", "rise": 1, "fall": 2,
+  "probes": [ { "type": "exec", "command": ["$plug/hang.sh"], "interval": "1500ms", "timeout": "1s" } ] }
 JSON
 # HTTP probes to a server that accepts and never answers: curl's sockets stay open.
 hung_probes=""
@@ -184,7 +195,7 @@ ahd_start_tcp_service web "$WEB_PORT"
 ahd_start_bg hung socat "TCP-LISTEN:$HUNG_PORT,bind=127.0.0.1,fork,reuseaddr" "SYSTEM:sleep 600"
 
 # The unit's way: User=, SupplementaryGroups (initgroups), AmbientCapabilities=.
-caps=+net_admin,+setuid,+setgid,+setpcap
+caps=+net_admin,+setuid,+setgid,+setpcap,+kill
 ahd_start_bg daemon setpriv --reuid="$DUSER" --regid="$DUSER" --init-groups \
 	--inh-caps=-all,$caps --ambient-caps=-all,$caps --bounding-set=-all,$caps \
 	--no-new-privs "$AHD_DAEMON" -c "$etc/anycast-healthd.json"
@@ -229,6 +240,34 @@ if ((inflight > 0)) && [[ $rep == *" sockets=0" ]] && [[ -n $vt && $vt == "0 " ]
 	ahd_pass "no socket leaks into plugins or vtysh ($inflight HTTP connections in flight; $nvt vtysh runs)"
 else
 	ahd_fail "descriptors: $inflight in flight, plugin '${rep##* }', vtysh socket counts '$vt'"
+fi
+
+# 2b. A hung plugin is killed at its timeout with its child, although it
+# runs as another uid: CAP_KILL is permitted, raised around kill() only.
+# The fewest descriptors over a second, before and after 8 s (5 timeouts).
+fdmin() {
+	local i n m=100000
+	for ((i = 0; i < 10; i++)); do
+		n=$(find "/proc/$dpid/fd" -mindepth 1 2>/dev/null | wc -l)
+		((n < m)) && m=$n
+		sleep 0.1
+	done
+	echo "$m"
+}
+eff=$(awk '/^CapEff:/ { print $2 }' /proc/"$dpid"/status)
+if [[ $eff == 0000000000001000 ]]; then
+	ahd_pass "the daemon's effective set is CAP_NET_ADMIN only (CAP_KILL and the switching caps: permitted only)"
+else
+	ahd_fail "daemon CapEff $eff, want 0000000000001000"
+fi
+fd0=$(fdmin)
+sleep 8
+fd1=$(fdmin)
+old=$(ps -u anycast-healthd-probe -o etimes=,args= | awk '$1 >= 3 && $2 == "sleep"' | wc -l)
+if ((old == 0 && fd1 - fd0 <= 2)); then
+	ahd_pass "a hung plugin (sleep 60, timeout 1s) is killed with its child each time; daemon descriptors $fd0 -> $fd1"
+else
+	ahd_fail "hung plugin: $old sleep process(es) of anycast-healthd-probe older than 3 s; daemon descriptors $fd0 -> $fd1"
 fi
 
 # 3. Who may do what on the control socket.
