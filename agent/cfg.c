@@ -802,6 +802,22 @@ trusted_node(const char *path, bool dir, char *why, size_t whylen)
 }
 
 int
+cfg_stat_trusted(const struct stat *st, char *why, size_t whylen)
+{
+	if (st->st_uid != 0) {
+		snprintf(why, whylen, "owned by uid %u: only root may own it",
+		    (unsigned)st->st_uid);
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by group or others (mode %04o): only root "
+		    "may write it", (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
 cfg_path_trusted(const char *path, char *why, size_t whylen)
 {
 	char	buf[PATH_MAX], *slash;

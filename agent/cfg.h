@@ -7,6 +7,7 @@
 #define AHD_CFG_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,6 +130,12 @@ int		 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen);
  * /tmp may be). 0, or -1 with why.
  */
 int		 cfg_path_trusted(const char *path, char *why, size_t whylen);
+/*
+ * The rule for a configuration file or the services directory, on its
+ * stat: owned by root, writable by no one else. 0, or -1 with why
+ * ("owned by uid N" or "writable by group or others (mode N)").
+ */
+int		 cfg_stat_trusted(const struct stat *st, char *why, size_t whylen);
 /*
  * For tests: when set to N, the Nth allocation of the next cfg_load()
  * fails (as when out of memory); 0 again once it has.

@@ -1248,9 +1248,10 @@ static int
 reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
 {
 	struct peek	 pk;
-	char		*dir = NULL, *sdir = NULL, *joined, *slash;
+	char		*dir = NULL, *sdir = NULL, *joined, *slash, why[256];
 	int		 rc = -1;
 
+	/* peek_open() and peek_prefixes() refuse files others may write. */
 	if (peek_open(&pk, path, err, errlen) == -1)
 		goto out;
 	if (peek_string(&pk, NULL, "state_file", DEFAULT_STATE, &r->state_file, err,
@@ -1268,6 +1269,11 @@ reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
 	    (r->vrf != NULL && !reach_word(r->vrf))) {
 		snprintf(err, errlen, "%s: state_file, services_dir, frr.vtysh, frr.pathspace "
 		    "or frr.vrf is not usable", path);
+		goto out;
+	}
+	/* Run as root: the same rule as for plugins (cfg_load() applies it too). */
+	if (cfg_path_trusted(r->vtysh, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "refusing frr.vtysh %.200s: %s", r->vtysh, why);
 		goto out;
 	}
 	/* The shortest frr.timeout that vtysh gets; the deadline adds to it. */

@@ -339,6 +339,18 @@ if ((rc == 3)) && [[ $out == *"$sock"* ]]; then
 else
 	ahd_fail "status with a broken main file: rc $rc: $out"
 fi
+# A main file that others may write is refused, broken or not: withdraw-all
+# (root) must not fall back to reading it tolerantly and run its vtysh.
+sed "s|\"vtysh\": \"[^\"]*\"|\"vtysh\": \"$AHD_TMP/evil.sh\"|" "$etc/anycast-healthd.json" >"$etc/writable.json"
+chmod 664 "$etc/writable.json"
+out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/writable.json" withdraw-all 2>&1) && rc=0 || rc=$?
+if ((rc != 0)) && [[ ! -e $AHD_TMP/pwned && $out == *"refusing a configuration file writable by group"* ]] &&
+	ahd_on_lo "$V4"; then
+	ahd_pass "withdraw-all refuses a group-writable main file (rc $rc), runs nothing, withdraws nothing"
+else
+	ahd_fail "withdraw-all with a group-writable main file: rc $rc, pwned: $([[ -e $AHD_TMP/pwned ]] && echo yes || echo no): $out"
+fi
+rm -f "$etc/writable.json"
 out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all 2>&1) && rc=0 || rc=$?
 ahd_log "withdraw-all (rc $rc): $(tr '\n' '|' <<<"$out")"
 if [[ ! -e $AHD_TMP/pwned ]]; then
