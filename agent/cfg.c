@@ -1731,6 +1731,22 @@ cfg_new(void)
 	return cfg;
 }
 
+/*
+ * vtysh runs as the daemon's user with its groups (frrvty) and, from
+ * withdraw-all, as root: the same rule as for plugins. A missing one is
+ * not refused here (FRR may be installed later; running it says so).
+ */
+static void
+check_vtysh(struct cfg_ctx *ctx, const struct cfg *cfg)
+{
+	char	why[PATH_MAX + 256];
+
+	if (cfg_oom || cfg->frr.vtysh == NULL)
+		return;
+	if (cfg_path_trusted(cfg->frr.vtysh, why, sizeof(why)) == -1)
+		cfg_error(ctx, NULL, "frr.vtysh: refusing %s: %s", cfg->frr.vtysh, why);
+}
+
 struct cfg *
 cfg_load(const char *main_path, struct cfg_errors *errs)
 {
@@ -1765,6 +1781,7 @@ cfg_load(const char *main_path, struct cfg_errors *errs)
 		cfg->services_dir = path_join(base_dir, rel);
 		free(rel);
 	}
+	check_vtysh(&ctx, cfg);
 	/*
 	 * Services are checked even when the main file has mistakes, to show
 	 * everything at once; not when it could not be read at all, as then

@@ -1150,3 +1150,28 @@ Test(cfg, service_equal_for_reload, .fini = tu_cleanup)
 	}
 	cfg_free(a);
 }
+
+/* vtysh runs with the daemon's groups and, from withdraw-all, as root. */
+Test(cfg, untrusted_vtysh_refused)
+{
+	struct cfg	*cfg;
+	char		 main[512], sub[256], want[1024];
+
+	snprintf(sub, sizeof(sub), "%s/bin", tdir);
+	cr_assert_eq(mkdir(sub, 0775), 0);
+	cr_assert_eq(chmod(sub, 0775), 0);
+	put_mode("bin/vtysh", "#!/bin/sh\n", 0755);
+	snprintf(main, sizeof(main), "{ \"frr\": { \"vtysh\": \"%s/vtysh\" } }", sub);
+	put("ahd.json", main);
+	cfg = load();
+	cr_assert_null(cfg);
+	snprintf(want, sizeof(want), "ahd.json: frr.vtysh: refusing %s/vtysh: %s is writable "
+	    "by group or others (mode 0775): only root may write it and the directories "
+	    "above it", sub, sub);
+	expect_error(want);
+	cfg_errors_clear(&errs);
+	cr_assert_eq(chmod(sub, 0755), 0);
+	cfg = load();
+	cr_assert_not_null(cfg, "errors:\n%s", all_errors());
+	cfg_free(cfg);
+}
