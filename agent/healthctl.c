@@ -24,6 +24,7 @@
 #include "nl.h"
 #include "peek.h"
 #include "plugin.h"
+#include "priv.h"
 #include "probe.h"
 #include "state.h"
 #include "svc.h"
@@ -1643,7 +1644,7 @@ main(int argc, char *argv[])
 {
 	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
 	char		*args[16];
-	char		*sock, *end;
+	char		*sock, *end, err[256];
 	double		 timeout_s = 0;
 	bool		 json = false, force = false, verbose = false;
 	int		 nargs = 0, rc;
@@ -1687,6 +1688,12 @@ main(int argc, char *argv[])
 			usage(stderr);
 			return EXIT_UNKNOWN;
 		}
+	}
+	/* Before anything is read or run; withdraw-all alone changes addresses. */
+	if (priv_ctl_init(cmd != NULL && strcmp(cmd, "withdraw-all") == 0, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: cannot drop capabilities: %s\n", err);
+		return EXIT_UNKNOWN;
 	}
 	if (cmd != NULL && strcmp(cmd, "validate") == 0 && nargs == 0)
 		return cmd_validate(path);

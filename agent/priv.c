@@ -90,6 +90,34 @@ priv_init(char *err, size_t errlen)
 	return 0;
 }
 
+int
+priv_ctl_init(bool net_admin, char *err, size_t errlen)
+{
+	struct priv_caps	c;
+	uint64_t		keep = net_admin ? UINT64_C(1) << CAP_NET_ADMIN : 0;
+
+	/* Root regains every capability at exec anyway; its children are root's business. */
+	if (geteuid() == 0)
+		return 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL) {
+		snprintf(err, errlen, "clearing the ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (priv_get(&c) == -1) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -1;
+	}
+	c.eff &= keep;
+	c.prm &= keep;
+	c.inh = 0;
+	if (priv_set(&c) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 bool
 priv_enforced(void)
 {

@@ -35,6 +35,14 @@ enum priv_stage {
  * ambient set. -1 with err if the capability sets cannot be read or set.
  */
 int		 priv_init(char *err, size_t errlen);
+/*
+ * In anycast-healthctl, run by the unit (ExecStopPost=) with its ambient
+ * capabilities: a non-root caller keeps CAP_NET_ADMIN (if net_admin, for
+ * withdraw-all) and nothing else, and passes nothing on (no ambient, no
+ * inheritable), so the vtysh it runs gets no capability. Root keeps all.
+ * -1 with err if the sets cannot be changed.
+ */
+int		 priv_ctl_init(bool net_admin, char *err, size_t errlen);
 /* Whether priv_init() ran: this process is the daemon and must honour "user". */
 bool		 priv_enforced(void);
 /*

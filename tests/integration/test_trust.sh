@@ -95,6 +95,7 @@ ctl() { "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
 cat >"$plug/vtysh" <<EOF
 #!/bin/sh
 ls -l /proc/\$\$/fd/ 2>/dev/null | grep -c 'socket:' >"$report/vtysh-sockets.\$\$" || true
+echo "\$(cat /proc/\$PPID/comm) \$(awk '/^Cap(Prm|Amb)/ { printf "%s ", \$2 }' /proc/\$PPID/status /proc/\$\$/status)" >"$report/vtysh-caps.\$\$"
 exec /usr/bin/vtysh "\$@"
 EOF
 # The attacker's plugin: what it is, and what it tries.
@@ -351,8 +352,19 @@ else
 	ahd_fail "withdraw-all with a group-writable main file: rc $rc, pwned: $([[ -e $AHD_TMP/pwned ]] && echo yes || echo no): $out"
 fi
 rm -f "$etc/writable.json"
-out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all 2>&1) && rc=0 || rc=$?
+# As ExecStopPost= runs it: the daemon's user with the unit's ambient capabilities.
+rm -f "$report"/vtysh-caps.*
+out=$(ahd_node setpriv --reuid="$DUSER" --regid="$DUSER" --init-groups \
+	--inh-caps=-all,$caps --ambient-caps=-all,$caps --bounding-set=-all,$caps \
+	--no-new-privs "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all 2>&1) && rc=0 || rc=$?
 ahd_log "withdraw-all (rc $rc): $(tr '\n' '|' <<<"$out")"
+# healthctl's CapPrm CapAmb, then vtysh's: CAP_NET_ADMIN only, then nothing at all.
+vcaps=$(cat "$report"/vtysh-caps.* 2>/dev/null | sort -u | tr '\n' ';' || true)
+if [[ $vcaps == "anycast-healthc 0000000000001000 0000000000000000 0000000000000000 0000000000000000 ;" ]]; then
+	ahd_pass "withdraw-all under the unit's capabilities keeps CAP_NET_ADMIN only, and its vtysh gets none"
+else
+	ahd_fail "withdraw-all capabilities (comm, its CapPrm CapAmb, vtysh's CapPrm CapAmb): '$vcaps'"
+fi
 if [[ ! -e $AHD_TMP/pwned ]]; then
 	ahd_pass "the vtysh named in the state file was not executed"
 else
