@@ -456,7 +456,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	struct plugin_perf	  pp;
 	sd_event		 *ev = NULL;
 	enum nagios_state	  total = NAGIOS_OK;
-	char			  summary[8192] = "", *perf = NULL, t[32];
+	char			  summary[8192] = "", *perf = NULL, t[32], why[256];
 	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
 	sigset_t		  mask;
 	int			  r, rc = EXIT_UNKNOWN;
@@ -472,6 +472,18 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
+		plugin_line("UNKNOWN", summary, "");
+		goto out;
+	}
+	/*
+	 * exec plugins run as their own users, which takes root: an
+	 * unprivileged monitoring user cannot tell anything about them, and
+	 * that is not the service's fault (never CRITICAL).
+	 */
+	if (nexec > 0 && !priv_can_switch(why, sizeof(why))) {
+		snprintf(summary, sizeof(summary), "cannot run the exec probes of %s as their "
+		    "users: %s; run check as root (or use status, which any user may)",
+		    all ? "the services" : name, why);
 		plugin_line("UNKNOWN", summary, "");
 		goto out;
 	}

@@ -185,6 +185,14 @@ else
 	ahd_fail "daemon -n without capabilities: rc $rc: $out"
 fi
 
+# check by a monitoring user cannot run plugins as their users: UNKNOWN, not CRITICAL.
+out=$(runuser -u "$MUSER" -- "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" check dns 2>&1) && rc=0 || rc=$?
+if ((rc == 3)) && [[ $out == "ANYCAST-HEALTH UNKNOWN - cannot run the exec probes of dns as their users:"*"run check as root"* ]]; then
+	ahd_pass "check as an unprivileged user: UNKNOWN with the reason (${out%%;*})"
+else
+	ahd_fail "check as $MUSER: rc $rc: $out"
+fi
+
 ahd_setup_netns
 ahd_start_gobgp
 ahd_start_frr
