@@ -1285,7 +1285,7 @@ reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	/* Run as root: the same rule as for plugins (cfg_load() applies it too). */
-	if (cfg_path_trusted(r->vtysh, why, sizeof(why)) == -1) {
+	if (cfg_path_trusted(r->vtysh, NULL, 0, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "refusing frr.vtysh %.200s: %s", r->vtysh, why);
 		goto out;
 	}

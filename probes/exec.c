@@ -45,7 +45,8 @@
 #define EXEC_REAP_TRIES	20
 
 struct exec_params {
-	char		**argv;
+	char		**argv;		/* argv[0] as configured: for messages */
+	char		 *prog;		/* argv[0] resolved and checked: what runs */
 	char		 *user;
 	uid_t		  uid;
 	gid_t		  gid;
@@ -112,6 +113,7 @@ exec_free_params(void *arg)
 	if (ep == NULL)
 		return;
 	cfg_strv_free(ep->argv);
+	free(ep->prog);
 	free(ep->user);
 	free(ep);
 }
@@ -207,7 +209,7 @@ static int
 exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct exec_params	*ep;
-	char			 why[PATH_MAX + 128];
+	char			 why[PATH_MAX + 128], prog[PATH_MAX];
 	size_t			 argc = 0;
 	int			 ok = 0, r;
 
@@ -225,9 +227,13 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		/* No shell and no PATH search: what runs is exactly what is named. */
 		cfg_error(ctx, "command[0]", "'%s' is not an absolute path", ep->argv[0]);
 		ok = -1;
-	} else if (cfg_path_trusted(ep->argv[0], why, sizeof(why)) == -1) {
+	} else if (cfg_path_trusted(ep->argv[0], prog, sizeof(prog), why,
+	    sizeof(why)) == -1) {
 		/* Whoever can replace the program runs code in every attempt. */
 		cfg_error(ctx, "command[0]", "refusing %s: %s", ep->argv[0], why);
+		ok = -1;
+	} else if ((ep->prog = strdup(prog)) == NULL) {
+		cfg_error(ctx, NULL, "out of memory");
 		ok = -1;
 	}
 	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)
@@ -284,7 +290,7 @@ exec_child(const struct exec_params *ep, int devnull, int out, int err)
 	nofile_child();
 	if (priv_drop_child(ep->uid, ep->gid, ep->groups, (size_t)ep->ngroups, &stage) == -1)
 		exec_fail(err, STAGE_USER, (int)stage);
-	execve(ep->argv[0], ep->argv, exec_env);
+	execve(ep->prog, ep->argv, exec_env);
 	exec_fail(err, STAGE_EXEC, 0);
 	_exit(127);
 }
