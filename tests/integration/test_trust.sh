@@ -102,14 +102,18 @@ EOF
 cat >"$plug/attack.sh" <<EOF
 #!/bin/sh
 caps=\$(awk '/^(CapEff|CapPrm|CapInh|CapAmb|CapBnd|NoNewPrivs):/ { printf "%s%s ", \$1, \$2 }' /proc/self/status)
-if "$AHD_HEALTHCTL" -s "$sock" drain web >/dev/null 2>&1; then drain=DONE; else drain=refused; fi
+# Each refusal's own words are kept: "refused" must mean refused, not broken.
+if "$AHD_HEALTHCTL" -s "$sock" drain web >"$report/drain-out.tmp" 2>&1; then drain=DONE; else drain=refused; fi
+mv "$report/drain-out.tmp" "$report/drain-out.txt"
+if "$AHD_HEALTHCTL" -s "$sock" status >/dev/null 2>&1 || [ \$? -lt 3 ]; then status=ok; else status=failed; fi
 if (echo '{}' >"$state") 2>/dev/null || (echo '{}' >"$state.tmp") 2>/dev/null ||
 	(: >"$run/planted") 2>/dev/null; then st=WRITTEN; else st=refused; fi
 if vtysh -N "$AHD_NODE" -c 'configure terminal' -c 'router bgp $AHD_NODE_ASN' \
-	-c 'address-family ipv4 unicast' -c 'network 198.51.100.200/32' >/dev/null 2>&1; then vt=DONE; else vt=refused; fi
+	-c 'address-family ipv4 unicast' -c 'network 198.51.100.200/32' >"$report/vtysh-out.tmp" 2>&1; then vt=DONE; else vt=refused; fi
+mv "$report/vtysh-out.tmp" "$report/vtysh-out.txt"
 if cat /proc/\$PPID/environ >/dev/null 2>&1; then pt=READ; else pt=refused; fi
 sockets=\$(ls -l /proc/\$\$/fd/ 2>/dev/null | grep -c 'socket:')
-echo "\${caps}uid=\$(id -u) gid=\$(id -g) groups=\$(id -G) drain=\$drain state=\$st vtysh=\$vt ptrace=\$pt sockets=\$sockets" >"$report/attack.txt.tmp"
+echo "\${caps}uid=\$(id -u) gid=\$(id -g) groups=\$(id -G) status=\$status drain=\$drain state=\$st vtysh=\$vt ptrace=\$pt sockets=\$sockets" >"$report/attack.txt.tmp"
 mv "$report/attack.txt.tmp" "$report/attack.txt"
 echo "attack done"
 EOF
@@ -226,13 +230,30 @@ if [[ $rep == "$want"* ]]; then
 else
 	ahd_fail "plugin privileges: '$rep', want '$want...'"
 fi
-[[ $rep == *" drain=refused "* ]] && ahd_pass "plugin cannot drain" || ahd_fail "plugin drain: $rep"
+dout=$(cat "$report/drain-out.txt" 2>/dev/null || true)
+if [[ $rep == *" status=ok drain=refused "* && $dout == *"permission denied"* ]]; then
+	ahd_pass "plugin gets status but cannot drain ($dout)"
+else
+	ahd_fail "plugin status/drain: $rep: $dout"
+fi
 [[ $rep == *" state=refused "* ]] && ahd_pass "plugin cannot write the state file or its directory" ||
 	ahd_fail "plugin state file: $rep"
-if [[ $rep == *" vtysh=refused "* ]] && ! grep -q 198.51.100.200 <<<"$(ahd_vtysh -c 'show running-config')"; then
-	ahd_pass "plugin cannot run vtysh configure"
+# The control: the same commands work for the daemon's user (in frrvty).
+vout=$(cat "$report/vtysh-out.txt" 2>/dev/null || true)
+if ahd_node runuser -u "$DUSER" -- vtysh -N "$AHD_NODE" -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
+	-c 'address-family ipv4 unicast' -c 'network 198.51.100.201/32' >/dev/null 2>&1 &&
+	grep -q 198.51.100.201 <<<"$(ahd_vtysh -c 'show running-config')"; then
+	ctl_vt=works
 else
-	ahd_fail "plugin vtysh: $rep"
+	ctl_vt=FAILS
+fi
+ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" -c 'address-family ipv4 unicast' \
+	-c 'no network 198.51.100.201/32' >/dev/null 2>&1 || true
+if [[ $rep == *" vtysh=refused "* && $ctl_vt == works && $vout == *"ermission denied"* ]] &&
+	! grep -q 198.51.100.200 <<<"$(ahd_vtysh -c 'show running-config')"; then
+	ahd_pass "plugin cannot run vtysh configure (permission denied), the daemon's user can"
+else
+	ahd_fail "plugin vtysh: $rep; its output: $vout; as the daemon's user: $ctl_vt"
 fi
 [[ $rep == *" ptrace=refused "* ]] && ahd_pass "plugin cannot inspect the daemon (ptrace access check)" ||
 	ahd_fail "plugin ptrace: $rep"
