@@ -613,6 +613,13 @@ get_word(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 
 	if ((r = cfg_get_string(ctx, obj, key, false, &s)) != 1)
 		return r;
+	/* A pathspace or VRF name ends up in a path: "." and ".." would climb. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		cfg_error(ctx, key, "'%s' is not a valid %s (it would name a directory "
+		    "that is not its own)", s, what);
+		free(s);
+		return -1;
+	}
 	if (!is_word(s, maxlen)) {
 		cfg_error(ctx, key, "'%s' is not a valid %s (1-%zu characters of "
 		    "A-Z a-z 0-9 _ . -)", s, what, maxlen);

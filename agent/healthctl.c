@@ -1229,7 +1229,9 @@ reach_word(const char *s)
 {
 	size_t	n = strlen(s);
 
-	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	/* "." and "..": a pathspace is a directory name under FRR's run directory. */
+	return n > 0 && n <= 64 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 

@@ -288,6 +288,12 @@ static const struct bad_case bad_cases[] = {
 	  "\"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: degraded_route_map: 'MY MAP' is not a valid route-map name "
 	  "(1-64 characters of A-Z a-z 0-9 _ . -)", false },
+	{ "{ \"frr\": { \"pathspace\": \"..\" } }", NULL,
+	  "ahd.json: frr.pathspace: '..' is not a valid pathspace name (it would name a "
+	  "directory that is not its own)", false },
+	{ "{ \"frr\": { \"vrf\": \".\" } }", NULL,
+	  "ahd.json: frr.vrf: '.' is not a valid VRF name (it would name a directory "
+	  "that is not its own)", false },
 	{ NULL, "{ \"name\": \"dns server\", \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
 	  "[{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: name: 'dns server' is not a valid service name (1-64 "
