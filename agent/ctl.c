@@ -15,6 +15,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "priv.h"
 
 #define CTL_MAX_GROUPS	256
 #define CTL_WARN_US	(10 * 1000000ULL)	/* at most one refusal warning per 10 s */
@@ -482,9 +483,9 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct stat		 st;
-	struct group		 gr, *grp = NULL;
+	struct group		 gr;
 	struct ctl		*c;
-	char			 grbuf[4096];
+	char			*grbuf = NULL;
 	mode_t			 old;
 	int			 r;
 
@@ -503,11 +504,15 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->arg = arg;
 	c->idle_us = CTL_IDLE_US;
 	/* Looked up once: no NSS call on the loop for every connection. */
-	if (getgrnam_r(CTL_ADMIN_GROUP, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp != NULL)
-		ctl_set_admin_gid(c, grp->gr_gid);
-	else
+	if ((r = priv_getgrnam(CTL_ADMIN_GROUP, &gr, &grbuf)) == 1)
+		ctl_set_admin_gid(c, gr.gr_gid);
+	else if (r == 0)
 		log_warn("control: group %s does not exist: only root may drain, undrain "
 		    "and reload", CTL_ADMIN_GROUP);
+	else
+		log_warn("control: cannot look up group %s: %s: only root may drain, "
+		    "undrain and reload", CTL_ADMIN_GROUP, strerror(errno));
+	free(grbuf);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

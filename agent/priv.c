@@ -1,8 +1,10 @@
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +22,8 @@
 #define PRIV_KILL_CAP		(UINT64_C(1) << CAP_KILL)
 /* Kept permitted, never effective except for the moment they are used. */
 #define PRIV_HELD_CAPS		(PRIV_SWITCH_CAPS | PRIV_KILL_CAP)
+/* NSS buffers grow (on ERANGE) up to this: a group of many members is large. */
+#define PRIV_NSS_MAX		(1024 * 1024)
 /* Higher than any capability the kernel knows; PR_CAPBSET_DROP says EINVAL past the last. */
 #define PRIV_CAP_MAX		64
 
@@ -210,6 +214,79 @@ priv_kill_group(pid_t pgid)
 	}
 	errno = e;
 	return r;
+}
+
+/* The buffer to start with: what sysconf() says, or a sane size. */
+static size_t
+priv_nss_size(int name)
+{
+	long	n = sysconf(name);
+
+	return n > 0 && n < PRIV_NSS_MAX ? (size_t)n : 4096;
+}
+
+/* What a *_r lookup said: 1 found, 0 no such entry, -1 with errno. */
+static int
+priv_nss_result(int r, bool found, char **buf)
+{
+	if (r == 0 && found)
+		return 1;
+	free(*buf);
+	*buf = NULL;
+	if (r == 0 || r == ENOENT)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+int
+priv_getgrnam(const char *name, struct group *gr, char **buf)
+{
+	struct group	*res = NULL;
+	size_t		 len = priv_nss_size(_SC_GETGR_R_SIZE_MAX);
+	char		*b;
+	int		 r;
+
+	*buf = NULL;
+	for (;;) {
+		if ((b = realloc(*buf, len)) == NULL) {
+			free(*buf);
+			*buf = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		*buf = b;
+		r = getgrnam_r(name, gr, *buf, len, &res);
+		if (r != ERANGE || len >= PRIV_NSS_MAX)
+			break;
+		len *= 2;
+	}
+	return priv_nss_result(r, res != NULL, buf);
+}
+
+int
+priv_getpwnam(const char *name, struct passwd *pw, char **buf)
+{
+	struct passwd	*res = NULL;
+	size_t		 len = priv_nss_size(_SC_GETPW_R_SIZE_MAX);
+	char		*b;
+	int		 r;
+
+	*buf = NULL;
+	for (;;) {
+		if ((b = realloc(*buf, len)) == NULL) {
+			free(*buf);
+			*buf = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		*buf = b;
+		r = getpwnam_r(name, pw, *buf, len, &res);
+		if (r != ERANGE || len >= PRIV_NSS_MAX)
+			break;
+		len *= 2;
+	}
+	return priv_nss_result(r, res != NULL, buf);
 }
 
 const char *

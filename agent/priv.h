@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct group;
+struct passwd;
+
 /* Why a child could not drop its privileges (for the error pipe). */
 enum priv_stage {
 	PRIV_BOUNDING = 1,	/* dropping the bounding set */
@@ -65,6 +68,14 @@ int		 priv_kill_group(pid_t pgid);
 int		 priv_drop_child(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
 		    enum priv_stage *stage);
 const char	*priv_stage_str(enum priv_stage stage);
+/*
+ * getgrnam_r/getpwnam_r with a buffer sized by sysconf() and grown on
+ * ERANGE: 1 found (free *buf once done with the entry), 0 no such entry,
+ * -1 the lookup failed (errno): a caller deciding on privileges must then
+ * fail closed, never read it as "no such entry".
+ */
+int		 priv_getgrnam(const char *name, struct group *gr, char **buf);
+int		 priv_getpwnam(const char *name, struct passwd *pw, char **buf);
 /*
  * In a forked child, before exec: async-signal-safe. Closes every
  * descriptor above 2 except keep (-1: none), close-on-exec or not: a

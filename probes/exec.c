@@ -125,22 +125,34 @@ exec_free_params(void *arg)
 static const char *
 exec_forbidden_gid(gid_t gid)
 {
-	struct group	gr, *grp;
-	char		buf[4096];
+	static char	why[128];
+	struct group	gr;
+	char		*buf;
 	gid_t		mine[EXEC_GROUPS_MAX];
-	int		n;
+	int		n, r;
 
 	if (gid == 0)
 		return "root";
-	for (size_t i = 0; exec_forbidden_groups[i] != NULL; i++)
-		if (getgrnam_r(exec_forbidden_groups[i], &gr, buf, sizeof(buf), &grp) == 0 &&
-		    grp != NULL && grp->gr_gid == gid)
+	for (size_t i = 0; exec_forbidden_groups[i] != NULL; i++) {
+		r = priv_getgrnam(exec_forbidden_groups[i], &gr, &buf);
+		if (r == -1) {
+			/* Fail closed: an unknown answer is not "not that group". */
+			snprintf(why, sizeof(why), "cannot look up group %s: %s",
+			    exec_forbidden_groups[i], strerror(errno));
+			return why;
+		}
+		n = r == 1 && gr.gr_gid == gid;
+		free(buf);
+		if (n)
 			return exec_forbidden_groups[i];
+	}
 	/* The daemon's own groups (a non-root daemon's: frrvty, its primary group). */
 	if (geteuid() != 0) {
 		if (gid == getegid())
 			return "the daemon's group";
 		n = getgroups(EXEC_GROUPS_MAX, mine);
+		if (n == -1)
+			return "the daemon's groups cannot be read";
 		for (int i = 0; i < n; i++)
 			if (mine[i] == gid)
 				return "one of the daemon's groups";
@@ -156,29 +168,37 @@ exec_forbidden_gid(gid_t gid)
 static int
 exec_resolve_user(struct cfg_ctx *ctx, struct exec_params *ep)
 {
-	struct passwd	 pw, *pwp = NULL, dpw, *dpwp = NULL;
-	char		 pwbuf[4096], dbuf[4096], why[256];
+	struct passwd	 pw, dpw;
+	char		*pwbuf = NULL, *dbuf = NULL, why[256];
 	const char	*bad;
-	int		 r;
+	int		 r, dr;
 
-	r = getpwnam_r(ep->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
-	if (pwp == NULL) {
-		if (strcmp(ep->user, EXEC_USER) == 0)
+	if ((r = priv_getpwnam(ep->user, &pw, &pwbuf)) != 1) {
+		if (r == -1)
+			cfg_error(ctx, "user", "cannot look up user '%s': %s", ep->user,
+			    strerror(errno));
+		else if (strcmp(ep->user, EXEC_USER) == 0)
 			cfg_error(ctx, "user", "no such user '%s' (the default user of exec "
 			    "plugins, created by the packages; create it with "
 			    "'useradd --system --no-create-home --shell /usr/sbin/nologin %s' "
-			    "or name another unprivileged user in \"user\")%s%s",
-			    ep->user, ep->user, r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+			    "or name another unprivileged user in \"user\")",
+			    ep->user, ep->user);
 		else
-			cfg_error(ctx, "user", "no such user '%s'%s%s", ep->user,
-			    r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+			cfg_error(ctx, "user", "no such user '%s'", ep->user);
 		return -1;
 	}
 	ep->uid = pw.pw_uid;
 	ep->gid = pw.pw_gid;
-	if (ep->uid == 0 || (geteuid() != 0 && ep->uid == geteuid()) ||
-	    (getpwnam_r(EXEC_DAEMON_USER, &dpw, dbuf, sizeof(dbuf), &dpwp) == 0 &&
-	    dpwp != NULL && dpw.pw_uid == ep->uid)) {
+	free(pwbuf);
+	if ((dr = priv_getpwnam(EXEC_DAEMON_USER, &dpw, &dbuf)) == -1) {
+		cfg_error(ctx, "user", "cannot look up user '%s': %s", EXEC_DAEMON_USER,
+		    strerror(errno));
+		return -1;
+	}
+	if (dr == 1 && dpw.pw_uid != ep->uid)
+		dr = 0;
+	free(dbuf);
+	if (ep->uid == 0 || (geteuid() != 0 && ep->uid == geteuid()) || dr == 1) {
 		cfg_error(ctx, "user", "'%s' (uid %u) is %s: a plugin must run as an "
 		    "unprivileged user of its own", ep->user, (unsigned)ep->uid,
 		    ep->uid == 0 ? "root" : "the daemon's user");

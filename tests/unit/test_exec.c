@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "cfg.h"
 #include "nofile.h"
+#include "priv.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -555,4 +557,24 @@ Test(exec, plugins_named_through_links)
 	unlink(p[1]);
 	unlink(p[0]);
 	rmdir(dir);
+}
+
+/* Lookups that decide on privileges: found, absent, and never a fixed buffer. */
+Test(exec, nss_lookups_found_absent)
+{
+	struct group	 gr;
+	struct passwd	 pw;
+	char		*buf = NULL;
+
+	cr_expect_eq(priv_getgrnam("root", &gr, &buf), 1);
+	cr_expect_eq(gr.gr_gid, 0);
+	free(buf);
+	cr_expect_eq(priv_getpwnam("root", &pw, &buf), 1);
+	cr_expect_eq(pw.pw_uid, 0);
+	cr_expect_str_eq(pw.pw_name, "root");
+	free(buf);
+	cr_expect_eq(priv_getgrnam("ahd-no-such-group", &gr, &buf), 0);
+	cr_expect_null(buf);
+	cr_expect_eq(priv_getpwnam("ahd-no-such-user", &pw, &buf), 0);
+	cr_expect_null(buf);
 }
