@@ -73,6 +73,9 @@ struct ann {
 	struct nl		*nl;
 	struct ann_prefix	*prefixes;
 	size_t			 nprefixes;
+	/* Open addressing on the prefix: index + 1 into prefixes, 0 free. */
+	size_t			*index;
+	size_t			 index_cap;	/* a power of two, > 2 * nprefixes */
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
 	/*
@@ -85,6 +88,7 @@ struct ann {
 	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
+	bool			 noop;		/* the last address change found it already so */
 	ann_record_cb		 record_cb;
 	void			*record_arg;
 };

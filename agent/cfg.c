@@ -1019,6 +1019,8 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
     size_t *len)
 {
 	struct stat	st;
+	size_t		cap, next;
+	char		*tmp;
 	ssize_t		n;
 	int		fd;
 
@@ -1053,11 +1055,25 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 	}
 	if (st.st_size > CFG_MAX_FILE_SIZE)
 		goto too_large;
-	if ((*buf = xcalloc(1, CFG_MAX_FILE_SIZE + 1)) == NULL)
+	/*
+	 * Sized by fstat(), not the limit: zeroing 1 MiB per file was most
+	 * of the start-up time with thousands of service files. The file may
+	 * grow after fstat(): the buffer grows too, and reading one byte more
+	 * than the limit tells.
+	 */
+	cap = (size_t)st.st_size + 2;
+	if ((*buf = xcalloc(1, cap + 1)) == NULL)
 		goto fail;
-	/* The file may grow after fstat(); reading one byte more tells. */
 	while (*len <= CFG_MAX_FILE_SIZE) {
-		n = read(fd, *buf + *len, CFG_MAX_FILE_SIZE + 1 - *len);
+		if (*len == cap) {
+			next = cap * 2 > CFG_MAX_FILE_SIZE + 1 ? CFG_MAX_FILE_SIZE + 1 : cap * 2;
+			if ((tmp = xreallocarray(*buf, next + 1, 1)) == NULL)
+				goto fail;
+			*buf = tmp;
+			memset(*buf + cap, 0, next + 1 - cap);
+			cap = next;
+		}
+		n = read(fd, *buf + *len, cap - *len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {

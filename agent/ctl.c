@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -153,7 +154,11 @@ client_queue(struct ctl_client *cl, struct json_object *reply)
 	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
-	if (cl->outlen + len + 1 > CTL_MAX_REPLY) {
+	/*
+	 * Bounds replies queued unread, not one reply: the status of ten
+	 * thousand services is larger than the bound by itself.
+	 */
+	if (cl->outlen > cl->outoff && cl->outlen + len + 1 > CTL_MAX_REPLY) {
 		/* A client that never reads its replies is dropped. */
 		log_warn("control: client pid %d does not read its replies; dropped",
 		    (int)cl->s.pid);
@@ -245,6 +250,12 @@ ctl_session_input(struct ctl_session *s, ctl_reply_fn reply, void *arg)
 		r = session_dispatch(s, s->in, linelen);
 		go_on = reply(r, arg);
 		json_object_put(r);
+		/*
+		 * A status of thousands of services is a large tree of small
+		 * objects: give the pages back rather than keep the heap at
+		 * its high-water mark (a control request is rare; this is cheap).
+		 */
+		malloc_trim(0);
 		s->inlen -= (size_t)(nl + 1 - s->in);
 		memmove(s->in, nl + 1, s->inlen);
 		if (!go_on)

@@ -29,6 +29,8 @@ struct json_object;
 #define CTL_ADMIN_GROUP		"anycast-healthd-admin"
 #define CTL_IDLE_US		(5 * 1000000ULL)
 #define CTL_MAX_REPLY		(8 * 1024 * 1024)
+/* The largest reply the client takes (status of tens of thousands of services). */
+#define CTL_MAX_CLIENT_REPLY	(256 * 1024 * 1024)
 
 /*
  * Returns the reply (a JSON object; "ok" is added if missing) or NULL for

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ struct daemon {
 	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
 	sd_event_source		 *nlw_src;
 	bool			  nlw_fixed;	/* a foreign change was corrected */
+	bool			  nlw_reopen;	/* a read failed: open again at the next reconcile */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
@@ -79,6 +81,8 @@ struct daemon {
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
+	/* Stopping with the address method's withdrawals verified (zebra unsettled). */
+	bool			  stop_addr;
 	char			 *state_text;	/* as last written */
 	struct status_counters	  counters;
 	int			  exit_status;
@@ -199,6 +203,8 @@ daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
 	d->flushed_us = now_us();
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -345,6 +351,7 @@ daemon_counters(struct daemon *d)
 {
 	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
 	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
+	d->counters.frr_verify_failing = d->frr != NULL && frr_verify_failing(d->frr);
 }
 
 static void
@@ -367,6 +374,8 @@ daemon_write_metrics(struct daemon *d)
 	free(text);
 }
 
+static void	daemon_watch_addrs(struct daemon *d);
+
 static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
@@ -382,11 +391,31 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 		d->state_text = NULL;
 		ann_record_lost(d->ann);
 	}
+	if (d->nlw_reopen) {
+		/* Once per failure; the scan below catches what was missed meanwhile. */
+		d->nlw_reopen = false;
+		daemon_watch_addrs(d);
+		if (d->nlw != NULL)
+			log_info("address notifications: subscribed again");
+	}
 	ann_reconcile(d->ann);
 	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
+}
+
+/*
+ * Whether a stop may end the loop: FRR confirmed the withdrawals (when it
+ * was asked for any), and no repair of an operator's statement is half done.
+ */
+static bool
+daemon_stop_done(const struct daemon *d)
+{
+	bool	withdraw = ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW;
+
+	return (!withdraw || frr_synced(d->frr)) && !frr_repairing(d->frr) &&
+	    (!d->stop_addr || frr_withdrawn(d->frr));
 }
 
 /* FRR was read (or a call failed): finish what waited for it. */
@@ -399,7 +428,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
-	if (d->stopping && frr_synced(f))
+	if (d->stopping && daemon_stop_done(d))
 		sd_event_exit(d->ev, 0);
 }
 
@@ -813,9 +842,42 @@ cmd_reload(struct json_object *req, void *arg)
 	return o;
 }
 
+/*
+ * The probe engine's counters alone, for benchmarks: with thousands of
+ * services, building status or metrics stalls the loop long enough to
+ * show up in the lateness it is asked to measure; this costs microseconds.
+ */
+static struct json_object *
+cmd_probe_stats(struct json_object *req, void *arg)
+{
+	struct daemon			*d = arg;
+	const struct probe_lateness	*l = probe_lateness();
+	struct json_object		*o, *le, *cnt;
+	uint64_t			 runs = 0;
+
+	for (size_t i = 0; i < d->cfg->nservices; i++)
+		for (size_t j = 0; j < d->cfg->services[i].nprobes; j++)
+			runs += d->svcs[i]->probes[j]->runs;
+	o = json_object_new_object();
+	json_object_object_add(o, "runs", json_object_new_int64((int64_t)runs));
+	le = json_object_new_array();
+	cnt = json_object_new_array();
+	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS; i++) {
+		if (i < PROBE_LATENESS_BUCKETS - 1)
+			json_object_array_add(le, json_object_new_int64(
+			    (int64_t)probe_lateness_le_us[i]));
+		json_object_array_add(cnt, json_object_new_int64((int64_t)l->count[i]));
+	}
+	json_object_object_add(o, "lateness_le_us", le);
+	json_object_object_add(o, "lateness_count", cnt);
+	json_object_object_add(o, "lateness_max_us", json_object_new_int64((int64_t)l->max_us));
+	return o;
+}
+
 static const struct ctl_command daemon_cmds[] = {
 	{ "status",	false,	cmd_status },
 	{ "metrics",	false,	cmd_metrics },
+	{ "probe-stats", false,	cmd_probe_stats },
 	{ "drain",	true,	cmd_drain },
 	{ "undrain",	true,	cmd_undrain },
 	{ "reload",	true,	cmd_reload },
@@ -838,20 +900,36 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || !ann_needs_frr(d->cfg) ||
-		    d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || d->stopping) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		/*
+		 * zebra restarted and not yet confirmed tracking the address
+		 * method's prefixes for bgpd: their addresses go inside the
+		 * loop, so that a stale announcement is verified and repaired.
+		 */
+		d->stop_addr = d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    !frr_zebra_settled(d->frr);
+		/* Nothing to withdraw through FRR, nothing to verify, no repair half done. */
+		if (!(ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW) &&
+		    !d->stop_addr && !frr_repairing(d->frr)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
 		/*
 		 * The loop stays up until FRR confirms that the statements are
-		 * gone; meanwhile nothing may announce again (svc changes are
-		 * ignored, drain/undrain/reload refused).
+		 * gone, and until a repair in flight has put the operator's
+		 * statement back (killing vtysh between `no network P` and
+		 * `network P` would lose it); meanwhile nothing may announce
+		 * again (svc changes are ignored, drain/undrain/reload refused).
 		 */
 		d->stopping = true;
 		ctl_refuse_mutating(d->ctl);
-		ann_withdraw_all(d->ann);
-		if (frr_synced(d->frr)) {
+		if (d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    (ann_needs_frr(d->cfg) || d->stop_addr))
+			ann_withdraw_all(d->ann);
+		if (daemon_stop_done(d)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -884,8 +962,13 @@ daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	d->nlw_fixed = false;
 	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
 	if (rc == -1) {
-		log_err("%s; noticing address changes at the periodic check only", err);
-		sd_event_source_set_enabled(src, SD_EVENT_OFF);
+		/* A one-off error must not end the mirror for good: see daemon_reconcile_cb. */
+		log_err("%s; subscribing again at the next periodic check", err);
+		d->nlw_src = sd_event_source_disable_unref(d->nlw_src);
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
+		d->nlw_reopen = true;
+		return 0;
 	} else if (rc == 1) {
 		log_warn("%s; reading the interfaces again", err[0] ? err :
 		    "netlink: address notifications were lost");
@@ -930,7 +1013,11 @@ daemon_setup(struct daemon *d)
 	char		 err[512];
 	int		 r;
 
-	if ((r = sd_event_default(&d->ev)) < 0) {
+	/*
+	 * Not sd_event_default(): a default loop checks its thread with a
+	 * gettid() system call on every iteration, two per TCP check.
+	 */
+	if ((r = sd_event_new(&d->ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
 	}

@@ -61,7 +61,22 @@ struct frr_track {
 	bool		options;	/* ... with words we would not re-enter faithfully */
 	char		rm[FRR_RM_MAX];
 	bool		repair;		/* to be re-entered by the next repair call */
+	/*
+	 * Re-entered by a repair not yet read back: until a read shows the
+	 * statement again, a vtysh killed (or failing) between `no network P`
+	 * and `network P` must not cost the operator the statement.
+	 */
+	bool		inflight;
+	char		inflight_rm[FRR_RM_MAX];
+	bool		reenter;	/* a read showed it missing: `network P [RM]` alone */
+	/* Repaired and still stale: retried after its own doubling pause. */
+	bool		repaired;
+	uint64_t	rbackoff_us;
+	uint64_t	rnext_us;
 	bool		warned;		/* missing or unrepairable statement logged */
+	/* No longer configured (reload): verified until bgpd no longer announces it. */
+	bool		leaving;
+	bool		gone;		/* a verification showed it withdrawn since the removal */
 };
 
 enum frr_op { FRR_OP_NONE, FRR_OP_READ, FRR_OP_APPLY, FRR_OP_VERIFY, FRR_OP_REPAIR };
@@ -122,8 +137,16 @@ struct frr {
 	bool			 verify_due;
 	sd_event_source		*verify;	/* delays a verification */
 	uint64_t		 zebra_since_us;	/* 0, or when a zebra restart was seen */
-	uint64_t		 repair_backoff_us;
-	uint64_t		 repair_next_us;	/* no repair before this */
+	/*
+	 * The address method's calls fail and back off on their own: a failing
+	 * network method must not hold up the withdrawal of a stale prefix,
+	 * and a failed verification says nothing about the statements.
+	 */
+	bool			 tr_read;	/* a read for the tracked statements is due */
+	bool			 vfailing;
+	uint64_t		 vbackoff_us;
+	sd_event_source		*vretry;
+	bool			 zebra_settled;	/* the last verification found zebra tracking all */
 	struct pfx		*asked;		/* what the verification in flight asks about */
 	size_t			 nasked;
 	size_t			 vcursor;	/* where the next verification starts asking */
@@ -133,6 +156,7 @@ static void	frr_kick(struct frr *f);
 static void	frr_verify_after(struct frr *f, uint64_t delay_us);
 static void	frr_tracks_read(struct frr *f, const struct frr_running *r);
 static void	frr_verify_done(struct frr *f, const char *out, int status);
+static void	frr_vhold(struct frr *f, uint64_t delay_us);
 
 /* ---- running-config parser ---- */
 
@@ -415,13 +439,33 @@ frr_seen_clear(struct frr_seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Whether a `show bgp ... P json` answer holds a valid path bgpd sources itself. */
 static bool
-json_announced(json_object *o)
+json_true(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/*
+ * Whether a `show bgp ... P json` answer, for P itself, holds a valid path
+ * bgpd sources itself from a network statement.
+ */
+static bool
+json_announced(json_object *o, const struct pfx *asked)
 {
 	json_object	*paths, *path, *v;
+	struct pfx	 p;
+	char		 err[64];
 	bool		 valid, own;
 
+	/* An answer about another prefix (a covering one) says nothing of P. */
+	if (!json_object_object_get_ex(o, "prefix", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    pfx_parse(json_object_get_string(v), &p, err, sizeof(err)) == -1 ||
+	    !pfx_equal(&p, asked))
+		return false;
 	if (!json_object_object_get_ex(o, "paths", &paths) ||
 	    !json_object_is_type(paths, json_type_array))
 		return false;
@@ -429,13 +473,13 @@ json_announced(json_object *o)
 		path = json_object_array_get_idx(paths, i);
 		if (!json_object_is_type(path, json_type_object))
 			continue;
-		valid = json_object_object_get_ex(path, "valid", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-		/* A path learned from a peer (another site of the anycast prefix) is not ours. */
-		own = (json_object_object_get_ex(path, "sourced", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v)) ||
-		    (json_object_object_get_ex(path, "local", &v) &&
-		    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v));
+		valid = json_true(path, "valid");
+		/*
+		 * A path learned from a peer (another site of the anycast prefix)
+		 * is not ours, nor is an aggregate bgpd builds itself.
+		 */
+		own = json_true(path, "sourced") && json_true(path, "local") &&
+		    !json_true(path, "aggregated");
 		if (valid && own)
 			return true;
 	}
@@ -504,7 +548,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 			if (o == NULL)
 				break;	/* truncated or not JSON: bgp_ok stays false */
 			if (njson < n && json_object_is_type(o, json_type_object))
-				out->announced[njson] = json_announced(o);
+				out->announced[njson] = json_announced(o, &ps[njson]);
 			njson++;
 			json_object_put(o);
 			s += json_tokener_get_parse_end(tok);
@@ -813,6 +857,60 @@ frr_fail(struct frr *f, const char *fmt, ...)
 	frr_schedule_retry(f, f->backoff_us);
 	f->backoff_us = f->backoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
 	    f->backoff_us * 2;
+	/* A read the tracked statements wait for failed as well: not in a tight loop. */
+	if (f->tr_read)
+		frr_vhold(f, 0);
+	/* The address method's work goes on meanwhile (frr_kick). */
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
+	if (f->cb != NULL)
+		f->cb(f, f->cb_arg);
+}
+
+static bool
+vretry_pending(const struct frr *f)
+{
+	int	en = SD_EVENT_OFF;
+
+	sd_event_source_get_enabled(f->vretry, &en);
+	return en != SD_EVENT_OFF;
+}
+
+/* Holds the address method's calls for delay_us, or (0) a doubling backoff. */
+static void
+frr_vhold(struct frr *f, uint64_t delay_us)
+{
+	if (delay_us == 0) {
+		delay_us = f->vbackoff_us;
+		f->vbackoff_us = f->vbackoff_us * 2 > f->t.backoff_max_us ?
+		    f->t.backoff_max_us : f->vbackoff_us * 2;
+	}
+	sd_event_source_set_time_relative(f->vretry, delay_us);
+	sd_event_source_set_enabled(f->vretry, SD_EVENT_ONESHOT);
+}
+
+/*
+ * A verification or repair failed: retried after its own backoff. FRR's
+ * statements are not in question, so the link is not marked failing.
+ */
+static void
+frr_vfail(struct frr *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+frr_vfail(struct frr *f, const char *fmt, ...)
+{
+	char		 msg[1024], d[32];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->stats.failures++;
+	log_msg(f->vfailing ? LOG_LVL_DEBUG : LOG_LVL_ERROR, NULL, "frr", "%s; retrying in "
+	    "%s (what bgpd announces for the address method is not verified meanwhile)",
+	    msg, cfg_duration_fmt(f->vbackoff_us, d, sizeof(d)));
+	f->vfailing = true;
+	frr_vhold(f, 0);
+	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 	if (f->cb != NULL)
 		f->cb(f, f->cb_arg);
 }
@@ -857,6 +955,8 @@ frr_read_done(struct frr *f, const char *out)
 			    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "");
 			f->need_read = true;
 			frr_schedule_retry(f, f->t.replay_poll_us);
+			if (f->tr_read)
+				frr_vhold(f, f->t.replay_poll_us);
 			goto out;
 		}
 		frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
@@ -909,6 +1009,7 @@ frr_read_done(struct frr *f, const char *out)
 	}
 	f->known = true;
 	f->need_read = false;
+	f->tr_read = false;
 	if (mismatch) {
 		f->stats.mismatches++;
 		frr_fail(f, "FRR did not take the change");
@@ -939,8 +1040,15 @@ frr_call_done(struct frr *f)
 
 	if (c->timed_out) {
 		call_release(c);
-		frr_fail(f, "vtysh %s timed out after %s and was killed", op_name(op),
-		    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
+		if (op == FRR_OP_VERIFY || op == FRR_OP_REPAIR) {
+			/* A repair may have stopped half-way: a read tells. */
+			f->tr_read = f->tr_read || op == FRR_OP_REPAIR;
+			f->verify_due = f->verify_due || op == FRR_OP_VERIFY;
+			frr_vfail(f, "vtysh %s timed out after %s and was killed",
+			    op_name(op), cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
+		} else
+			frr_fail(f, "vtysh %s timed out after %s and was killed", op_name(op),
+			    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
 		return;
 	}
 	log_debug("vtysh %s: exit %d in %.1f ms", op_name(op), c->status, ms);
@@ -958,8 +1066,13 @@ frr_call_done(struct frr *f)
 	if (c->status != 0) {
 		out_tail(c, tail, sizeof(tail));
 		call_release(c);
-		frr_fail(f, "vtysh %s failed (exit %d): %s", op_name(op),
-		    c->status, tail[0] ? tail : "no output");
+		if (op == FRR_OP_REPAIR) {
+			f->tr_read = true;
+			frr_vfail(f, "vtysh %s failed (exit %d): %s", op_name(op),
+			    c->status, tail[0] ? tail : "no output");
+		} else
+			frr_fail(f, "vtysh %s failed (exit %d): %s", op_name(op),
+			    c->status, tail[0] ? tail : "no output");
 		return;
 	}
 	if (op == FRR_OP_READ) {
@@ -974,11 +1087,12 @@ frr_call_done(struct frr *f)
 	}
 	call_release(c);
 	/* vtysh exits 0 on some failures: only the read-back says it worked. */
-	f->need_read = true;
 	if (op == FRR_OP_REPAIR) {
+		f->tr_read = true;
 		/* Whether bgpd now judges the prefixes afresh: after FRR's own path. */
 		frr_verify_after(f, f->t.verify_delay_us);
 	} else {
+		f->need_read = true;
 		f->stats.applies++;
 		f->readback = true;
 	}
@@ -1049,13 +1163,46 @@ track_find(const struct frr *f, const struct pfx *p)
 	return NULL;
 }
 
+/* A repair due now: newly stale at once, repaired and still stale after its backoff. */
 static bool
-repair_wanted(const struct frr *f)
+repair_ready(const struct frr *f, uint64_t now, uint64_t *next)
+{
+	bool	ready = false;
+
+	*next = UINT64_MAX;
+	for (size_t i = 0; i < f->ntr; i++) {
+		if (!f->tr[i].repair)
+			continue;
+		if (f->tr[i].rnext_us <= now)
+			ready = true;
+		else if (f->tr[i].rnext_us < *next)
+			*next = f->tr[i].rnext_us;
+	}
+	return ready;
+}
+
+static bool
+inflight_any(const struct frr *f)
 {
 	for (size_t i = 0; i < f->ntr; i++)
-		if (f->tr[i].repair)
+		if (f->tr[i].inflight)
 			return true;
 	return false;
+}
+
+static bool
+reenter_wanted(const struct frr *f)
+{
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].reenter)
+			return true;
+	return false;
+}
+
+bool
+frr_repairing(const struct frr *f)
+{
+	return f->call.op == FRR_OP_REPAIR || inflight_any(f);
 }
 
 /* What a read of the running configuration says about the tracked statements. */
@@ -1068,10 +1215,27 @@ frr_tracks_read(struct frr *f, const struct frr_running *r)
 	for (size_t i = 0; i < f->ntr; i++) {
 		struct frr_track *t = &f->tr[i];
 		net = frr_running_find(r, &t->pfx);
-		if (net == NULL && t->stmt && t->repair)
-			log_msg(LOG_LVL_ERROR, NULL, "frr", "'network %s' is gone from FRR's "
-			    "running configuration; not re-entering it",
+		if (t->inflight && net == NULL) {
+			/* Our repair was cut short after `no network P`: put it back. */
+			if (!t->reenter)
+				log_msg(LOG_LVL_WARNING, NULL, "frr", "'network %s%s%s' is missing "
+				    "after an interrupted repair; entering it again as it was",
+				    pfx_fmt(&t->pfx, buf, sizeof(buf)),
+				    t->inflight_rm[0] ? " route-map " : "", t->inflight_rm);
+			t->reenter = true;
+			t->repair = false;
+			t->stmt = true;
+			t->options = false;
+			snprintf(t->rm, sizeof(t->rm), "%s", t->inflight_rm);
+			continue;
+		}
+		if (net == NULL && t->stmt && !t->inflight)
+			log_msg(LOG_LVL_WARNING, NULL, "frr", "'network %s' is gone from FRR's "
+			    "running configuration (removed by hand?); not re-entering it",
 			    pfx_fmt(&t->pfx, buf, sizeof(buf)));
+		/* Back (as it was, or as the operator changed it since): no longer ours. */
+		t->inflight = false;
+		t->reenter = false;
 		t->stmt = net != NULL;
 		t->options = net != NULL && net->options;
 		snprintf(t->rm, sizeof(t->rm), "%s", net != NULL ? net->route_map : "");
@@ -1096,16 +1260,31 @@ frr_start_repair(struct frr *f)
 	struct frr_change	*ch;
 	char			**argv, buf[PFX_STRLEN];
 	size_t			 n = 0;
+	uint64_t		 now = now_us();
 
 	if ((ch = calloc(2 * f->ntr + 1, sizeof(*ch))) == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < f->ntr; i++) {
 		struct frr_track *t = &f->tr[i];
-		if (!t->repair)
+		if (t->reenter) {
+			/* Only what is missing: `no network` would find nothing. */
+			t->reenter = false;
+			ch[n].pfx = t->pfx;
+			ch[n].present = true;
+			ch[n++].route_map = t->inflight_rm;
+			log_msg(LOG_LVL_WARNING, NULL, "frr", "entering 'network %s%s%s' again",
+			    pfx_fmt(&t->pfx, buf, sizeof(buf)), t->inflight_rm[0] ?
+			    " route-map " : "", t->inflight_rm);
+			continue;
+		}
+		if (!t->repair || t->rnext_us > now)
 			continue;
 		t->repair = false;
+		t->repaired = true;
+		t->inflight = true;
+		snprintf(t->inflight_rm, sizeof(t->inflight_rm), "%s", t->rm);
 		ch[n].pfx = t->pfx;
 		ch[n++].present = false;
 		ch[n].pfx = t->pfx;
@@ -1116,18 +1295,14 @@ frr_start_repair(struct frr *f)
 		    "bgpd evaluates it against zebra again", pfx_fmt(&t->pfx, buf, sizeof(buf)),
 		    t->rm[0] ? " route-map " : "", t->rm);
 	}
-	/* A repair that does not hold is retried, but never in a tight loop. */
-	f->repair_next_us = now_us() + f->repair_backoff_us;
-	f->repair_backoff_us = f->repair_backoff_us * 2 > f->t.backoff_max_us ?
-	    f->t.backoff_max_us : f->repair_backoff_us * 2;
 	argv = frr_build_argv(f->set.vtysh, f->set.pathspace, f->asn, f->set.vrf, ch, n);
 	free(ch);
 	if (argv == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	if (frr_spawn(f, FRR_OP_REPAIR, argv) == -1)
-		frr_fail(f, "%s", f->last_err);
+		frr_vfail(f, "%s", f->last_err);
 	frr_argv_free(argv);
 }
 
@@ -1140,7 +1315,7 @@ frr_start_verify(struct frr *f)
 	free(f->asked);
 	f->nasked = 0;
 	if ((f->asked = calloc(f->ntr + 1, sizeof(*f->asked))) == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	/*
@@ -1162,11 +1337,11 @@ frr_start_verify(struct frr *f)
 	argv = frr_build_verify_argv(f->set.vtysh, f->set.pathspace, f->set.vrf, f->asked,
 	    f->nasked);
 	if (argv == NULL) {
-		frr_fail(f, "out of memory");
+		frr_vfail(f, "out of memory");
 		return;
 	}
 	if (frr_spawn(f, FRR_OP_VERIFY, argv) == -1)
-		frr_fail(f, "%s", f->last_err);
+		frr_vfail(f, "%s", f->last_err);
 	frr_argv_free(argv);
 }
 
@@ -1183,7 +1358,7 @@ frr_verify_done(struct frr *f, const char *out, int status)
 
 	/* The tracked set as it is now: a reload may have changed it meanwhile. */
 	if ((all = calloc(f->ntr + 1, sizeof(*all))) == NULL) {
-		frr_fail(f, "out of memory reading bgpd's announcements");
+		frr_vfail(f, "out of memory reading bgpd's announcements");
 		return;
 	}
 	for (size_t i = 0; i < f->ntr; i++)
@@ -1191,29 +1366,36 @@ frr_verify_done(struct frr *f, const char *out, int status)
 	if (frr_verify_parse(out != NULL ? out : "", status == 0, f->asked, f->nasked,
 	    all, f->ntr, &seen) == -1) {
 		free(all);
-		frr_fail(f, "out of memory reading bgpd's announcements");
+		frr_vfail(f, "out of memory reading bgpd's announcements");
 		return;
 	}
 	free(all);
 	if (!seen.bgp_ok) {
 		frr_seen_clear(&seen);
-		f->verify_due = true;	/* again once the retry has read FRR */
-		frr_fail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
+		f->verify_due = true;	/* again after the backoff */
+		frr_vfail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
 		    op_name(FRR_OP_VERIFY), status);
 		return;
 	}
+	if (f->vfailing)
+		log_msg(LOG_LVL_INFO, NULL, "frr", "bgpd answers the verification again");
+	f->vfailing = false;
+	f->vbackoff_us = f->t.backoff_min_us;
 	/* Before bgpd is back on zebra, re-entering cannot register anything. */
 	settled = seen.zebra_ok && seen.bgp_client;
 	for (size_t i = 0; i < f->ntr; i++) {
-		bool stale = false, lost;
+		bool stale = false, lost, asked = false;
 		t = &f->tr[i];
 		for (size_t j = 0; j < f->nasked; j++)
-			if (pfx_equal(&f->asked[j], &t->pfx))
+			if (pfx_equal(&f->asked[j], &t->pfx)) {
+				asked = true;
 				stale = seen.announced[j] && !t->addr;
+			}
+		t->gone = !t->addr && ((asked && !stale) || !t->stmt);
 		lost = settled && !seen.registered[i];
 		pfx_fmt(&t->pfx, buf, sizeof(buf));
 		if (!t->stmt) {
-			if (!t->warned)
+			if (!t->warned && !t->leaving)
 				log_warn("FRR has no 'network %s' in router bgp%s%s: the address "
 				    "method cannot announce it (see frr-templates/"
 				    "bgpd-address-method.conf)", buf, f->set.vrf ? " vrf " : "",
@@ -1222,8 +1404,11 @@ frr_verify_done(struct frr *f, const char *out, int status)
 			continue;
 		}
 		lost_any = lost_any || lost;
-		if (!stale && !lost)
+		if (!stale && !lost) {
+			t->repaired = false;
+			t->rbackoff_us = t->rnext_us = 0;
 			continue;
+		}
 		if (t->options) {
 			if (!t->warned)
 				log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd %s %s, but its network "
@@ -1240,10 +1425,28 @@ frr_verify_done(struct frr *f, const char *out, int status)
 		else
 			log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra does not track %s for "
 			    "bgpd (zebra restarted): bgpd would not see its address go", buf);
+		if (t->repaired) {
+			/* Repaired and still stale: again, but never in a tight loop. */
+			t->rbackoff_us = t->rbackoff_us == 0 ? f->t.backoff_min_us :
+			    t->rbackoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
+			    t->rbackoff_us * 2;
+			t->rnext_us = now + t->rbackoff_us;
+		}
 		t->repair = true;
 		repair = true;
 	}
 	frr_seen_clear(&seen);
+	f->zebra_settled = settled && !lost_any;
+	/* Removed by a reload and seen withdrawn: no longer ours to verify. */
+	for (size_t i = 0; i < f->ntr; ) {
+		if (f->tr[i].leaving && f->tr[i].gone && !f->tr[i].inflight &&
+		    !f->tr[i].reenter) {
+			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
+			f->ntr--;
+		} else
+			i++;
+	}
+	f->vcursor = f->ntr > 0 ? f->vcursor % f->ntr : 0;
 	if (f->zebra_since_us != 0) {
 		if (settled && !lost_any) {
 			log_msg(LOG_LVL_INFO, NULL, "frr", "zebra restart: bgpd is back on zebra "
@@ -1259,9 +1462,7 @@ frr_verify_done(struct frr *f, const char *out, int status)
 	}
 	if (repair)
 		/* The statement is re-entered as a fresh read shows it. */
-		f->need_read = true;
-	else
-		f->repair_backoff_us = f->t.backoff_min_us;
+		f->tr_read = true;
 	if (f->cb != NULL)
 		f->cb(f, f->cb_arg);
 	frr_kick(f);
@@ -1298,10 +1499,13 @@ frr_verify_after(struct frr *f, uint64_t delay_us)
 int
 frr_track(struct frr *f, const struct pfx *p)
 {
-	struct frr_track	*tmp;
+	struct frr_track	*tmp, *t;
 
-	if (track_find(f, p) != NULL)
+	if ((t = track_find(f, p)) != NULL) {
+		/* Still configured after the reload. */
+		t->leaving = false;
 		return 0;
+	}
 	if ((tmp = realloc(f->tr, (f->ntr + 1) * sizeof(*tmp))) == NULL)
 		return -1;
 	f->tr = tmp;
@@ -1315,13 +1519,36 @@ frr_track(struct frr *f, const struct pfx *p)
 	return 0;
 }
 
+/*
+ * A reload: what frr_track() does not declare again stays verified until
+ * bgpd is seen not announcing it (an address removed while zebra does not
+ * track it for bgpd would otherwise stay announced, unverified).
+ */
 void
 frr_untrack_all(struct frr *f)
 {
-	free(f->tr);
-	f->tr = NULL;
-	f->ntr = 0;
-	f->vcursor = 0;
+	for (size_t i = 0; i < f->ntr; i++)
+		f->tr[i].leaving = true;
+}
+
+/* Whether a stop may leave the address method alone: see frr_withdrawn(). */
+bool
+frr_zebra_settled(const struct frr *f)
+{
+	/*
+	 * FRR never read, or bgpd not answering the verification: nothing to
+	 * verify against, so waiting would not help (vtysh missing, no bgpd).
+	 */
+	return !f->known || f->vfailing || (f->zebra_settled && f->zebra_since_us == 0);
+}
+
+bool
+frr_withdrawn(const struct frr *f)
+{
+	for (size_t i = 0; i < f->ntr; i++)
+		if (!f->tr[i].addr && f->tr[i].stmt && !f->tr[i].gone)
+			return false;
+	return true;
 }
 
 void
@@ -1332,6 +1559,7 @@ frr_track_addr(struct frr *f, const struct pfx *p, bool present)
 	if (t == NULL || t->addr == present)
 		return;
 	t->addr = present;
+	t->gone = false;
 	if (present)
 		return;
 	/*
@@ -1350,9 +1578,39 @@ frr_track_addr(struct frr *f, const struct pfx *p, bool present)
 static void
 frr_kick(struct frr *f)
 {
-	bool	diff = false;
+	bool		diff = false;
+	uint64_t	now = now_us(), next;
 
-	if (!f->started || f->call.op != FRR_OP_NONE || retry_pending(f))
+	if (!f->started || f->call.op != FRR_OP_NONE)
+		return;
+	/*
+	 * The address method first, with its own backoff: a statement lost by
+	 * a repair cut short, and a prefix announced for a dead service, must
+	 * not wait behind the network method's retries or its changes.
+	 */
+	if (f->known && reenter_wanted(f)) {
+		frr_start_repair(f);
+		return;
+	}
+	if (f->known && !vretry_pending(f)) {
+		bool ready = repair_ready(f, now, &next);
+		if (f->tr_read && (ready || inflight_any(f))) {
+			frr_start_read(f);
+			return;
+		}
+		if (ready) {
+			frr_start_repair(f);
+			return;
+		}
+		if (next != UINT64_MAX)
+			frr_verify_after(f, next - now);
+		/* A prefix waiting for its repair backoff holds up no verification. */
+		if (f->verify_due && f->ntr > 0) {
+			frr_start_verify(f);
+			return;
+		}
+	}
+	if (retry_pending(f))
 		return;
 	if (f->need_read || !f->known) {
 		frr_start_read(f);
@@ -1367,17 +1625,7 @@ frr_kick(struct frr *f)
 			return;
 		}
 		frr_start_apply(f);
-		return;
 	}
-	if (repair_wanted(f)) {
-		if (now_us() >= f->repair_next_us)
-			frr_start_repair(f);
-		else
-			frr_verify_after(f, f->repair_next_us - now_us());
-		return;
-	}
-	if (f->verify_due && f->ntr > 0)
-		frr_start_verify(f);
 }
 
 static int
@@ -1398,18 +1646,28 @@ frr_retry_cb(sd_event_source *src, uint64_t usec, void *arg)
 }
 
 static int
+frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	(void)src;
+	(void)usec;
+	frr_kick(arg);
+	return 0;
+}
+
+static int
 frr_periodic_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct frr	*f = arg;
 
 	sd_event_source_set_time(src, usec + f->t.check_interval_us);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	/* Catches a stale announcement whatever caused it, even while failing. */
+	f->verify_due = f->ntr > 0;
 	/* A read while failing would defeat the backoff; the retry reads anyway. */
-	if (!retry_pending(f)) {
-		/* Catches a stale announcement whatever caused it. */
-		f->verify_due = f->ntr > 0;
+	if (!retry_pending(f))
 		frr_check(f);
-	}
+	else
+		sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -1432,6 +1690,9 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 			    "verifying what bgpd announces until it is back on zebra",
 			    ev->name);
 		f->zebra_since_us = now_us();
+		/* A restart is no failure of the verification's: at once. */
+		sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
+		f->vbackoff_us = f->t.backoff_min_us;
 		frr_verify_after(f, 0);
 		return 0;
 	}
@@ -1440,7 +1701,9 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 		    "re-reading FRR's running configuration", ev->name);
 		/* A restart is no failure of ours: retry at once, with a fresh backoff. */
 		sd_event_source_set_enabled(f->retry, SD_EVENT_OFF);
+		sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
 		f->backoff_us = f->t.backoff_min_us;
+		f->vbackoff_us = f->t.backoff_min_us;
 		f->replay_since_us = 0;
 		f->verify_due = f->ntr > 0;
 		frr_check(f);
@@ -1511,7 +1774,7 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	f->t.zebra_poll_us = 1000000;
 	f->t.zebra_wait_max_us = 120 * 1000000ULL;
 	f->backoff_us = f->t.backoff_min_us;
-	f->repair_backoff_us = f->t.backoff_min_us;
+	f->vbackoff_us = f->t.backoff_min_us;
 	if (sd_event_add_defer(ev, &f->defer, frr_defer_cb, f) < 0 ||
 	    sd_event_source_set_enabled(f->defer, SD_EVENT_OFF) < 0 ||
 	    sd_event_add_time_relative(ev, &f->retry, CLOCK_MONOTONIC, 0, 1000,
@@ -1519,7 +1782,10 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 	    sd_event_source_set_enabled(f->retry, SD_EVENT_OFF) < 0 ||
 	    sd_event_add_time_relative(ev, &f->verify, CLOCK_MONOTONIC, 0, 1000,
 	    frr_verify_cb, f) < 0 ||
-	    sd_event_source_set_enabled(f->verify, SD_EVENT_OFF) < 0) {
+	    sd_event_source_set_enabled(f->verify, SD_EVENT_OFF) < 0 ||
+	    sd_event_add_time_relative(ev, &f->vretry, CLOCK_MONOTONIC, 0, 1000,
+	    frr_vretry_cb, f) < 0 ||
+	    sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF) < 0) {
 		frr_free(f);
 		return NULL;
 	}
@@ -1531,7 +1797,7 @@ frr_set_timing(struct frr *f, const struct frr_timing *t)
 {
 	f->t = *t;
 	f->backoff_us = t->backoff_min_us;
-	f->repair_backoff_us = t->backoff_min_us;
+	f->vbackoff_us = t->backoff_min_us;
 }
 
 void
@@ -1552,6 +1818,7 @@ frr_free(struct frr *f)
 	sd_event_source_disable_unref(f->periodic);
 	sd_event_source_disable_unref(f->watch);
 	sd_event_source_disable_unref(f->verify);
+	sd_event_source_disable_unref(f->vretry);
 	sd_event_unref(f->ev);
 	free(f->tr);
 	free(f->asked);
@@ -1567,6 +1834,13 @@ frr_manage(struct frr *f, const struct pfx *p)
 {
 	struct frr_entry	*e, *tmp;
 
+	/* Moved from the address method: no longer verified as one. */
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].leaving && pfx_equal(&f->tr[i].pfx, p)) {
+			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
+			f->ntr--;
+			break;
+		}
 	if ((e = frr_find(f, p)) != NULL) {
 		/* Managed again before its release completed: it stays, wanted absent. */
 		e->released = false;
@@ -1719,6 +1993,12 @@ bool
 frr_failing(const struct frr *f)
 {
 	return f->failing;
+}
+
+bool
+frr_verify_failing(const struct frr *f)
+{
+	return f->vfailing;
 }
 
 const struct frr_stats *

@@ -145,6 +145,13 @@ bool		 frr_known(const struct frr *f);
 bool		 frr_synced(const struct frr *f);
 /* Whether the last call failed (FRR unreachable, timeout, mismatch). */
 bool		 frr_failing(const struct frr *f);
+/* The last verification of the address method failed (FRR's link may be fine). */
+bool		 frr_verify_failing(const struct frr *f);
+/*
+ * A repair of an address-method statement is in flight or not yet read
+ * back: stopping now could leave the operator's statement out of FRR.
+ */
+bool		 frr_repairing(const struct frr *f);
 const struct frr_stats *frr_stats(const struct frr *f);
 
 /*
@@ -184,10 +191,20 @@ void		 frr_seen_clear(struct frr_seen *s);
 
 /*
  * Declares p as announced by the address method, to be verified; after a
- * reload the caller first calls frr_untrack_all(). 0, or -1 (ENOMEM).
+ * reload the caller first calls frr_untrack_all(): a prefix not declared
+ * again stays verified (and repaired) until bgpd is seen not announcing it,
+ * or it is managed (frr_manage()). 0, or -1 (ENOMEM).
  */
 int		 frr_track(struct frr *f, const struct pfx *p);
 void		 frr_untrack_all(struct frr *f);
+/*
+ * Whether the last verification found bgpd on zebra with every tracked
+ * prefix tracked (or FRR was never read): a stop can then leave withdrawals
+ * of the address method to FRR's own path.
+ */
+bool		 frr_zebra_settled(const struct frr *f);
+/* Every tracked prefix whose address is gone was verified withdrawn since. */
+bool		 frr_withdrawn(const struct frr *f);
 /*
  * Whether the address of tracked p is on its interface now. A removal is
  * verified after FRR's own path had its time.

@@ -26,6 +26,7 @@
 #include "plugin.h"
 #include "priv.h"
 #include "probe.h"
+#include "process.h"
 #include "state.h"
 #include "svc.h"
 
@@ -93,17 +94,23 @@ cmd_validate(const char *path)
 	for (size_t i = 0; i < cfg->nservices; i++)
 		printf("%s%s", i ? ", " : ": ", cfg->services[i].name);
 	printf("\n");
+	fflush(stdout);
+	/* Valid all the same: a unit may be installed after the configuration. */
+	process_check_units(cfg, stderr);
 	cfg_free(cfg);
 	return 0;
 }
 
 /*
  * The plugin line's limits. Nagios Core keeps 8 KiB of a plugin's output
- * (MAX_PLUGIN_OUTPUT_LENGTH) and the perfdata sits on the first line: past
- * PERF_MAX whole items are dropped, and a detail line says so.
+ * (MAX_PLUGIN_OUTPUT_LENGTH) and the perfdata sits on the first line: the
+ * whole line, newline included, stays within FIRST_LINE_MAX. The perfdata
+ * gets what the state and summary leave (perf_room()); past that whole
+ * items are dropped, and a detail line says so.
  */
+#define FIRST_LINE_MAX	8192
 #define SUMMARY_MAX	1024
-#define PERF_MAX	7168
+#define HEAD_MAX	(SUMMARY_MAX + 32)	/* "ANYCAST-HEALTH STATE - summary" */
 #define REASON_MAX	120	/* a probe's message in the first line */
 
 struct check {
@@ -227,16 +234,42 @@ summary_item(char *buf, size_t len, size_t *off, const char *svc, const char *st
 	append(buf, len, off, "%s %s (%zu/%zu probes OK)", probe, reason, n_ok, n);
 }
 
-/* Prints the plugin line: "ANYCAST-HEALTH STATE - summary | perfdata". */
+/* The first line before its perfdata: "ANYCAST-HEALTH STATE - summary". */
 static void
-plugin_line(const char *state, const char *summary, const char *perf)
+plugin_head(char *head, size_t len, const char *state, const char *summary)
 {
 	char	text[SUMMARY_MAX];
 
 	plugin_clean(text, sizeof(text), summary, strlen(summary),
 	    PLUGIN_PIPE | PLUGIN_ELLIPSIS);
-	printf("ANYCAST-HEALTH %s - %s%s%s\n", state, text, perf[0] != '\0' ? " | " : "",
-	    perf);
+	snprintf(head, len, "ANYCAST-HEALTH %s - %s", state, text);
+}
+
+/*
+ * The perfdata buffer's size (its NUL included) that keeps head, " | ",
+ * the perfdata and the newline within FIRST_LINE_MAX.
+ */
+static size_t
+perf_room(const char *head)
+{
+	return FIRST_LINE_MAX - strlen(head) - 3;
+}
+
+/* Prints the plugin line: "ANYCAST-HEALTH STATE - summary | perfdata". */
+static void
+plugin_print(const char *head, const char *perf)
+{
+	printf("%s%s%s\n", head, perf[0] != '\0' ? " | " : "", perf);
+}
+
+/* A plugin line without perfdata. */
+static void
+plugin_line(const char *state, const char *summary)
+{
+	char	head[HEAD_MAX];
+
+	plugin_head(head, sizeof(head), state, summary);
+	plugin_print(head, "");
 }
 
 /* A detail line (long output): one line, no '|'. */
@@ -266,17 +299,6 @@ detail_line(const char *fmt, ...)
  * when the pipe closes (we are gone, however), kills those still listed.
  */
 static int	guard_fd = -1;
-
-static void
-guard_track(pid_t pgid, bool started)
-{
-	char	msg[32];
-	int	n;
-
-	n = snprintf(msg, sizeof(msg), "%c%ld\n", started ? '+' : '-', (long)pgid);
-	if (guard_fd != -1)
-		(void)!write(guard_fd, msg, (size_t)n);
-}
 
 static void __attribute__((__noreturn__))
 guard_run(int fd)
@@ -349,10 +371,15 @@ guard_start(void)
 	}
 	close(p[0]);
 	guard_fd = p[1];
-	exec_set_tracker(guard_track);
+	exec_set_guard(guard_fd);
 }
 
-/* A bad configuration is a plugin line on stdout too: Nagios Core reads nothing else. */
+/*
+ * A bad configuration is a plugin line on stdout too: Nagios Core reads
+ * nothing else. Nothing goes to stderr: Icinga 2 merges it with stdout, and
+ * an unbuffered error would come before the buffered plugin line and
+ * become the first line. The detail lines carry every error.
+ */
 static struct cfg *
 load_plugin(const char *path)
 {
@@ -365,11 +392,9 @@ load_plugin(const char *path)
 	snprintf(summary, sizeof(summary), "configuration %s invalid: %s%s",
 	    path != NULL ? path : CFG_DEFAULT_MAIN, errs.n > 0 ? errs.msgs[0] : "?",
 	    errs.n > 1 ? " (and more, below)" : "");
-	plugin_line("UNKNOWN", summary, "");
-	for (size_t i = 0; i < errs.n; i++) {
+	plugin_line("UNKNOWN", summary);
+	for (size_t i = 0; i < errs.n; i++)
 		detail_line("%s", errs.msgs[i]);
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	}
 	cfg_errors_clear(&errs);
 	return NULL;
 }
@@ -407,14 +432,15 @@ check_abort(struct cfg *cfg, struct probe ***probes, const struct check *c,
 				    cfg->services[i].name, probes[i][j]->cfg->name);
 	/* probe_free() aborts: an exec plugin's whole process group gets SIGKILL. */
 	check_cleanup(cfg, probes);
-	plugin_line("UNKNOWN", summary, "");
+	plugin_line("UNKNOWN", summary);
 }
 
 /* Our own latency items first: they must survive a plugin's flood of perfdata. */
 static void
 check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_perf *pp)
 {
-	char		 w[32], cr[32], v[32], rest[128], prefix[160], label[256];
+	char		 w[32], cr[32], v[32], rest[PLUGIN_REST_MAX], prefix[160];
+	char		 label[PLUGIN_LABEL_MAX];
 	const char	*s, *r;
 	size_t		 rlen;
 
@@ -441,7 +467,13 @@ check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_
 			    "", all ? "/" : "", p->cfg->name);
 			for (s = p->perfdata; (s = plugin_perf_next(s, label, sizeof(label), &r,
 			    &rlen)) != NULL; ) {
-				snprintf(rest, sizeof(rest), "%.*s", (int)rlen, r);
+				/* Never cut: none is this long (plugin.h); one would be dropped. */
+				if (rlen >= sizeof(rest)) {
+					pp->dropped++;
+					continue;
+				}
+				memcpy(rest, r, rlen);
+				rest[rlen] = '\0';
 				plugin_perf_add(pp, prefix, label, rest);
 			}
 		}
@@ -456,7 +488,9 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	struct plugin_perf	  pp;
 	sd_event		 *ev = NULL;
 	enum nagios_state	  total = NAGIOS_OK;
-	char			  summary[8192] = "", *perf = NULL, t[32], why[256];
+	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
+	char			  t[32], why[256];
 	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
 	sigset_t		  mask;
 	int			  r, rc = EXIT_UNKNOWN;
@@ -472,7 +506,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	/*
@@ -484,12 +518,14 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		snprintf(summary, sizeof(summary), "cannot run the exec probes of %s as their "
 		    "users: %s; run check as root (or use status, which any user may)",
 		    all ? "the services" : name, why);
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
 	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
 	signal(SIGCHLD, SIG_DFL);
+	/* A guardian that is gone is an EPIPE (then forgotten), not our death without output. */
+	signal(SIGPIPE, SIG_IGN);
 	if (nexec > 0)
 		guard_start();
 	/* Handled on the loop, like the daemon's. */
@@ -504,10 +540,10 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	    (uint64_t)(timeout_s * 1e6), 1000, check_timeout_cb, &c)) < 0) ||
 	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL ||
 	    (order = calloc(cfg->nservices, sizeof(*order))) == NULL ||
-	    (perf = malloc(PERF_MAX)) == NULL) {
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
 		snprintf(summary, sizeof(summary), "cannot set up: %s",
 		    strerror(r < 0 ? -r : ENOMEM));
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -528,7 +564,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 				probe_run_once(probes[i][j]);
 	if (c.pending > 0 && (r = sd_event_loop(ev)) < 0) {
 		snprintf(summary, sizeof(summary), "event loop: %s", strerror(-r));
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	if (c.timed_out || c.signal != 0) {
@@ -558,9 +594,10 @@ cmd_check(const char *path, const char *name, double timeout_s)
 			    worst != NULL ? worst->cfg->name : NULL,
 			    worst != NULL ? worst->msg : NULL, n_ok, s->nprobes);
 		}
-	plugin_perf_init(&pp, perf, PERF_MAX);
+	plugin_head(head, sizeof(head), nagios_state_str(total), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
 	check_perfdata(cfg, probes, all, &pp);
-	plugin_line(nagios_state_str(total), summary, perf);
+	plugin_print(head, perf);
 	for (size_t k = 0; k < norder; k++) {
 		size_t i = order[k];
 		for (size_t j = 0; j < cfg->services[i].nprobes; j++) {
@@ -584,6 +621,7 @@ out:
 	free(perf);
 	sd_event_unref(ev);
 	cfg_free(cfg);
+	exec_set_guard(-1);
 	if (guard_fd != -1)
 		close(guard_fd);
 	return rc;
@@ -679,7 +717,7 @@ ctl_request(const char *sock, struct json_object *req)
 {
 	struct json_object	*reply = NULL;
 	const char		*text;
-	char			*buf = NULL, *tmp;
+	char			*buf = NULL, *tmp, t[32];
 	size_t			 len = 0, cap = 0;
 	ssize_t			 n;
 	int			 fd;
@@ -694,18 +732,20 @@ ctl_request(const char *sock, struct json_object *req)
 	}
 	for (;;) {
 		if (len + 4096 > cap) {
-			if (cap > CTL_MAX_REPLY || (tmp = realloc(buf, cap + 65536)) == NULL) {
+			/* Doubling: a status of thousands of services is megabytes. */
+			if (cap > CTL_MAX_CLIENT_REPLY ||
+			    (tmp = realloc(buf, cap ? cap * 2 : 65536)) == NULL) {
 				ctl_fail(EMSGSIZE, "reply too long");
 				goto out;
 			}
 			buf = tmp;
-			cap += 65536;
+			cap = cap ? cap * 2 : 65536;
 		}
 		if ((n = recv(fd, buf + len, cap - len - 1, 0)) == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ctl_fail(ETIMEDOUT, "%s: no answer from the daemon within %gs", sock,
-			    ctl_timeout_s);
+			plugin_num(t, sizeof(t), ctl_timeout_s);
+			ctl_fail(ETIMEDOUT, "%s: no answer from the daemon within %ss", sock, t);
 			goto out;
 		}
 		if (n <= 0) {
@@ -713,9 +753,12 @@ ctl_request(const char *sock, struct json_object *req)
 			    "the daemon closed the connection" : strerror(errno));
 			goto out;
 		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len) != NULL)
+		/* Only the new bytes: searching all of a large reply each time is quadratic. */
+		if (memchr(buf + len, '\n', (size_t)n) != NULL) {
+			len += (size_t)n;
 			break;
+		}
+		len += (size_t)n;
 	}
 	buf[len] = '\0';
 	if ((reply = json_tokener_parse(buf)) == NULL ||
@@ -840,7 +883,7 @@ status_unreachable(const char *sock)
 		snprintf(summary, sizeof(summary), "daemon not running: %s", ctl_err);
 	else
 		snprintf(summary, sizeof(summary), "daemon not reachable: %s", ctl_err);
-	plugin_line("UNKNOWN", summary, "");
+	plugin_line("UNKNOWN", summary);
 	return EXIT_UNKNOWN;
 }
 
@@ -857,15 +900,12 @@ json_probe_state(struct json_object *probe)
 	return NAGIOS_UNKNOWN;
 }
 
-/* One service of the daemon in the first line, and its perfdata. */
+/* One service of the daemon in the first line. */
 static void
-status_service(struct json_object *svc, int src, bool prefixed, char *summary,
-    size_t len, size_t *off, struct plugin_perf *pp)
+status_summary(struct json_object *svc, int src, char *summary, size_t len, size_t *off)
 {
 	struct json_object	*arr, *e, *worst = NULL;
-	char			 prefix[160], rest[128], v[32], w[32], c[32];
-	size_t			 n_ok = 0, n = 0, ann = 0, npfx = 0;
-	const char		*name = jstr(svc, "name");
+	size_t			 n_ok = 0, n = 0;
 
 	if ((arr = jarr(svc, "probes")) != NULL)
 		n = json_object_array_length(arr);
@@ -877,13 +917,28 @@ status_service(struct json_object *svc, int src, bool prefixed, char *summary,
 		    badness(json_probe_state(worst))))
 			worst = e;
 	}
-	summary_item(summary, len, off, name, jstr(svc, "state"),
+	summary_item(summary, len, off, jstr(svc, "name"), jstr(svc, "state"),
 	    worst != NULL ? jstr(worst, "name") : NULL,
 	    worst != NULL ? jstr(worst, "message") : NULL, n_ok, n);
+}
 
+/* One service's perfdata: state, announced prefixes, probe latencies. */
+static void
+status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf *pp)
+{
+	struct json_object	*arr, *e;
+	char			 prefix[160], rest[128], v[32], w[32], c[32];
+	size_t			 n = 0, ann = 0, npfx = 0;
+	const char		*name = jstr(svc, "name");
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
 	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
-	/* 0 up, 1 degraded, drained or starting, 2 down: the exit status's scale. */
-	snprintf(rest, sizeof(rest), "%d;1;2;0;2", src);
+	/*
+	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
+	 * scale. Nagios ranges: warning "0" alerts above 0, critical "1" above 1.
+	 */
+	snprintf(rest, sizeof(rest), "%d;0;1;0;2", src);
 	plugin_perf_add(pp, prefix, "state", rest);
 	if ((arr = jarr(svc, "prefixes")) != NULL)
 		npfx = json_object_array_length(arr);
@@ -986,27 +1041,45 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	struct plugin_perf	  pp;
 	struct timespec		  ts;
 	struct sigaction	  sa;
-	char			  summary[8192] = "", *perf = NULL;
+	struct itimerval	  it = { 0 };
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL, t[32];
 	size_t			  nsel = 0, soff = 0, n;
 	double			  now;
 	int			  rc = 0, *exits = NULL;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = status_signal;
+	plugin_num(t, sizeof(t), timeout_s);
 	snprintf(status_alarm_line, sizeof(status_alarm_line), "ANYCAST-HEALTH UNKNOWN - "
-	    "no answer from the daemon at %s within %gs\n", sock, timeout_s);
+	    "no answer from the daemon at %s within %ss\n", sock, t);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ctl_plugin = !json;
 	if (timeout_s > 0) {
-		ctl_timeout_s = timeout_s;
-		alarm((unsigned)timeout_s + (timeout_s > (unsigned)timeout_s));
+		/*
+		 * The timer says why; the socket's timeouts, a little longer,
+		 * are only a backstop, so that the message does not depend on
+		 * which of the two comes first.
+		 */
+		ctl_timeout_s = timeout_s + 0.5;
+		it.it_value.tv_sec = (time_t)timeout_s;
+		it.it_value.tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) *
+		    1e6);
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
 	if ((reply = ctl_request(sock, req)) == NULL)
 		return json ? EXIT_UNKNOWN : status_unreachable(sock);
-	alarm(0);
+	/* Answered: no timer any more, and a signal no longer adds a line to the output. */
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
 		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
 		    EACCES : EPROTO;
@@ -1023,8 +1096,8 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	n = json_object_array_length(svcs);
 	if ((sel = calloc(n + 1, sizeof(*sel))) == NULL ||
 	    (exits = calloc(n + 1, sizeof(*exits))) == NULL ||
-	    (perf = malloc(PERF_MAX)) == NULL) {
-		plugin_line("UNKNOWN", "out of memory", "");
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		plugin_line("UNKNOWN", "out of memory");
 		rc = EXIT_UNKNOWN;
 		goto out;
 	}
@@ -1047,7 +1120,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	}
 	if (service != NULL && nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);
-		plugin_line("UNKNOWN", summary, "");
+		plugin_line("UNKNOWN", summary);
 		rc = EXIT_UNKNOWN;
 		goto out;
 	}
@@ -1063,7 +1136,6 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 		goto out;
 	}
-	plugin_perf_init(&pp, perf, PERF_MAX);
 	if (nsel == 0)
 		append(summary, sizeof(summary), &soff, "%sno services configured",
 		    soff > 0 ? ", " : "");
@@ -1071,9 +1143,15 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	for (int b = 2; b >= 0; b--)
 		for (size_t i = 0; i < nsel; i++)
 			if (exits[i] == b)
-				status_service(sel[i], exits[i], service == NULL, summary,
-				    sizeof(summary), &soff, &pp);
-	plugin_line(nagios_state_str((enum nagios_state)rc), summary, perf);
+				status_summary(sel[i], exits[i], summary, sizeof(summary),
+				    &soff);
+	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)rc), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < nsel; i++)
+			if (exits[i] == b)
+				status_perf(sel[i], exits[i], service == NULL, &pp);
+	plugin_print(head, perf);
 	if (verbose)
 		status_table(reply, sel, nsel, now);
 	else
@@ -1682,8 +1760,9 @@ main(int argc, char *argv[])
 			return 0;
 		} else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0) {
 			/* The plugin's own timeout (Monitoring Plugins: -t SECONDS). */
-			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end)) <= 0 ||
-			    *end != '\0' || timeout_s > 86400) {
+			/* Written so that NaN fails too. */
+			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end),
+			    *end != '\0' || end == argv[i]) || !(timeout_s > 0 && timeout_s <= 86400)) {
 				printf("ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
 				    "(0 < t <= 86400)\n");
 				return EXIT_UNKNOWN;
@@ -1713,6 +1792,17 @@ main(int argc, char *argv[])
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
 		return cmd_check(path, args[0], timeout_s);
+	/* The plugins' usage errors are plugin lines too, and only on stdout (see load_plugin()). */
+	if (cmd != NULL && strcmp(cmd, "check") == 0) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl check {SERVICE,--all} "
+		    "[-c PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
+	if (cmd != NULL && strcmp(cmd, "status") == 0 && nargs > 1) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl status [SERVICE] [--json] "
+		    "[--verbose] [-s PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
 	if (cmd != NULL && strcmp(cmd, "frr-config") == 0)
 		return cmd_frr_config(path, args, nargs);
 	if (cmd == NULL) {

@@ -289,11 +289,11 @@ nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
 	nlh = nl_addr_msg(buf, type, flags, ifindex, p);
 	if (nl_talk(nl, nlh, &rq, NULL) == 0)
 		return 0;
-	/* The state asked for is already there. */
+	/* The state asked for is already there: the kernel changed nothing. */
 	if (type == RTM_NEWADDR && rq.error == EEXIST)
-		return 0;
+		return 1;
 	if (type == RTM_DELADDR && rq.error == EADDRNOTAVAIL)
-		return 0;
+		return 1;
 fail:
 	nl_fmt_err(err, errlen, op, p, ifindex, &rq);
 	return -1;
@@ -496,6 +496,8 @@ nl_close(struct nl *nl)
 
 /* Room for a burst (a storm of 2000 services) before the kernel drops notifications. */
 #define NL_WATCH_RCVBUF		(1024 * 1024)
+/* Per call: a burst (a link with many addresses going down) never starves the loop. */
+#define NL_WATCH_READS_MAX	64
 
 struct nl_watch {
 	struct mnl_socket	*sock;
@@ -571,7 +573,8 @@ nl_watch_read(struct nl_watch *w, nl_addr_event_cb cb, void *arg, char *err, siz
 	size_t			 bad = 0;
 	bool			 lost = false;
 
-	for (;;) {
+	/* The rest, if any, on the next iteration: the descriptor stays readable. */
+	for (int reads = 0; reads < NL_WATCH_READS_MAX; reads++) {
 		msg.msg_namelen = sizeof(sa);
 		n = recvmsg(mnl_socket_get_fd(w->sock), &msg, MSG_DONTWAIT);
 		if (n == -1) {

@@ -18,10 +18,13 @@ struct nl;
 struct nl	*nl_open(char *err, size_t errlen);
 void		 nl_close(struct nl *nl);
 
-/* Adds p as an address on ifindex; an address that is already there is success. */
+/*
+ * Adds p as an address on ifindex: 0 if the kernel added it, 1 if it was
+ * already there (success too), -1 with err.
+ */
 int		 nl_addr_add(struct nl *nl, unsigned ifindex, const struct pfx *p,
 		    char *err, size_t errlen);
-/* Removes p from ifindex; an address that is not there is success. */
+/* Removes p from ifindex: 0 removed, 1 it was not there (success), -1 with err. */
 int		 nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
 		    char *err, size_t errlen);
 /*

@@ -179,7 +179,8 @@ perf_invalid(const char *rest)
 	size_t		 n, i = 0;
 
 	if (!compiled) {
-		if (regcomp(&value_re, "^" NUM UOM "$", REG_EXTENDED | REG_NOSUB) != 0 ||
+		/* "U": the value could not be determined (the guidelines; no UOM then). */
+		if (regcomp(&value_re, "^(" NUM UOM "|U)$", REG_EXTENDED | REG_NOSUB) != 0 ||
 		    regcomp(&range_re, "^" RANGE "$", REG_EXTENDED | REG_NOSUB) != 0 ||
 		    regcomp(&num_re, "^(" NUM ")?$", REG_EXTENDED | REG_NOSUB) != 0)
 			return "cannot compile the checks";
@@ -270,7 +271,8 @@ size_t
 plugin_perf_parse(const char *in, char *out, size_t outlen, char *note, size_t notelen)
 {
 	struct plugin_perf	 pp;
-	char			 label[256], rest[256], first[160] = "", shown[64];
+	char			 label[PLUGIN_LABEL_MAX], rest[PLUGIN_REST_MAX], first[160] = "";
+	char			 shown[64];
 	char			 cleaned[LABEL_MAX + 1];
 	const char		*s = in, *start, *why;
 	size_t			 invalid = 0, o = 0;

@@ -56,8 +56,17 @@ bool	plugin_perf_add(struct plugin_perf *pp, const char *prefix, const char *lab
 	    const char *rest);
 
 /*
+ * The longest label (as printed, quotes doubled) and rest (what follows
+ * '=') of an item plugin_perf_parse() keeps, their NUL included: a reader
+ * of its output with buffers this large never cuts an item.
+ */
+#define PLUGIN_LABEL_MAX	256
+#define PLUGIN_REST_MAX		256
+
+/*
  * Validates a plugin's performance data (what follows the '|'):
- * 'label'=value[UOM][;warn[;crit[;min[;max]]]], value and min/max numbers,
+ * 'label'=value[UOM][;warn[;crit[;min[;max]]]], value a number or "U" (not
+ * determined, without UOM), min/max numbers,
  * warn/crit ranges, UOM one of the guidelines' (s ms us % B KB MB GB TB c
  * or none). Valid items are rewritten into out as 'label'=rest, separated
  * by a space, whole items only; note says what was dropped and why ("" if

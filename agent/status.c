@@ -217,6 +217,29 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	    name, text, name, type);
 }
 
+/* How late periodic probe attempts start against their schedule: loop latency. */
+static void
+metrics_lateness(struct buf *b)
+{
+	const struct probe_lateness	*l = probe_lateness();
+	uint64_t			 cum = 0;
+
+	help(b, "probe_lateness_seconds", "histogram",
+	    "How late periodic probe attempts started against their schedule.");
+	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS - 1; i++) {
+		cum += l->count[i];
+		put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)probe_lateness_le_us[i] / 1e6, (unsigned long long)cum);
+	}
+	put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)l->n);
+	put(b, "anycast_healthd_probe_lateness_seconds_sum %.6f\n", (double)l->sum_us / 1e6);
+	put(b, "anycast_healthd_probe_lateness_seconds_count %llu\n", (unsigned long long)l->n);
+	help(b, "probe_lateness_max_seconds", "gauge",
+	    "The latest start of a periodic probe attempt against its schedule.");
+	put(b, "anycast_healthd_probe_lateness_max_seconds %.6f\n", (double)l->max_us / 1e6);
+}
+
 /* Seconds in fixed notation: promtool and every parser take it. */
 static const char *
 secs(uint64_t us, char *buf, size_t len)
@@ -225,7 +248,10 @@ secs(uint64_t us, char *buf, size_t len)
 	return buf;
 }
 
-/* The latency of every attempt since the probe was created (a reload of its service resets it). */
+/*
+ * The latency of every timed attempt since the probe was created (a reload
+ * of its service resets it); an event-driven report is no attempt.
+ */
 static void
 probe_histogram(struct buf *b, const char *sv, const char *pr, const struct probe *p)
 {
@@ -237,11 +263,11 @@ probe_histogram(struct buf *b, const char *sv, const char *pr, const struct prob
 		    secs(probe_lat_bounds_us[k], le, sizeof(le)),
 		    (unsigned long long)p->lat_buckets[k]);
 	put(b, "anycast_healthd_probe_duration_seconds_bucket{service=\"%s\",probe=\"%s\","
-	    "le=\"+Inf\"} %llu\n", sv, pr, (unsigned long long)p->runs);
+	    "le=\"+Inf\"} %llu\n", sv, pr, (unsigned long long)p->lat_count);
 	put(b, "anycast_healthd_probe_duration_seconds_sum{service=\"%s\",probe=\"%s\"} "
 	    "%s\n", sv, pr, secs(p->lat_sum_us, le, sizeof(le)));
 	put(b, "anycast_healthd_probe_duration_seconds_count{service=\"%s\",probe=\"%s\"} "
-	    "%llu\n", sv, pr, (unsigned long long)p->runs);
+	    "%llu\n", sv, pr, (unsigned long long)p->lat_count);
 }
 
 static void
@@ -264,6 +290,9 @@ frr_metrics(struct buf *b, const struct status_counters *sc)
 	    (unsigned long long)fs->mismatches);
 	help(b, "frr_failing", "gauge", "1 while the last vtysh call failed.");
 	put(b, "anycast_healthd_frr_failing %d\n", sc->frr_failing);
+	help(b, "frr_verify_failing", "gauge", "1 while the last verification of what bgpd "
+	    "announces for the address method failed.");
+	put(b, "anycast_healthd_frr_verify_failing %d\n", sc->frr_verify_failing);
 }
 
 char *
@@ -345,6 +374,7 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
 				    (unsigned long long)svcs[i]->probes[j]->failures);
 	}
+	metrics_lateness(&b);
 	if (a->nprefixes > 0)
 		help(&b, "prefix_announced", "gauge",
 		    "1 while the prefix is announced (its address on the interface and/or "

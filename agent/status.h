@@ -29,6 +29,7 @@ struct status_counters {
 	/* The FRR driver's, NULL while no service needs FRR. */
 	const struct frr_stats	*frr;
 	bool		frr_failing;	/* the last vtysh call failed */
+	bool		frr_verify_failing;	/* the last verification failed */
 	/*
 	 * The daemon has stopped: the metrics say so (running 0) and keep
 	 * only what is still true (prefixes left announced, counters).

@@ -64,6 +64,7 @@ struct exec_run {
 	sd_event_source	*out_src;
 	char		 buf[EXEC_OUT_MAX + 1];
 	size_t		 got;
+	bool		 overflow;	/* more than EXEC_OUT_MAX: some was dropped */
 };
 
 /* What the child reports through the error pipe when it cannot exec. */
@@ -82,20 +83,44 @@ static const char *const exec_forbidden_groups[] = { "frrvty", "anycast-healthd-
 
 static const char *const exec_keys[] = { "command", "user", NULL };
 
-static void	(*exec_tracker)(pid_t, bool);
+static int	exec_guard = -1;
 
 void
-exec_set_tracker(void (*cb)(pid_t pgid, bool started))
+exec_set_guard(int fd)
 {
-	exec_tracker = cb;
+	exec_guard = fd;
+}
+
+/* "+PGID\n" or "-PGID\n", formatted by hand: the child may not call snprintf(). */
+static size_t
+exec_guard_msg(char *buf, char sign, pid_t pgid)
+{
+	char		digits[24];
+	size_t		n = 0, len = 0;
+	unsigned long	v = (unsigned long)pgid;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf[len++] = sign;
+	while (n > 0)
+		buf[len++] = digits[--n];
+	buf[len++] = '\n';
+	return len;
 }
 
 /* The child has been reaped: its group ID may be reused from now on. */
 static void
 exec_untrack(pid_t pid)
 {
-	if (exec_tracker != NULL)
-		exec_tracker(pid, false);
+	char	msg[32];
+	size_t	len;
+
+	if (exec_guard == -1)
+		return;
+	len = exec_guard_msg(msg, '-', pid);
+	if (write(exec_guard, msg, len) == -1 && errno == EPIPE)
+		exec_guard = -1;
 }
 
 /* The plugin's whole environment. */
@@ -290,8 +315,16 @@ exec_child(const struct exec_params *ep, int devnull, int out, int err)
 	struct sigaction	sa;
 	sigset_t		none;
 	enum priv_stage		stage;
+	char			msg[32];
 
 	setpgid(0, 0);
+	/*
+	 * Announced from here, not by the parent after fork(): the parent
+	 * may be killed in between. Before the descriptors are closed and
+	 * the privileges dropped; a guardian that is gone changes nothing.
+	 */
+	if (exec_guard != -1)
+		(void)!write(exec_guard, msg, exec_guard_msg(msg, '+', getpid()));
 	/* Signal dispositions and the mask are inherited: the daemon ignores SIGPIPE and blocks others. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -358,6 +391,8 @@ exec_read(struct exec_run *run)
 		}
 		if (run->got < EXEC_OUT_MAX)
 			run->got += (size_t)n;
+		else
+			run->overflow = true;
 	}
 }
 
@@ -380,7 +415,8 @@ exec_first_line(struct exec_run *run, const char **text, const char **perf)
 	bool	 cut;
 
 	run->buf[run->got] = '\0';
-	cut = strchr(line, '\n') == NULL && run->got == EXEC_OUT_MAX;
+	/* Exactly EXEC_OUT_MAX bytes and then EOF is whole. */
+	cut = strchr(line, '\n') == NULL && run->overflow;
 	line[strcspn(line, "\n")] = '\0';
 	for (e = line; *e != '\0'; e++)
 		if ((unsigned char)*e < 0x20 || (unsigned char)*e == 0x7f)
@@ -609,8 +645,6 @@ exec_start(struct probe *p)
 
 	/* Also here: a kill at timeout must reach the group even if the child has not run yet. */
 	setpgid(run->pid, run->pid);
-	if (exec_tracker != NULL)
-		exec_tracker(run->pid, true);
 	close(outp[1]);
 	close(errp[1]);
 	close(devnull);

@@ -798,6 +798,20 @@ static struct {
 
 #define SYSD_GUESS_NOTE	" (path guessed: systemd cannot be asked)"
 
+/*
+ * systemd cannot be asked for now (no bus connection, systemd1 not on the
+ * bus yet): this attempt guesses, the next one asks again.
+ */
+static void
+sysd_transient(const char *why)
+{
+	log_msg(sysd.warned ? LOG_LVL_DEBUG : LOG_LVL_WARNING, NULL, "process",
+	    "unit probes: systemd cannot be asked now (%s); guessing the cgroup path "
+	    "until it can", why);
+	sysd.warned = true;
+}
+
+/* No systemd at all (not booted with it, or no system bus): guessed from now on. */
 static void
 sysd_absent(const char *why)
 {
@@ -815,12 +829,28 @@ sysd_connect(void)
 {
 	int	r;
 
-	sysd.bus = sd_bus_flush_close_unref(sysd.bus);
+	/* Never flushing: that could block the loop on a stuck bus. */
+	sysd.bus = sd_bus_close_unref(sysd.bus);
+	/* sd_booted(); an explicit bus address (a test's) is asked all the same. */
+	if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+	    access("/run/systemd/system", F_OK) == -1) {
+		sysd_absent("not booted with systemd: no /run/systemd/system");
+		return;
+	}
 	if ((r = sd_bus_open_system(&sysd.bus)) < 0 ||
 	    (r = sd_bus_attach_event(sysd.bus, sysd.ev, SD_EVENT_PRIORITY_NORMAL)) < 0) {
-		sysd.bus = sd_bus_flush_close_unref(sysd.bus);
-		sysd_absent(strerror(-r));
+		sysd.bus = sd_bus_close_unref(sysd.bus);
+		/* The bus socket is gone: no systemd to ask. Anything else may pass. */
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			sysd_absent(strerror(-r));
+		else
+			sysd_transient(strerror(-r));
+		return;
 	}
+	if (sysd.absent || sysd.warned)
+		log_info("unit probes: connected to the system bus; asking systemd again");
+	sysd.absent = false;
+	sysd.warned = false;
 }
 
 static void
@@ -838,7 +868,7 @@ sysd_leave(void)
 {
 	if (sysd.users == 0 || --sysd.users > 0)
 		return;
-	sysd.bus = sd_bus_flush_close_unref(sysd.bus);
+	sysd.bus = sd_bus_close_unref(sysd.bus);
 	sysd.ev = NULL;
 }
 
@@ -863,9 +893,13 @@ unit_reply_failed(struct proc_held *h, sd_bus_message *m)
 
 	if (e == NULL)
 		return false;
+	/* Spawn.*: the bus tried to activate systemd1 and could not. */
 	if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-		sysd_absent("no org.freedesktop.systemd1 on the system bus");
+	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    (e->name != NULL && strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.",
+	    strlen("org.freedesktop.DBus.Error.Spawn.")) == 0)) {
+		/* systemd (re)starting, or the bus restarted: guessed this once. */
+		sysd_transient("no org.freedesktop.systemd1 on the system bus");
 		unit_guess(h);
 		return true;
 	}
@@ -896,7 +930,7 @@ unit_ask(struct proc_held *h)
 	/* The bus went away (dbus restarted): connect again. */
 	if (sysd.bus == NULL || sd_bus_is_open(sysd.bus) <= 0)
 		sysd_connect();
-	if (sysd.absent) {
+	if (sysd.absent || sysd.bus == NULL) {
 		unit_guess(h);
 		return;
 	}
@@ -1123,6 +1157,86 @@ process_abort(struct probe *p)
 
 	if (h != NULL)
 		h->slot = sd_bus_slot_unref(h->slot);
+}
+
+/* ---- validate: does each unit exist? Blocking: never on the loop. ---- */
+
+/* systemd's LoadState of unit ("not-found" for none); 0, or -1 with err. */
+static int
+unit_load_state(sd_bus *bus, const char *unit, char *state, size_t len, char *err,
+    size_t errlen)
+{
+	sd_bus_error	 e = SD_BUS_ERROR_NULL;
+	sd_bus_message	*reply = NULL;
+	const char	*path;
+	char		*ls = NULL;
+	int		 r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+	    "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+	if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
+		snprintf(state, len, "not-found");
+		r = 0;
+		goto out;
+	}
+	if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
+		goto out;
+	if ((r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+	    "org.freedesktop.systemd1.Unit", "LoadState", &e, &ls)) < 0)
+		goto out;
+	snprintf(state, len, "%s", ls);
+out:
+	if (r < 0)
+		snprintf(err, errlen, "%s", e.message != NULL ? e.message : strerror(-r));
+	free(ls);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return r < 0 ? -1 : 0;
+}
+
+size_t
+process_check_units(const struct cfg *cfg, FILE *out)
+{
+	const struct proc_params	*pp;
+	sd_bus				*bus = NULL;
+	char				 state[64], err[256];
+	size_t				 missing = 0;
+	int				 r;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		for (size_t j = 0; j < s->nprobes; j++) {
+			if (s->probes[j].type != &probe_type_process ||
+			    (pp = s->probes[j].params) == NULL || pp->unit == NULL)
+				continue;
+			if (bus == NULL) {
+				if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+				    access("/run/systemd/system", F_OK) == -1) {
+					fprintf(out, "note: units not checked: not booted "
+					    "with systemd\n");
+					goto out;
+				}
+				if ((r = sd_bus_open_system(&bus)) < 0) {
+					fprintf(out, "note: units not checked: no system "
+					    "bus (%s)\n", strerror(-r));
+					goto out;
+				}
+			}
+			if (unit_load_state(bus, pp->unit, state, sizeof(state), err,
+			    sizeof(err)) == -1)
+				fprintf(out, "note: service %s: unit %s not checked: %s\n",
+				    s->name, pp->unit, err);
+			else if (strcmp(state, "not-found") == 0) {
+				fprintf(out, "warning: service %s: unit %s does not exist "
+				    "(systemd: not-found); its probe stays down until it "
+				    "does\n", s->name, pp->unit);
+				missing++;
+			}
+		}
+	}
+out:
+	sd_bus_close_unref(bus);
+	return missing;
 }
 
 const struct probe_type probe_type_process = {

@@ -17,6 +17,7 @@ PKGS=(
 	debhelper dpkg-dev fakeroot rpm lintian rpmlint
 	debootstrap systemd-container
 	prometheus icinga2
+	strace python3	# tests/bench/run.sh: system calls per check; gen_mrt.py, probe-stats
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

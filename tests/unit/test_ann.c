@@ -266,9 +266,16 @@ Test(ann, the_kernel_mirror_corrects_foreign_changes_only)
 	mirror_drain(w, &m);
 	cr_expect_eq(m.fixed, 2);
 	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* Our own add and removal, notified only afterwards: nothing foreign. */
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 2, "%u corrections", m.fixed);
+	cr_expect_not(on_lo("192.0.2.53/32"));
 	/* A program fighting over it gets a bounded number of corrections. */
 	for (int i = 0; i < 40; i++) {
-		cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+		/* 1 once the daemon leaves it to the periodic check. */
+		cr_assert_geq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
 		mirror_drain(w, &m);
 	}
 	cr_expect_eq(m.fixed, 30, "%u corrections", m.fixed);

@@ -578,3 +578,28 @@ Test(exec, nss_lookups_found_absent)
 	cr_expect_eq(priv_getpwnam("ahd-no-such-user", &pw, &buf), 0);
 	cr_expect_null(buf);
 }
+
+/*
+ * Output of exactly the kept size is whole: its last perfdata item stays.
+ * One byte more and the line was cut: the last item, maybe cut, goes.
+ */
+Test(exec, output_of_exactly_the_kept_size_is_not_cut)
+{
+	static const struct { const char *n, *perf; } cases[] = {
+		{ "16384", "'a'=1 'b'=2" },
+		{ "16385", "'a'=1" },
+	};
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 keys[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(keys, sizeof(keys), "\"command\": [\"%s/exact.sh\", \"%s\"]", PLUGINS,
+		    cases[i].n);
+		p = run_exec(keys, "2s", &cfg);
+		cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+		cr_expect_str_eq(p->perfdata, cases[i].perf, "%s bytes", cases[i].n);
+		probe_free(p);
+		cfg_free(cfg);
+	}
+}

@@ -270,6 +270,7 @@ rig_teardown(struct rig *r)
 	cfg_free(r->cfg);
 	unlink(r->state);
 	unlink(r->log);
+	unsetenv("FAKE_VTYSH_STUCK");
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s.%s", r->state,
 		    (const char *[]){ "addrs", "announced", "registered" }[i]);
@@ -783,8 +784,9 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 	 */
 	cr_assert_eq(frr_verify_parse(
 	    "{\n\"prefix\":\"192.0.2.53/32\",\"paths\":[{\"valid\":true,\"sourced\":false},"
-	    "{\"valid\":\"true\",\"sourced\":true},{\"valid\":true}]}\n"
-	    "{\"paths\":[{\"valid\":true,\"local\":true}]}\n"
+	    "{\"valid\":\"true\",\"sourced\":true,\"local\":true},{\"valid\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true,"
+	    "\"sourced\":true}]}\n"
 	    "192.0.2.54\n Client list: bgp(fd 15)\n2001:db8::53\n Client list: static(fd 9)\n",
 	    true, ps, 2, ps, 2, &s), 0);
 	cr_expect(s.bgp_ok);
@@ -793,6 +795,21 @@ Test(frr, verify_parser_refuses_what_it_cannot_trust)
 	cr_expect_not(s.registered[0]);
 	cr_expect_not(s.registered[1]);
 	cr_expect_not(s.bgp_client);
+	frr_seen_clear(&s);
+	/*
+	 * Only an answer about the prefix asked counts, and only a path both
+	 * sourced and local, not an aggregate.
+	 */
+	cr_assert_eq(frr_verify_parse(
+	    "{\"prefix\":\"192.0.2.0/24\",\"paths\":[{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true},"
+	    "{\"valid\":true,\"sourced\":true},{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true,\"aggregated\":true}]}\n",
+	    true, ps, 2, ps, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0], "an answer about a covering prefix");
+	cr_expect_not(s.announced[1], "local alone, sourced alone, or aggregated");
 	frr_seen_clear(&s);
 }
 
@@ -1025,6 +1042,176 @@ Test(frr, missing_statement_is_never_added)
 	cr_expect_str_eq(state, "");
 	free(log);
 	free(state);
+	rig_teardown(&r);
+}
+
+static void
+stale_rm1(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 RM1\n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+/* A repair cut short after `no network P` puts the operator's statement back. */
+Test(frr, repair_cut_short_re_enters_the_statement)
+{
+	struct rig	 r = { .track = true, .before_start = stale_rm1 };
+	char		*log, *state;
+
+	rig_setup(&r, "cut", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	state = get(&r, "");
+	cr_expect(strstr(log, "|no network 192.0.2.53/32|network 192.0.2.53/32 route-map RM1|")
+	    != NULL, "%s", log);
+	cr_expect(strstr(log, "address-family ipv4 unicast|network 192.0.2.53/32 route-map RM1|"
+	    "exit-address-family|") != NULL, "re-entered alone: %s", log);
+	cr_expect(strstr(state, "ipv4 192.0.2.53/32 RM1") != NULL, "%s", state);
+	cr_expect_not(frr_repairing(r.frr));
+	free(log);
+	free(state);
+	rig_teardown(&r);
+}
+
+/* The network method fails (read-back mismatch, long backoff); v6 is tracked and stale. */
+static void
+network_failing_v6_stale(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	struct frr_timing t = { .backoff_min_us = 5000000, .backoff_max_us = 10000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000,
+		.verify_delay_us = 50000, .zebra_poll_us = 100000, .zebra_wait_max_us = 1000000 };
+
+	frr_set_timing(r->frr, &t);
+	frr_untrack_all(r->frr);
+	cr_assert_eq(frr_track(r->frr, &v6), 0);
+	cr_assert_eq(frr_manage(r->frr, &v4), 0);
+	frr_want(r->frr, &v4, true, NULL);
+	put(r, "", "ipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "2001:db8::53/128\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, failing_network_method_never_holds_up_a_repair)
+{
+	struct rig	 r = { .track = true, .before_start = network_failing_v6_stale };
+	char		*log, *ann;
+
+	/* "normalize" stores network 192.0.2.53/32 as 192.0.2.0/24: a mismatch. */
+	rig_setup(&r, "normalize", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	ann = get(&r, ".announced");
+	cr_expect(strstr(log, "no network 2001:db8::53/128|network 2001:db8::53/128|") != NULL,
+	    "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	cr_expect_str_eq(ann, "", "the stale v6 prefix is withdrawn");
+	cr_expect(frr_failing(r.frr), "the network method fails all the same");
+	free(log);
+	free(ann);
+	rig_teardown(&r);
+}
+
+/* v4 stays announced whatever is re-entered; v6 is healthy until later. */
+static void
+v4_stuck_v6_healthy(struct rig *r)
+{
+	struct pfx	v6 = P("2001:db8::53/128");
+	struct frr_timing t = { .backoff_min_us = 2000000, .backoff_max_us = 4000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000,
+		.verify_delay_us = 50000, .zebra_poll_us = 100000, .zebra_wait_max_us = 1000000 };
+
+	frr_set_timing(r->frr, &t);
+	setenv("FAKE_VTYSH_STUCK", "192.0.2.53/32", 1);
+	put(r, "", "ipv4 192.0.2.53/32 \nipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "192.0.2.53/32\n2001:db8::53/128\n");
+	put(r, ".addrs", "2001:db8::53/128\n");
+	put(r, ".registered", "2001:db8::53/128\n");
+	frr_track_addr(r->frr, &v6, true);
+}
+
+Test(frr, repair_backoff_is_per_prefix)
+{
+	struct rig	 r = { .track = true, .before_start = v4_stuck_v6_healthy };
+	struct pfx	 v6 = P("2001:db8::53/128");
+	char		*log, *ann;
+	uint64_t	 verifies;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 800);
+	/* v4 repaired once, still stale: it waits for its own backoff (2 s). */
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	verifies = frr_stats(r.frr)->verifies;
+	/* v6 goes stale (zebra no longer tracks it): repaired at once. */
+	put(&r, ".addrs", "");
+	put(&r, ".registered", "");
+	frr_track_addr(r.frr, &v6, false);
+	run_ms(r.ev, 600);
+	log = slurp(r.log);
+	ann = get(&r, ".announced");
+	cr_expect(strstr(log, "no network 2001:db8::53/128|network 2001:db8::53/128|") != NULL,
+	    "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 2, "v4 not again, v6 at once");
+	cr_expect_gt(frr_stats(r.frr)->verifies, verifies, "verified during v4's backoff");
+	cr_expect(strstr(ann, "2001:db8::53/128") == NULL, "%s", ann);
+	free(log);
+	free(ann);
+	rig_teardown(&r);
+}
+
+/* A verification that fails says nothing about FRR's statements. */
+Test(frr, failed_verification_is_not_a_failing_link)
+{
+	struct rig	 r = { .track = true, .before_start = stale_after_zebra_restart };
+
+	rig_setup(&r, "noverify", "2s");
+	run_ms(r.ev, 600);
+	cr_expect_geq(frr_stats(r.frr)->verifies, 1);
+	cr_expect_geq(frr_stats(r.frr)->failures, 1);
+	cr_expect(frr_verify_failing(r.frr));
+	cr_expect_not(frr_failing(r.frr));
+	cr_expect(frr_synced(r.frr));
+	rig_teardown(&r);
+}
+
+/* v4 healthy, tracked by zebra for bgpd. */
+static void
+v4_healthy(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32");
+
+	put(r, "", "ipv4 192.0.2.53/32 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "192.0.2.53/32\n");
+	put(r, ".registered", "192.0.2.53/32\n");
+	frr_track_addr(r->frr, &v4, true);
+}
+
+/* A reload drops v4 from the configuration while zebra no longer tracks it. */
+Test(frr, prefix_removed_by_reload_is_verified_until_withdrawn)
+{
+	struct rig	 r = { .track = true, .before_start = v4_healthy };
+	struct pfx	 v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	char		*ann;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 400);
+	frr_untrack_all(r.frr);
+	cr_assert_eq(frr_track(r.frr, &v6), 0);
+	/* zebra restarted meanwhile; then the orphan's address goes. */
+	put(&r, ".registered", "");
+	put(&r, ".addrs", "");
+	frr_track_addr(r.frr, &v4, false);
+	cr_expect_not(frr_withdrawn(r.frr));
+	run_ms(r.ev, 800);
+	ann = get(&r, ".announced");
+	cr_expect_str_eq(ann, "", "the removed prefix is withdrawn");
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	cr_expect(frr_withdrawn(r.frr));
+	free(ann);
 	rig_teardown(&r);
 }
 

@@ -38,14 +38,12 @@ teardown(void)
 
 TestSuite(healthctl, .fini = teardown);
 
-/* Writes main.json and services.d/svc.json; runs check ARG; returns the exit code. */
-static int
-check(const char *svc_json, const char *arg, char *out, size_t outlen)
+/* Writes main.json and services.d/svc.json (copies > 1: svc00.json, svc01.json, ...). */
+static void
+write_config(const char *svc_json, int copies)
 {
-	char	 path[256], cmd[512];
+	char	 path[256];
 	FILE	*f;
-	size_t	 n;
-	int	 st;
 
 	snprintf(dir, sizeof(dir), "/tmp/ahd-ctl-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
@@ -56,28 +54,61 @@ check(const char *svc_json, const char *arg, char *out, size_t outlen)
 	cr_assert_not_null(f);
 	fputs("{}", f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/services.d/svc.json", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(svc_json, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "'%s' check %s -c '%s/main.json'", HEALTHCTL, arg, dir);
+	for (int i = 0; i < copies; i++) {
+		if (copies == 1)
+			snprintf(path, sizeof(path), "%s/services.d/svc.json", dir);
+		else
+			snprintf(path, sizeof(path), "%s/services.d/svc%02d.json", dir, i);
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs(svc_json, f);
+		fclose(f);
+	}
+}
+
+/* Runs cmd (sh -c) and returns the exit code; out gets its stdout. */
+static int
+run(const char *cmd, char *out, size_t outlen)
+{
+	FILE	*f;
+	size_t	 n;
+	int	 st;
+
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	n = fread(out, 1, outlen - 1, f);
 	out[n] = '\0';
 	st = pclose(f);
-	cr_assert(WIFEXITED(st), "%s did not exit", HEALTHCTL);
+	cr_assert(WIFEXITED(st), "%s did not exit", cmd);
+	return WEXITSTATUS(st);
+}
+
+/* Writes the configuration (see write_config()); runs check ARG; returns the exit code. */
+static int
+checkn(const char *svc_json, int copies, const char *arg, char *out, size_t outlen)
+{
+	char	cmd[512];
+	int	rc;
+
+	write_config(svc_json, copies);
+	snprintf(cmd, sizeof(cmd), "'%s' check %s -c '%s/main.json'", HEALTHCTL, arg, dir);
+	rc = run(cmd, out, outlen);
 	teardown();
 	dir[0] = '\0';
-	return WEXITSTATUS(st);
+	return rc;
+}
+
+static int
+check(const char *svc_json, const char *arg, char *out, size_t outlen)
+{
+	return checkn(svc_json, 1, arg, out, outlen);
 }
 
 static bool
 nagios_line(const char *out)
 {
 	regex_t	re;
-	char	line[4096];
+	char	line[16384];
 	bool	ok;
 
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(out, "\n"), out);
@@ -236,14 +267,20 @@ Test(healthctl, check_timeout_kills_the_plugins_group)
 
 Test(healthctl, bad_configuration_is_a_plugin_line_on_stdout)
 {
-	char	out[4096];
-	int	rc;
+	char		 out[4096];
+	const char	*d;
+	int		 rc;
 
-	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>/dev/null", out,
+	/* stderr merged, as Icinga 2 does: the plugin line must still come first. */
+	rc = check("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ ] ", "svc 2>&1", out,
 	    sizeof(out));
 	cr_expect_eq(rc, 3, "%s", out);
 	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH UNKNOWN - configuration ", 39), 0, "%s", out);
 	cr_expect_not_null(strstr(out, "invalid: services.d/svc.json: not valid JSON"), "%s", out);
+	/* The error once, as a detail line, not again from stderr. */
+	d = strstr(out, "\nservices.d/svc.json: not valid JSON");
+	cr_assert_not_null(d, "%s", out);
+	cr_expect_null(strstr(d + 1, "\nservices.d/svc.json: not valid JSON"), "%s", out);
 }
 
 Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
@@ -265,4 +302,100 @@ Test(healthctl, check_first_line_escapes_the_pipe_and_cuts_the_reason)
 	cr_expect_not_null(strstr(out, "x\xe2\x80\xa6 (0/1 probes OK) | 'a\xc2\xa6" "b_time'="),
 	    "%s", out);
 	cr_expect_not_null(strstr(out, "\nsvc/a\xc2\xa6" "b: CRITICAL - xxx"), "%s", out);
+}
+
+/*
+ * The whole first line, state, summary, " | " and newline included, stays
+ * within Nagios Core's 8 KiB, however long the summary and the perfdata.
+ */
+Test(healthctl, check_first_line_fits_in_8_kib)
+{
+	static char	 out[65536];
+	const char	*last;
+	size_t		 len;
+	int		 rc;
+
+	/* 12 services: a summary past its 1 KiB, 2400 perfdata items. */
+	rc = checkn("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ { \"type\": \"exec\", "
+	    "\"user\": \"nobody\", \"name\": \"f\", \"command\": [\"" PLUGINS "/flood.sh\", "
+	    "\"300\", \"200\"] } ] }", 12, "--all", out, sizeof(out));
+	cr_expect_eq(rc, 2, "%.300s", out);
+	len = strcspn(out, "\n");
+	cr_expect_leq(len + 1, 8192, "first line of %zu bytes and its newline", len);
+	cr_expect_gt(len, 7000, "first line of %zu bytes only", len);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %.300s", out);
+	/* The summary was cut (with an ellipsis), and the perfdata ends with a whole item. */
+	cr_expect_not_null(strstr(out, "\xe2\x80\xa6 | "), "%.1100s", out);
+	for (last = out + len; last > out && last[-1] != ' '; last--)
+		;
+	cr_expect_eq(strncmp(last, "'svc", 4), 0, "last item %.*s", (int)(out + len - last), last);
+	cr_expect_eq(out[len - 2], '5', "%.*s", 40, out + len - 40);
+	cr_expect_eq(out[len - 1], 'B', "%.*s", 40, out + len - 40);
+	cr_expect_not_null(strstr(out, "\nperfdata: "), "no note of the dropped items");
+}
+
+/* A plugin's item of 128 to 255 bytes, which the parser accepts, is passed on whole. */
+Test(healthctl, long_plugin_perfdata_items_are_whole)
+{
+	char	out[8192], svc[2048], item[256], zeros[61];
+
+	memset(zeros, '0', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = '\0';
+	/* 'big'=1.000...s;0.000...1;2.000...;0;100: 200 bytes after the '='. */
+	snprintf(item, sizeof(item), "'big'=1.%ss;0.%s1;2.%s;0;100", zeros, zeros, zeros);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"user\": \"nobody\", \"name\": \"p\", \"command\": "
+	    "[\"/bin/echo\", \"OK | %s last=1\"] } ] }", item);
+	cr_assert_eq(check(svc, "svc", out, sizeof(out)), 0, "%s", out);
+	cr_expect(nagios_line(out), "not a Nagios plugin line: %s", out);
+	snprintf(svc, sizeof(svc), " 'p:%s 'p:last'=1\n", item + 1);
+	cr_expect_not_null(strstr(out, svc), "no %s in %s", svc, out);
+}
+
+/*
+ * The guardian (the only child running as root; the plugin runs as nobody)
+ * killed while a plugin runs: check must still print its line, not die of
+ * SIGPIPE when it tells the guardian the plugin is gone.
+ */
+Test(healthctl, check_outlives_its_guardian)
+{
+	char	out[4096], cmd[1024];
+	int	rc;
+
+	write_config("{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": \"10s\", "
+	    "\"timeout\": \"3s\", \"probes\": [ { \"type\": \"exec\", "
+	    "\"user\": \"nobody\", \"name\": \"s\", \"command\": [\"/bin/sh\", \"-c\", "
+	    "\"sleep 1; echo SLOW OK\"] } ] }", 1);
+	snprintf(cmd, sizeof(cmd), "'%s' check svc -c '%s/main.json' & c=$!; sleep 0.5; "
+	    "g=$(pgrep -P $c -u root); [ -n \"$g\" ] && kill -KILL $g; wait $c; "
+	    "echo \"exit $? guardian $g\"", HEALTHCTL, dir);
+	rc = run(cmd, out, sizeof(out));
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect_eq(strncmp(out, "ANYCAST-HEALTH OK - svc: 1/1 probes OK | ", 41), 0, "%s", out);
+	cr_expect(strstr(out, "\nexit 0 guardian ") != NULL &&
+	    strstr(out, "\nexit 0 guardian \n") == NULL, "%s", out);
+}
+
+/* A plugin's usage error is an UNKNOWN plugin line on stdout, and nothing on stderr. */
+Test(healthctl, usage_errors_are_plugin_lines)
+{
+	char	out[4096];
+
+	cr_expect_eq(run("'" HEALTHCTL "' check -c /nonexistent 2>&1", out, sizeof(out)), 3);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - usage: anycast-healthctl check "
+	    "{SERVICE,--all} [-c PATH] [-t SECONDS]\n");
+	cr_expect_eq(run("'" HEALTHCTL "' status a b -s /nonexistent 2>&1", out, sizeof(out)), 3);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - usage: anycast-healthctl status "
+	    "[SERVICE] [--json] [--verbose] [-s PATH] [-t SECONDS]\n");
+	/* Not a number of seconds: NaN and infinity compare false either way. */
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const bad[] = { "nan", "inf", "0", "-1", "1x" };
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "'" HEALTHCTL "' check svc -t %s -c /nonexistent 2>&1",
+		    bad[i]);
+		cr_expect_eq(run(cmd, out, sizeof(out)), 3, "-t %s", bad[i]);
+		cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
+		    "(0 < t <= 86400)\n", "-t %s", bad[i]);
+	}
 }

@@ -84,6 +84,12 @@ Test(plugin, perf_parse_keeps_valid_items_and_says_what_it_dropped)
 	plugin_perf_parse("y=1;2;3;4;5;6", out, sizeof(out), note, sizeof(note));
 	cr_expect_str_eq(note, "1 invalid perfdata item dropped (y=1;2;3;4;5;6: more "
 	    "than 5 fields)");
+	/* A literal U: the value could not be determined; not with a unit. */
+	n = plugin_perf_parse("rta=U;3000;5000;; 'b'=U u=Us", out, sizeof(out), note,
+	    sizeof(note));
+	cr_expect_eq(n, 2, "%s", out);
+	cr_expect_str_eq(out, "'rta'=U;3000;5000;; 'b'=U");
+	cr_expect_str_eq(note, "1 invalid perfdata item dropped (u=Us: value not a number)");
 	/* A broken quote: the rest cannot be split into items. */
 	n = plugin_perf_parse("a=1 'b=2", out, sizeof(out), note, sizeof(note));
 	cr_expect_eq(n, 1);

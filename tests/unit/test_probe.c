@@ -249,3 +249,42 @@ Test(probe, failed_rearm_is_reported_and_retried)
 	close(lfd);
 	tu_cleanup();
 }
+
+static void
+set_done(struct probe *p, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* An event-driven report (probe_event()) is a wake-up, not a 0 s attempt in the histogram. */
+Test(probe, events_are_not_timed_attempts)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	sd_event	*ev;
+	uint16_t	 port;
+	int		 lfd;
+	bool		 done = false;
+	char		 svc[512];
+
+	cr_assert_geq(lfd = tu_listen(16, &port), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	p = probe_new(ev, &cfg->services[0].probes[0], set_done, &done);
+	cr_assert_not_null(p);
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 3000), "no result");
+	probe_event(p, PROBE_GONE, "gone");
+	cr_expect_eq(p->runs, 2);
+	cr_expect_eq(p->lat_count, 1);
+	for (size_t k = 0; k < PROBE_LAT_BUCKETS; k++)
+		cr_expect_leq(p->lat_buckets[k], 1, "bucket %zu: the event's 0 s counted", k);
+	cr_expect_eq(p->lat_buckets[PROBE_LAT_BUCKETS - 1], 1);
+	cr_expect_eq(probe_lat_bounds_us[PROBE_LAT_BUCKETS - 1], 30000000);
+	probe_free(p);
+	close(lfd);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}

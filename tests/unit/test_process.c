@@ -650,13 +650,20 @@ Test(process, unit_cgroup_is_where_systemd_says)
 	cr_assert_geq(sd_bus_set_address(srv, addr), 0);
 	cr_assert_geq(sd_bus_set_bus_client(srv, 1), 0);
 	cr_assert_geq(sd_bus_start(srv), 0);
-	cr_assert_geq(sd_bus_request_name(srv, "org.freedesktop.systemd1", 0), 0);
 	cr_assert_geq(sd_bus_add_fallback(srv, NULL, "/org/freedesktop/systemd1",
 	    fake_systemd_cb, relcg), 0);
 	cr_assert_geq(sd_bus_attach_event(srv, ev, SD_EVENT_PRIORITY_NORMAL), 0);
 
-	/* A template instance in a cgroup no guess would find. */
+	/* systemd not on the bus yet (restarting): guessed for this attempt only. */
 	p = run_once("{ \"type\": \"process\", \"unit\": \"tmpl@x.service\" }", &cfg);
+	cr_expect_neq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, "(path guessed: systemd cannot be asked)"), "%s",
+	    p->msg);
+	cr_assert_geq(sd_bus_request_name(srv, "org.freedesktop.systemd1", 0), 0);
+	/* A template instance in a cgroup no guess would find: the same probe asks again. */
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 1000), "probe did not finish");
 	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
 	cr_expect_str_eq(p->msg, "unit tmpl@x.service has processes");
 	probe_free(p);
@@ -676,6 +683,39 @@ Test(process, unit_cgroup_is_where_systemd_says)
 	cr_expect_str_eq(p->msg, "unit ahd-missing.service does not exist (systemd: "
 	    "not-found)");
 	probe_free(p);
+	cfg_free(cfg);
+	tu_cleanup();
+
+	/* validate / -n: a blocking call, so from a child while this loop answers. */
+	cfg = load_svc("{ \"type\": \"process\", \"unit\": \"tmpl@x.service\" }, "
+	    "{ \"type\": \"process\", \"unit\": \"ahd-missing\" }",
+	    "\"interval\": \"1s\", \"timeout\": \"500ms\"");
+	{
+		char	*text = NULL;
+		size_t	 len = 0;
+		int	 pfd[2], status = -1;
+		pid_t	 child;
+		FILE	*rf;
+
+		cr_assert_eq(pipe(pfd), 0);
+		cr_assert_geq(child = fork(), 0);
+		if (child == 0) {
+			FILE *w = fdopen(pfd[1], "w");
+			close(pfd[0]);
+			_exit(w != NULL && process_check_units(cfg, w) == 1 && fclose(w) == 0 ?
+			    0 : 1);
+		}
+		close(pfd[1]);
+		while (waitpid(child, &status, WNOHANG) == 0)
+			sd_event_run(ev, 10000);
+		cr_assert_not_null(rf = fdopen(pfd[0], "r"));
+		cr_assert_gt(getdelim(&text, &len, '\0', rf), 0);
+		fclose(rf);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", text);
+		cr_expect_str_eq(text, "warning: service svc: unit ahd-missing.service does not "
+		    "exist (systemd: not-found); its probe stays down until it does\n");
+		free(text);
+	}
 	cfg_free(cfg);
 
 	sd_bus_flush_close_unref(srv);
