@@ -613,6 +613,13 @@ get_word(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 
 	if ((r = cfg_get_string(ctx, obj, key, false, &s)) != 1)
 		return r;
+	/* A pathspace or VRF name ends up in a path: "." and ".." would climb. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		cfg_error(ctx, key, "'%s' is not a valid %s (it would name a directory "
+		    "that is not its own)", s, what);
+		free(s);
+		return -1;
+	}
 	if (!is_word(s, maxlen)) {
 		cfg_error(ctx, key, "'%s' is not a valid %s (1-%zu characters of "
 		    "A-Z a-z 0-9 _ . -)", s, what, maxlen);
@@ -802,29 +809,92 @@ trusted_node(const char *path, bool dir, char *why, size_t whylen)
 }
 
 int
-cfg_path_trusted(const char *path, char *why, size_t whylen)
+cfg_stat_trusted(const struct stat *st, char *why, size_t whylen)
 {
-	char	buf[PATH_MAX], *slash;
-
-	/* Links resolved: what runs is what is checked. A missing file is root's to create. */
-	if (realpath(path, buf) == NULL &&
-	    (size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
-		snprintf(why, whylen, "path too long");
+	if (st->st_uid != 0) {
+		snprintf(why, whylen, "owned by uid %u: only root may own it",
+		    (unsigned)st->st_uid);
 		return -1;
 	}
-	if (trusted_node(buf, false, why, whylen) == -1)
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by group or others (mode %04o): only root "
+		    "may write it", (unsigned)(st->st_mode & 07777));
 		return -1;
-	while ((slash = strrchr(buf, '/')) != NULL) {
-		if (slash == buf)
+	}
+	return 0;
+}
+
+/*
+ * One name on a path as given: a symbolic link there must be root's too
+ * (in a sticky directory its owner could point it elsewhere), and what it
+ * names follows trusted_node()'s rule.
+ */
+static int
+trusted_name(const char *path, bool dir, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0) {
+		snprintf(why, whylen, "%s is a symbolic link owned by uid %u: only root may "
+		    "own it", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	return trusted_node(path, dir, why, whylen);
+}
+
+/* path and every directory above it, by name (path is changed). */
+static int
+trusted_chain(char *path, char *why, size_t whylen)
+{
+	char	*slash;
+
+	if (trusted_name(path, false, why, whylen) == -1)
+		return -1;
+	while ((slash = strrchr(path, '/')) != NULL) {
+		if (slash == path)
 			slash[1] = '\0';
 		else
 			*slash = '\0';
-		if (trusted_node(buf, true, why, whylen) == -1)
+		if (trusted_name(path, true, why, whylen) == -1)
 			return -1;
-		if (slash == buf)
+		if (slash == path)
 			break;
 	}
 	return 0;
+}
+
+int
+cfg_path_trusted(const char *path, char *resolved, size_t reslen, char *why,
+    size_t whylen)
+{
+	struct stat	st;
+	char		given[PATH_MAX], real[PATH_MAX];
+
+	if ((size_t)snprintf(given, sizeof(given), "%s", path) >= sizeof(given)) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	/* A missing file is root's to create: the directories above it are checked. */
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		snprintf(real, sizeof(real), "%s", path);
+	} else if (realpath(path, real) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, errno == ENOENT ?
+		    "a dangling symbolic link" : strerror(errno));
+		return -1;
+	}
+	/*
+	 * Both the names as given (a directory on the way may be a link, or
+	 * writable by a user) and what they resolve to; the caller executes
+	 * the resolved path, so a link changed after the check is not followed.
+	 */
+	if (trusted_chain(given, why, whylen) == -1)
+		return -1;
+	if (resolved != NULL &&
+	    (size_t)snprintf(resolved, reslen, "%s", real) >= reslen) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	return trusted_chain(real, why, whylen);
 }
 
 int
@@ -1731,6 +1801,22 @@ cfg_new(void)
 	return cfg;
 }
 
+/*
+ * vtysh runs as the daemon's user with its groups (frrvty) and, from
+ * withdraw-all, as root: the same rule as for plugins. A missing one is
+ * not refused here (FRR may be installed later; running it says so).
+ */
+static void
+check_vtysh(struct cfg_ctx *ctx, const struct cfg *cfg)
+{
+	char	why[PATH_MAX + 256];
+
+	if (cfg_oom || cfg->frr.vtysh == NULL)
+		return;
+	if (cfg_path_trusted(cfg->frr.vtysh, NULL, 0, why, sizeof(why)) == -1)
+		cfg_error(ctx, NULL, "frr.vtysh: refusing %s: %s", cfg->frr.vtysh, why);
+}
+
 struct cfg *
 cfg_load(const char *main_path, struct cfg_errors *errs)
 {
@@ -1765,6 +1851,7 @@ cfg_load(const char *main_path, struct cfg_errors *errs)
 		cfg->services_dir = path_join(base_dir, rel);
 		free(rel);
 	}
+	check_vtysh(&ctx, cfg);
 	/*
 	 * Services are checked even when the main file has mistakes, to show
 	 * everything at once; not when it could not be read at all, as then

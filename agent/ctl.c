@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "priv.h"
 
 #define CTL_MAX_GROUPS	256
 #define CTL_WARN_US	(10 * 1000000ULL)	/* at most one refusal warning per 10 s */
@@ -368,15 +369,45 @@ ctl_count_uid(const struct ctl *c, uid_t uid)
 }
 
 /*
+ * When the shared pool is full: the oldest connection of the uid that holds
+ * the most there, if that is at least two more than uid holds (a few uids
+ * with CTL_MAX_PER_UID each must not lock every other user out); NULL if
+ * every holder has its fair share.
+ */
+static struct ctl_client *
+ctl_victim(const struct ctl *c, uid_t uid)
+{
+	struct ctl_client	*victim = NULL;
+	unsigned		 most = 0, n;
+
+	for (struct ctl_client *cl = c->clients; cl != NULL; cl = cl->next) {
+		if (cl->priv_slot)
+			continue;
+		/* The list is newest first: the last one seen is the oldest. */
+		n = ctl_count_uid(c, cl->s.uid);
+		if (n > most || (n == most && victim != NULL && victim->s.uid == cl->s.uid)) {
+			most = n;
+			victim = cl;
+		}
+	}
+	if (victim == NULL || most < ctl_count_uid(c, uid) + 2)
+		return NULL;
+	return victim;
+}
+
+/*
  * NULL when one more connection of uid fits, else why not: each uid may
- * hold CTL_MAX_PER_UID, all others together CTL_MAX_CLIENTS, and root and the admin group have
- * CTL_MAX_PRIV_CLIENTS of their own, so that held connections can lock
- * nobody out but their holder.
+ * hold CTL_MAX_PER_UID, all others together CTL_MAX_CLIENTS (when that is
+ * full, *evict is a connection of a heavier holder to close for it), and
+ * root and the admin group have CTL_MAX_PRIV_CLIENTS of their own, so that
+ * held connections can lock nobody out but their holder.
  */
 static const char *
-ctl_admit(const struct ctl *c, uid_t uid, bool privileged, bool *priv_slot)
+ctl_admit(const struct ctl *c, uid_t uid, bool privileged, bool *priv_slot,
+    struct ctl_client **evict)
 {
 	*priv_slot = false;
+	*evict = NULL;
 	if (ctl_count_uid(c, uid) >= CTL_MAX_PER_UID)
 		return "too many connections from this user";
 	if (c->nclients - c->npriv < CTL_MAX_CLIENTS)
@@ -385,6 +416,8 @@ ctl_admit(const struct ctl *c, uid_t uid, bool privileged, bool *priv_slot)
 		*priv_slot = true;
 		return NULL;
 	}
+	if ((*evict = ctl_victim(c, uid)) != NULL)
+		return NULL;
 	return "too many connections";
 }
 
@@ -423,7 +456,7 @@ static int
 ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 {
 	struct ctl		*c = arg;
-	struct ctl_client	*cl;
+	struct ctl_client	*cl, *victim;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
 	const char		*why;
@@ -441,10 +474,16 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 		return 0;
 	}
 	privileged = peer_privileged(c, fd, &cred);
-	if ((why = ctl_admit(c, cred.uid, privileged, &priv_slot)) != NULL) {
+	if ((why = ctl_admit(c, cred.uid, privileged, &priv_slot, &victim)) != NULL) {
 		ctl_warn_refused(c, &cred, why);
 		reject(fd, why);
 		return 0;
+	}
+	if (victim != NULL) {
+		log_debug("control: the pool is full: closing the oldest connection of uid "
+		    "%u for pid %d (uid %u)", (unsigned)victim->s.uid, (int)cred.pid,
+		    (unsigned)cred.uid);
+		client_free(victim);
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		reject(fd, "out of memory");
@@ -493,9 +532,9 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct stat		 st;
-	struct group		 gr, *grp = NULL;
+	struct group		 gr;
 	struct ctl		*c;
-	char			 grbuf[4096];
+	char			*grbuf = NULL;
 	mode_t			 old;
 	int			 r;
 
@@ -514,11 +553,15 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->arg = arg;
 	c->idle_us = CTL_IDLE_US;
 	/* Looked up once: no NSS call on the loop for every connection. */
-	if (getgrnam_r(CTL_ADMIN_GROUP, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp != NULL)
-		ctl_set_admin_gid(c, grp->gr_gid);
-	else
+	if ((r = priv_getgrnam(CTL_ADMIN_GROUP, &gr, &grbuf)) == 1)
+		ctl_set_admin_gid(c, gr.gr_gid);
+	else if (r == 0)
 		log_warn("control: group %s does not exist: only root may drain, undrain "
 		    "and reload", CTL_ADMIN_GROUP);
+	else
+		log_warn("control: cannot look up group %s: %s: only root may drain, "
+		    "undrain and reload", CTL_ADMIN_GROUP, strerror(errno));
+	free(grbuf);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

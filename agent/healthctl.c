@@ -24,6 +24,7 @@
 #include "nl.h"
 #include "peek.h"
 #include "plugin.h"
+#include "priv.h"
 #include "probe.h"
 #include "process.h"
 #include "state.h"
@@ -489,7 +490,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	enum nagios_state	  total = NAGIOS_OK;
 	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
 	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
-	char			  t[32];
+	char			  t[32], why[256];
 	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
 	sigset_t		  mask;
 	int			  r, rc = EXIT_UNKNOWN;
@@ -505,6 +506,18 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
+		plugin_line("UNKNOWN", summary);
+		goto out;
+	}
+	/*
+	 * exec plugins run as their own users, which takes root: an
+	 * unprivileged monitoring user cannot tell anything about them, and
+	 * that is not the service's fault (never CRITICAL).
+	 */
+	if (nexec > 0 && !priv_can_switch(why, sizeof(why))) {
+		snprintf(summary, sizeof(summary), "cannot run the exec probes of %s as their "
+		    "users: %s; run check as root (or use status, which any user may)",
+		    all ? "the services" : name, why);
 		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
@@ -1294,7 +1307,9 @@ reach_word(const char *s)
 {
 	size_t	n = strlen(s);
 
-	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	/* "." and "..": a pathspace is a directory name under FRR's run directory. */
+	return n > 0 && n <= 64 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
@@ -1326,9 +1341,10 @@ static int
 reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
 {
 	struct peek	 pk;
-	char		*dir = NULL, *sdir = NULL, *joined, *slash;
+	char		*dir = NULL, *sdir = NULL, *joined, *slash, why[256];
 	int		 rc = -1;
 
+	/* peek_open() and peek_prefixes() refuse files others may write. */
 	if (peek_open(&pk, path, err, errlen) == -1)
 		goto out;
 	if (peek_string(&pk, NULL, "state_file", DEFAULT_STATE, &r->state_file, err,
@@ -1346,6 +1362,11 @@ reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
 	    (r->vrf != NULL && !reach_word(r->vrf))) {
 		snprintf(err, errlen, "%s: state_file, services_dir, frr.vtysh, frr.pathspace "
 		    "or frr.vrf is not usable", path);
+		goto out;
+	}
+	/* Run as root: the same rule as for plugins (cfg_load() applies it too). */
+	if (cfg_path_trusted(r->vtysh, NULL, 0, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "refusing frr.vtysh %.200s: %s", r->vtysh, why);
 		goto out;
 	}
 	/* The shortest frr.timeout that vtysh gets; the deadline adds to it. */
@@ -1715,7 +1736,7 @@ main(int argc, char *argv[])
 {
 	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
 	char		*args[16];
-	char		*sock, *end;
+	char		*sock, *end, err[256];
 	double		 timeout_s = 0;
 	bool		 json = false, force = false, verbose = false;
 	int		 nargs = 0, rc;
@@ -1760,6 +1781,12 @@ main(int argc, char *argv[])
 			usage(stderr);
 			return EXIT_UNKNOWN;
 		}
+	}
+	/* Before anything is read or run; withdraw-all alone changes addresses. */
+	if (priv_ctl_init(cmd != NULL && strcmp(cmd, "withdraw-all") == 0, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: cannot drop capabilities: %s\n", err);
+		return EXIT_UNKNOWN;
 	}
 	if (cmd != NULL && strcmp(cmd, "validate") == 0 && nargs == 0)
 		return cmd_validate(path);

@@ -10,13 +10,19 @@
 
 #include <json-c/json.h>
 
+#include "cfg.h"
 #include "peek.h"
 
 #define PEEK_MAX_SIZE	(4 * 1024 * 1024)
 
-/* The whole file, or NULL with errno (ENOENT: there is none). */
+/*
+ * The whole file, or NULL with errno (ENOENT: there is none; EPERM: it
+ * fails the configuration's trust rule, why says how). What is read here
+ * decides what root withdraws and which vtysh it runs: the same rule as
+ * cfg_load(), checked on the descriptor that is read.
+ */
 static char *
-peek_slurp(const char *path)
+peek_slurp(const char *path, char *why, size_t whylen)
 {
 	struct stat	 sb;
 	char		*text = NULL;
@@ -28,6 +34,10 @@ peek_slurp(const char *path)
 		return NULL;
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > PEEK_MAX_SIZE) {
 		errno = EINVAL;
+		goto fail;
+	}
+	if (cfg_stat_trusted(&sb, why, whylen) == -1) {
+		errno = EPERM;
 		goto fail;
 	}
 	if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
@@ -57,16 +67,21 @@ fail:
 int
 peek_open(struct peek *pk, const char *path, char *err, size_t errlen)
 {
+	char	why[128];
+
 	memset(pk, 0, sizeof(*pk));
 	if ((pk->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((pk->text = peek_slurp(path)) == NULL) {
+	if ((pk->text = peek_slurp(path, why, sizeof(why))) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "%s: %s", path, errno == EINVAL ?
-		    "not a regular file of sane size" : strerror(errno));
+		if (errno == EPERM)
+			snprintf(err, errlen, "%s: refusing a configuration file %s", path, why);
+		else
+			snprintf(err, errlen, "%s: %s", path, errno == EINVAL ?
+			    "not a regular file of sane size" : strerror(errno));
 		return -1;
 	}
 	pk->obj = json_tokener_parse(pk->text);
@@ -288,8 +303,9 @@ peek_prefixes(const char *dir, struct pfx **out, size_t *n, char *err, size_t er
 {
 	struct json_object	*o, *arr, *v;
 	struct dirent		*de;
+	struct stat		 sb;
 	DIR			*d;
-	char			 path[4096], *text;
+	char			 path[4096], why[128], *text;
 	int			 rc = -1;
 
 	*out = NULL;
@@ -298,12 +314,25 @@ peek_prefixes(const char *dir, struct pfx **out, size_t *n, char *err, size_t er
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
+	/* Whoever may write there may add a service: the rule of cfg_load(). */
+	if (fstat(dirfd(d), &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (cfg_stat_trusted(&sb, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: refusing a services directory %s", dir, why);
+		goto out;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (!peek_is_service_file(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((text = peek_slurp(path)) == NULL)
-			continue;
+		if ((text = peek_slurp(path, why, sizeof(why))) == NULL) {
+			if (errno != EPERM)
+				continue;
+			snprintf(err, errlen, "%s: refusing a configuration file %s", path, why);
+			goto out;
+		}
 		o = json_tokener_parse(text);
 		if (o != NULL && json_object_is_type(o, json_type_object) &&
 		    json_object_object_get_ex(o, "prefixes", &arr) &&

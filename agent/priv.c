@@ -1,7 +1,10 @@
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -15,6 +18,12 @@
 /* What a child needs to become another user and drop everything. */
 #define PRIV_SWITCH_CAPS	((UINT64_C(1) << CAP_SETUID) | (UINT64_C(1) << CAP_SETGID) | \
 				 (UINT64_C(1) << CAP_SETPCAP))
+/* Plugins run as another uid: killing them at timeout takes CAP_KILL. */
+#define PRIV_KILL_CAP		(UINT64_C(1) << CAP_KILL)
+/* Kept permitted, never effective except for the moment they are used. */
+#define PRIV_HELD_CAPS		(PRIV_SWITCH_CAPS | PRIV_KILL_CAP)
+/* NSS buffers grow (on ERANGE) up to this: a group of many members is large. */
+#define PRIV_NSS_MAX		(1024 * 1024)
 /* Higher than any capability the kernel knows; PR_CAPBSET_DROP says EINVAL past the last. */
 #define PRIV_CAP_MAX		64
 
@@ -76,7 +85,35 @@ priv_init(char *err, size_t errlen)
 	}
 	if (geteuid() == 0)
 		return 0;
-	c.eff &= ~PRIV_SWITCH_CAPS;
+	c.eff &= ~PRIV_HELD_CAPS;
+	c.inh = 0;
+	if (priv_set(&c) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_ctl_init(bool net_admin, char *err, size_t errlen)
+{
+	struct priv_caps	c;
+	uint64_t		keep = net_admin ? UINT64_C(1) << CAP_NET_ADMIN : 0;
+
+	/* Root regains every capability at exec anyway; its children are root's business. */
+	if (geteuid() == 0)
+		return 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL) {
+		snprintf(err, errlen, "clearing the ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (priv_get(&c) == -1) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -1;
+	}
+	c.eff &= keep;
+	c.prm &= keep;
 	c.inh = 0;
 	if (priv_set(&c) == -1) {
 		snprintf(err, errlen, "capset: %s", strerror(errno));
@@ -102,11 +139,11 @@ priv_can_switch(char *why, size_t whylen)
 		snprintf(why, whylen, "capget: %s", strerror(errno));
 		return false;
 	}
-	if ((c.prm & PRIV_SWITCH_CAPS) == PRIV_SWITCH_CAPS)
+	if ((c.prm & PRIV_HELD_CAPS) == PRIV_HELD_CAPS)
 		return true;
 	snprintf(why, whylen, "this process (uid %u) is not root and lacks CAP_SETUID, "
-	    "CAP_SETGID or CAP_SETPCAP (the unit grants them: AmbientCapabilities=, "
-	    "CapabilityBoundingSet=)", (unsigned)geteuid());
+	    "CAP_SETGID, CAP_SETPCAP or CAP_KILL (the unit grants them: "
+	    "AmbientCapabilities=, CapabilityBoundingSet=)", (unsigned)geteuid());
 	return false;
 }
 
@@ -148,6 +185,108 @@ priv_drop_child(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
 		return -1;
 	}
 	return 0;
+}
+
+int
+priv_kill_group(pid_t pgid)
+{
+	struct priv_caps	c;
+	bool			raised = false;
+	int			r, e;
+
+	/* CAP_KILL is effective only for these two calls (see priv_init()). */
+	if (geteuid() != 0 && priv_get(&c) == 0 && (c.prm & PRIV_KILL_CAP) &&
+	    !(c.eff & PRIV_KILL_CAP)) {
+		c.eff |= PRIV_KILL_CAP;
+		raised = priv_set(&c) == 0;
+	}
+	r = kill(-pgid, SIGKILL);
+	/* A child killed before its setpgid() is alone in its parent's group. */
+	if (r == -1 && errno == ESRCH)
+		r = kill(pgid, SIGKILL);
+	e = errno;
+	if (raised) {
+		c.eff &= ~PRIV_KILL_CAP;
+		if (priv_set(&c) == -1 && r == 0) {
+			e = errno;
+			r = -1;
+		}
+	}
+	errno = e;
+	return r;
+}
+
+/* The buffer to start with: what sysconf() says, or a sane size. */
+static size_t
+priv_nss_size(int name)
+{
+	long	n = sysconf(name);
+
+	return n > 0 && n < PRIV_NSS_MAX ? (size_t)n : 4096;
+}
+
+/* What a *_r lookup said: 1 found, 0 no such entry, -1 with errno. */
+static int
+priv_nss_result(int r, bool found, char **buf)
+{
+	if (r == 0 && found)
+		return 1;
+	free(*buf);
+	*buf = NULL;
+	if (r == 0 || r == ENOENT)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+int
+priv_getgrnam(const char *name, struct group *gr, char **buf)
+{
+	struct group	*res = NULL;
+	size_t		 len = priv_nss_size(_SC_GETGR_R_SIZE_MAX);
+	char		*b;
+	int		 r;
+
+	*buf = NULL;
+	for (;;) {
+		if ((b = realloc(*buf, len)) == NULL) {
+			free(*buf);
+			*buf = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		*buf = b;
+		r = getgrnam_r(name, gr, *buf, len, &res);
+		if (r != ERANGE || len >= PRIV_NSS_MAX)
+			break;
+		len *= 2;
+	}
+	return priv_nss_result(r, res != NULL, buf);
+}
+
+int
+priv_getpwnam(const char *name, struct passwd *pw, char **buf)
+{
+	struct passwd	*res = NULL;
+	size_t		 len = priv_nss_size(_SC_GETPW_R_SIZE_MAX);
+	char		*b;
+	int		 r;
+
+	*buf = NULL;
+	for (;;) {
+		if ((b = realloc(*buf, len)) == NULL) {
+			free(*buf);
+			*buf = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		*buf = b;
+		r = getpwnam_r(name, pw, *buf, len, &res);
+		if (r != ERANGE || len >= PRIV_NSS_MAX)
+			break;
+		len *= 2;
+	}
+	return priv_nss_result(r, res != NULL, buf);
 }
 
 const char *

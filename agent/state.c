@@ -288,12 +288,25 @@ int
 state_read(const char *path, struct state *st, char *err, size_t errlen)
 {
 	struct json_object	*o = NULL, *arr, *v;
+	struct stat		 sb;
 	char			*text, why[256];
 	int			 rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return 1;
+	/*
+	 * Only a missing file means nothing to withdraw: a link (dangling or
+	 * not) is not the daemon's file, and must not read as "nothing".
+	 */
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "a symbolic link, not a file the daemon wrote");
+		return -1;
+	}
 	if ((text = state_slurp(path, err, errlen)) == NULL)
 		return -1;
 	if ((o = json_tokener_parse(text)) == NULL) {

@@ -41,9 +41,12 @@
 #define EXEC_OUT_MAX	16384
 #define EXEC_GROUPS_MAX	256
 #define EXEC_USER	"anycast-healthd-probe"
+/* exec_kill_now(): how many milliseconds a killed child may take to go. */
+#define EXEC_REAP_TRIES	20
 
 struct exec_params {
-	char		**argv;
+	char		**argv;		/* argv[0] as configured: for messages */
+	char		 *prog;		/* argv[0] resolved and checked: what runs */
 	char		 *user;
 	uid_t		  uid;
 	gid_t		  gid;
@@ -135,6 +138,7 @@ exec_free_params(void *arg)
 	if (ep == NULL)
 		return;
 	cfg_strv_free(ep->argv);
+	free(ep->prog);
 	free(ep->user);
 	free(ep);
 }
@@ -146,22 +150,34 @@ exec_free_params(void *arg)
 static const char *
 exec_forbidden_gid(gid_t gid)
 {
-	struct group	gr, *grp;
-	char		buf[4096];
+	static char	why[128];
+	struct group	gr;
+	char		*buf;
 	gid_t		mine[EXEC_GROUPS_MAX];
-	int		n;
+	int		n, r;
 
 	if (gid == 0)
 		return "root";
-	for (size_t i = 0; exec_forbidden_groups[i] != NULL; i++)
-		if (getgrnam_r(exec_forbidden_groups[i], &gr, buf, sizeof(buf), &grp) == 0 &&
-		    grp != NULL && grp->gr_gid == gid)
+	for (size_t i = 0; exec_forbidden_groups[i] != NULL; i++) {
+		r = priv_getgrnam(exec_forbidden_groups[i], &gr, &buf);
+		if (r == -1) {
+			/* Fail closed: an unknown answer is not "not that group". */
+			snprintf(why, sizeof(why), "cannot look up group %s: %s",
+			    exec_forbidden_groups[i], strerror(errno));
+			return why;
+		}
+		n = r == 1 && gr.gr_gid == gid;
+		free(buf);
+		if (n)
 			return exec_forbidden_groups[i];
+	}
 	/* The daemon's own groups (a non-root daemon's: frrvty, its primary group). */
 	if (geteuid() != 0) {
 		if (gid == getegid())
 			return "the daemon's group";
 		n = getgroups(EXEC_GROUPS_MAX, mine);
+		if (n == -1)
+			return "the daemon's groups cannot be read";
 		for (int i = 0; i < n; i++)
 			if (mine[i] == gid)
 				return "one of the daemon's groups";
@@ -177,29 +193,37 @@ exec_forbidden_gid(gid_t gid)
 static int
 exec_resolve_user(struct cfg_ctx *ctx, struct exec_params *ep)
 {
-	struct passwd	 pw, *pwp = NULL, dpw, *dpwp = NULL;
-	char		 pwbuf[4096], dbuf[4096], why[256];
+	struct passwd	 pw, dpw;
+	char		*pwbuf = NULL, *dbuf = NULL, why[256];
 	const char	*bad;
-	int		 r;
+	int		 r, dr;
 
-	r = getpwnam_r(ep->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
-	if (pwp == NULL) {
-		if (strcmp(ep->user, EXEC_USER) == 0)
+	if ((r = priv_getpwnam(ep->user, &pw, &pwbuf)) != 1) {
+		if (r == -1)
+			cfg_error(ctx, "user", "cannot look up user '%s': %s", ep->user,
+			    strerror(errno));
+		else if (strcmp(ep->user, EXEC_USER) == 0)
 			cfg_error(ctx, "user", "no such user '%s' (the default user of exec "
 			    "plugins, created by the packages; create it with "
 			    "'useradd --system --no-create-home --shell /usr/sbin/nologin %s' "
-			    "or name another unprivileged user in \"user\")%s%s",
-			    ep->user, ep->user, r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+			    "or name another unprivileged user in \"user\")",
+			    ep->user, ep->user);
 		else
-			cfg_error(ctx, "user", "no such user '%s'%s%s", ep->user,
-			    r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+			cfg_error(ctx, "user", "no such user '%s'", ep->user);
 		return -1;
 	}
 	ep->uid = pw.pw_uid;
 	ep->gid = pw.pw_gid;
-	if (ep->uid == 0 || (geteuid() != 0 && ep->uid == geteuid()) ||
-	    (getpwnam_r(EXEC_DAEMON_USER, &dpw, dbuf, sizeof(dbuf), &dpwp) == 0 &&
-	    dpwp != NULL && dpw.pw_uid == ep->uid)) {
+	free(pwbuf);
+	if ((dr = priv_getpwnam(EXEC_DAEMON_USER, &dpw, &dbuf)) == -1) {
+		cfg_error(ctx, "user", "cannot look up user '%s': %s", EXEC_DAEMON_USER,
+		    strerror(errno));
+		return -1;
+	}
+	if (dr == 1 && dpw.pw_uid != ep->uid)
+		dr = 0;
+	free(dbuf);
+	if (ep->uid == 0 || (geteuid() != 0 && ep->uid == geteuid()) || dr == 1) {
 		cfg_error(ctx, "user", "'%s' (uid %u) is %s: a plugin must run as an "
 		    "unprivileged user of its own", ep->user, (unsigned)ep->uid,
 		    ep->uid == 0 ? "root" : "the daemon's user");
@@ -230,7 +254,7 @@ static int
 exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
 	struct exec_params	*ep;
-	char			 why[PATH_MAX + 128];
+	char			 why[PATH_MAX + 128], prog[PATH_MAX];
 	size_t			 argc = 0;
 	int			 ok = 0, r;
 
@@ -248,9 +272,13 @@ exec_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		/* No shell and no PATH search: what runs is exactly what is named. */
 		cfg_error(ctx, "command[0]", "'%s' is not an absolute path", ep->argv[0]);
 		ok = -1;
-	} else if (cfg_path_trusted(ep->argv[0], why, sizeof(why)) == -1) {
+	} else if (cfg_path_trusted(ep->argv[0], prog, sizeof(prog), why,
+	    sizeof(why)) == -1) {
 		/* Whoever can replace the program runs code in every attempt. */
 		cfg_error(ctx, "command[0]", "refusing %s: %s", ep->argv[0], why);
+		ok = -1;
+	} else if ((ep->prog = strdup(prog)) == NULL) {
+		cfg_error(ctx, NULL, "out of memory");
 		ok = -1;
 	}
 	if (cfg_get_string(ctx, obj, "user", false, &ep->user) == -1)
@@ -315,7 +343,7 @@ exec_child(const struct exec_params *ep, int devnull, int out, int err)
 	nofile_child();
 	if (priv_drop_child(ep->uid, ep->gid, ep->groups, (size_t)ep->ngroups, &stage) == -1)
 		exec_fail(err, STAGE_USER, (int)stage);
-	execve(ep->argv[0], ep->argv, exec_env);
+	execve(ep->prog, ep->argv, exec_env);
 	exec_fail(err, STAGE_EXEC, 0);
 	_exit(127);
 }
@@ -493,7 +521,7 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	}
 	ep = p->cfg->params;
 	/* Leftovers in its group go too; the zombie keeps the group ID from being reused. */
-	kill(-run->pid, SIGKILL);
+	priv_kill_group(run->pid);
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PIDFD, (id_t)run->pidfd, &si, WEXITED | WNOHANG) == -1 ||
 	    si.si_pid == 0) {
@@ -533,14 +561,28 @@ exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
-/* Kills and reaps a child that cannot be watched; a just-forked child dies at once. */
+/*
+ * Kills a child that cannot be watched (a just-forked one dies at once)
+ * and reaps it if it is gone within a few milliseconds: never a blocking
+ * wait, a child in an uninterruptible sleep must not freeze the loop. One
+ * that is not gone stays a zombie, still tracked (its group ID is not
+ * reused), until the daemon exits.
+ */
 static void
 exec_kill_now(struct exec_run *run)
 {
-	kill(-run->pid, SIGKILL);
-	kill(run->pid, SIGKILL);
-	waitpid(run->pid, NULL, 0);
-	exec_untrack(run->pid);
+	if (priv_kill_group(run->pid) == -1 && errno != ESRCH)
+		log_warn("cannot kill plugin process group %d: %s", (int)run->pid,
+		    strerror(errno));
+	for (int i = 0; i < EXEC_REAP_TRIES; i++) {
+		if (waitpid(run->pid, NULL, WNOHANG) == run->pid) {
+			exec_untrack(run->pid);
+			return;
+		}
+		usleep(1000);
+	}
+	log_warn("plugin process %d did not exit after SIGKILL: left unreaped",
+	    (int)run->pid);
 }
 
 /* Timeout or shutdown: the plugin and everything it started are killed. */
@@ -553,7 +595,9 @@ exec_abort(struct probe *p)
 		return;
 	p->run = NULL;
 	run->p = NULL;
-	kill(-run->pid, SIGKILL);
+	if (priv_kill_group(run->pid) == -1 && errno != ESRCH)
+		log_warn("cannot kill plugin process group %d: %s", (int)run->pid,
+		    strerror(errno));
 	exec_close_out(run);
 	if (run->exit_src == NULL ||
 	    sd_event_source_set_destroy_callback(run->exit_src, exec_reap_destroy) < 0 ||

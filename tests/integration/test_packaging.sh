@@ -192,10 +192,11 @@ fi
 # capabilities, /run/anycast-healthd made for it (RuntimeDirectory=, mode 0755); in a
 # scratch network namespace so that nothing here is touched.
 install -d -m 0755 -o anycast-healthd -g anycast-healthd /run/anycast-healthd
+# The unit's own list (CAP_NET_ADMIN CAP_SETUID ... -> +net_admin,+setuid,...).
+ucaps=$(sed -n 's/^AmbientCapabilities=//p' "$top/packaging/anycast-healthd.service" |
+    tr 'A-Z ' 'a-z,' | sed 's/cap_/+/g')
 unshare --net setpriv --reuid=anycast-healthd --regid=anycast-healthd --init-groups \
-    --inh-caps=-all,+net_admin,+setuid,+setgid,+setpcap \
-    --ambient-caps=-all,+net_admin,+setuid,+setgid,+setpcap \
-    --bounding-set=-all,+net_admin,+setuid,+setgid,+setpcap \
+    --inh-caps=-all,"$ucaps" --ambient-caps=-all,"$ucaps" --bounding-set=-all,"$ucaps" \
     /usr/sbin/anycast-healthd >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 50); do

@@ -95,24 +95,35 @@ ctl() { "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
 cat >"$plug/vtysh" <<EOF
 #!/bin/sh
 ls -l /proc/\$\$/fd/ 2>/dev/null | grep -c 'socket:' >"$report/vtysh-sockets.\$\$" || true
+echo "\$(cat /proc/\$PPID/comm) \$(awk '/^Cap(Prm|Amb)/ { printf "%s ", \$2 }' /proc/\$PPID/status /proc/\$\$/status)" >"$report/vtysh-caps.\$\$"
 exec /usr/bin/vtysh "\$@"
 EOF
 # The attacker's plugin: what it is, and what it tries.
 cat >"$plug/attack.sh" <<EOF
 #!/bin/sh
 caps=\$(awk '/^(CapEff|CapPrm|CapInh|CapAmb|CapBnd|NoNewPrivs):/ { printf "%s%s ", \$1, \$2 }' /proc/self/status)
-if "$AHD_HEALTHCTL" -s "$sock" drain web >/dev/null 2>&1; then drain=DONE; else drain=refused; fi
+# Each refusal's own words are kept: "refused" must mean refused, not broken.
+if "$AHD_HEALTHCTL" -s "$sock" drain web >"$report/drain-out.tmp" 2>&1; then drain=DONE; else drain=refused; fi
+mv "$report/drain-out.tmp" "$report/drain-out.txt"
+if "$AHD_HEALTHCTL" -s "$sock" status >/dev/null 2>&1 || [ \$? -lt 3 ]; then status=ok; else status=failed; fi
 if (echo '{}' >"$state") 2>/dev/null || (echo '{}' >"$state.tmp") 2>/dev/null ||
 	(: >"$run/planted") 2>/dev/null; then st=WRITTEN; else st=refused; fi
 if vtysh -N "$AHD_NODE" -c 'configure terminal' -c 'router bgp $AHD_NODE_ASN' \
-	-c 'address-family ipv4 unicast' -c 'network 198.51.100.200/32' >/dev/null 2>&1; then vt=DONE; else vt=refused; fi
+	-c 'address-family ipv4 unicast' -c 'network 198.51.100.200/32' >"$report/vtysh-out.tmp" 2>&1; then vt=DONE; else vt=refused; fi
+mv "$report/vtysh-out.tmp" "$report/vtysh-out.txt"
 if cat /proc/\$PPID/environ >/dev/null 2>&1; then pt=READ; else pt=refused; fi
 sockets=\$(ls -l /proc/\$\$/fd/ 2>/dev/null | grep -c 'socket:')
-echo "\${caps}uid=\$(id -u) gid=\$(id -g) groups=\$(id -G) drain=\$drain state=\$st vtysh=\$vt ptrace=\$pt sockets=\$sockets" >"$report/attack.txt.tmp"
+echo "\${caps}uid=\$(id -u) gid=\$(id -g) groups=\$(id -G) status=\$status drain=\$drain state=\$st vtysh=\$vt ptrace=\$pt sockets=\$sockets" >"$report/attack.txt.tmp"
 mv "$report/attack.txt.tmp" "$report/attack.txt"
 echo "attack done"
 EOF
-chmod 755 "$plug/vtysh" "$plug/attack.sh"
+# A hung plugin with a child of its own: killed with it at every timeout.
+cat >"$plug/hang.sh" <<EOF
+#!/bin/sh
+sleep 61 &
+exec sleep 60
+EOF
+chmod 755 "$plug/vtysh" "$plug/attack.sh" "$plug/hang.sh"
 
 cat >"$etc/anycast-healthd.json" <<JSON
 { "interface": "lo", "control_socket": "$sock", "state_file": "$state", "on_exit": "withdraw",
@@ -123,6 +134,11 @@ cat >"$etc/services.d/dns.json" <<JSON
 { "prefixes": ["$V4"], "method": "address",
   "interval": "500ms", "timeout": "400ms", "rise": 1, "fall": 2,
   "probes": [ { "type": "exec", "command": ["$plug/attack.sh"], "interval": "1s", "timeout": "900ms" } ] }
+JSON
+cat >"$etc/services.d/hang.json" <<JSON
+{ "prefixes": ["192.0.2.54/32"], "method": "address",
+  "interval": "500ms", "timeout": "400ms", "rise": 1, "fall": 2,
+  "probes": [ { "type": "exec", "command": ["$plug/hang.sh"], "interval": "1500ms", "timeout": "1s" } ] }
 JSON
 # HTTP probes to a server that accepts and never answers: curl's sockets stay open.
 hung_probes=""
@@ -173,6 +189,14 @@ else
 	ahd_fail "daemon -n without capabilities: rc $rc: $out"
 fi
 
+# check by a monitoring user cannot run plugins as their users: UNKNOWN, not CRITICAL.
+out=$(runuser -u "$MUSER" -- "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" check dns 2>&1) && rc=0 || rc=$?
+if ((rc == 3)) && [[ $out == "ANYCAST-HEALTH UNKNOWN - cannot run the exec probes of dns as their users:"*"run check as root"* ]]; then
+	ahd_pass "check as an unprivileged user: UNKNOWN with the reason (${out%%;*})"
+else
+	ahd_fail "check as $MUSER: rc $rc: $out"
+fi
+
 ahd_setup_netns
 ahd_start_gobgp
 ahd_start_frr
@@ -184,7 +208,7 @@ ahd_start_tcp_service web "$WEB_PORT"
 ahd_start_bg hung socat "TCP-LISTEN:$HUNG_PORT,bind=127.0.0.1,fork,reuseaddr" "SYSTEM:sleep 600"
 
 # The unit's way: User=, SupplementaryGroups (initgroups), AmbientCapabilities=.
-caps=+net_admin,+setuid,+setgid,+setpcap
+caps=+net_admin,+setuid,+setgid,+setpcap,+kill
 ahd_start_bg daemon setpriv --reuid="$DUSER" --regid="$DUSER" --init-groups \
 	--inh-caps=-all,$caps --ambient-caps=-all,$caps --bounding-set=-all,$caps \
 	--no-new-privs "$AHD_DAEMON" -c "$etc/anycast-healthd.json"
@@ -206,13 +230,30 @@ if [[ $rep == "$want"* ]]; then
 else
 	ahd_fail "plugin privileges: '$rep', want '$want...'"
 fi
-[[ $rep == *" drain=refused "* ]] && ahd_pass "plugin cannot drain" || ahd_fail "plugin drain: $rep"
+dout=$(cat "$report/drain-out.txt" 2>/dev/null || true)
+if [[ $rep == *" status=ok drain=refused "* && $dout == *"permission denied"* ]]; then
+	ahd_pass "plugin gets status but cannot drain ($dout)"
+else
+	ahd_fail "plugin status/drain: $rep: $dout"
+fi
 [[ $rep == *" state=refused "* ]] && ahd_pass "plugin cannot write the state file or its directory" ||
 	ahd_fail "plugin state file: $rep"
-if [[ $rep == *" vtysh=refused "* ]] && ! grep -q 198.51.100.200 <<<"$(ahd_vtysh -c 'show running-config')"; then
-	ahd_pass "plugin cannot run vtysh configure"
+# The control: the same commands work for the daemon's user (in frrvty).
+vout=$(cat "$report/vtysh-out.txt" 2>/dev/null || true)
+if ahd_node runuser -u "$DUSER" -- vtysh -N "$AHD_NODE" -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" \
+	-c 'address-family ipv4 unicast' -c 'network 198.51.100.201/32' >/dev/null 2>&1 &&
+	grep -q 198.51.100.201 <<<"$(ahd_vtysh -c 'show running-config')"; then
+	ctl_vt=works
 else
-	ahd_fail "plugin vtysh: $rep"
+	ctl_vt=FAILS
+fi
+ahd_vtysh -c 'configure terminal' -c "router bgp $AHD_NODE_ASN" -c 'address-family ipv4 unicast' \
+	-c 'no network 198.51.100.201/32' >/dev/null 2>&1 || true
+if [[ $rep == *" vtysh=refused "* && $ctl_vt == works && $vout == *"ermission denied"* ]] &&
+	! grep -q 198.51.100.200 <<<"$(ahd_vtysh -c 'show running-config')"; then
+	ahd_pass "plugin cannot run vtysh configure (permission denied), the daemon's user can"
+else
+	ahd_fail "plugin vtysh: $rep; its output: $vout; as the daemon's user: $ctl_vt"
 fi
 [[ $rep == *" ptrace=refused "* ]] && ahd_pass "plugin cannot inspect the daemon (ptrace access check)" ||
 	ahd_fail "plugin ptrace: $rep"
@@ -229,6 +270,34 @@ if ((inflight > 0)) && [[ $rep == *" sockets=0" ]] && [[ -n $vt && $vt == "0 " ]
 	ahd_pass "no socket leaks into plugins or vtysh ($inflight HTTP connections in flight; $nvt vtysh runs)"
 else
 	ahd_fail "descriptors: $inflight in flight, plugin '${rep##* }', vtysh socket counts '$vt'"
+fi
+
+# 2b. A hung plugin is killed at its timeout with its child, although it
+# runs as another uid: CAP_KILL is permitted, raised around kill() only.
+# The fewest descriptors over a second, before and after 8 s (5 timeouts).
+fdmin() {
+	local i n m=100000
+	for ((i = 0; i < 10; i++)); do
+		n=$(find "/proc/$dpid/fd" -mindepth 1 2>/dev/null | wc -l)
+		((n < m)) && m=$n
+		sleep 0.1
+	done
+	echo "$m"
+}
+eff=$(awk '/^CapEff:/ { print $2 }' /proc/"$dpid"/status)
+if [[ $eff == 0000000000001000 ]]; then
+	ahd_pass "the daemon's effective set is CAP_NET_ADMIN only (CAP_KILL and the switching caps: permitted only)"
+else
+	ahd_fail "daemon CapEff $eff, want 0000000000001000"
+fi
+fd0=$(fdmin)
+sleep 8
+fd1=$(fdmin)
+old=$(ps -u anycast-healthd-probe -o etimes=,args= | awk '$1 >= 3 && $2 == "sleep"' | wc -l)
+if ((old == 0 && fd1 - fd0 <= 2)); then
+	ahd_pass "a hung plugin (sleep 60, timeout 1s) is killed with its child each time; daemon descriptors $fd0 -> $fd1"
+else
+	ahd_fail "hung plugin: $old sleep process(es) of anycast-healthd-probe older than 3 s; daemon descriptors $fd0 -> $fd1"
 fi
 
 # 3. Who may do what on the control socket.
@@ -300,8 +369,31 @@ if ((rc == 3)) && [[ $out == *"$sock"* ]]; then
 else
 	ahd_fail "status with a broken main file: rc $rc: $out"
 fi
-out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all 2>&1) && rc=0 || rc=$?
+# A main file that others may write is refused, broken or not: withdraw-all
+# (root) must not fall back to reading it tolerantly and run its vtysh.
+sed "s|\"vtysh\": \"[^\"]*\"|\"vtysh\": \"$AHD_TMP/evil.sh\"|" "$etc/anycast-healthd.json" >"$etc/writable.json"
+chmod 664 "$etc/writable.json"
+out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/writable.json" withdraw-all 2>&1) && rc=0 || rc=$?
+if ((rc != 0)) && [[ ! -e $AHD_TMP/pwned && $out == *"refusing a configuration file writable by group"* ]] &&
+	ahd_on_lo "$V4"; then
+	ahd_pass "withdraw-all refuses a group-writable main file (rc $rc), runs nothing, withdraws nothing"
+else
+	ahd_fail "withdraw-all with a group-writable main file: rc $rc, pwned: $([[ -e $AHD_TMP/pwned ]] && echo yes || echo no): $out"
+fi
+rm -f "$etc/writable.json"
+# As ExecStopPost= runs it: the daemon's user with the unit's ambient capabilities.
+rm -f "$report"/vtysh-caps.*
+out=$(ahd_node setpriv --reuid="$DUSER" --regid="$DUSER" --init-groups \
+	--inh-caps=-all,$caps --ambient-caps=-all,$caps --bounding-set=-all,$caps \
+	--no-new-privs "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" withdraw-all 2>&1) && rc=0 || rc=$?
 ahd_log "withdraw-all (rc $rc): $(tr '\n' '|' <<<"$out")"
+# healthctl's CapPrm CapAmb, then vtysh's: CAP_NET_ADMIN only, then nothing at all.
+vcaps=$(cat "$report"/vtysh-caps.* 2>/dev/null | sort -u | tr '\n' ';' || true)
+if [[ $vcaps == "anycast-healthc 0000000000001000 0000000000000000 0000000000000000 0000000000000000 ;" ]]; then
+	ahd_pass "withdraw-all under the unit's capabilities keeps CAP_NET_ADMIN only, and its vtysh gets none"
+else
+	ahd_fail "withdraw-all capabilities (comm, its CapPrm CapAmb, vtysh's CapPrm CapAmb): '$vcaps'"
+fi
 if [[ ! -e $AHD_TMP/pwned ]]; then
 	ahd_pass "the vtysh named in the state file was not executed"
 else

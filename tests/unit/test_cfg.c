@@ -288,6 +288,12 @@ static const struct bad_case bad_cases[] = {
 	  "\"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: degraded_route_map: 'MY MAP' is not a valid route-map name "
 	  "(1-64 characters of A-Z a-z 0-9 _ . -)", false },
+	{ "{ \"frr\": { \"pathspace\": \"..\" } }", NULL,
+	  "ahd.json: frr.pathspace: '..' is not a valid pathspace name (it would name a "
+	  "directory that is not its own)", false },
+	{ "{ \"frr\": { \"vrf\": \".\" } }", NULL,
+	  "ahd.json: frr.vrf: '.' is not a valid VRF name (it would name a directory "
+	  "that is not its own)", false },
 	{ NULL, "{ \"name\": \"dns server\", \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
 	  "[{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: name: 'dns server' is not a valid service name (1-64 "
@@ -1149,4 +1155,29 @@ Test(cfg, service_equal_for_reload, .fini = tu_cleanup)
 		tu_cleanup();
 	}
 	cfg_free(a);
+}
+
+/* vtysh runs with the daemon's groups and, from withdraw-all, as root. */
+Test(cfg, untrusted_vtysh_refused)
+{
+	struct cfg	*cfg;
+	char		 main[512], sub[256], want[1024];
+
+	snprintf(sub, sizeof(sub), "%s/bin", tdir);
+	cr_assert_eq(mkdir(sub, 0775), 0);
+	cr_assert_eq(chmod(sub, 0775), 0);
+	put_mode("bin/vtysh", "#!/bin/sh\n", 0755);
+	snprintf(main, sizeof(main), "{ \"frr\": { \"vtysh\": \"%s/vtysh\" } }", sub);
+	put("ahd.json", main);
+	cfg = load();
+	cr_assert_null(cfg);
+	snprintf(want, sizeof(want), "ahd.json: frr.vtysh: refusing %s/vtysh: %s is writable "
+	    "by group or others (mode 0775): only root may write it and the directories "
+	    "above it", sub, sub);
+	expect_error(want);
+	cfg_errors_clear(&errs);
+	cr_assert_eq(chmod(sub, 0755), 0);
+	cfg = load();
+	cr_assert_not_null(cfg, "errors:\n%s", all_errors());
+	cfg_free(cfg);
 }

@@ -335,11 +335,14 @@ Test(ctl, held_connections_lock_out_neither_others_nor_root_nor_admins)
 	pids[0] = hold_as(60100, 100);
 	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
 	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":true}\n", "another user is locked out");
-	/* Enough uids to fill every ordinary slot: now only root and admins get in. */
+	/*
+	 * Enough uids to fill every ordinary slot: another user still gets in,
+	 * in place of the oldest connection of one that holds the most.
+	 */
 	for (int i = 1; i < HOLDERS; i++)
 		pids[i] = hold_as(60100 + (uid_t)i, CTL_MAX_PER_UID);
 	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
-	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":false,\"error\":\"too many connections\"}\n");
+	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":true}\n", "a full pool locks another user out");
 	fd = client();
 	say(fd, "{\"cmd\": \"poke\"}\n");
 	cr_expect_str_eq(read_reply(fd, 1000), "{\"ok\":true}\n", "root is locked out");
@@ -357,6 +360,23 @@ Test(ctl, held_connections_lock_out_neither_others_nor_root_nor_admins)
 		kill(pids[i], SIGKILL);
 		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
 		cr_expect(WIFSIGNALED(status), "holder %d ended early: status %d", i, status);
+	}
+}
+
+/* Every holder with its fair share (one each): then the pool is simply full. */
+Test(ctl, a_pool_of_fair_shares_is_full)
+{
+	pid_t	pids[CTL_MAX_CLIENTS];
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		pids[i] = hold_as(60200 + (uid_t)i, 1);
+	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
+	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":false,\"error\":\"too many connections\"}\n");
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		int	status;
+
+		kill(pids[i], SIGKILL);
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
 	}
 }
 

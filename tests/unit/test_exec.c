@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "cfg.h"
 #include "nofile.h"
+#include "priv.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -455,6 +457,126 @@ Test(exec, plugins_others_could_change_are_refused)
 	unlink(prog);
 	rmdir(sub);
 	rmdir(dir);
+}
+
+static void
+put_script(const char *path, const char *text)
+{
+	FILE	*f;
+
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+/* A plugin named through links: every name checked, and what runs is what was checked. */
+Test(exec, plugins_named_through_links)
+{
+	char		 dir[64], p[8][160], svc[512], errs[2048];
+	struct cfg	*cfg;
+	struct probe	*pr;
+
+	snprintf(dir, sizeof(dir), "/tmp/ahd-exec-link-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(p[0], sizeof(p[0]), "%s/real.sh", dir);
+	snprintf(p[1], sizeof(p[1]), "%s/other.sh", dir);
+	snprintf(p[2], sizeof(p[2]), "%s/dangling", dir);
+	snprintf(p[3], sizeof(p[3]), "%s/user", dir);
+	snprintf(p[4], sizeof(p[4]), "%s/user/link", dir);
+	snprintf(p[5], sizeof(p[5]), "%s/sticky", dir);
+	snprintf(p[6], sizeof(p[6]), "%s/sticky/link", dir);
+	snprintf(p[7], sizeof(p[7]), "%s/link", dir);
+	put_script(p[0], "#!/bin/sh\necho REAL\n");
+	put_script(p[1], "#!/bin/sh\necho OTHER\n");
+
+	/* A dangling link. */
+	cr_assert_eq(symlink("nothing", p[2]), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"command\": [\"%s\"], \"user\": \"nobody\" } ] }", p[2]);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "dangling: a dangling symbolic link"), "%s", errs);
+	tu_cleanup();
+
+	/* A link to a root-owned plugin, in a directory a user owns. */
+	cr_assert_eq(mkdir(p[3], 0755), 0);
+	cr_assert_eq(symlink(p[0], p[4]), 0);
+	cr_assert_eq(chown(p[3], 65534, 65534), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"command\": [\"%s\"], \"user\": \"nobody\" } ] }", p[4]);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "user is owned by uid 65534"), "%s", errs);
+	tu_cleanup();
+
+	/* A user's link in a sticky directory: its owner may point it elsewhere. */
+	cr_assert_eq(mkdir(p[5], 01777), 0);
+	cr_assert_eq(chmod(p[5], 01777), 0);
+	cr_assert_eq(symlink(p[0], p[6]), 0);
+	cr_assert_eq(lchown(p[6], 65534, 65534), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"exec\", \"command\": [\"%s\"], \"user\": \"nobody\" } ] }", p[6]);
+	cfg = tu_try_load(svc, errs, sizeof(errs));
+	cr_expect_null(cfg);
+	cfg_free(cfg);
+	cr_expect_not_null(strstr(errs, "link is a symbolic link owned by uid 65534"), "%s",
+	    errs);
+	tu_cleanup();
+
+	/* root's link: accepted, and the program checked is the one that runs. */
+	cr_assert_eq(symlink(p[0], p[7]), 0);
+	snprintf(svc, sizeof(svc), "\"command\": [\"%s\"]", p[7]);
+	{
+		char		 full[1024];
+
+		snprintf(full, sizeof(full), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+		    "\"interval\": \"2s\", \"timeout\": \"1s\", \"probes\": [ "
+		    "{ \"type\": \"exec\", %s, \"user\": \"nobody\" } ] }", svc);
+		cr_assert_not_null(cfg = tu_try_load(full, errs, sizeof(errs)), "%s", errs);
+	}
+	cr_assert_eq(unlink(p[7]), 0);
+	cr_assert_eq(symlink(p[1], p[7]), 0);
+	pr = probe_new(ev, &cfg->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(pr);
+	done = false;
+	probe_run_once(pr);
+	cr_assert(tu_run_until(ev, &done, 3000), "probe did not finish");
+	cr_expect_str_eq(pr->msg, "REAL");
+	probe_free(pr);
+	cfg_free(cfg);
+	unlink(p[7]);
+	unlink(p[6]);
+	rmdir(p[5]);
+	unlink(p[4]);
+	rmdir(p[3]);
+	unlink(p[2]);
+	unlink(p[1]);
+	unlink(p[0]);
+	rmdir(dir);
+}
+
+/* Lookups that decide on privileges: found, absent, and never a fixed buffer. */
+Test(exec, nss_lookups_found_absent)
+{
+	struct group	 gr;
+	struct passwd	 pw;
+	char		*buf = NULL;
+
+	cr_expect_eq(priv_getgrnam("root", &gr, &buf), 1);
+	cr_expect_eq(gr.gr_gid, 0);
+	free(buf);
+	cr_expect_eq(priv_getpwnam("root", &pw, &buf), 1);
+	cr_expect_eq(pw.pw_uid, 0);
+	cr_expect_str_eq(pw.pw_name, "root");
+	free(buf);
+	cr_expect_eq(priv_getgrnam("ahd-no-such-group", &gr, &buf), 0);
+	cr_expect_null(buf);
+	cr_expect_eq(priv_getpwnam("ahd-no-such-user", &pw, &buf), 0);
+	cr_expect_null(buf);
 }
 
 /*

@@ -134,3 +134,39 @@ Test(peek, prefixes_of_valid_and_broken_service_files)
 		cr_expect_str_neq(pfx_fmt(&p[i], buf, sizeof(buf)), "198.51.100.1/32");
 	free(p);
 }
+
+/* What withdraw-all reads tolerantly (as root) obeys cfg_load()'s trust rule. */
+Test(peek, files_others_may_write_are_refused)
+{
+	struct peek	 pk;
+	struct pfx	*pfxs = NULL;
+	size_t		 n = 0;
+	char		 err[512] = "", sdir[128];
+	const char	*p;
+
+	p = write_file("main.json", "{ \"frr\": { \"vtysh\": \"/tmp/evil\" } ");
+	cr_assert_eq(chmod(p, 0664), 0);
+	cr_expect_eq(peek_open(&pk, p, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "refusing a configuration file writable by group or others "
+	    "(mode 0664)") != NULL, "%s", err);
+	cr_assert_eq(chmod(p, 0644), 0);
+	cr_assert_eq(chown(p, 65534, 0), 0);
+	cr_expect_eq(peek_open(&pk, p, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "owned by uid 65534") != NULL, "%s", err);
+
+	snprintf(sdir, sizeof(sdir), "%s/services.d", dir);
+	cr_assert_eq(mkdir(sdir, 0755), 0);
+	p = write_file("services.d/a.json", "{ \"prefixes\": [\"192.0.2.1/32\"] }");
+	cr_assert_eq(peek_prefixes(sdir, &pfxs, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 1);
+	free(pfxs);
+	cr_assert_eq(chmod(p, 0666), 0);
+	cr_expect_eq(peek_prefixes(sdir, &pfxs, &n, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "a.json: refusing a configuration file writable") != NULL,
+	    "%s", err);
+	cr_assert_eq(chmod(p, 0644), 0);
+	cr_assert_eq(chmod(sdir, 0775), 0);
+	cr_expect_eq(peek_prefixes(sdir, &pfxs, &n, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "refusing a services directory writable by group") != NULL,
+	    "%s", err);
+}

@@ -174,3 +174,31 @@ Test(state, frr_block_is_written_but_never_read)
 	cr_expect_null(strstr(text, "\"frr\""));
 	free(text);
 }
+
+/* withdraw-all must not read a link as "no state file: nothing to withdraw". */
+Test(state, links_are_errors_not_missing)
+{
+	struct state	st;
+	char		err[256] = "", target[160];
+
+	cr_assert_eq(symlink("/nonexistent/state.json", path), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "a symbolic link, not a file the daemon wrote");
+	cr_assert_eq(unlink(path), 0);
+	snprintf(target, sizeof(target), "%s/real.json", dir);
+	{
+		FILE	*f = fopen(target, "w");
+
+		cr_assert_not_null(f);
+		fputs("{ \"announced\": [] }", f);
+		fclose(f);
+	}
+	cr_assert_eq(symlink(target, path), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	unlink(target);
+	/* A directory in its place is not "missing" either. */
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	rmdir(path);
+}
