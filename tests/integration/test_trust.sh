@@ -177,6 +177,19 @@ else
 	ahd_fail "plugin in a group-writable directory: rc $rc: $out"
 fi
 chmod 755 "$plug"
+# A duration that would wrap the timers (a service that never probes, stuck
+# in init for ever) is refused, and so is the daemon's start with it.
+cp "$etc/services.d/web.json" "$AHD_TMP/web.json.orig"
+sed -i 's/"interval": "200ms"/"interval": "18446744073709s"/' "$etc/services.d/web.json"
+out=$(ctl validate 2>&1) && rc=0 || rc=$?
+out2=$("$AHD_DAEMON" -n -c "$etc/anycast-healthd.json" 2>&1) && rc2=0 || rc2=$?
+if ((rc == 2 && rc2 == 2)) && [[ $out == *"services.d/web.json: interval"*"too long"* ]]; then
+	ahd_pass "a duration of 18446744073709s is refused by validate and -n (${out%%$'\n'*})"
+else
+	ahd_fail "huge duration: validate rc $rc, -n rc $rc2: $out"
+fi
+cp "$AHD_TMP/web.json.orig" "$etc/services.d/web.json"
+chmod 644 "$etc/services.d/web.json"
 out=$(ctl validate 2>&1) || { ahd_fail "the configuration should be valid now: $out"; ahd_summary; exit 1; }
 
 # A daemon that may not switch users refuses exec probes instead of running them as itself.
