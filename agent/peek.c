@@ -82,6 +82,7 @@ peek_open(struct peek *pk, const char *path, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "%s: %s", path, errno == EINVAL ?
 			    "not a regular file of sane size" : strerror(errno));
+		peek_close(pk);
 		return -1;
 	}
 	pk->obj = json_tokener_parse(pk->text);

@@ -23,7 +23,10 @@ struct peek {
 	struct json_object	*obj;		/* NULL: not JSON */
 };
 
-/* 0, or -1 with err (unreadable). A missing file is not an error: every key has its default. */
+/*
+ * 0, or -1 with err (unreadable; nothing is left to close). A missing file
+ * is not an error: every key has its default. peek_close() is safe on both.
+ */
 int	peek_open(struct peek *pk, const char *path, char *err, size_t errlen);
 void	peek_close(struct peek *pk);
 /*
