@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +10,67 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "probe.h"
 
+/* FNV-1a over what pfx_equal() compares. */
+static size_t
+pfx_hash(const struct pfx *p)
+{
+	const unsigned char	*b = (const unsigned char *)&p->addr;
+	size_t			 n = p->family == AF_INET ? sizeof(p->addr.v4) : sizeof(p->addr.v6);
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+
+	h = (h ^ (uint64_t)p->family) * 0x100000001b3ULL;
+	h = (h ^ p->len) * 0x100000001b3ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return (size_t)h;
+}
+
+/*
+ * A prefix's entry, through a hash index: the kernel's address dump (every
+ * 5 s), status and every change look prefixes up, and a linear search made
+ * each of those quadratic with thousands of services.
+ */
 static struct ann_prefix *
 ann_find(const struct ann *a, const struct pfx *p)
 {
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (pfx_equal(&a->prefixes[i].pfx, p))
-			return &a->prefixes[i];
+	size_t	i, j;
+
+	if (a->index_cap == 0)
+		return NULL;
+	for (i = pfx_hash(p) & (a->index_cap - 1); (j = a->index[i]) != 0;
+	    i = (i + 1) & (a->index_cap - 1))
+		if (pfx_equal(&a->prefixes[j - 1].pfx, p))
+			return &a->prefixes[j - 1];
 	return NULL;
+}
+
+/* Indexes prefixes[n]; the index grows (and is rebuilt) at half full. */
+static int
+ann_index_add(struct ann *a, size_t n)
+{
+	size_t	cap, *idx, i;
+
+	if (2 * (n + 1) >= a->index_cap) {
+		cap = a->index_cap ? a->index_cap * 2 : 64;
+		if ((idx = calloc(cap, sizeof(*idx))) == NULL)
+			return -1;
+		free(a->index);
+		a->index = idx;
+		a->index_cap = cap;
+		for (size_t k = 0; k < n; k++) {
+			for (i = pfx_hash(&a->prefixes[k].pfx) & (cap - 1); idx[i] != 0;
+			    i = (i + 1) & (cap - 1))
+				;
+			idx[i] = k + 1;
+		}
+	}
+	for (i = pfx_hash(&a->prefixes[n].pfx) & (a->index_cap - 1); a->index[i] != 0;
+	    i = (i + 1) & (a->index_cap - 1))
+		;
+	a->index[i] = n + 1;
+	return 0;
 }
 
 static int
@@ -38,6 +92,10 @@ ann_add_prefix(struct ann *a, const struct pfx *p, size_t svc, const char *ifnam
 		ap->method = method;
 		if ((ap->ifname = strdup(ifname)) == NULL)
 			goto nomem;
+		if (ann_index_add(a, a->nprefixes) == -1) {
+			free(ap->ifname);
+			goto nomem;
+		}
 		a->nprefixes++;
 		/* The network method puts no address anywhere. */
 		if (method != METHOD_NETWORK && (ap->ifindex = if_nametoindex(ifname)) == 0) {
@@ -121,6 +179,7 @@ ann_free(struct ann *a)
 		free(a->prefixes[i].svcs);
 	}
 	free(a->prefixes);
+	free(a->index);
 	free(a->svc_wanted);
 	free(a->svc_mode);
 	free(a->svc_fell);
@@ -150,29 +209,48 @@ ann_scan_cb(const struct pfx *p, void *arg)
  * was known of it: marking its addresses absent would skip their removal
  * and drop them from the state file.
  */
+/* Tells frr_ where the address of an address-method prefix is, for its verification. */
+static void
+ann_track_addr(struct ann *a, const struct ann_prefix *ap)
+{
+	if (a->frr != NULL && ap->method == METHOD_ADDRESS)
+		frr_track_addr(a->frr, &ap->pfx, ap->present);
+}
+
 int
 ann_scan(struct ann *a)
 {
 	struct scan_arg	 sa = { .a = a };
+	const char	*last = NULL;
 	char		 err[256];
-	unsigned	 idx;
+	unsigned	 idx = 0;
 	int		 rc = 0;
 
 	if ((sa.found = calloc(a->nprefixes + 1, sizeof(bool))) == NULL) {
 		log_err("cannot read the interfaces: out of memory");
 		return -1;
 	}
-	/* A dummy interface deleted and made again has a new index. */
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_NETWORK &&
-		    (idx = if_nametoindex(a->prefixes[i].ifname)) != 0)
+	/*
+	 * A dummy interface deleted and made again has a new index. One
+	 * lookup (three system calls) per run of prefixes on the same
+	 * interface, not per prefix: a thousand services on lo are one.
+	 */
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		if (a->prefixes[i].method == METHOD_NETWORK)
+			continue;
+		if (last == NULL || strcmp(last, a->prefixes[i].ifname) != 0) {
+			last = a->prefixes[i].ifname;
+			idx = if_nametoindex(last);
+		}
+		if (idx != 0)
 			a->prefixes[i].ifindex = idx;
+	}
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		bool seen = a->prefixes[i].method == METHOD_NETWORK;
 		/* Dump each interface once. */
-		for (size_t j = 0; j < i; j++)
-			seen = seen || (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == a->prefixes[i].ifindex);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = a->prefixes[j].method != METHOD_NETWORK &&
+			    a->prefixes[j].ifindex == a->prefixes[i].ifindex;
 		if (seen)
 			continue;
 		sa.ifindex = a->prefixes[i].ifindex;
@@ -186,8 +264,10 @@ ann_scan(struct ann *a)
 		}
 		for (size_t j = i; j < a->nprefixes; j++)
 			if (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == sa.ifindex)
+			    a->prefixes[j].ifindex == sa.ifindex) {
 				a->prefixes[j].present = sa.found[j];
+				ann_track_addr(a, &a->prefixes[j]);
+			}
 	}
 	free(sa.found);
 	return rc;
@@ -262,6 +342,14 @@ ann_unrecorded(const struct ann *a, const struct ann_prefix *ap)
 	return ap->desired && !ap->recorded && a->record_cb != NULL;
 }
 
+/* both, planned withdrawal: the address stays until FRR dropped the statement. */
+static bool
+ann_both_holds(const struct ann *a, const struct ann_prefix *ap)
+{
+	return !ap->desired && ap->method == METHOD_BOTH && !a->final && !ann_fell(a, ap) &&
+	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr);
+}
+
 static void
 ann_apply_address(struct ann *a, struct ann_prefix *ap)
 {
@@ -277,8 +365,7 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	 * the address goes at once, FRR's fastest path to the withdrawal
 	 * (import-check), and the statement after it.
 	 */
-	if (!ap->desired && ap->method == METHOD_BOTH && !a->final && !ann_fell(a, ap) &&
-	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr))
+	if (ann_both_holds(a, ap))
 		return;
 	pfx_fmt(&ap->pfx, buf, sizeof(buf));
 	if (ap->desired)
@@ -293,6 +380,8 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 		return;
 	}
 	ap->present = ap->desired;
+	ann_track_addr(a, ap);
+	a->noop = rc == 1;
 	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
 	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
 }
@@ -326,6 +415,58 @@ ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode, bool
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
 				ann_apply(a, &a->prefixes[i]);
+}
+
+/*
+ * A program fighting us over an address (another agent, a script in a
+ * loop) gets this many immediate corrections per window; after that the
+ * periodic reconcile corrects it, so the two never spin the loop.
+ */
+#define ANN_FOREIGN_MAX		30
+#define ANN_FOREIGN_WINDOW_US	(10 * 1000000ULL)
+
+bool
+ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p, bool added)
+{
+	struct ann_prefix	*ap = ann_find(a, p);
+	char			 buf[PFX_STRLEN];
+	uint64_t		 now;
+
+	/* Exact prefix on its own interface only: anything else is not ours. */
+	if (ap == NULL || ap->method == METHOD_NETWORK || ap->ifindex != ifindex)
+		return false;
+	ap->present = added;
+	ann_track_addr(a, ap);
+	if (ap->present == ap->desired)
+		return false;	/* our own change coming back, or a harmless one */
+	/* both, planned: the address stays on purpose while FRR drops the statement. */
+	if (added && ann_both_holds(a, ap))
+		return false;
+	now = now_us();
+	if (now - ap->foreign_since >= ANN_FOREIGN_WINDOW_US) {
+		ap->foreign_since = now;
+		ap->foreign_n = 0;
+	}
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (ap->foreign_n >= ANN_FOREIGN_MAX) {
+		if (ap->foreign_n++ == ANN_FOREIGN_MAX)
+			log_err("%s on %s keeps being %s by another program: leaving it "
+			    "to the periodic check for now", buf, ap->ifname,
+			    added ? "added" : "removed");
+		return false;
+	}
+	/*
+	 * Put right at once; only a change the kernel had to undo was someone
+	 * else's (our own add or removal, notified late, finds it already so).
+	 */
+	a->noop = false;
+	ann_apply(a, ap);
+	if (a->noop)
+		return false;
+	ap->foreign_n++;
+	log_warn("%s on %s was %s by someone else: %s it", buf, ap->ifname,
+	    added ? "added" : "removed", added ? "removing" : "restoring");
+	return true;
 }
 
 static void	ann_orphans_apply(struct ann *a);
@@ -380,6 +521,27 @@ ann_recorded(struct ann *a)
 	}
 }
 
+void
+ann_record_lost(struct ann *a)
+{
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		ap->recorded = ap->recorded && (ap->present || (ap->method != METHOD_ADDRESS &&
+		    a->frr != NULL && frr_holds(a->frr, &ap->pfx)));
+	}
+}
+
+void
+ann_adopted(struct ann *a, size_t svc)
+{
+	const struct cfg_service	*s = &a->cfg->services[svc];
+	struct ann_prefix		*ap;
+
+	for (size_t j = 0; j < s->nprefixes; j++)
+		if ((ap = ann_find(a, &s->prefixes[j])) != NULL && ann_prefix_announced(a, ap))
+			ap->recorded = true;
+}
+
 size_t
 ann_waiting(const struct ann *a)
 {
@@ -407,7 +569,7 @@ ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
 	if ((ifindex = if_nametoindex(o->ifname)) == 0) {
 		/* The interface is gone, and its addresses with it. */
 		log_info("%s on %s is no longer configured; interface gone", buf, o->ifname);
-		return true;
+		goto gone;
 	}
 	if (nl_addr_del(a->nl, ifindex, &o->pfx, err, sizeof(err)) == -1) {
 		log_err("cannot remove %s from %s: %s; retrying", buf, o->ifname, err);
@@ -416,6 +578,10 @@ ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
 	}
 	log_msg(LOG_LVL_INFO, NULL, "withdraw", "withdrew %s on %s (no longer configured "
 	    "there)", buf, o->ifname);
+gone:
+	/* Verified until bgpd no longer announces it (see frr_untrack_all()). */
+	if (a->frr != NULL)
+		frr_track_addr(a->frr, &o->pfx, false);
 	return true;
 }
 
@@ -550,10 +716,16 @@ int
 ann_set_frr(struct ann *a, struct frr *f)
 {
 	a->frr = f;
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].method != METHOD_ADDRESS &&
-		    frr_manage(f, &a->prefixes[i].pfx) == -1)
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	frr_untrack_all(f);
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		if (ap->method != METHOD_ADDRESS && frr_manage(f, &ap->pfx) == -1)
 			return -1;
+		if (ap->method == METHOD_ADDRESS && frr_track(f, &ap->pfx) == -1)
+			return -1;
+		ann_track_addr(a, ap);
+	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <net/if.h>
 
@@ -48,6 +49,8 @@ struct ann_prefix {
 	 * point finds everything this daemon put on the system.
 	 */
 	bool		 recorded;
+	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
+	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
 
 /*
@@ -70,6 +73,9 @@ struct ann {
 	struct nl		*nl;
 	struct ann_prefix	*prefixes;
 	size_t			 nprefixes;
+	/* Open addressing on the prefix: index + 1 into prefixes, 0 free. */
+	size_t			*index;
+	size_t			 index_cap;	/* a power of two, > 2 * nprefixes */
 	bool			*svc_wanted;	/* per service, by index */
 	enum ann_mode		*svc_mode;	/* per service: how a wanted prefix is announced */
 	/*
@@ -79,9 +85,10 @@ struct ann {
 	bool			*svc_fell;
 	struct ann_orphan	*orphans;
 	size_t			 norphans;
-	struct frr		*frr;		/* NULL when no service uses network or both */
+	struct frr		*frr;		/* NULL without services */
 	bool			 final;		/* shutting down: do not wait for FRR */
 	unsigned		 errors;	/* failed kernel requests since start */
+	bool			 noop;		/* the last address change found it already so */
 	ann_record_cb		 record_cb;
 	void			*record_arg;
 };
@@ -89,15 +96,18 @@ struct ann {
 /* Builds the prefix table; fails if an interface does not exist. */
 struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errlen);
 void		 ann_free(struct ann *a);
-/* Hands the network statements of methods network and both to f. 0 or -1. */
+/*
+ * Hands the network statements of methods network and both to f, and the
+ * prefixes of method address for verification (frr_track()). 0 or -1.
+ */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
 bool		 ann_needs_frr(const struct cfg *cfg);
 /*
  * After a reload, through frr_release(): statements of prefixes nw no
  * longer has are removed, then forgotten; those nw announces with the
- * address method are forgotten at once (their `network` line is the
- * operator's).
+ * address method are forgotten (their `network` line is the operator's)
+ * once any route-map of ours (degraded, GSHUT) is off them.
  */
 void		 ann_release_frr(const struct ann *old, const struct ann *nw);
 /* FRR was read back (or a call failed): finish withdrawals waiting on it. */
@@ -135,6 +145,20 @@ bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
  * was written: what waited for it is announced now.
  */
 void		 ann_recorded(struct ann *a);
+/*
+ * The state file on disk may no longer list what it did (removed, replaced,
+ * or a write failed): only a prefix still on the system counts as recorded
+ * (it is listed again by the next write); any other waits for a write
+ * before it goes out again.
+ */
+void		 ann_record_lost(struct ann *a);
+/*
+ * Service i is adopted at start: its prefixes found announced count as
+ * recorded (the run that put them there listed them first), so an
+ * unwritable state file does not hold back what is out already (a
+ * statement not yet wanted would be removed from FRR).
+ */
+void		 ann_adopted(struct ann *a, size_t svc_index);
 /* How many desired prefixes are held back, waiting for the state file. */
 size_t		 ann_waiting(const struct ann *a);
 /*
@@ -143,6 +167,15 @@ size_t		 ann_waiting(const struct ann *a);
  * ann_remove_unmanaged()).
  */
 void		 ann_take_over(struct ann *nw, const struct ann *old);
+/*
+ * The kernel says an address was added or removed (nl_watch). For the
+ * configured prefix on its own interface only, ap->present follows; a
+ * change that contradicts the desired state (someone else's) is corrected
+ * at once, and our own changes, which come back here too, change nothing.
+ * Returns whether anything was corrected.
+ */
+bool		 ann_addr_changed(struct ann *a, unsigned ifindex, const struct pfx *p,
+		    bool added);
 /* Makes the system match the desired state; used at start and periodically. */
 void		 ann_reconcile(struct ann *a);
 /*

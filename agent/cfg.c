@@ -79,47 +79,68 @@ static const char *const on_exit_names[] = { "withdraw", "keep", NULL };
 static const char *const shared_names[] = { "all", "any", NULL };
 static const char *const log_format_names[] = { "text", "json", NULL };
 
-/* Failing to allocate a few kilobytes for a configuration is not worth recovering from. */
+/*
+ * Out of memory while loading: the allocators below set this and return
+ * NULL, every caller stops or leaves its field NULL, and cfg_load() throws
+ * the partial configuration away with an error. A reload that runs out of
+ * memory thus keeps the running configuration instead of ending the daemon.
+ */
+static bool	cfg_oom;
+unsigned	cfg_test_fail_alloc;
+
+static bool
+alloc_fails(void)
+{
+	return cfg_test_fail_alloc > 0 && --cfg_test_fail_alloc == 0;
+}
+
 static void *
 xcalloc(size_t n, size_t size)
 {
-	void	*p;
+	void	*p = NULL;
 
-	if ((p = calloc(n, size)) == NULL)
-		fatal("out of memory");
+	if (alloc_fails() || (p = calloc(n, size)) == NULL)
+		cfg_oom = true;
 	return p;
 }
 
+/* NULL on failure, p left as it was. */
 static void *
 xreallocarray(void *p, size_t n, size_t size)
 {
-	if (size != 0 && n > SIZE_MAX / size)
-		fatal("out of memory");
-	if ((p = realloc(p, n * size)) == NULL)
-		fatal("out of memory");
-	return p;
+	void	*q = NULL;
+
+	if (alloc_fails() || (size != 0 && n > SIZE_MAX / size) ||
+	    (q = realloc(p, n * size)) == NULL)
+		cfg_oom = true;
+	return q;
 }
 
+/* NULL for NULL: a string that could not be made cannot be copied either. */
 static char *
 xstrdup(const char *s)
 {
-	char	*d;
+	char	*d = NULL;
 
-	if ((d = strdup(s)) == NULL)
-		fatal("out of memory");
+	if (s == NULL || alloc_fails() || (d = strdup(s)) == NULL)
+		cfg_oom = true;
 	return d;
 }
 
 static char *
 path_join(const char *dir, const char *name)
 {
-	size_t	 dlen = strlen(dir), len;
+	size_t	 dlen, len;
 	char	*p;
 
+	if (dir == NULL || name == NULL)
+		return NULL;
 	if (name[0] == '/' || strcmp(dir, ".") == 0)
 		return xstrdup(name);
+	dlen = strlen(dir);
 	len = dlen + strlen(name) + 2;
-	p = xcalloc(1, len);
+	if ((p = xcalloc(1, len)) == NULL)
+		return NULL;
 	snprintf(p, len, "%s%s%s", dir, dlen > 0 && dir[dlen - 1] == '/' ? "" : "/",
 	    name);
 	return p;
@@ -135,7 +156,8 @@ path_dir(const char *path)
 		return xstrdup(".");
 	if (slash == path)
 		return xstrdup("/");
-	d = xcalloc(1, (size_t)(slash - path) + 1);
+	if ((d = xcalloc(1, (size_t)(slash - path) + 1)) == NULL)
+		return NULL;
 	memcpy(d, path, (size_t)(slash - path));
 	return d;
 }
@@ -144,7 +166,11 @@ path_dir(const char *path)
 static char *
 path_shown(const char *base_dir, const char *path)
 {
-	size_t	len = strlen(base_dir);
+	size_t	len;
+
+	if (base_dir == NULL || path == NULL)
+		return NULL;
+	len = strlen(base_dir);
 
 	if (strcmp(base_dir, ".") == 0) {
 		if (path[0] != '/' && strncmp(path, "../", 3) != 0)
@@ -170,13 +196,19 @@ strip:
 static void
 errs_add(struct cfg_errors *errs, const char *line)
 {
-	char	*copy = xstrdup(line);
+	char	*copy = xstrdup(line), **tmp;
 
+	if (copy == NULL)
+		return;
 	/* Messages quote operator input; keep a terminal or journal line one line. */
 	for (char *c = copy; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
+	if ((tmp = xreallocarray(errs->msgs, errs->n + 1, sizeof(*tmp))) == NULL) {
+		free(copy);
+		return;
+	}
+	errs->msgs = tmp;
 	errs->msgs[errs->n++] = copy;
 }
 
@@ -315,7 +347,8 @@ cfg_get_string(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		cfg_error(ctx, key, "contains a NUL character");
 		return -1;
 	}
-	*out = xstrdup(s);
+	if ((*out = xstrdup(s)) == NULL)
+		return -1;
 	return 1;
 }
 
@@ -417,7 +450,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	case json_type_int:
 		if (json_object_get_int64(v) < 0)
 			goto negative;
-		if (int_in_range(v, 0, (int64_t)(UINT64_MAX / US_PER_S), &i) == -1)
+		if (int_in_range(v, 0, (int64_t)(CFG_MAX_DURATION_US / US_PER_S), &i) == -1)
 			goto too_large;
 		*out_us = (uint64_t)i * US_PER_S;
 		return 1;
@@ -425,8 +458,7 @@ cfg_get_duration(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		d = json_object_get_double(v);
 		if (d < 0)
 			goto negative;
-		/* Below 2^64 microseconds; the bound itself is not representable. */
-		if (isnan(d) || d * 1e6 >= 18446744073709551615.0)
+		if (isnan(d) || d * 1e6 > (double)CFG_MAX_DURATION_US)
 			goto too_large;
 		*out_us = (uint64_t)(d * 1e6 + 0.5);
 		return 1;
@@ -438,7 +470,7 @@ negative:
 	cfg_error(ctx, key, "%s is negative", json_text(v));
 	return -1;
 too_large:
-	cfg_error(ctx, key, "%s seconds is too long", json_text(v));
+	cfg_error(ctx, key, "%s seconds is too long (at most 24h)", json_text(v));
 	return -1;
 }
 
@@ -486,7 +518,8 @@ cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 	if (!json_object_is_type(v, json_type_array))
 		return wrong_type(ctx, key, "an array of strings", v);
 	len = json_object_array_length(v);
-	strv = xcalloc(len + 1, sizeof(*strv));
+	if ((strv = xcalloc(len + 1, sizeof(*strv))) == NULL)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		e = json_object_array_get_idx(v, i);
 		snprintf(k, sizeof(k), "%s[%zu]", key, i);
@@ -501,7 +534,8 @@ cfg_get_strings(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 		}
 		if (rc == -1)
 			continue;
-		strv[i] = xstrdup(json_object_get_string(e));
+		if ((strv[i] = xstrdup(json_object_get_string(e))) == NULL)
+			rc = -1;
 	}
 	if (rc == -1) {
 		/* Not cfg_strv_free(): a bad element left a NULL in the middle. */
@@ -582,6 +616,13 @@ get_word(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
 
 	if ((r = cfg_get_string(ctx, obj, key, false, &s)) != 1)
 		return r;
+	/* A pathspace or VRF name ends up in a path: "." and ".." would climb. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		cfg_error(ctx, key, "'%s' is not a valid %s (it would name a directory "
+		    "that is not its own)", s, what);
+		free(s);
+		return -1;
+	}
 	if (!is_word(s, maxlen)) {
 		cfg_error(ctx, key, "'%s' is not a valid %s (1-%zu characters of "
 		    "A-Z a-z 0-9 _ . -)", s, what, maxlen);
@@ -744,6 +785,121 @@ check_keys(struct cfg_ctx *ctx, struct json_object *obj, const char *const *know
 	}
 }
 
+/* One file or directory: root's, and writable by nobody else (a sticky directory may be). */
+static int
+trusted_node(const char *path, bool dir, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(why, whylen, "%s is owned by uid %u: only root may own it and the "
+		    "directories above it", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "%s is writable by group or others (mode %04o): only "
+		    "root may write it and the directories above it", path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cfg_stat_trusted(const struct stat *st, char *why, size_t whylen)
+{
+	if (st->st_uid != 0) {
+		snprintf(why, whylen, "owned by uid %u: only root may own it",
+		    (unsigned)st->st_uid);
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by group or others (mode %04o): only root "
+		    "may write it", (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One name on a path as given: a symbolic link there must be root's too
+ * (in a sticky directory its owner could point it elsewhere), and what it
+ * names follows trusted_node()'s rule.
+ */
+static int
+trusted_name(const char *path, bool dir, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0) {
+		snprintf(why, whylen, "%s is a symbolic link owned by uid %u: only root may "
+		    "own it", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	return trusted_node(path, dir, why, whylen);
+}
+
+/* path and every directory above it, by name (path is changed). */
+static int
+trusted_chain(char *path, char *why, size_t whylen)
+{
+	char	*slash;
+
+	if (trusted_name(path, false, why, whylen) == -1)
+		return -1;
+	while ((slash = strrchr(path, '/')) != NULL) {
+		if (slash == path)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (trusted_name(path, true, why, whylen) == -1)
+			return -1;
+		if (slash == path)
+			break;
+	}
+	return 0;
+}
+
+int
+cfg_path_trusted(const char *path, char *resolved, size_t reslen, char *why,
+    size_t whylen)
+{
+	struct stat	st;
+	char		given[PATH_MAX], real[PATH_MAX];
+
+	if ((size_t)snprintf(given, sizeof(given), "%s", path) >= sizeof(given)) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	/* A missing file is root's to create: the directories above it are checked. */
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		snprintf(real, sizeof(real), "%s", path);
+	} else if (realpath(path, real) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, errno == ENOENT ?
+		    "a dangling symbolic link" : strerror(errno));
+		return -1;
+	}
+	/*
+	 * Both the names as given (a directory on the way may be a link, or
+	 * writable by a user) and what they resolve to; the caller executes
+	 * the resolved path, so a link changed after the check is not followed.
+	 */
+	if (trusted_chain(given, why, whylen) == -1)
+		return -1;
+	if (resolved != NULL &&
+	    (size_t)snprintf(resolved, reslen, "%s", real) >= reslen) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	return trusted_chain(real, why, whylen);
+}
+
 int
 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 {
@@ -806,7 +962,7 @@ cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen)
 	if (f % denom != 0)
 		goto fine;
 	v = whole * mult;
-	if (v > UINT64_MAX - f / denom)
+	if (v > UINT64_MAX - f / denom || v + f / denom > CFG_MAX_DURATION_US)
 		goto overflow;
 	*us = v + f / denom;
 	return 0;
@@ -815,7 +971,7 @@ bad:
 	    "\"1m\")", s);
 	return -1;
 overflow:
-	snprintf(err, errlen, "'%s' is too long", s);
+	snprintf(err, errlen, "'%s' is too long (at most 24h)", s);
 	return -1;
 fine:
 	snprintf(err, errlen, "'%s' is finer than a microsecond", s);
@@ -866,6 +1022,8 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
     size_t *len)
 {
 	struct stat	st;
+	size_t		cap, next;
+	char		*tmp;
 	ssize_t		n;
 	int		fd;
 
@@ -887,17 +1045,38 @@ read_file(struct cfg_ctx *ctx, const char *path, bool *missing, char **buf,
 		cfg_error(ctx, NULL, "not a regular file");
 		goto fail;
 	}
-	if (st.st_mode & S_IWOTH) {
-		cfg_error(ctx, NULL, "refusing a configuration file writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	/* Whoever may write it may announce any prefix and run any plugin. */
+	if (st.st_uid != 0) {
+		cfg_error(ctx, NULL, "refusing a configuration file owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		cfg_error(ctx, NULL, "refusing a configuration file writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if (st.st_size > CFG_MAX_FILE_SIZE)
 		goto too_large;
-	*buf = xcalloc(1, CFG_MAX_FILE_SIZE + 1);
-	/* The file may grow after fstat(); reading one byte more tells. */
+	/*
+	 * Sized by fstat(), not the limit: zeroing 1 MiB per file was most
+	 * of the start-up time with thousands of service files. The file may
+	 * grow after fstat(): the buffer grows too, and reading one byte more
+	 * than the limit tells.
+	 */
+	cap = (size_t)st.st_size + 2;
+	if ((*buf = xcalloc(1, cap + 1)) == NULL)
+		goto fail;
 	while (*len <= CFG_MAX_FILE_SIZE) {
-		n = read(fd, *buf + *len, CFG_MAX_FILE_SIZE + 1 - *len);
+		if (*len == cap) {
+			next = cap * 2 > CFG_MAX_FILE_SIZE + 1 ? CFG_MAX_FILE_SIZE + 1 : cap * 2;
+			if ((tmp = xreallocarray(*buf, next + 1, 1)) == NULL)
+				goto fail;
+			*buf = tmp;
+			memset(*buf + cap, 0, next + 1 - cap);
+			cap = next;
+		}
+		n = read(fd, *buf + *len, cap - *len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -931,8 +1110,10 @@ parse_json(struct cfg_ctx *ctx, const char *buf, size_t len)
 	enum json_tokener_error	 jerr;
 	size_t			 end, line = 1, col = 1;
 
-	if ((tok = json_tokener_new()) == NULL)
-		fatal("out of memory");
+	if ((tok = json_tokener_new()) == NULL) {
+		cfg_oom = true;
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -1164,11 +1345,14 @@ struct canon {
 static void
 canon_put(struct canon *c, const char *text)
 {
-	size_t	tlen = strlen(text);
+	size_t	 tlen = strlen(text);
+	char	*tmp;
 
 	if (c->len + tlen + 1 > c->cap) {
+		if ((tmp = xreallocarray(c->buf, (c->len + tlen + 1) * 2, 1)) == NULL)
+			return;
+		c->buf = tmp;
 		c->cap = (c->len + tlen + 1) * 2;
-		c->buf = xreallocarray(c->buf, c->cap, 1);
 	}
 	memcpy(c->buf + c->len, text, tlen + 1);
 	c->len += tlen;
@@ -1183,7 +1367,9 @@ canon_value(struct canon *c, struct json_object *v)
 	size_t			  n = 0;
 
 	if (json_object_is_type(v, json_type_object)) {
-		keys = xcalloc((size_t)json_object_object_length(v) + 1, sizeof(*keys));
+		if ((keys = xcalloc((size_t)json_object_object_length(v) + 1,
+		    sizeof(*keys))) == NULL)
+			return;
 		json_object_object_foreach(v, k, val) {
 			(void)val;
 			keys[n++] = k;
@@ -1253,11 +1439,11 @@ parse_probe(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg,
 		cfg_error(ctx, "name", "'%s' is not a valid probe name (1-%d characters, "
 		    "no quotes, '=', '\\' or control characters)", p->name,
 		    PROBE_NAME_MAX);
-	if (p->name == NULL) {
-		p->name = xcalloc(1, strlen(tname) + 16);
+	if (p->name == NULL && (p->name = xcalloc(1, strlen(tname) + 16)) != NULL)
 		snprintf(p->name, strlen(tname) + 16, "%s#%u", tname, index);
-	}
 	free(tname);
+	if (p->name == NULL)
+		return -1;
 
 	ir = cfg_get_duration(ctx, obj, "interval", false, &p->interval_us);
 	tr = cfg_get_duration(ctx, obj, "timeout", false, &p->timeout_us);
@@ -1325,7 +1511,8 @@ parse_prefixes(struct cfg_ctx *ctx, struct json_object *obj, struct cfg_service 
 		cfg_error(ctx, "prefixes", "must list at least one prefix");
 		return;
 	}
-	s->prefixes = xcalloc(n, sizeof(*s->prefixes));
+	if ((s->prefixes = xcalloc(n, sizeof(*s->prefixes))) == NULL)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		v = json_object_array_get_idx(arr, i);
 		mark = ctx_push(ctx, "prefixes", (long)i);
@@ -1368,7 +1555,8 @@ parse_probes(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg
 		cfg_error(ctx, "probes", "must list at least one probe");
 		return;
 	}
-	s->probes = xcalloc(n, sizeof(*s->probes));
+	if ((s->probes = xcalloc(n, sizeof(*s->probes))) == NULL)
+		return;
 	s->nprobes = n;
 	for (size_t i = 0; i < n; i++) {
 		p = &s->probes[i];
@@ -1469,7 +1657,7 @@ parse_service(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cf
 	cfg_get_duration(ctx, obj, "drain_grace", false, &s->drain_grace_us);
 	parse_probes(ctx, obj, cfg, s);
 	parse_require(ctx, obj, s);
-	return ctx->errs->n == nerr ? 0 : -1;
+	return ctx->errs->n == nerr && !cfg_oom ? 0 : -1;
 }
 
 static int
@@ -1501,24 +1689,30 @@ static void
 load_service(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir,
     const char *name)
 {
-	struct cfg_service	 s;
+	struct cfg_service	 s, *tmp;
 	struct cfg_ctx		 ctx;
-	struct json_object	*obj;
+	struct json_object	*obj = NULL;
 	char			*path, *stem;
 
 	memset(&s, 0, sizeof(s));
 	path = path_join(cfg->services_dir, name);
 	s.file = path_shown(base_dir, path);
-	ctx_init(&ctx, errs, s.file);
 	stem = xstrdup(name);
+	if (path == NULL || s.file == NULL || stem == NULL) {
+		service_clear(&s);
+		goto out;
+	}
+	ctx_init(&ctx, errs, s.file);
 	stem[strlen(stem) - 5] = '\0';
 	if ((obj = read_json(&ctx, path, NULL)) != NULL &&
-	    parse_service(&ctx, obj, cfg, stem, &s) == 0) {
-		cfg->services = xreallocarray(cfg->services, cfg->nservices + 1,
-		    sizeof(*cfg->services));
+	    parse_service(&ctx, obj, cfg, stem, &s) == 0 &&
+	    (tmp = xreallocarray(cfg->services, cfg->nservices + 1,
+	    sizeof(*cfg->services))) != NULL) {
+		cfg->services = tmp;
 		cfg->services[cfg->nservices++] = s;
 	} else
 		service_clear(&s);
+out:
 	json_object_put(obj);
 	free(stem);
 	free(path);
@@ -1533,7 +1727,8 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 	char		 *shown;
 	int		  n;
 
-	shown = path_shown(base_dir, cfg->services_dir);
+	if ((shown = path_shown(base_dir, cfg->services_dir)) == NULL)
+		return;
 	ctx_init(&ctx, errs, shown);
 	if ((n = scandir(cfg->services_dir, &list, is_json_name, file_cmp)) == -1) {
 		if (strcmp(shown, cfg->services_dir) == 0)
@@ -1546,11 +1741,14 @@ load_services(struct cfg *cfg, struct cfg_errors *errs, const char *base_dir)
 		return;
 	}
 	/* Whoever may write there may add a service that announces any prefix. */
-	if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & S_IWOTH))
-		cfg_error(&ctx, NULL, "refusing a services directory writable by other "
-		    "users (mode %04o)", (unsigned)(st.st_mode & 07777));
+	if (stat(cfg->services_dir, &st) == 0 && st.st_uid != 0)
+		cfg_error(&ctx, NULL, "refusing a services directory owned by uid %u: only "
+		    "root may own it", (unsigned)st.st_uid);
+	else if (stat(cfg->services_dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		cfg_error(&ctx, NULL, "refusing a services directory writable by group or "
+		    "others (mode %04o): only root may write it", (unsigned)(st.st_mode & 07777));
 	else
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && !cfg_oom; i++)
 			load_service(cfg, errs, base_dir, list[i]->d_name);
 	for (int i = 0; i < n; i++)
 		free(list[i]);
@@ -1623,8 +1821,10 @@ check_names(const struct cfg *cfg, struct cfg_errors *errs)
 static struct cfg *
 cfg_new(void)
 {
-	struct cfg	*cfg = xcalloc(1, sizeof(*cfg));
+	struct cfg	*cfg;
 
+	if ((cfg = xcalloc(1, sizeof(*cfg))) == NULL)
+		return NULL;
 	cfg->interface = xstrdup("lo");
 	cfg->frr.vtysh = xstrdup("/usr/bin/vtysh");
 	cfg->frr.timeout_us = 5 * US_PER_S;
@@ -1643,22 +1843,42 @@ cfg_new(void)
 	return cfg;
 }
 
+/*
+ * vtysh runs as the daemon's user with its groups (frrvty) and, from
+ * withdraw-all, as root: the same rule as for plugins. A missing one is
+ * not refused here (FRR may be installed later; running it says so).
+ */
+static void
+check_vtysh(struct cfg_ctx *ctx, const struct cfg *cfg)
+{
+	char	why[PATH_MAX + 256];
+
+	if (cfg_oom || cfg->frr.vtysh == NULL)
+		return;
+	if (cfg_path_trusted(cfg->frr.vtysh, NULL, 0, why, sizeof(why)) == -1)
+		cfg_error(ctx, NULL, "frr.vtysh: refusing %s: %s", cfg->frr.vtysh, why);
+}
+
 struct cfg *
 cfg_load(const char *main_path, struct cfg_errors *errs)
 {
-	struct cfg		*cfg = cfg_new();
-	struct json_object	*obj;
+	struct cfg		*cfg;
+	struct json_object	*obj = NULL;
 	struct cfg_ctx		 ctx;
 	size_t			 nerr = errs->n;
-	char			*base_dir, *rel, *shown;
+	char			*base_dir = NULL, *rel, *shown = NULL;
 	bool			 optional, missing;
 
+	cfg_oom = false;
 	/* Only the default may be absent: a path the operator typed must exist. */
 	optional = main_path == NULL || strcmp(main_path, CFG_DEFAULT_MAIN) == 0;
 	if (main_path == NULL)
 		main_path = CFG_DEFAULT_MAIN;
+	cfg = cfg_new();
 	base_dir = path_dir(main_path);
 	shown = path_shown(base_dir, main_path);
+	if (cfg_oom)
+		goto out;
 	ctx_init(&ctx, errs, shown);
 	missing = false;
 	obj = read_json(&ctx, main_path, optional ? &missing : NULL);
@@ -1673,21 +1893,31 @@ cfg_load(const char *main_path, struct cfg_errors *errs)
 		cfg->services_dir = path_join(base_dir, rel);
 		free(rel);
 	}
+	check_vtysh(&ctx, cfg);
 	/*
 	 * Services are checked even when the main file has mistakes, to show
 	 * everything at once; not when it could not be read at all, as then
 	 * services_dir and the defaults are guesses.
 	 */
-	if (obj != NULL || cfg->main_file == NULL)
+	if ((obj != NULL || cfg->main_file == NULL) && !cfg_oom)
 		load_services(cfg, errs, base_dir);
+	if (!cfg_oom) {
+		if (cfg->nservices > 0)
+			qsort(cfg->services, cfg->nservices, sizeof(*cfg->services),
+			    service_cmp);
+		check_names(cfg, errs);
+		check_shared(cfg, errs);
+	}
+out:
 	json_object_put(obj);
-	if (cfg->nservices > 0)
-		qsort(cfg->services, cfg->nservices, sizeof(*cfg->services), service_cmp);
-	check_names(cfg, errs);
-	check_shared(cfg, errs);
 	free(base_dir);
 	free(shown);
-	if (errs->n != nerr) {
+	if (cfg_oom) {
+		/* Not counted by the test hook: it has fired by now. */
+		errs_add(errs, "out of memory while loading the configuration");
+		cfg_oom = false;
+	}
+	if (errs->n != nerr || cfg == NULL || cfg->services_dir == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}

@@ -7,16 +7,21 @@
 #define AHD_CFG_H
 
 #include <stdbool.h>
-
-#include "damp.h"
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "damp.h"
 #include "pfx.h"
 
 struct json_object;
 struct probe_type;
 
+/*
+ * The longest duration accepted anywhere: far beyond any sensible interval
+ * or hold, and far from any overflow in timer arithmetic.
+ */
+#define CFG_MAX_DURATION_US	(24ULL * 3600 * 1000000)
 #define CFG_DEFAULT_MAIN	"/etc/anycast-healthd/anycast-healthd.json"
 #define CFG_MAX_FILE_SIZE	(1024 * 1024)
 
@@ -121,6 +126,28 @@ void		 cfg_errors_clear(struct cfg_errors *errs);
  * Returns 0, or -1 with a reason in err.
  */
 int		 cfg_duration_parse(const char *s, uint64_t *us, char *err, size_t errlen);
+/*
+ * Whether only root can change what path names (keepalived's script
+ * security): the file, if it exists, and every directory above it must be
+ * owned by root and writable by no one else (a sticky directory such as
+ * /tmp may be), both on the path as given (a symbolic link there must be
+ * root's too) and on the path it resolves to; a dangling link is refused.
+ * 0 with the resolved path in resolved (if not NULL: what to execute), or
+ * -1 with why.
+ */
+int		 cfg_path_trusted(const char *path, char *resolved, size_t reslen,
+		    char *why, size_t whylen);
+/*
+ * The rule for a configuration file or the services directory, on its
+ * stat: owned by root, writable by no one else. 0, or -1 with why
+ * ("owned by uid N" or "writable by group or others (mode N)").
+ */
+int		 cfg_stat_trusted(const struct stat *st, char *why, size_t whylen);
+/*
+ * For tests: when set to N, the Nth allocation of the next cfg_load()
+ * fails (as when out of memory); 0 again once it has.
+ */
+extern unsigned	 cfg_test_fail_alloc;
 /* Formats a duration for messages: "250ms", "2s", "1.5s". */
 const char	*cfg_duration_fmt(uint64_t us, char *buf, size_t buflen);
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -8,14 +9,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "ctl.h"
 #include "log.h"
+#include "priv.h"
 
 #define CTL_MAX_GROUPS	256
+#define CTL_WARN_US	(10 * 1000000ULL)	/* at most one refusal warning per 10 s */
 
 struct ctl_client;
 
@@ -23,12 +27,16 @@ struct ctl {
 	sd_event			*ev;
 	char				*path;
 	int				 fd;
-	gid_t				 gid;		/* the socket's group */
+	gid_t				 admin_gid;	/* may run mutating commands */
+	bool				 have_admin;	/* the admin group exists */
 	sd_event_source			*io;
 	const struct ctl_command	*cmds;
 	void				*arg;
 	struct ctl_client		*clients;
 	unsigned			 nclients;
+	unsigned			 npriv;		/* of which root or admin */
+	unsigned			 refused;	/* since the last warning */
+	uint64_t			 warn_next_us;
 	uint64_t			 idle_us;
 	bool				 refuse_mutating;
 };
@@ -40,6 +48,7 @@ struct ctl_client {
 	sd_event_source		*io;
 	sd_event_source		*idle;
 	struct ctl_session	 s;
+	bool			 priv_slot;	/* counted in ctl->npriv */
 	bool			 closing;	/* close once the output is sent */
 	char			*out;
 	size_t			 outlen, outoff;
@@ -78,6 +87,13 @@ ctl_set_idle_timeout(struct ctl *c, uint64_t us)
 	c->idle_us = us;
 }
 
+void
+ctl_set_admin_gid(struct ctl *c, gid_t gid)
+{
+	c->admin_gid = gid;
+	c->have_admin = true;
+}
+
 static void
 client_free(struct ctl_client *cl)
 {
@@ -89,6 +105,8 @@ client_free(struct ctl_client *cl)
 			break;
 		}
 	cl->ctl->nclients--;
+	if (cl->priv_slot)
+		cl->ctl->npriv--;
 	sd_event_source_disable_unref(cl->io);
 	sd_event_source_disable_unref(cl->idle);
 	close(cl->fd);
@@ -136,7 +154,11 @@ client_queue(struct ctl_client *cl, struct json_object *reply)
 	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
-	if (cl->outlen + len + 1 > CTL_MAX_REPLY) {
+	/*
+	 * Bounds replies queued unread, not one reply: the status of ten
+	 * thousand services is larger than the bound by itself.
+	 */
+	if (cl->outlen > cl->outoff && cl->outlen + len + 1 > CTL_MAX_REPLY) {
 		/* A client that never reads its replies is dropped. */
 		log_warn("control: client pid %d does not read its replies; dropped",
 		    (int)cl->s.pid);
@@ -192,10 +214,10 @@ session_dispatch(const struct ctl_session *s, const char *line, size_t len)
 		goto out;
 	}
 	if (cmd->mutating && !s->privileged) {
-		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in the "
-		    "socket's group", cmd->name, (unsigned)s->uid, (int)s->pid);
+		log_warn("control: '%s' refused for uid %u (pid %d): not root, not in "
+		    "group %s", cmd->name, (unsigned)s->uid, (int)s->pid, CTL_ADMIN_GROUP);
 		reply = ctl_error("permission denied: '%s' needs root or membership in "
-		    "the control socket's group", cmd->name);
+		    "group %s", cmd->name, CTL_ADMIN_GROUP);
 		goto out;
 	}
 	if (cmd->mutating && s->refuse_mutating != NULL && *s->refuse_mutating) {
@@ -228,6 +250,12 @@ ctl_session_input(struct ctl_session *s, ctl_reply_fn reply, void *arg)
 		r = session_dispatch(s, s->in, linelen);
 		go_on = reply(r, arg);
 		json_object_put(r);
+		/*
+		 * A status of thousands of services is a large tree of small
+		 * objects: give the pages back rather than keep the heap at
+		 * its high-water mark (a control request is rare; this is cheap).
+		 */
+		malloc_trim(0);
 		s->inlen -= (size_t)(nl + 1 - s->in);
 		memmove(s->in, nl + 1, s->inlen);
 		if (!go_on)
@@ -305,21 +333,111 @@ client_idle_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
-/* Root, the daemon's own user, or a member (primary or supplementary) of the socket's group. */
+/*
+ * Root, or a member (primary or supplementary) of the admin group. Not the
+ * daemon's own user: whatever runs as it (or once ran as it) must not
+ * steer routing.
+ */
 static bool
 peer_privileged(const struct ctl *c, int fd, const struct ucred *cred)
 {
 	gid_t		groups[CTL_MAX_GROUPS];
 	socklen_t	len = sizeof(groups);
 
-	if (cred->uid == 0 || cred->uid == geteuid() || cred->gid == c->gid)
+	if (cred->uid == 0)
+		return true;
+	if (!c->have_admin)
+		return false;
+	if (cred->gid == c->admin_gid)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
 		return false;
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == c->gid)
+		if (groups[i] == c->admin_gid)
 			return true;
 	return false;
+}
+
+static unsigned
+ctl_count_uid(const struct ctl *c, uid_t uid)
+{
+	unsigned	n = 0;
+
+	for (const struct ctl_client *cl = c->clients; cl != NULL; cl = cl->next)
+		n += cl->s.uid == uid;
+	return n;
+}
+
+/*
+ * When the shared pool is full: the oldest connection of the uid that holds
+ * the most there, if that is at least two more than uid holds (a few uids
+ * with CTL_MAX_PER_UID each must not lock every other user out); NULL if
+ * every holder has its fair share.
+ */
+static struct ctl_client *
+ctl_victim(const struct ctl *c, uid_t uid)
+{
+	struct ctl_client	*victim = NULL;
+	unsigned		 most = 0, n;
+
+	for (struct ctl_client *cl = c->clients; cl != NULL; cl = cl->next) {
+		if (cl->priv_slot)
+			continue;
+		/* The list is newest first: the last one seen is the oldest. */
+		n = ctl_count_uid(c, cl->s.uid);
+		if (n > most || (n == most && victim != NULL && victim->s.uid == cl->s.uid)) {
+			most = n;
+			victim = cl;
+		}
+	}
+	if (victim == NULL || most < ctl_count_uid(c, uid) + 2)
+		return NULL;
+	return victim;
+}
+
+/*
+ * NULL when one more connection of uid fits, else why not: each uid may
+ * hold CTL_MAX_PER_UID, all others together CTL_MAX_CLIENTS (when that is
+ * full, *evict is a connection of a heavier holder to close for it), and
+ * root and the admin group have CTL_MAX_PRIV_CLIENTS of their own, so that
+ * held connections can lock nobody out but their holder.
+ */
+static const char *
+ctl_admit(const struct ctl *c, uid_t uid, bool privileged, bool *priv_slot,
+    struct ctl_client **evict)
+{
+	*priv_slot = false;
+	*evict = NULL;
+	if (ctl_count_uid(c, uid) >= CTL_MAX_PER_UID)
+		return "too many connections from this user";
+	if (c->nclients - c->npriv < CTL_MAX_CLIENTS)
+		return NULL;
+	if (privileged && c->npriv < CTL_MAX_PRIV_CLIENTS) {
+		*priv_slot = true;
+		return NULL;
+	}
+	if ((*evict = ctl_victim(c, uid)) != NULL)
+		return NULL;
+	return "too many connections";
+}
+
+/* Logged at most once per CTL_WARN_US, with how many were refused meanwhile. */
+static void
+ctl_warn_refused(struct ctl *c, const struct ucred *cred, const char *why)
+{
+	struct timespec	ts;
+	uint64_t	now;
+
+	c->refused++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (now < c->warn_next_us)
+		return;
+	log_warn("control: refused pid %d (uid %u): %s; %u connection(s) open, %u refused "
+	    "since the last warning", (int)cred->pid, (unsigned)cred->uid, why,
+	    c->nclients, c->refused);
+	c->refused = 0;
+	c->warn_next_us = now + CTL_WARN_US;
 }
 
 static void
@@ -338,9 +456,11 @@ static int
 ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 {
 	struct ctl		*c = arg;
-	struct ctl_client	*cl;
+	struct ctl_client	*cl, *victim;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
+	const char		*why;
+	bool			 privileged, priv_slot;
 	int			 fd, r;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -353,11 +473,17 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 		close(fd);
 		return 0;
 	}
-	if (c->nclients >= CTL_MAX_CLIENTS) {
-		log_warn("control: %u connections open; refusing pid %d", c->nclients,
-		    (int)cred.pid);
-		reject(fd, "too many connections");
+	privileged = peer_privileged(c, fd, &cred);
+	if ((why = ctl_admit(c, cred.uid, privileged, &priv_slot, &victim)) != NULL) {
+		ctl_warn_refused(c, &cred, why);
+		reject(fd, why);
 		return 0;
+	}
+	if (victim != NULL) {
+		log_debug("control: the pool is full: closing the oldest connection of uid "
+		    "%u for pid %d (uid %u)", (unsigned)victim->s.uid, (int)cred.pid,
+		    (unsigned)cred.uid);
+		client_free(victim);
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		reject(fd, "out of memory");
@@ -369,11 +495,13 @@ ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
 	cl->s.arg = c->arg;
 	cl->s.pid = cred.pid;
 	cl->s.uid = cred.uid;
-	cl->s.privileged = peer_privileged(c, fd, &cred);
+	cl->s.privileged = privileged;
 	cl->s.refuse_mutating = &c->refuse_mutating;
+	cl->priv_slot = priv_slot;
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;
+	c->npriv += priv_slot;
 	r = sd_event_add_io(c->ev, &cl->io, fd, EPOLLIN, client_io_cb, cl);
 	if (r >= 0)
 		r = sd_event_add_time_relative(c->ev, &cl->idle, CLOCK_MONOTONIC,
@@ -404,7 +532,9 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct stat		 st;
+	struct group		 gr;
 	struct ctl		*c;
+	char			*grbuf = NULL;
 	mode_t			 old;
 	int			 r;
 
@@ -422,6 +552,16 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->cmds = cmds;
 	c->arg = arg;
 	c->idle_us = CTL_IDLE_US;
+	/* Looked up once: no NSS call on the loop for every connection. */
+	if ((r = priv_getgrnam(CTL_ADMIN_GROUP, &gr, &grbuf)) == 1)
+		ctl_set_admin_gid(c, gr.gr_gid);
+	else if (r == 0)
+		log_warn("control: group %s does not exist: only root may drain, undrain "
+		    "and reload", CTL_ADMIN_GROUP);
+	else
+		log_warn("control: cannot look up group %s: %s: only root may drain, "
+		    "undrain and reload", CTL_ADMIN_GROUP, strerror(errno));
+	free(grbuf);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -439,19 +579,19 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 		/* Left behind by a daemon that did not stop cleanly. */
 		unlink(path);
 	}
-	old = umask(0117);
+	old = umask(0177);
 	r = bind(c->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r == -1) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (chmod(path, 0660) == -1 || stat(path, &st) == -1) {
+	/* Anyone may connect (status, metrics); each command is authorised on its own. */
+	if (chmod(path, 0666) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}
-	c->gid = st.st_gid;
-	if (listen(c->fd, CTL_MAX_CLIENTS) == -1) {
+	if (listen(c->fd, CTL_MAX_CLIENTS + CTL_MAX_PRIV_CLIENTS) == -1) {
 		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}

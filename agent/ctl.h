@@ -4,8 +4,11 @@
  * ...} or {"ok": false, "error": "..."}. Clients are non-blocking sources
  * on the daemon's loop with a buffer cap, an idle timeout and a connection
  * limit, so a slow or hostile client can never block or crash the daemon.
- * Mutating commands are allowed only for root, the daemon's own user, and
- * members of the socket's group (SO_PEERCRED / SO_PEERGROUPS).
+ * The socket is mode 0666: status and metrics are for any local user.
+ * Mutating commands are allowed only for root and members of group
+ * anycast-healthd-admin (SO_PEERCRED / SO_PEERGROUPS), not for the
+ * daemon's own user. Each uid may hold a few connections, and root and the
+ * admin group have slots of their own, so that nobody can lock them out.
  */
 #ifndef AHD_CTL_H
 #define AHD_CTL_H
@@ -20,9 +23,14 @@
 struct json_object;
 
 #define CTL_MAX_REQUEST		4096		/* bytes in one request line */
-#define CTL_MAX_CLIENTS		16
+#define CTL_MAX_CLIENTS		16		/* connections of everyone else */
+#define CTL_MAX_PRIV_CLIENTS	8		/* more for root and the admin group */
+#define CTL_MAX_PER_UID		4
+#define CTL_ADMIN_GROUP		"anycast-healthd-admin"
 #define CTL_IDLE_US		(5 * 1000000ULL)
 #define CTL_MAX_REPLY		(8 * 1024 * 1024)
+/* The largest reply the client takes (status of tens of thousands of services). */
+#define CTL_MAX_CLIENT_REPLY	(256 * 1024 * 1024)
 
 /*
  * Returns the reply (a JSON object; "ok" is added if missing) or NULL for
@@ -39,7 +47,7 @@ struct ctl_command {
 struct ctl;
 
 /*
- * Listens on path (mode 0660; a stale socket left by a crash is replaced,
+ * Listens on path (mode 0666; a stale socket left by a crash is replaced,
  * a live one is an error). cmds ends with a NULL name.
  */
 struct ctl	*ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds,
@@ -51,6 +59,8 @@ const char	*ctl_path(const struct ctl *c);
 void		 ctl_refuse_mutating(struct ctl *c);
 /* For tests: how long a connection may stay silent (default CTL_IDLE_US). */
 void		 ctl_set_idle_timeout(struct ctl *c, uint64_t us);
+/* For tests: the group whose members may run mutating commands (default: CTL_ADMIN_GROUP's). */
+void		 ctl_set_admin_gid(struct ctl *c, gid_t gid);
 
 /*
  * The request side of one connection, apart from its socket: line framing,

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
+#include "nofile.h"
 #include "probe.h"
 #include "state.h"
 #include "status.h"
@@ -57,23 +59,30 @@ struct daemon {
 	struct cfg		 *cfg;		/* cur->cfg: global settings, service order */
 	sd_event		 *ev;
 	struct nl		 *nl;
+	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
+	sd_event_source		 *nlw_src;
+	bool			  nlw_fixed;	/* a foreign change was corrected */
+	bool			  nlw_reopen;	/* a read failed: open again at the next reconcile */
 	struct ann		 *ann;
 	struct svc		**svcs;		/* by index into cfg->services */
 	struct gen		**svc_gen;	/* where each service's cfg lives */
 	struct ctl		 *ctl;
-	struct frr		 *frr;		/* NULL until a service uses network or both */
+	struct frr		 *frr;		/* NULL until there is a service */
 	sd_event_source		 *reconcile;
 	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
 	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
 	/*
-	 * Writes the state file and the metrics file: after the events pending
-	 * at the same time (idle priority), and at most once per FLUSH_GAP_US,
-	 * so that a storm of transitions is a few writes, not one each.
+	 * Writes the state file and the metrics file at most once per
+	 * FLUSH_GAP_US, so that a storm of transitions is a few writes, not
+	 * one each. Normal priority: at idle priority a storm that keeps the
+	 * loop busy would starve it, and announcements wait for it.
 	 */
 	sd_event_source		 *flush;
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;
+	/* Stopping with the address method's withdrawals verified (zebra unsettled). */
+	bool			  stop_addr;
 	char			 *state_text;	/* as last written */
 	struct status_counters	  counters;
 	int			  exit_status;
@@ -96,8 +105,9 @@ realtime_us(void)
 /*
  * The open-files limit against what cfg's probes need at once (all of them
  * in flight: a storm). At start the soft limit goes up to the hard one
- * first: with the usual 1024, 2000 services ran out ("Too many open
- * files") as they all failed together.
+ * first (children get the old one back, see nofile.h): with the usual
+ * 1024, 2000 services ran out ("Too many open files") as they all failed
+ * together.
  */
 static void
 daemon_nofile(const struct cfg *cfg, bool raise)
@@ -107,17 +117,12 @@ daemon_nofile(const struct cfg *cfg, bool raise)
 
 	for (size_t i = 0; i < cfg->nservices; i++)
 		need += FDS_PER_PROBE * cfg->services[i].nprobes;
+	if (raise && nofile_raise(&rl) == -1)
+		log_warn("cannot raise the open files limit to the hard one: %s",
+		    strerror(errno));
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("open files limit: %s", strerror(errno));
 		return;
-	}
-	if (raise && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			log_warn("cannot raise the open files limit to %llu: %s",
-			    (unsigned long long)rl.rlim_max, strerror(errno));
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warn("open files limit %llu is too low: %zu service(s) may need about "
@@ -182,7 +187,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
 	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
-	    s->state == SVC_DOWN);
+	    svc_withdrawn_unplanned(s));
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
@@ -198,6 +203,8 @@ daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
 	d->flushed_us = now_us();
 	daemon_save_state(d, false);
 	daemon_write_metrics(d);
+	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -239,6 +246,8 @@ static void
 daemon_state_failed(struct daemon *d, const char *why)
 {
 	d->counters.state_write_failures++;
+	/* The file on disk may not list what it did: nothing goes out again unlisted. */
+	ann_record_lost(d->ann);
 	if (strcmp(d->counters.state_error, why) != 0)
 		log_err("state file %s: %s; new announcements are held back until it can "
 		    "be written (withdraw-all could not remove them after a crash)",
@@ -336,6 +345,15 @@ out:
 	state_clear(&st);
 }
 
+/* The FRR driver's counters as they are now, for the metrics. */
+static void
+daemon_counters(struct daemon *d)
+{
+	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
+	d->counters.frr_failing = d->frr != NULL && frr_failing(d->frr);
+	d->counters.frr_verify_failing = d->frr != NULL && frr_verify_failing(d->frr);
+}
+
 static void
 daemon_write_metrics(struct daemon *d)
 {
@@ -343,6 +361,7 @@ daemon_write_metrics(struct daemon *d)
 
 	if (d->cfg->metrics_file == NULL)
 		return;
+	daemon_counters(d);
 	text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters);
 	if (text == NULL) {
 		log_err("metrics: out of memory");
@@ -355,6 +374,8 @@ daemon_write_metrics(struct daemon *d)
 	free(text);
 }
 
+static void	daemon_watch_addrs(struct daemon *d);
+
 static int
 daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
@@ -365,16 +386,36 @@ daemon_reconcile_cb(sd_event_source *src, uint64_t usec, void *arg)
 	 * A state file removed or replaced behind the daemon's back (by hand,
 	 * a directory in its place) is written again, or shown as failing.
 	 */
-	if (d->state_text != NULL && (stat(d->cfg->state_file, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode))) {
+	if (stat(d->cfg->state_file, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		free(d->state_text);
 		d->state_text = NULL;
+		ann_record_lost(d->ann);
+	}
+	if (d->nlw_reopen) {
+		/* Once per failure; the scan below catches what was missed meanwhile. */
+		d->nlw_reopen = false;
+		daemon_watch_addrs(d);
+		if (d->nlw != NULL)
+			log_info("address notifications: subscribed again");
 	}
 	ann_reconcile(d->ann);
 	daemon_dirty(d);
 	sd_event_source_set_time(src, usec + RECONCILE_INTERVAL_US);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
+}
+
+/*
+ * Whether a stop may end the loop: FRR confirmed the withdrawals (when it
+ * was asked for any), and no repair of an operator's statement is half done.
+ */
+static bool
+daemon_stop_done(const struct daemon *d)
+{
+	bool	withdraw = ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW;
+
+	return (!withdraw || frr_synced(d->frr)) && !frr_repairing(d->frr) &&
+	    (!d->stop_addr || frr_withdrawn(d->frr));
 }
 
 /* FRR was read (or a call failed): finish what waited for it. */
@@ -387,7 +428,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 	daemon_dirty(d);
 	if (!d->begun && (frr_known(f) || frr_failing(f)) && daemon_begin(d) == -1)
 		sd_event_exit(d->ev, 1);
-	if (d->stopping && frr_synced(f))
+	if (d->stopping && daemon_stop_done(d))
 		sd_event_exit(d->ev, 0);
 }
 
@@ -456,7 +497,8 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 {
 	int	r;
 
-	if (d->frr == NULL && !ann_needs_frr(cfg))
+	/* The address method needs no statement of ours, but bgpd is verified for it. */
+	if (d->frr == NULL && cfg->nservices == 0)
 		return 0;
 	if (d->frr != NULL) {
 		if (frr_reconfigure(d->frr, cfg) == -1 || ann_set_frr(a, d->frr) == -1)
@@ -710,6 +752,7 @@ cmd_metrics(struct json_object *req, void *arg)
 	struct json_object	*o;
 	char			*text;
 
+	daemon_counters(d);
 	if ((text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters)) == NULL)
 		return ctl_error("out of memory");
 	o = json_object_new_object();
@@ -799,9 +842,42 @@ cmd_reload(struct json_object *req, void *arg)
 	return o;
 }
 
+/*
+ * The probe engine's counters alone, for benchmarks: with thousands of
+ * services, building status or metrics stalls the loop long enough to
+ * show up in the lateness it is asked to measure; this costs microseconds.
+ */
+static struct json_object *
+cmd_probe_stats(struct json_object *req, void *arg)
+{
+	struct daemon			*d = arg;
+	const struct probe_lateness	*l = probe_lateness();
+	struct json_object		*o, *le, *cnt;
+	uint64_t			 runs = 0;
+
+	for (size_t i = 0; i < d->cfg->nservices; i++)
+		for (size_t j = 0; j < d->cfg->services[i].nprobes; j++)
+			runs += d->svcs[i]->probes[j]->runs;
+	o = json_object_new_object();
+	json_object_object_add(o, "runs", json_object_new_int64((int64_t)runs));
+	le = json_object_new_array();
+	cnt = json_object_new_array();
+	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS; i++) {
+		if (i < PROBE_LATENESS_BUCKETS - 1)
+			json_object_array_add(le, json_object_new_int64(
+			    (int64_t)probe_lateness_le_us[i]));
+		json_object_array_add(cnt, json_object_new_int64((int64_t)l->count[i]));
+	}
+	json_object_object_add(o, "lateness_le_us", le);
+	json_object_object_add(o, "lateness_count", cnt);
+	json_object_object_add(o, "lateness_max_us", json_object_new_int64((int64_t)l->max_us));
+	return o;
+}
+
 static const struct ctl_command daemon_cmds[] = {
 	{ "status",	false,	cmd_status },
 	{ "metrics",	false,	cmd_metrics },
+	{ "probe-stats", false,	cmd_probe_stats },
 	{ "drain",	true,	cmd_drain },
 	{ "undrain",	true,	cmd_undrain },
 	{ "reload",	true,	cmd_reload },
@@ -824,19 +900,36 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 	default:
 		log_info("%s: stopping", strsignal((int)si->ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		if (d->frr == NULL || d->cfg->on_exit != ON_EXIT_WITHDRAW || d->stopping) {
+		if (d->frr == NULL || d->stopping) {
+			sd_event_exit(sd_event_source_get_event(src), 0);
+			return 0;
+		}
+		/*
+		 * zebra restarted and not yet confirmed tracking the address
+		 * method's prefixes for bgpd: their addresses go inside the
+		 * loop, so that a stale announcement is verified and repaired.
+		 */
+		d->stop_addr = d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    !frr_zebra_settled(d->frr);
+		/* Nothing to withdraw through FRR, nothing to verify, no repair half done. */
+		if (!(ann_needs_frr(d->cfg) && d->cfg->on_exit == ON_EXIT_WITHDRAW) &&
+		    !d->stop_addr && !frr_repairing(d->frr)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
 		/*
 		 * The loop stays up until FRR confirms that the statements are
-		 * gone; meanwhile nothing may announce again (svc changes are
-		 * ignored, drain/undrain/reload refused).
+		 * gone, and until a repair in flight has put the operator's
+		 * statement back (killing vtysh between `no network P` and
+		 * `network P` would lose it); meanwhile nothing may announce
+		 * again (svc changes are ignored, drain/undrain/reload refused).
 		 */
 		d->stopping = true;
 		ctl_refuse_mutating(d->ctl);
-		ann_withdraw_all(d->ann);
-		if (frr_synced(d->frr)) {
+		if (d->cfg->on_exit == ON_EXIT_WITHDRAW &&
+		    (ann_needs_frr(d->cfg) || d->stop_addr))
+			ann_withdraw_all(d->ann);
+		if (daemon_stop_done(d)) {
 			sd_event_exit(sd_event_source_get_event(src), 0);
 			return 0;
 		}
@@ -844,6 +937,70 @@ daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *
 		    d->cfg->frr.timeout_us + 2000000, 10000, daemon_stop_cb, d) < 0)
 			sd_event_exit(sd_event_source_get_event(src), 0);
 		return 0;
+	}
+}
+
+static void
+daemon_addr_event(const struct nl_addr_event *ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	/* Until adoption has decided, what is found stays for daemon_adopt(). */
+	if (d->begun && ann_addr_changed(d->ann, ev->ifindex, &ev->pfx, ev->added))
+		d->nlw_fixed = true;
+}
+
+static int
+daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct daemon	*d = arg;
+	char		 err[256] = "";
+	int		 rc;
+
+	(void)fd;
+	(void)revents;
+	d->nlw_fixed = false;
+	rc = nl_watch_read(d->nlw, daemon_addr_event, d, err, sizeof(err));
+	if (rc == -1) {
+		/* A one-off error must not end the mirror for good: see daemon_reconcile_cb. */
+		log_err("%s; subscribing again at the next periodic check", err);
+		d->nlw_src = sd_event_source_disable_unref(d->nlw_src);
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
+		d->nlw_reopen = true;
+		return 0;
+	} else if (rc == 1) {
+		log_warn("%s; reading the interfaces again", err[0] ? err :
+		    "netlink: address notifications were lost");
+		if (d->begun)
+			ann_reconcile(d->ann);
+	}
+	if (d->nlw_fixed || rc == 1)
+		daemon_dirty(d);
+	return 0;
+}
+
+/*
+ * A foreign change (an address deleted by hand, or lost with its link) is
+ * corrected when the kernel announces it; the reconcile timer stays as a
+ * safety net, and is all there is if the subscription fails.
+ */
+static void
+daemon_watch_addrs(struct daemon *d)
+{
+	char	err[256];
+	int	r;
+
+	if ((d->nlw = nl_watch_open(err, sizeof(err))) == NULL) {
+		log_warn("%s; noticing address changes at the periodic check only", err);
+		return;
+	}
+	if ((r = sd_event_add_io(d->ev, &d->nlw_src, nl_watch_fd(d->nlw), EPOLLIN,
+	    daemon_nlw_cb, d)) < 0) {
+		log_warn("address notifications: %s; noticing address changes at the "
+		    "periodic check only", strerror(-r));
+		nl_watch_close(d->nlw);
+		d->nlw = NULL;
 	}
 }
 
@@ -856,7 +1013,11 @@ daemon_setup(struct daemon *d)
 	char		 err[512];
 	int		 r;
 
-	if ((r = sd_event_default(&d->ev)) < 0) {
+	/*
+	 * Not sd_event_default(): a default loop checks its thread with a
+	 * gettid() system call on every iteration, two per TCP check.
+	 */
+	if ((r = sd_event_new(&d->ev)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
 	}
@@ -883,7 +1044,6 @@ daemon_setup(struct daemon *d)
 	}
 	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
 	    daemon_flush_cb, d)) < 0 ||
-	    (r = sd_event_source_set_priority(d->flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
 	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
@@ -894,6 +1054,7 @@ daemon_setup(struct daemon *d)
 	}
 	d->ann->record_cb = daemon_dirty;
 	d->ann->record_arg = d;
+	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
@@ -961,6 +1122,9 @@ daemon_adopt(struct daemon *d)
 	rc = state_read(d->cfg->state_file, &st, err, sizeof(err));
 	if (rc == -1)
 		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
+	else if (rc == 0 && st.nbad > 0)
+		log_warn("state file %s: %zu malformed entries ignored (first: %s)",
+		    d->cfg->state_file, st.nbad, err);
 	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
 		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
 		    st.announced[i].method);
@@ -977,6 +1141,7 @@ daemon_adopt(struct daemon *d)
 		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
 		d->ann->svc_wanted[i] = true;
 		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		ann_adopted(d->ann, i);
 		log_info("%s: prefixes found announced%s; adopting them until the "
 		    "first probe results", d->cfg->services[i].name,
 		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
@@ -1008,7 +1173,8 @@ daemon_begin(struct daemon *d)
 	}
 	daemon_write_metrics(d);
 	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
-	    d->cfg->nservices, d->frr != NULL ? "; FRR read" : "", ctl_path(d->ctl));
+	    d->cfg->nservices, d->frr != NULL && frr_known(d->frr) ? "; FRR read" : "",
+	    ctl_path(d->ctl));
 	notify_ready(d);
 	return 0;
 }
@@ -1029,6 +1195,8 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->flush);
 	ann_free(d->ann);
 	frr_free(d->frr);
+	sd_event_source_disable_unref(d->nlw_src);
+	nl_watch_close(d->nlw);
 	nl_close(d->nl);
 	sd_event_unref(d->ev);
 	while ((g = d->gens) != NULL) {
@@ -1057,7 +1225,7 @@ daemon_run(struct cfg *cfg)
 		goto out;
 	/* From here on the system is ours to change, and to clean up on the way out. */
 	started = true;
-	if (d.frr != NULL && cfg->on_exit == ON_EXIT_KEEP) {
+	if (d.frr != NULL && ann_needs_frr(cfg) && cfg->on_exit == ON_EXIT_KEEP) {
 		/*
 		 * Adoption needs FRR's running configuration: the probes start
 		 * after the first read, or after a bound.
@@ -1086,6 +1254,8 @@ out:
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
 		daemon_save_state(&d, d.cfg->on_exit == ON_EXIT_KEEP && d.exit_status == 0);
+		/* Rewritten, not removed: running 0, and what is still announced. */
+		d.counters.stopped = true;
 		daemon_write_metrics(&d);
 	}
 	daemon_teardown(&d);

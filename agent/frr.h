@@ -29,6 +29,7 @@ struct frr_net {
 	struct pfx	pfx;
 	int		af;			/* family of the address-family section it is in */
 	char		route_map[FRR_RM_MAX];	/* "" without one */
+	bool		options;		/* words other than `route-map RM` follow */
 };
 
 /* What `show running-config` says about one `router bgp` instance. */
@@ -84,6 +85,8 @@ struct frr_stats {
 	uint64_t	mismatches;
 	uint64_t	reads;
 	uint64_t	applies;
+	uint64_t	verifies;	/* read-only checks of the address method */
+	uint64_t	repairs;	/* statements re-entered to make bgpd re-evaluate */
 };
 
 struct frr	*frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg);
@@ -107,7 +110,9 @@ int		 frr_manage(struct frr *f, const struct pfx *p);
 /*
  * Ends the management of p after a reload. remove false (p is now announced
  * by method address, whose `network` line is the operator's): p is forgotten
- * at once and its statement never touched again. remove true (p left the
+ * and its statement never touched again; at once, unless FRR holds (or is
+ * being sent) it with a route-map, which is ours: then plain `network P` is
+ * asked for first, and p forgotten once a read shows it. remove true (p left the
  * configuration): its statement is wanted absent, and p is forgotten once a
  * read shows it absent, so that a statement added by hand later stays.
  * frr_want() is ignored for p meanwhile.
@@ -140,7 +145,71 @@ bool		 frr_known(const struct frr *f);
 bool		 frr_synced(const struct frr *f);
 /* Whether the last call failed (FRR unreachable, timeout, mismatch). */
 bool		 frr_failing(const struct frr *f);
+/* The last verification of the address method failed (FRR's link may be fine). */
+bool		 frr_verify_failing(const struct frr *f);
+/*
+ * A repair of an address-method statement is in flight or not yet read
+ * back: stopping now could leave the operator's statement out of FRR.
+ */
+bool		 frr_repairing(const struct frr *f);
 const struct frr_stats *frr_stats(const struct frr *f);
+
+/*
+ * Verification of the address method. bgpd announces an address-method
+ * prefix through the operator's own `network P` while zebra reports a
+ * route for P (import-check). After zebra restarts, FRR 8.4's bgpd does not
+ * register P with zebra again, so it never hears that the address went:
+ * the prefix stays announced for a dead service. frr_ therefore reads what
+ * bgpd announces and what zebra tracks (read-only), and re-enters a
+ * statement whose tracking is lost or whose announcement is stale.
+ */
+
+/* The argv of the read-only verification: `show bgp [vrf V] ipv4|ipv6 unicast P json`
+ * per prefix, then `show zebra client summary`, `show ip nht`, `show ipv6 nht`. */
+char		**frr_build_verify_argv(const char *vtysh, const char *pathspace,
+		    const char *vrf, const struct pfx *ps, size_t n);
+
+/* What one verification read shows. */
+struct frr_seen {
+	bool	 bgp_ok;	/* one JSON answer per prefix asked */
+	bool	*announced;	/* per prefix asked: bgpd holds a valid path of its own */
+	bool	 zebra_ok;	/* zebra's part of the output is there */
+	bool	 bgp_client;	/* bgpd is connected to zebra */
+	bool	*registered;	/* per tracked prefix: zebra tracks its address for bgpd */
+};
+
+/*
+ * Parses the output of frr_build_verify_argv(ps, n)'s call; zebra_answered
+ * says whether vtysh exited 0 (a daemon that is down makes it exit 1, after
+ * the other daemons answered); registration is looked up for the tracked
+ * prefixes. 0, or -1 on memory exhaustion; free with frr_seen_clear().
+ */
+int		 frr_verify_parse(const char *text, bool zebra_answered,
+		    const struct pfx *ps, size_t n, const struct pfx *tracked,
+		    size_t ntracked, struct frr_seen *out);
+void		 frr_seen_clear(struct frr_seen *s);
+
+/*
+ * Declares p as announced by the address method, to be verified; after a
+ * reload the caller first calls frr_untrack_all(): a prefix not declared
+ * again stays verified (and repaired) until bgpd is seen not announcing it,
+ * or it is managed (frr_manage()). 0, or -1 (ENOMEM).
+ */
+int		 frr_track(struct frr *f, const struct pfx *p);
+void		 frr_untrack_all(struct frr *f);
+/*
+ * Whether the last verification found bgpd on zebra with every tracked
+ * prefix tracked (or FRR was never read): a stop can then leave withdrawals
+ * of the address method to FRR's own path.
+ */
+bool		 frr_zebra_settled(const struct frr *f);
+/* Every tracked prefix whose address is gone was verified withdrawn since. */
+bool		 frr_withdrawn(const struct frr *f);
+/*
+ * Whether the address of tracked p is on its interface now. A removal is
+ * verified after FRR's own path had its time.
+ */
+void		 frr_track_addr(struct frr *f, const struct pfx *p, bool present);
 
 /*
  * Values for frr_render(): NULL leaves out the lines using the placeholder.
@@ -174,6 +243,9 @@ struct frr_timing {
 	uint64_t	check_interval_us;	/* periodic read: 10 s */
 	uint64_t	replay_poll_us;		/* while FRR replays its config: 250 ms */
 	uint64_t	replay_max_us;		/* longest wait for `router bgp`: 10 s */
+	uint64_t	verify_delay_us;	/* address removed -> verification: 150 ms (FRR's own path is ~65 ms) */
+	uint64_t	zebra_poll_us;		/* after a zebra restart, until re-registered: 1 s */
+	uint64_t	zebra_wait_max_us;	/* longest such polling: 120 s */
 };
 void		 frr_set_timing(struct frr *f, const struct frr_timing *t);
 

@@ -1,8 +1,10 @@
 /* anycast-healthctl: the operator's tool. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,13 @@
 #include "ctl.h"
 #include "frr.h"
 #include "log.h"
+#include "exec.h"
 #include "nl.h"
+#include "peek.h"
+#include "plugin.h"
+#include "priv.h"
 #include "probe.h"
+#include "process.h"
 #include "state.h"
 #include "svc.h"
 
@@ -38,10 +45,14 @@ usage(FILE *f)
 	fprintf(f, "usage: anycast-healthctl [-c PATH] COMMAND [ARGS]\n"
 	    "commands:\n"
 	    "  validate              check the configuration: exit 0 valid, 2 invalid\n"
-	    "  check SERVICE|--all   run the probes once, here, without the daemon;\n"
+	    "  check SERVICE|--all [-t SECONDS]\n"
+	    "                        run the probes once, here, without the daemon;\n"
 	    "                        print a Nagios plugin line, exit 0/1/2/3\n"
-	    "  status [--json]       the daemon's services, prefixes and probes;\n"
-	    "                        exit 0 all up, 1 degraded/drained, 2 down, 3 no daemon\n"
+	    "  status [SERVICE] [--json] [--verbose] [-t SECONDS]\n"
+	    "                        the daemon's services, prefixes and probes, as a\n"
+	    "                        Nagios plugin (the table with --verbose or on a\n"
+	    "                        terminal); exit 0 all up, 1 degraded/drained,\n"
+	    "                        2 down, 3 no answer\n"
 	    "  drain SERVICE [--grace DURATION]   withdraw a service for maintenance\n"
 	    "  undrain SERVICE       end the maintenance\n"
 	    "  reload                load the configuration again (invalid: kept as is)\n"
@@ -51,7 +62,9 @@ usage(FILE *f)
 	    "             [--bfd MS] [--template FILE]\n"
 	    "                        print the FRR configuration the services need\n"
 	    "-c PATH  main configuration file (default %s); also accepted after COMMAND\n"
-	    "-s PATH  control socket (default: control_socket of the configuration)\n",
+	    "-s PATH  control socket (default: control_socket of the configuration)\n"
+	    "-t SECONDS  check, status: give up (UNKNOWN) after this long, killing\n"
+	    "            every plugin started\n",
 	    CFG_DEFAULT_MAIN);
 }
 
@@ -82,12 +95,29 @@ cmd_validate(const char *path)
 	for (size_t i = 0; i < cfg->nservices; i++)
 		printf("%s%s", i ? ", " : ": ", cfg->services[i].name);
 	printf("\n");
+	fflush(stdout);
+	/* Valid all the same: a unit may be installed after the configuration. */
+	process_check_units(cfg, stderr);
 	cfg_free(cfg);
 	return 0;
 }
 
+/*
+ * The plugin line's limits. Nagios Core keeps 8 KiB of a plugin's output
+ * (MAX_PLUGIN_OUTPUT_LENGTH) and the perfdata sits on the first line: the
+ * whole line, newline included, stays within FIRST_LINE_MAX. The perfdata
+ * gets what the state and summary leave (perf_room()); past that whole
+ * items are dropped, and a detail line says so.
+ */
+#define FIRST_LINE_MAX	8192
+#define SUMMARY_MAX	1024
+#define HEAD_MAX	(SUMMARY_MAX + 32)	/* "ANYCAST-HEALTH STATE - summary" */
+#define REASON_MAX	120	/* a probe's message in the first line */
+
 struct check {
-	size_t	pending;
+	size_t		 pending;
+	bool		 timed_out;
+	int		 signal;	/* SIGTERM or SIGINT received */
 };
 
 static void
@@ -97,6 +127,24 @@ check_probe_done(struct probe *p, void *arg)
 
 	if (--c->pending == 0)
 		sd_event_exit(p->ev, 0);
+}
+
+static int
+check_timeout_cb(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct check	*c = arg;
+
+	c->timed_out = true;
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int
+check_signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
+{
+	struct check	*c = arg;
+
+	c->signal = (int)si->ssi_signo;
+	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
 /* monitoring-plugins' order of badness: CRITICAL > WARNING > UNKNOWN > OK. */
@@ -134,93 +182,369 @@ check_service_state(const struct cfg_service *s, struct probe **probes, size_t *
 	return worst == NAGIOS_CRITICAL ? NAGIOS_WARNING : worst;
 }
 
+/* A threshold or a latency: seconds, never in exponent notation; "" when unset. */
 static void
 perfdata_value(char *buf, size_t len, uint64_t us)
 {
 	if (us == 0)
 		snprintf(buf, len, "%s", "");
 	else
-		snprintf(buf, len, "%g", (double)us / 1e6);
+		plugin_num(buf, len, (double)us / 1e6);
+}
+
+/* Appends to a growing text, never past its end. */
+static void
+append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+	if (*off >= len)
+		*off = len - 1;
 }
 
 /*
- * Appends a probe's own performance data (an exec plugin's) with each label
- * prefixed by the probe's name and a colon, so that they collide neither with
- * another plugin's nor with our own "PROBE_time": "offset=0.1s;1;2" of probe
- * ntp becomes "'ntp:offset'=0.1s;1;2". Parsing
- * stops at the first item that is not "label=value" (the rest is dropped
- * rather than passed on broken).
+ * One service in the first line: "dns: 2/2 probes OK", or with the probe
+ * that decides and its reason, shortened: "dns: dns#0 127.0.0.1:53
+ * answered SERVFAIL (1/2 probes OK)".
+ */
+static void
+summary_item(char *buf, size_t len, size_t *off, const char *svc, const char *state,
+    const char *probe, const char *msg, size_t n_ok, size_t n)
+{
+	char	reason[REASON_MAX];
+
+	append(buf, len, off, "%s%s%s%s: ", *off > 0 ? ", " : "", svc,
+	    state != NULL ? " " : "", state != NULL ? state : "");
+	if (probe == NULL) {
+		append(buf, len, off, "%zu/%zu probes OK", n_ok, n);
+		return;
+	}
+	plugin_clean(reason, sizeof(reason), msg, strlen(msg), PLUGIN_ELLIPSIS);
+	append(buf, len, off, "%s %s (%zu/%zu probes OK)", probe, reason, n_ok, n);
+}
+
+/* The first line before its perfdata: "ANYCAST-HEALTH STATE - summary". */
+static void
+plugin_head(char *head, size_t len, const char *state, const char *summary)
+{
+	char	text[SUMMARY_MAX];
+
+	plugin_clean(text, sizeof(text), summary, strlen(summary),
+	    PLUGIN_PIPE | PLUGIN_ELLIPSIS);
+	snprintf(head, len, "ANYCAST-HEALTH %s - %s", state, text);
+}
+
+/*
+ * The perfdata buffer's size (its NUL included) that keeps head, " | ",
+ * the perfdata and the newline within FIRST_LINE_MAX.
  */
 static size_t
-perfdata_append(char *perf, size_t len, size_t off, const char *prefix,
-    const char *probe, const char *pd)
+perf_room(const char *head)
 {
-	char	label[256];
-	size_t	l, v;
+	return FIRST_LINE_MAX - strlen(head) - 3;
+}
 
-	while (*pd != '\0' && off < len) {
-		while (*pd == ' ' || *pd == '\t')
-			pd++;
-		if (*pd == '\0')
+/* Prints the plugin line: "ANYCAST-HEALTH STATE - summary | perfdata". */
+static void
+plugin_print(const char *head, const char *perf)
+{
+	printf("%s%s%s\n", head, perf[0] != '\0' ? " | " : "", perf);
+}
+
+/* A plugin line without perfdata. */
+static void
+plugin_line(const char *state, const char *summary)
+{
+	char	head[HEAD_MAX];
+
+	plugin_head(head, sizeof(head), state, summary);
+	plugin_print(head, "");
+}
+
+/* A detail line (long output): one line, no '|'. */
+static void
+detail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+detail_line(const char *fmt, ...)
+{
+	char	raw[2048], text[2048];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	plugin_clean(text, sizeof(text), raw, sizeof(raw), PLUGIN_PIPE | PLUGIN_ELLIPSIS);
+	printf("%s\n", text);
+}
+
+/*
+ * The process groups of the plugins `check` starts (each exec plugin runs
+ * in its own) must not outlive it, however it ends. A timeout or SIGTERM
+ * ends the loop and the probes' abort kills them; but Icinga 2 and Nagios
+ * kill a plugin that runs too long with SIGKILL to its process group, which
+ * reaches neither our handlers nor the plugins' groups. So a guardian
+ * process outside our group learns each plugin group through a pipe and,
+ * when the pipe closes (we are gone, however), kills those still listed.
+ */
+static int	guard_fd = -1;
+
+static void __attribute__((__noreturn__))
+guard_run(int fd)
+{
+	pid_t	 groups[1024];
+	size_t	 n = 0, len = 0;
+	char	 buf[4096], *nl, *line;
+	ssize_t	 r;
+	long	 v;
+
+	for (;;) {
+		if ((r = read(fd, buf + len, sizeof(buf) - 1 - len)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
 			break;
-		l = 0;
-		if (*pd == '\'') {
-			/* Quoted: '' stands for one quote and stays escaped. */
-			for (pd++; *pd != '\0' && l + 2 < sizeof(label); pd++) {
-				if (*pd == '\'' && pd[1] != '\'')
+		len += (size_t)r;
+		buf[len] = '\0';
+		for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+			*nl = '\0';
+			v = strtol(line + 1, NULL, 10);
+			if (line[0] == '+' && v > 1 && n < sizeof(groups) / sizeof(groups[0]))
+				groups[n++] = (pid_t)v;
+			for (size_t i = 0; line[0] == '-' && i < n; i++)
+				if (groups[i] == (pid_t)v) {
+					groups[i] = groups[--n];
 					break;
-				if (*pd == '\'')
-					label[l++] = *pd++;
-				label[l++] = *pd;
-			}
-			if (*pd++ != '\'')
-				return off;
-		} else
-			for (; *pd != '\0' && *pd != '=' && *pd != ' ' &&
-			    l + 1 < sizeof(label); pd++)
-				label[l++] = *pd;
-		label[l] = '\0';
-		if (*pd++ != '=' || l == 0)
-			return off;
-		v = strcspn(pd, " \t");
-		if (v == 0)
-			return off;
-		off += (size_t)snprintf(perf + off, off < len ? len - off : 0,
-		    " '%s%s:%s'=%.*s", prefix, probe, label, (int)v, pd);
-		pd += v;
+				}
+		}
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
 	}
-	return off;
+	/*
+	 * A group listed here was not reaped by us: its leader is a zombie
+	 * (of ours, then of init) for a moment at most, so the ID still
+	 * names that group.
+	 */
+	for (size_t i = 0; i < n; i++)
+		kill(-groups[i], SIGKILL);
+	_exit(0);
+}
+
+static void
+guard_start(void)
+{
+	int	p[2], devnull;
+	pid_t	pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return;
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		/* Out of the caller's process group, and off its stdout (it waits for EOF). */
+		setpgid(0, 0);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		if (dup2(p[0], 3) == -1)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		guard_run(3);
+	}
+	close(p[0]);
+	guard_fd = p[1];
+	exec_set_guard(guard_fd);
+}
+
+/*
+ * A bad configuration is a plugin line on stdout too: Nagios Core reads
+ * nothing else. Nothing goes to stderr: Icinga 2 merges it with stdout, and
+ * an unbuffered error would come before the buffered plugin line and
+ * become the first line. The detail lines carry every error.
+ */
+static struct cfg *
+load_plugin(const char *path)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct cfg		*cfg;
+	char			 summary[SUMMARY_MAX];
+
+	if ((cfg = cfg_load(path, &errs)) != NULL)
+		return cfg;
+	snprintf(summary, sizeof(summary), "configuration %s invalid: %s%s",
+	    path != NULL ? path : CFG_DEFAULT_MAIN, errs.n > 0 ? errs.msgs[0] : "?",
+	    errs.n > 1 ? " (and more, below)" : "");
+	plugin_line("UNKNOWN", summary);
+	for (size_t i = 0; i < errs.n; i++)
+		detail_line("%s", errs.msgs[i]);
+	cfg_errors_clear(&errs);
+	return NULL;
+}
+
+static void
+check_cleanup(struct cfg *cfg, struct probe ***probes)
+{
+	for (size_t i = 0; probes != NULL && i < cfg->nservices; i++) {
+		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
+			probe_free(probes[i][j]);
+		free(probes[i]);
+	}
+	free(probes);
+}
+
+/* Timeout or signal: the probes still running, in the first line, and their groups killed. */
+static void
+check_abort(struct cfg *cfg, struct probe ***probes, const struct check *c,
+    double timeout_s)
+{
+	char	summary[SUMMARY_MAX], t[32];
+	size_t	off = 0;
+
+	plugin_num(t, sizeof(t), timeout_s);
+	if (c->timed_out)
+		append(summary, sizeof(summary), &off, "timed out after %ss", t);
+	else
+		append(summary, sizeof(summary), &off, "terminated by %s",
+		    c->signal == SIGTERM ? "SIGTERM" : "SIGINT");
+	append(summary, sizeof(summary), &off, "; still running:");
+	for (size_t i = 0; i < cfg->nservices; i++)
+		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
+			if (probes[i][j] != NULL && probes[i][j]->running)
+				append(summary, sizeof(summary), &off, " %s/%s",
+				    cfg->services[i].name, probes[i][j]->cfg->name);
+	/* probe_free() aborts: an exec plugin's whole process group gets SIGKILL. */
+	check_cleanup(cfg, probes);
+	plugin_line("UNKNOWN", summary);
+}
+
+/* Our own latency items first: they must survive a plugin's flood of perfdata. */
+static void
+check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_perf *pp)
+{
+	char		 w[32], cr[32], v[32], rest[PLUGIN_REST_MAX], prefix[160];
+	char		 label[PLUGIN_LABEL_MAX];
+	const char	*s, *r;
+	size_t		 rlen;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++) {
+			const struct probe *p = probes[i][j];
+			perfdata_value(w, sizeof(w), p->cfg->warning_us);
+			perfdata_value(cr, sizeof(cr), p->cfg->critical_us);
+			plugin_num(v, sizeof(v), (double)p->latency_us / 1e6);
+			snprintf(rest, sizeof(rest), "%ss;%s;%s;0", v, w, cr);
+			snprintf(prefix, sizeof(prefix), "%s%s%s", all ? cfg->services[i].name :
+			    "", all ? "/" : "", p->cfg->name);
+			plugin_perf_add(pp, prefix, "_time", rest);
+		}
+	/*
+	 * A plugin's own items, relabelled "PROBE:label" ("SERVICE/PROBE:label"
+	 * with --all) so that they collide neither with another plugin's nor
+	 * with ours.
+	 */
+	for (size_t i = 0; i < cfg->nservices; i++)
+		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++) {
+			const struct probe *p = probes[i][j];
+			snprintf(prefix, sizeof(prefix), "%s%s%s:", all ? cfg->services[i].name :
+			    "", all ? "/" : "", p->cfg->name);
+			for (s = p->perfdata; (s = plugin_perf_next(s, label, sizeof(label), &r,
+			    &rlen)) != NULL; ) {
+				/* Never cut: none is this long (plugin.h); one would be dropped. */
+				if (rlen >= sizeof(rest)) {
+					pp->dropped++;
+					continue;
+				}
+				memcpy(rest, r, rlen);
+				rest[rlen] = '\0';
+				plugin_perf_add(pp, prefix, label, rest);
+			}
+		}
 }
 
 static int
-cmd_check(const char *path, const char *name)
+cmd_check(const char *path, const char *name, double timeout_s)
 {
 	struct cfg		 *cfg;
 	struct probe		***probes = NULL;
 	struct check		  c = { 0 };
+	struct plugin_perf	  pp;
 	sd_event		 *ev = NULL;
 	enum nagios_state	  total = NAGIOS_OK;
-	char			  summary[1024] = "", perf[8192] = "", w[32], cr[32];
-	char			  prefix[128];
-	size_t			  soff = 0, poff = 0, n_ok, nsel = 0;
+	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
+	char			  t[32], why[256];
+	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
+	sigset_t		  mask;
 	int			  r, rc = EXIT_UNKNOWN;
 	bool			  all = strcmp(name, "--all") == 0;
 
-	if ((cfg = load(path)) == NULL)
+	if ((cfg = load_plugin(path)) == NULL)
 		return EXIT_UNKNOWN;
 	for (size_t i = 0; i < cfg->nservices; i++)
-		if (all || strcmp(cfg->services[i].name, name) == 0)
+		if (all || strcmp(cfg->services[i].name, name) == 0) {
 			nsel++;
+			for (size_t j = 0; j < cfg->services[i].nprobes; j++)
+				nexec += cfg->services[i].probes[j].type == &probe_type_exec;
+		}
 	if (nsel == 0) {
-		printf("ANYCAST-HEALTH UNKNOWN - no service '%s' in the configuration\n", name);
+		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
+		plugin_line("UNKNOWN", summary);
+		goto out;
+	}
+	/*
+	 * exec plugins run as their own users, which takes root: an
+	 * unprivileged monitoring user cannot tell anything about them, and
+	 * that is not the service's fault (never CRITICAL).
+	 */
+	if (nexec > 0 && !priv_can_switch(why, sizeof(why))) {
+		snprintf(summary, sizeof(summary), "cannot run the exec probes of %s as their "
+		    "users: %s; run check as root (or use status, which any user may)",
+		    all ? "the services" : name, why);
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
 	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
 	signal(SIGCHLD, SIG_DFL);
+	/* A guardian that is gone is an EPIPE (then forgotten), not our death without output. */
+	signal(SIGPIPE, SIG_IGN);
+	if (nexec > 0)
+		guard_start();
+	/* Handled on the loop, like the daemon's. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((r = sd_event_new(&ev)) < 0 ||
-	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL) {
-		printf("ANYCAST-HEALTH UNKNOWN - cannot set up: %s\n", strerror(r < 0 ? -r : ENOMEM));
+	    (r = sd_event_add_signal(ev, NULL, SIGTERM, check_signal_cb, &c)) < 0 ||
+	    (r = sd_event_add_signal(ev, NULL, SIGINT, check_signal_cb, &c)) < 0 ||
+	    (timeout_s > 0 && (r = sd_event_add_time_relative(ev, NULL, CLOCK_MONOTONIC,
+	    (uint64_t)(timeout_s * 1e6), 1000, check_timeout_cb, &c)) < 0) ||
+	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL ||
+	    (order = calloc(cfg->nservices, sizeof(*order))) == NULL ||
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		snprintf(summary, sizeof(summary), "cannot set up: %s",
+		    strerror(r < 0 ? -r : ENOMEM));
+		plugin_line("UNKNOWN", summary);
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -240,96 +564,145 @@ cmd_check(const char *path, const char *name)
 			if (probes[i][j] != NULL)
 				probe_run_once(probes[i][j]);
 	if (c.pending > 0 && (r = sd_event_loop(ev)) < 0) {
-		printf("ANYCAST-HEALTH UNKNOWN - event loop: %s\n", strerror(-r));
+		snprintf(summary, sizeof(summary), "event loop: %s", strerror(-r));
+		plugin_line("UNKNOWN", summary);
+		goto out;
+	}
+	if (c.timed_out || c.signal != 0) {
+		check_abort(cfg, probes, &c, timeout_s);
+		probes = NULL;
 		goto out;
 	}
 
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		const struct cfg_service *s = &cfg->services[i];
-		enum nagios_state st;
-		if (probes[i] == NULL)
-			continue;
-		st = check_service_state(s, probes[i], &n_ok);
-		total = worse(total, st);
-		soff += (size_t)snprintf(summary + soff, soff < sizeof(summary) ?
-		    sizeof(summary) - soff : 0, "%s%s: %zu/%zu probes OK",
-		    soff ? ", " : "", s->name, n_ok, s->nprobes);
-		for (size_t j = 0; j < s->nprobes; j++) {
+	/* The worst services first: the first line may be all a pager shows. */
+	for (int b = 3; b >= 0; b--)
+		for (size_t i = 0; i < cfg->nservices; i++) {
+			const struct cfg_service *s = &cfg->services[i];
+			enum nagios_state st;
+			const struct probe *worst = NULL;
+			if (probes[i] == NULL)
+				continue;
+			st = check_service_state(s, probes[i], &n_ok);
+			if (badness(st) != b)
+				continue;
+			order[norder++] = i;
+			total = worse(total, st);
+			for (size_t j = 0; st != NAGIOS_OK && j < s->nprobes; j++)
+				if (worst == NULL || badness(probes[i][j]->state) >
+				    badness(worst->state))
+					worst = probes[i][j];
+			summary_item(summary, sizeof(summary), &soff, s->name, NULL,
+			    worst != NULL ? worst->cfg->name : NULL,
+			    worst != NULL ? worst->msg : NULL, n_ok, s->nprobes);
+		}
+	plugin_head(head, sizeof(head), nagios_state_str(total), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	check_perfdata(cfg, probes, all, &pp);
+	plugin_print(head, perf);
+	for (size_t k = 0; k < norder; k++) {
+		size_t i = order[k];
+		for (size_t j = 0; j < cfg->services[i].nprobes; j++) {
 			const struct probe *p = probes[i][j];
-			perfdata_value(w, sizeof(w), p->cfg->warning_us);
-			perfdata_value(cr, sizeof(cr), p->cfg->critical_us);
-			poff += (size_t)snprintf(perf + poff, poff < sizeof(perf) ?
-			    sizeof(perf) - poff : 0, "%s'%s%s%s_time'=%.6fs;%s;%s;0",
-			    poff ? " " : "", all ? s->name : "", all ? "/" : "",
-			    p->cfg->name, (double)p->latency_us / 1e6, w, cr);
-			snprintf(prefix, sizeof(prefix), "%s%s", all ? s->name : "",
-			    all ? "/" : "");
-			poff = perfdata_append(perf, sizeof(perf), poff, prefix,
-			    p->cfg->name, p->perfdata);
+			plugin_num(t, sizeof(t), (double)p->latency_us / 1000.0);
+			detail_line("%s/%s: %s - %s (%s ms)", cfg->services[i].name,
+			    p->cfg->name, nagios_state_str(p->state), p->msg, t);
+			if (p->perf_note[0] != '\0')
+				detail_line("%s/%s: %s", cfg->services[i].name, p->cfg->name,
+				    p->perf_note);
 		}
 	}
-	printf("ANYCAST-HEALTH %s - %s | %s\n", nagios_state_str(total), summary, perf);
-	for (size_t i = 0; i < cfg->nservices; i++)
-		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
-			printf("%s/%s: %s - %s (%.1f ms)\n", cfg->services[i].name,
-			    probes[i][j]->cfg->name, nagios_state_str(probes[i][j]->state),
-			    probes[i][j]->msg, (double)probes[i][j]->latency_us / 1000.0);
+	if (pp.dropped > 0)
+		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
+		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
 	rc = (int)total;
 out:
-	for (size_t i = 0; probes != NULL && i < cfg->nservices; i++) {
-		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
-			probe_free(probes[i][j]);
-		free(probes[i]);
-	}
-	free(probes);
+	fflush(stdout);
+	check_cleanup(cfg, probes);
+	free(order);
+	free(perf);
 	sd_event_unref(ev);
 	cfg_free(cfg);
+	exec_set_guard(-1);
+	if (guard_fd != -1)
+		close(guard_fd);
 	return rc;
 }
 
 /*
- * One key of the main file, read without validating the rest: the control
- * socket and the state file must be found even when the configuration has
- * just been broken (that is when reload and withdraw-all matter most).
+ * The control socket's path, from a main file that may be broken: that is
+ * when reload and status matter most. Never a silent default: a key that
+ * is there but unreadable is an error (exit UNKNOWN).
  */
 static char *
-main_key(const char *path, const char *key, const char *def)
+socket_path(const char *path)
 {
-	struct json_object	*o, *v;
-	char			*r;
+	struct peek	 pk;
+	char		*sock = NULL, err[512] = "";
 
-	o = json_object_from_file(path != NULL ? path : CFG_DEFAULT_MAIN);
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		r = strdup(json_object_get_string(v));
-	else
-		r = strdup(def);
-	json_object_put(o);
-	if (r == NULL) {
-		fprintf(stderr, "anycast-healthctl: out of memory\n");
+	if (path == NULL)
+		path = CFG_DEFAULT_MAIN;
+	if (peek_open(&pk, path, err, sizeof(err)) == -1 ||
+	    peek_string(&pk, NULL, "control_socket", DEFAULT_SOCKET, &sock, err,
+	    sizeof(err)) == -1 || sock == NULL) {
+		if (sock == NULL && pk.text != NULL && err[0] == '\0')
+			snprintf(err, sizeof(err), "%s: control_socket is null", path);
+		fprintf(stderr, "anycast-healthctl: %s\n", err);
+		peek_close(&pk);
 		exit(EXIT_UNKNOWN);
 	}
-	return r;
+	if (pk.text != NULL && pk.obj == NULL)
+		fprintf(stderr, "anycast-healthctl: warning: %s is not valid JSON; using "
+		    "control_socket %s%s\n", path, sock, strstr(pk.text, "control_socket") ?
+		    " found in it" : " (the default: it names none)");
+	peek_close(&pk);
+	return sock;
+}
+
+/*
+ * The last failure to talk to the daemon, for status's plugin line; other
+ * commands print it to stderr as it happens.
+ */
+static char	ctl_err[512];
+static int	ctl_errno;
+static bool	ctl_plugin;
+static double	ctl_timeout_s = CLIENT_TIMEOUT_S;
+
+static void
+ctl_fail(int e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ctl_fail(int e, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctl_err, sizeof(ctl_err), fmt, ap);
+	va_end(ap);
+	ctl_errno = e;
+	if (!ctl_plugin)
+		fprintf(stderr, "anycast-healthctl: %s\n", ctl_err);
 }
 
 static int
 ctl_connect(const char *path, bool quiet)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	struct timeval		tv = { .tv_sec = CLIENT_TIMEOUT_S };
-	int			fd;
+	struct timeval		tv;
+	int			fd, e;
 
+	tv.tv_sec = (time_t)ctl_timeout_s;
+	tv.tv_usec = (suseconds_t)((ctl_timeout_s - (double)tv.tv_sec) * 1e6);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		if (!quiet)
-			fprintf(stderr, "anycast-healthctl: %s: path too long\n", path);
+			ctl_fail(ENAMETOOLONG, "%s: path too long", path);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		e = errno;
 		if (!quiet)
-			fprintf(stderr, "anycast-healthctl: cannot reach the daemon at %s: %s\n",
-			    path, strerror(errno));
+			ctl_fail(e, "cannot reach the daemon at %s: %s", path, strerror(e));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -345,7 +718,7 @@ ctl_request(const char *sock, struct json_object *req)
 {
 	struct json_object	*reply = NULL;
 	const char		*text;
-	char			*buf = NULL, *tmp;
+	char			*buf = NULL, *tmp, t[32];
 	size_t			 len = 0, cap = 0;
 	ssize_t			 n;
 	int			 fd;
@@ -355,33 +728,43 @@ ctl_request(const char *sock, struct json_object *req)
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (send(fd, text, strlen(text), MSG_NOSIGNAL) != (ssize_t)strlen(text) ||
 	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		fprintf(stderr, "anycast-healthctl: %s: %s\n", sock, strerror(errno));
+		ctl_fail(errno, "%s: %s", sock, strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		if (len + 4096 > cap) {
-			if (cap > CTL_MAX_REPLY || (tmp = realloc(buf, cap + 65536)) == NULL) {
-				fprintf(stderr, "anycast-healthctl: reply too long\n");
+			/* Doubling: a status of thousands of services is megabytes. */
+			if (cap > CTL_MAX_CLIENT_REPLY ||
+			    (tmp = realloc(buf, cap ? cap * 2 : 65536)) == NULL) {
+				ctl_fail(EMSGSIZE, "reply too long");
 				goto out;
 			}
 			buf = tmp;
-			cap += 65536;
+			cap = cap ? cap * 2 : 65536;
 		}
 		if ((n = recv(fd, buf + len, cap - len - 1, 0)) == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			plugin_num(t, sizeof(t), ctl_timeout_s);
+			ctl_fail(ETIMEDOUT, "%s: no answer from the daemon within %ss", sock, t);
+			goto out;
+		}
 		if (n <= 0) {
-			fprintf(stderr, "anycast-healthctl: %s: %s\n", sock, n == 0 ?
+			ctl_fail(n == 0 ? ECONNRESET : errno, "%s: %s", sock, n == 0 ?
 			    "the daemon closed the connection" : strerror(errno));
 			goto out;
 		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len) != NULL)
+		/* Only the new bytes: searching all of a large reply each time is quadratic. */
+		if (memchr(buf + len, '\n', (size_t)n) != NULL) {
+			len += (size_t)n;
 			break;
+		}
+		len += (size_t)n;
 	}
 	buf[len] = '\0';
 	if ((reply = json_tokener_parse(buf)) == NULL ||
 	    !json_object_is_type(reply, json_type_object)) {
-		fprintf(stderr, "anycast-healthctl: malformed reply from the daemon\n");
+		ctl_fail(EPROTO, "malformed reply from the daemon");
 		json_object_put(reply);
 		reply = NULL;
 	}
@@ -473,57 +856,132 @@ service_exit(struct json_object *svc, double now)
 	return 2;
 }
 
-static int
-cmd_status(const char *sock, bool json)
-{
-	struct json_object	*reply, *req = json_object_new_object(), *svcs, *svc, *e;
-	struct timespec		 ts;
-	double			 now;
-	char			 age[32];
-	int			 rc = 0, src;
+/* What status prints when -t runs out or it is terminated: set before the alarm. */
+static char	status_alarm_line[256];
 
-	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	if ((reply = ctl_request(sock, req)) == NULL) {
-		if (!json)
-			printf("ANYCAST-HEALTH UNKNOWN - daemon not reachable at %s\n", sock);
-		return EXIT_UNKNOWN;
+static void
+status_signal(int sig)
+{
+	const char	*l = sig == SIGALRM ? status_alarm_line :
+	    sig == SIGTERM ? "ANYCAST-HEALTH UNKNOWN - terminated by SIGTERM\n" :
+	    "ANYCAST-HEALTH UNKNOWN - interrupted\n";
+
+	(void)!write(STDOUT_FILENO, l, strlen(l));
+	_exit(EXIT_UNKNOWN);
+}
+
+/* The daemon could not be asked: why, in a plugin line. */
+static int
+status_unreachable(const char *sock)
+{
+	char	summary[SUMMARY_MAX];
+
+	if (ctl_errno == EACCES || ctl_errno == EPERM)
+		snprintf(summary, sizeof(summary), "permission denied on the control socket "
+		    "%s for uid %u: status needs write access to the socket (its group, "
+		    "see anycast-healthctl(8))", sock, (unsigned)geteuid());
+	else if (ctl_errno == ENOENT || ctl_errno == ECONNREFUSED)
+		snprintf(summary, sizeof(summary), "daemon not running: %s", ctl_err);
+	else
+		snprintf(summary, sizeof(summary), "daemon not reachable: %s", ctl_err);
+	plugin_line("UNKNOWN", summary);
+	return EXIT_UNKNOWN;
+}
+
+/* A probe's Nagios state as status reports it; PENDING (not run yet) counts as UNKNOWN. */
+static enum nagios_state
+json_probe_state(struct json_object *probe)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL" };
+	const char	*st = jstr(probe, "state");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(st, names[i]) == 0)
+			return (enum nagios_state)i;
+	return NAGIOS_UNKNOWN;
+}
+
+/* One service of the daemon in the first line. */
+static void
+status_summary(struct json_object *svc, int src, char *summary, size_t len, size_t *off)
+{
+	struct json_object	*arr, *e, *worst = NULL;
+	size_t			 n_ok = 0, n = 0;
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
+	for (size_t j = 0; j < n; j++) {
+		e = json_object_array_get_idx(arr, j);
+		if (json_probe_state(e) == NAGIOS_OK)
+			n_ok++;
+		else if (src != 0 && (worst == NULL || badness(json_probe_state(e)) >
+		    badness(json_probe_state(worst))))
+			worst = e;
 	}
-	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
-		fprintf(stderr, "anycast-healthctl: %s\n", jstr(reply, "error"));
-		json_object_put(reply);
-		return EXIT_UNKNOWN;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
-		src = service_exit(json_object_array_get_idx(svcs, i), now);
-		rc = src > rc ? src : rc;
-	}
+	summary_item(summary, len, off, jstr(svc, "name"), jstr(svc, "state"),
+	    worst != NULL ? jstr(worst, "name") : NULL,
+	    worst != NULL ? jstr(worst, "message") : NULL, n_ok, n);
+}
+
+/* One service's perfdata: state, announced prefixes, probe latencies. */
+static void
+status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf *pp)
+{
+	struct json_object	*arr, *e;
+	char			 prefix[160], rest[128], v[32], w[32], c[32];
+	size_t			 n = 0, ann = 0, npfx = 0;
+	const char		*name = jstr(svc, "name");
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
+	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
 	/*
-	 * An unwritable state file is critical: new announcements are held
-	 * back, and withdraw-all after a crash would miss what is out.
+	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
+	 * scale. Nagios ranges: warning "0" alerts above 0, critical "1" above 1.
 	 */
-	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
-		rc = 2;
-	if (json) {
-		json_object_object_del(reply, "ok");
-		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(reply);
-		return rc;
+	snprintf(rest, sizeof(rest), "%d;0;1;0;2", src);
+	plugin_perf_add(pp, prefix, "state", rest);
+	if ((arr = jarr(svc, "prefixes")) != NULL)
+		npfx = json_object_array_length(arr);
+	for (size_t j = 0; j < npfx; j++)
+		ann += jbool(json_object_array_get_idx(arr, j), "announced");
+	snprintf(rest, sizeof(rest), "%zu;;;0;%zu", ann, npfx);
+	plugin_perf_add(pp, prefix, "announced", rest);
+	arr = jarr(svc, "probes");
+	for (size_t j = 0; j < n; j++) {
+		e = json_object_array_get_idx(arr, j);
+		snprintf(prefix, sizeof(prefix), "%s%s%s", prefixed ? name : "",
+		    prefixed ? "/" : "", jstr(e, "name"));
+		plugin_num(v, sizeof(v), jnum(e, "latency_ms") / 1000.0);
+		w[0] = c[0] = '\0';
+		if (jnum(e, "warning_ms") > 0)
+			plugin_num(w, sizeof(w), jnum(e, "warning_ms") / 1000.0);
+		if (jnum(e, "critical_ms") > 0)
+			plugin_num(c, sizeof(c), jnum(e, "critical_ms") / 1000.0);
+		snprintf(rest, sizeof(rest), "%ss;%s;%s;0", v, w, c);
+		plugin_perf_add(pp, prefix, "_time", rest);
 	}
-	printf("anycast-healthd %s, pid %d, started %s\n", jstr(reply, "version"),
+}
+
+/* The table for a person at a terminal (--verbose): the daemon, then each service. */
+static void
+status_table(struct json_object *reply, struct json_object **sel, size_t nsel, double now)
+{
+	struct json_object	*svc, *e, *arr;
+	char			 age[32];
+
+	detail_line("anycast-healthd %s, pid %d, started %s", jstr(reply, "version"),
 	    (int)jnum(reply, "pid"), jstr(reply, "started"));
 	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
-		printf("CRITICAL: state file not written (%s); %d prefix(es) held back\n",
+		detail_line("CRITICAL: state file not written (%s); %d prefix(es) held back",
 		    jstr(e, "error"), (int)jnum(e, "held_back"));
-	if (json_object_array_length(svcs) == 0)
-		printf("no services configured\n");
-	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
-		struct json_object *arr;
-		svc = json_object_array_get_idx(svcs, i);
+	if (nsel == 0)
+		detail_line("no services configured");
+	for (size_t i = 0; i < nsel; i++) {
+		svc = sel[i];
 		fmt_age(now - jnum(svc, "since_unix"), age, sizeof(age));
-		printf("\n%-20s %-9s since %s (%s)%s\n", jstr(svc, "name"), jstr(svc, "state"),
+		printf("\n");
+		detail_line("%-20s %-9s since %s (%s)%s", jstr(svc, "name"), jstr(svc, "state"),
 		    jstr(svc, "since"), age, strcmp(jstr(svc, "state"), "drained") == 0 &&
 		    jbool(svc, "announcing") ? ", grace period: still announced" : "");
 		if ((e = json_object_object_get(svc, "damping")) != NULL &&
@@ -538,18 +996,183 @@ cmd_status(const char *sock, bool json)
 		if ((arr = jarr(svc, "prefixes")) != NULL)
 			for (size_t j = 0; j < json_object_array_length(arr); j++) {
 				e = json_object_array_get_idx(arr, j);
-				printf("  prefix %-28s on %-8s %s\n", jstr(e, "prefix"),
+				detail_line("  prefix %-28s on %-8s %s", jstr(e, "prefix"),
 				    jstr(e, "interface"), jbool(e, "announced") ?
 				    "announced" : "not announced");
 			}
 		if ((arr = jarr(svc, "probes")) != NULL)
 			for (size_t j = 0; j < json_object_array_length(arr); j++) {
 				e = json_object_array_get_idx(arr, j);
-				printf("  probe  %-20s %-8s %-4s %8.1f ms  %s\n", jstr(e, "name"),
+				detail_line("  probe  %-20s %-8s %-4s %8.1f ms  %s", jstr(e, "name"),
 				    jstr(e, "state"), jstr(e, "health"), jnum(e, "latency_ms"),
 				    jstr(e, "message"));
 			}
 	}
+}
+
+/* Long output for a monitoring system: one line per probe. */
+static void
+status_details(struct json_object **sel, size_t nsel)
+{
+	struct json_object	*arr, *e;
+	char			 t[32];
+	size_t			 ann, npfx;
+
+	for (size_t i = 0; i < nsel; i++) {
+		ann = npfx = 0;
+		if ((arr = jarr(sel[i], "prefixes")) != NULL)
+			npfx = json_object_array_length(arr);
+		for (size_t j = 0; j < npfx; j++)
+			ann += jbool(json_object_array_get_idx(arr, j), "announced");
+		detail_line("%s: %s since %s, %zu/%zu prefixes announced", jstr(sel[i], "name"),
+		    jstr(sel[i], "state"), jstr(sel[i], "since"), ann, npfx);
+		if ((arr = jarr(sel[i], "probes")) == NULL)
+			continue;
+		for (size_t j = 0; j < json_object_array_length(arr); j++) {
+			e = json_object_array_get_idx(arr, j);
+			plugin_num(t, sizeof(t), jnum(e, "latency_ms"));
+			detail_line("%s/%s: %s - %s (%s ms)", jstr(sel[i], "name"), jstr(e, "name"),
+			    jstr(e, "state"), jstr(e, "message"), t);
+		}
+	}
+}
+
+/*
+ * status is a plugin: "ANYCAST-HEALTH STATE - summary | perfdata" first,
+ * the worst services first and the probe that decides named; then the
+ * table (verbose: --verbose, or stdout is a terminal) or one line per
+ * probe (for a monitoring system). --json prints the daemon's object.
+ */
+static int
+cmd_status(const char *sock, const char *service, bool json, bool verbose, double timeout_s)
+{
+	struct json_object	 *reply, *req = json_object_new_object(), *svcs, **sel = NULL;
+	struct json_object	 *sf;
+	struct plugin_perf	  pp;
+	struct timespec		  ts;
+	struct sigaction	  sa;
+	struct itimerval	  it = { 0 };
+	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL, t[32];
+	size_t			  nsel = 0, soff = 0, n;
+	double			  now;
+	int			  rc = 0, *exits = NULL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = status_signal;
+	plugin_num(t, sizeof(t), timeout_s);
+	snprintf(status_alarm_line, sizeof(status_alarm_line), "ANYCAST-HEALTH UNKNOWN - "
+	    "no answer from the daemon at %s within %ss\n", sock, t);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	ctl_plugin = !json;
+	if (timeout_s > 0) {
+		/*
+		 * The timer says why; the socket's timeouts, a little longer,
+		 * are only a backstop, so that the message does not depend on
+		 * which of the two comes first.
+		 */
+		ctl_timeout_s = timeout_s + 0.5;
+		it.it_value.tv_sec = (time_t)timeout_s;
+		it.it_value.tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) *
+		    1e6);
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	if ((reply = ctl_request(sock, req)) == NULL)
+		return json ? EXIT_UNKNOWN : status_unreachable(sock);
+	/* Answered: no timer any more, and a signal no longer adds a line to the output. */
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
+		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
+		    EACCES : EPROTO;
+		snprintf(ctl_err, sizeof(ctl_err), "%s", jstr(reply, "error"));
+		json_object_put(reply);
+		if (json) {
+			fprintf(stderr, "anycast-healthctl: %s\n", ctl_err);
+			return EXIT_UNKNOWN;
+		}
+		return status_unreachable(sock);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	n = json_object_array_length(svcs);
+	if ((sel = calloc(n + 1, sizeof(*sel))) == NULL ||
+	    (exits = calloc(n + 1, sizeof(*exits))) == NULL ||
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		plugin_line("UNKNOWN", "out of memory");
+		rc = EXIT_UNKNOWN;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *svc = json_object_array_get_idx(svcs, i);
+		if (service != NULL && strcmp(jstr(svc, "name"), service) != 0)
+			continue;
+		exits[nsel] = service_exit(svc, now);
+		rc = exits[nsel] > rc ? exits[nsel] : rc;
+		sel[nsel++] = svc;
+	}
+	/*
+	 * An unwritable state file is critical: new announcements are held
+	 * back, and withdraw-all after a crash would miss what is out.
+	 */
+	if (json_object_object_get_ex(reply, "state_file", &sf) && !jbool(sf, "ok")) {
+		rc = 2;
+		append(summary, sizeof(summary), &soff, "state file not written (%s); %d "
+		    "prefix(es) held back", jstr(sf, "error"), (int)jnum(sf, "held_back"));
+	}
+	if (service != NULL && nsel == 0) {
+		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);
+		plugin_line("UNKNOWN", summary);
+		rc = EXIT_UNKNOWN;
+		goto out;
+	}
+	if (json) {
+		json_object_object_del(reply, "ok");
+		if (service != NULL) {
+			struct json_object *one = json_object_new_array();
+			for (size_t i = 0; i < nsel; i++)
+				json_object_array_add(one, json_object_get(sel[i]));
+			json_object_object_add(reply, "services", one);
+		}
+		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+		goto out;
+	}
+	if (nsel == 0)
+		append(summary, sizeof(summary), &soff, "%sno services configured",
+		    soff > 0 ? ", " : "");
+	/* The worst services first: 2, 1, then 0. */
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < nsel; i++)
+			if (exits[i] == b)
+				status_summary(sel[i], exits[i], summary, sizeof(summary),
+				    &soff);
+	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)rc), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < nsel; i++)
+			if (exits[i] == b)
+				status_perf(sel[i], exits[i], service == NULL, &pp);
+	plugin_print(head, perf);
+	if (verbose)
+		status_table(reply, sel, nsel, now);
+	else
+		status_details(sel, nsel);
+	if (pp.dropped > 0)
+		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
+		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
+out:
+	free(sel);
+	free(exits);
+	free(perf);
 	json_object_put(reply);
 	return rc;
 }
@@ -663,14 +1286,175 @@ state_has_address(const struct state *st)
 }
 
 /*
+ * What withdraw-all may touch and how it reaches FRR: from the root-owned
+ * configuration, never from the state file (which the daemon's user, and
+ * so anything running as it, can write).
+ */
+struct reach {
+	char		*state_file;
+	char		*vtysh;
+	char		*pathspace;	/* NULL: the default */
+	char		*vrf;		/* NULL: the default */
+	uint32_t	 asn;		/* 0: read from FRR */
+	uint64_t	 timeout_us;
+	struct pfx	*pfxs;		/* every configured prefix */
+	size_t		 npfx;
+};
+
+static void
+reach_clear(struct reach *r)
+{
+	free(r->state_file);
+	free(r->vtysh);
+	free(r->pathspace);
+	free(r->vrf);
+	free(r->pfxs);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+reach_word(const char *s)
+{
+	size_t	n = strlen(s);
+
+	/* "." and "..": a pathspace is a directory name under FRR's run directory. */
+	return n > 0 && n <= 64 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static int
+reach_from_cfg(struct reach *r, const struct cfg *cfg)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		n += cfg->services[i].nprefixes;
+	if ((r->pfxs = calloc(n + 1, sizeof(*r->pfxs))) == NULL)
+		return -1;
+	for (size_t i = 0; i < cfg->nservices; i++)
+		for (size_t j = 0; j < cfg->services[i].nprefixes; j++)
+			r->pfxs[r->npfx++] = cfg->services[i].prefixes[j];
+	r->asn = cfg->frr.asn;
+	r->timeout_us = cfg->frr.timeout_us;
+	if ((r->state_file = strdup(cfg->state_file)) == NULL ||
+	    (r->vtysh = strdup(cfg->frr.vtysh)) == NULL ||
+	    (cfg->frr.pathspace != NULL &&
+	    (r->pathspace = strdup(cfg->frr.pathspace)) == NULL) ||
+	    (cfg->frr.vrf != NULL && (r->vrf = strdup(cfg->frr.vrf)) == NULL))
+		return -1;
+	return 0;
+}
+
+/* The configuration is invalid: the few keys withdraw-all needs, read tolerantly. */
+static int
+reach_from_peek(struct reach *r, const char *path, char *err, size_t errlen)
+{
+	struct peek	 pk;
+	char		*dir = NULL, *sdir = NULL, *joined, *slash, why[256];
+	int		 rc = -1;
+
+	/* peek_open() and peek_prefixes() refuse files others may write. */
+	if (peek_open(&pk, path, err, errlen) == -1)
+		goto out;
+	if (peek_string(&pk, NULL, "state_file", DEFAULT_STATE, &r->state_file, err,
+	    errlen) == -1 ||
+	    peek_string(&pk, NULL, "services_dir", "services.d", &sdir, err, errlen) == -1 ||
+	    peek_string(&pk, "frr", "vtysh", "/usr/bin/vtysh", &r->vtysh, err,
+	    errlen) == -1 ||
+	    peek_string(&pk, "frr", "pathspace", NULL, &r->pathspace, err, errlen) == -1 ||
+	    peek_string(&pk, "frr", "vrf", NULL, &r->vrf, err, errlen) == -1 ||
+	    peek_asn(&pk, &r->asn, err, errlen) == -1)
+		goto out;
+	if (r->state_file == NULL || r->state_file[0] != '/' || r->vtysh == NULL ||
+	    r->vtysh[0] != '/' || sdir == NULL ||
+	    (r->pathspace != NULL && !reach_word(r->pathspace)) ||
+	    (r->vrf != NULL && !reach_word(r->vrf))) {
+		snprintf(err, errlen, "%s: state_file, services_dir, frr.vtysh, frr.pathspace "
+		    "or frr.vrf is not usable", path);
+		goto out;
+	}
+	/* Run as root: the same rule as for plugins (cfg_load() applies it too). */
+	if (cfg_path_trusted(r->vtysh, NULL, 0, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "refusing frr.vtysh %.200s: %s", r->vtysh, why);
+		goto out;
+	}
+	/* The shortest frr.timeout that vtysh gets; the deadline adds to it. */
+	r->timeout_us = 5000000;
+	if (sdir[0] != '/') {
+		if ((dir = strdup(path)) == NULL)
+			goto nomem;
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		else
+			strcpy(dir, ".");
+		if (asprintf(&joined, "%s/%s", dir, sdir) == -1)
+			goto nomem;
+		free(sdir);
+		sdir = joined;
+	}
+	if (peek_prefixes(sdir, &r->pfxs, &r->npfx, err, errlen) == -1)
+		goto out;
+	fprintf(stderr, "anycast-healthctl: read tolerantly: state_file %s, services in %s "
+	    "(%zu prefixes), vtysh %s\n", r->state_file, sdir, r->npfx, r->vtysh);
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(dir);
+	free(sdir);
+	peek_close(&pk);
+	return rc;
+}
+
+/*
+ * The whole configuration if it is valid; if not, the errors are shown and
+ * the keys withdraw-all needs are read tolerantly (never the defaults in
+ * place of what the file says). 0, or -1 with err.
+ */
+static int
+reach_load(struct reach *r, const char *path, char *err, size_t errlen)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct cfg		*cfg;
+	int			 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((cfg = cfg_load(path, &errs)) != NULL) {
+		rc = reach_from_cfg(r, cfg);
+		if (rc == -1)
+			snprintf(err, errlen, "out of memory");
+		cfg_free(cfg);
+		return rc;
+	}
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	fprintf(stderr, "anycast-healthctl: warning: the configuration is invalid (%zu "
+	    "error%s); withdrawing with what can be read from it\n", errs.n,
+	    errs.n == 1 ? "" : "s");
+	cfg_errors_clear(&errs);
+	return reach_from_peek(r, path != NULL ? path : CFG_DEFAULT_MAIN, err, errlen);
+}
+
+static bool
+reach_has(const struct reach *r, const struct pfx *p)
+{
+	for (size_t i = 0; i < r->npfx; i++)
+		if (pfx_equal(&r->pfxs[i], p))
+			return true;
+	return false;
+}
+
+/*
  * Removes the network statements st lists through the daemon's own FRR
  * driver (read the running configuration, remove what is there, read it
  * back), on a short-lived event loop. 0 when FRR confirmed them gone.
  */
 static int
-withdraw_statements(const struct state *st, char *err, size_t errlen)
+withdraw_statements(const struct state *st, const struct reach *rc_, char *err,
+    size_t errlen)
 {
-	struct state_frr	 fr = st->frr;
 	struct cfg		 cfg = { 0 };
 	struct withdraw		 w = { 0 };
 	struct frr		*f = NULL;
@@ -683,15 +1467,11 @@ withdraw_statements(const struct state *st, char *err, size_t errlen)
 		n += st->announced[i].method != METHOD_ADDRESS;
 	if (n == 0)
 		return 0;
-	if (!fr.set) {
-		snprintf(err, errlen, "the state file does not say how to reach FRR");
-		return -1;
-	}
-	cfg.frr.vtysh = fr.vtysh;
-	cfg.frr.pathspace = fr.pathspace[0] != '\0' ? fr.pathspace : NULL;
-	cfg.frr.vrf = fr.vrf[0] != '\0' ? fr.vrf : NULL;
-	cfg.frr.asn = fr.asn;
-	cfg.frr.timeout_us = fr.timeout_us;
+	cfg.frr.vtysh = rc_->vtysh;
+	cfg.frr.pathspace = rc_->pathspace;
+	cfg.frr.vrf = rc_->vrf;
+	cfg.frr.asn = rc_->asn;
+	cfg.frr.timeout_us = rc_->timeout_us;
 	/* vtysh is watched as a child of the loop. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -713,7 +1493,7 @@ withdraw_statements(const struct state *st, char *err, size_t errlen)
 	/* A few vtysh calls at most: read, remove, read back. */
 	if ((r = frr_start(f)) < 0 ||
 	    (r = sd_event_add_time_relative(w.ev, &deadline, CLOCK_MONOTONIC,
-	    3 * fr.timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {
+	    3 * rc_->timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {
 		snprintf(err, errlen, "cannot start: %s", strerror(-r));
 		goto out;
 	}
@@ -736,29 +1516,44 @@ out:
 
 /*
  * Withdraws what the state file lists: for systemd's ExecStopPost=, so that
- * a daemon that died (kill -9, crash) leaves nothing announced.
+ * a daemon that died (kill -9, crash) leaves nothing announced. The file is
+ * hostile data: only well-formed entries for configured prefixes are
+ * withdrawn, through the vtysh of the configuration.
  */
 static int
 cmd_withdraw_all(const char *path, const char *sock, bool force)
 {
-	struct state	 st, left = { 0 };
+	struct state	 st, todo = { 0 }, left = { 0 };
+	struct reach	 reach;
 	struct nl	*nl = NULL;
-	char		*file, *text = NULL, err[512], buf[PFX_STRLEN];
+	char		*text = NULL, err[512], buf[PFX_STRLEN];
 	const char	*result;
 	unsigned	 ifindex;
 	int		 rc = 0, fd;
 	bool		 frr_ok;
 
-	file = main_key(path, "state_file", DEFAULT_STATE);
-	if ((rc = state_read(file, &st, err, sizeof(err))) == 1) {
-		printf("no state file %s: nothing to withdraw\n", file);
+	memset(&st, 0, sizeof(st));
+	if (reach_load(&reach, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: withdraw-all: %s; nothing withdrawn\n", err);
+		rc = 1;
+		goto out;
+	}
+	if ((rc = state_read(reach.state_file, &st, err, sizeof(err))) == 1) {
+		printf("no state file %s: nothing to withdraw\n", reach.state_file);
 		rc = 0;
 		goto out;
 	}
 	if (rc == -1) {
-		fprintf(stderr, "anycast-healthctl: state file %s: %s\n", file, err);
+		fprintf(stderr, "anycast-healthctl: state file %s: %s; nothing withdrawn\n",
+		    reach.state_file, err);
 		rc = 1;
 		goto out;
+	}
+	if (st.nbad > 0) {
+		fprintf(stderr, "anycast-healthctl: state file %s: %zu malformed entr%s "
+		    "ignored (first: %s); withdrawing the well-formed ones\n",
+		    reach.state_file, st.nbad, st.nbad == 1 ? "y" : "ies", err);
+		rc = 1;
 	}
 	result = getenv("SERVICE_RESULT");
 	if (st.kept && result != NULL && strcmp(result, "success") == 0) {
@@ -774,18 +1569,31 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 		rc = 1;
 		goto out;
 	}
-	if (state_has_address(&st) && (nl = nl_open(err, sizeof(err))) == NULL) {
+	/* Never an address or statement the configuration does not name. */
+	for (size_t i = 0; i < st.nannounced; i++) {
+		const struct state_entry *e = &st.announced[i];
+
+		if (reach_has(&reach, &e->pfx)) {
+			if (state_add_announced(&todo, &e->pfx, e->ifname, e->method) == -1)
+				goto nomem;
+			continue;
+		}
+		fprintf(stderr, "%s on %s: not a prefix of the configuration; left alone\n",
+		    pfx_fmt(&e->pfx, buf, sizeof(buf)), e->ifname);
+		if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
+			goto nomem;
+		rc = 1;
+	}
+	if (state_has_address(&todo) && (nl = nl_open(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "anycast-healthctl: netlink: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	/* What stays listed can be retried: keep how to reach FRR. */
-	left.frr = st.frr;
-	frr_ok = withdraw_statements(&st, err, sizeof(err)) == 0;
+	frr_ok = withdraw_statements(&todo, &reach, err, sizeof(err)) == 0;
 	if (!frr_ok)
 		fprintf(stderr, "anycast-healthctl: FRR: %s\n", err);
-	for (size_t i = 0; i < st.nannounced; i++) {
-		const struct state_entry *e = &st.announced[i];
+	for (size_t i = 0; i < todo.nannounced; i++) {
+		const struct state_entry *e = &todo.announced[i];
 		bool stays = false;
 
 		pfx_fmt(&e->pfx, buf, sizeof(buf));
@@ -807,25 +1615,32 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 				printf("withdrew %s on %s\n", buf, e->ifname);
 		}
 		if (stays) {
-			state_add_announced(&left, &e->pfx, e->ifname, e->method);
+			if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
+				goto nomem;
 			rc = 1;
 		}
 	}
 	/* Drains survive; what could not be withdrawn stays listed for another try. */
 	for (size_t i = 0; i < st.ndrained; i++)
-		state_add_drained(&left, st.drained[i]);
+		if (state_add_drained(&left, st.drained[i]) == -1)
+			goto nomem;
 	if ((text = state_format(&left)) == NULL ||
-	    state_write_file(file, text, err, sizeof(err)) == -1) {
+	    state_write_file(reach.state_file, text, err, sizeof(err)) == -1) {
 		fprintf(stderr, "anycast-healthctl: state file: %s\n", text ? err :
 		    "out of memory");
 		rc = 1;
 	}
+	goto out;
+nomem:
+	fprintf(stderr, "anycast-healthctl: out of memory\n");
+	rc = 1;
 out:
 	nl_close(nl);
 	state_clear(&st);
+	state_clear(&todo);
 	state_clear(&left);
+	reach_clear(&reach);
 	free(text);
-	free(file);
 	return rc;
 }
 
@@ -966,8 +1781,9 @@ main(int argc, char *argv[])
 {
 	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
 	char		*args[16];
-	char		*sock;
-	bool		 json = false, force = false;
+	char		*sock, *end, err[256];
+	double		 timeout_s = 0;
+	bool		 json = false, force = false, verbose = false;
 	int		 nargs = 0, rc;
 
 	/* Options are accepted before and after the command. */
@@ -987,6 +1803,17 @@ main(int argc, char *argv[])
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0) {
+			/* The plugin's own timeout (Monitoring Plugins: -t SECONDS). */
+			/* Written so that NaN fails too. */
+			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end),
+			    *end != '\0' || end == argv[i]) || !(timeout_s > 0 && timeout_s <= 86400)) {
+				printf("ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
+				    "(0 < t <= 86400)\n");
+				return EXIT_UNKNOWN;
+			}
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			verbose = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--force") == 0) {
@@ -1000,23 +1827,40 @@ main(int argc, char *argv[])
 			return EXIT_UNKNOWN;
 		}
 	}
+	/* Before anything is read or run; withdraw-all alone changes addresses. */
+	if (priv_ctl_init(cmd != NULL && strcmp(cmd, "withdraw-all") == 0, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: cannot drop capabilities: %s\n", err);
+		return EXIT_UNKNOWN;
+	}
 	if (cmd != NULL && strcmp(cmd, "validate") == 0 && nargs == 0)
 		return cmd_validate(path);
 	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
-		return cmd_check(path, args[0]);
+		return cmd_check(path, args[0], timeout_s);
+	/* The plugins' usage errors are plugin lines too, and only on stdout (see load_plugin()). */
+	if (cmd != NULL && strcmp(cmd, "check") == 0) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl check {SERVICE,--all} "
+		    "[-c PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
+	if (cmd != NULL && strcmp(cmd, "status") == 0 && nargs > 1) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl status [SERVICE] [--json] "
+		    "[--verbose] [-s PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
 	if (cmd != NULL && strcmp(cmd, "frr-config") == 0)
 		return cmd_frr_config(path, args, nargs);
 	if (cmd == NULL) {
 		usage(stderr);
 		return EXIT_UNKNOWN;
 	}
-	sock = sockopt != NULL ? strdup(sockopt) : main_key(path, "control_socket",
-	    DEFAULT_SOCKET);
+	sock = sockopt != NULL ? strdup(sockopt) : socket_path(path);
 	if (sock == NULL)
 		return EXIT_UNKNOWN;
 	rc = -1;
-	if (strcmp(cmd, "status") == 0 && nargs == 0)
-		rc = cmd_status(sock, json);
+	if (strcmp(cmd, "status") == 0 && nargs <= 1)
+		rc = cmd_status(sock, nargs == 1 ? args[0] : NULL, json,
+		    verbose || isatty(STDOUT_FILENO), timeout_s);
 	else if (strcmp(cmd, "drain") == 0 && nargs == 1)
 		rc = cmd_drain(sock, true, args[0], grace);
 	else if (strcmp(cmd, "undrain") == 0 && nargs == 1 && grace == NULL)

@@ -289,11 +289,11 @@ nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
 	nlh = nl_addr_msg(buf, type, flags, ifindex, p);
 	if (nl_talk(nl, nlh, &rq, NULL) == 0)
 		return 0;
-	/* The state asked for is already there. */
+	/* The state asked for is already there: the kernel changed nothing. */
 	if (type == RTM_NEWADDR && rq.error == EEXIST)
-		return 0;
+		return 1;
 	if (type == RTM_DELADDR && rq.error == EADDRNOTAVAIL)
-		return 0;
+		return 1;
 fail:
 	nl_fmt_err(err, errlen, op, p, ifindex, &rq);
 	return -1;
@@ -490,4 +490,179 @@ nl_close(struct nl *nl)
 	if (nl->sock != NULL)
 		mnl_socket_close(nl->sock);
 	free(nl);
+}
+
+/* ---- the address mirror ---- */
+
+/* Room for a burst (a storm of 2000 services) before the kernel drops notifications. */
+#define NL_WATCH_RCVBUF		(1024 * 1024)
+/* Per call: a burst (a link with many addresses going down) never starves the loop. */
+#define NL_WATCH_READS_MAX	64
+
+struct nl_watch {
+	struct mnl_socket	*sock;
+	char			 buf[NL_RECV_BUFSIZE];
+};
+
+/* One notification: 1 an event in ev, 0 not an address message, -1 malformed. */
+static int
+nl_watch_msg(const struct nlmsghdr *nlh, struct nl_addr_event *ev)
+{
+	const struct ifaddrmsg	*ifa;
+	struct nl_ifa_attrs	 at = { 0 };
+	const struct nlattr	*a;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR)
+		return 0;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return -1;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family == AF_INET)
+		at.alen = sizeof(struct in_addr);
+	else if (ifa->ifa_family == AF_INET6)
+		at.alen = sizeof(struct in6_addr);
+	else
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), nl_ifa_attr_cb, &at) != MNL_CB_OK)
+		return -1;
+	/* With a peer, IFA_LOCAL is ours and IFA_ADDRESS the peer's. */
+	a = at.local != NULL ? at.local : at.addr;
+	if (a == NULL || ifa->ifa_prefixlen > at.alen * 8 || ifa->ifa_index == 0)
+		return -1;
+	memset(ev, 0, sizeof(*ev));
+	ev->added = nlh->nlmsg_type == RTM_NEWADDR;
+	ev->ifindex = ifa->ifa_index;
+	ev->pfx.family = ifa->ifa_family;
+	ev->pfx.len = ifa->ifa_prefixlen;
+	memcpy(&ev->pfx.addr, mnl_attr_get_payload(a), at.alen);
+	return 1;
+}
+
+size_t
+nl_watch_parse(const void *buf, size_t len, nl_addr_event_cb cb, void *arg)
+{
+	const struct nlmsghdr	*nlh = buf;
+	struct nl_addr_event	 ev;
+	int			 left = len > INT32_MAX ? INT32_MAX : (int)len;
+	size_t			 bad = 0;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		switch (nl_watch_msg(nlh, &ev)) {
+		case 1:
+			cb(&ev, arg);
+			break;
+		case -1:
+			bad++;
+			break;
+		}
+	}
+	/* Trailing bytes that do not make a message. */
+	if (left > 0)
+		bad++;
+	return bad;
+}
+
+int
+nl_watch_read(struct nl_watch *w, nl_addr_event_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct sockaddr_nl	 sa;
+	struct iovec		 iov = { .iov_base = w->buf, .iov_len = sizeof(w->buf) };
+	struct msghdr		 msg = { .msg_name = &sa, .msg_namelen = sizeof(sa),
+				    .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t			 n;
+	size_t			 bad = 0;
+	bool			 lost = false;
+
+	/* The rest, if any, on the next iteration: the descriptor stays readable. */
+	for (int reads = 0; reads < NL_WATCH_READS_MAX; reads++) {
+		msg.msg_namelen = sizeof(sa);
+		n = recvmsg(mnl_socket_get_fd(w->sock), &msg, MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ENOBUFS) {
+				/* The kernel dropped notifications: only a fresh read knows. */
+				lost = true;
+				continue;
+			}
+			snprintf(err, errlen, "netlink: reading address notifications: %s",
+			    strerror(errno));
+			return -1;
+		}
+		/* Only the kernel speaks for the kernel; a truncated burst is a lost one. */
+		if (msg.msg_namelen != sizeof(sa) || sa.nl_family != AF_NETLINK ||
+		    sa.nl_pid != 0)
+			continue;
+		if (msg.msg_flags & MSG_TRUNC) {
+			lost = true;
+			continue;
+		}
+		bad += nl_watch_parse(w->buf, (size_t)n, cb, arg);
+	}
+	if (bad > 0) {
+		snprintf(err, errlen, "netlink: %zu malformed address notification%s ignored",
+		    bad, bad == 1 ? "" : "s");
+		/* What they said is unknown: read the interfaces again. */
+		return 1;
+	}
+	return lost ? 1 : 0;
+}
+
+struct nl_watch *
+nl_watch_open(char *err, size_t errlen)
+{
+	struct nl_watch	*w;
+	const char	*what;
+	int		 grp, sz = NL_WATCH_RCVBUF, fd;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		what = "allocating";
+		goto fail;
+	}
+	w->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (w->sock == NULL) {
+		what = "opening the rtnetlink socket for notifications";
+		goto fail;
+	}
+	if (mnl_socket_bind(w->sock, 0, MNL_SOCKET_AUTOPID) == -1) {
+		what = "binding the notification socket";
+		goto fail;
+	}
+	grp = RTNLGRP_IPV4_IFADDR;
+	if (mnl_socket_setsockopt(w->sock, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) == -1) {
+		what = "joining RTNLGRP_IPV4_IFADDR";
+		goto fail;
+	}
+	grp = RTNLGRP_IPV6_IFADDR;
+	if (mnl_socket_setsockopt(w->sock, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) == -1) {
+		what = "joining RTNLGRP_IPV6_IFADDR";
+		goto fail;
+	}
+	/* Beyond rmem_max with CAP_NET_ADMIN; otherwise as much as allowed. */
+	fd = mnl_socket_get_fd(w->sock);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	return w;
+fail:
+	snprintf(err, errlen, "netlink: %s: %s", what, strerror(errno));
+	nl_watch_close(w);
+	return NULL;
+}
+
+void
+nl_watch_close(struct nl_watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->sock != NULL)
+		mnl_socket_close(w->sock);
+	free(w);
+}
+
+int
+nl_watch_fd(const struct nl_watch *w)
+{
+	return mnl_socket_get_fd(w->sock);
 }

@@ -8,6 +8,7 @@
 #ifndef AHD_NL_H
 #define AHD_NL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pfx.h"
@@ -17,10 +18,13 @@ struct nl;
 struct nl	*nl_open(char *err, size_t errlen);
 void		 nl_close(struct nl *nl);
 
-/* Adds p as an address on ifindex; an address that is already there is success. */
+/*
+ * Adds p as an address on ifindex: 0 if the kernel added it, 1 if it was
+ * already there (success too), -1 with err.
+ */
 int		 nl_addr_add(struct nl *nl, unsigned ifindex, const struct pfx *p,
 		    char *err, size_t errlen);
-/* Removes p from ifindex; an address that is not there is success. */
+/* Removes p from ifindex: 0 removed, 1 it was not there (success), -1 with err. */
 int		 nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
 		    char *err, size_t errlen);
 /*
@@ -30,5 +34,38 @@ int		 nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
 int		 nl_addr_dump(struct nl *nl, unsigned ifindex,
 		    void (*cb)(const struct pfx *p, void *arg), void *arg,
 		    char *err, size_t errlen);
+
+/*
+ * The kernel's own word on address changes (OpenBGPD's kroute keeps such a
+ * mirror): a separate non-blocking socket subscribed to RTNLGRP_IPV4_IFADDR
+ * and RTNLGRP_IPV6_IFADDR, read by the event loop. The daemon's own changes
+ * come back through it as well.
+ */
+struct nl_addr_event {
+	bool		added;		/* RTM_NEWADDR; false: RTM_DELADDR */
+	unsigned	ifindex;
+	struct pfx	pfx;		/* the local address with its prefix length */
+};
+
+typedef void (*nl_addr_event_cb)(const struct nl_addr_event *ev, void *arg);
+
+struct nl_watch;
+
+struct nl_watch	*nl_watch_open(char *err, size_t errlen);
+void		 nl_watch_close(struct nl_watch *w);
+int		 nl_watch_fd(const struct nl_watch *w);
+/*
+ * Reads every notification queued, calling cb for each valid one. 0; 1 if
+ * notifications were lost (socket overrun: the caller must read the
+ * interfaces again); -1 with err on another error.
+ */
+int		 nl_watch_read(struct nl_watch *w, nl_addr_event_cb cb, void *arg,
+		    char *err, size_t errlen);
+/*
+ * Parses a buffer of netlink messages as the kernel sends them to the
+ * group: cb per valid address message; anything else is skipped. Returns
+ * how many messages were malformed (each attribute is validated).
+ */
+size_t		 nl_watch_parse(const void *buf, size_t len, nl_addr_event_cb cb, void *arg);
 
 #endif

@@ -80,6 +80,10 @@ struct probe_type {
 
 typedef void (*probe_done_cb)(struct probe *p, void *arg);
 
+/* Upper bounds of the latency histogram's buckets (+Inf is lat_count). */
+#define PROBE_LAT_BUCKETS	15
+extern const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS];
+
 struct probe {
 	const struct cfg_probe	*cfg;
 	sd_event		*ev;
@@ -92,7 +96,15 @@ struct probe {
 	bool			 opened;
 	bool			 running;
 	bool			 periodic;
+	bool			 rearm_fallback;	/* the deadline source carries the next attempt */
+	unsigned		 rearm_failures;	/* the periodic timer could not be armed */
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
+	/*
+	 * Attempts in the latency histogram (lat_buckets): runs but for
+	 * probe_event()'s reports, which are a wake-up, not a 0 s attempt.
+	 */
+	uint64_t		 lat_count;
+	bool			 event;		/* probe_event() is reporting */
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
 	uint64_t		 late_max_us;
@@ -100,12 +112,44 @@ struct probe {
 	enum probe_result	 result;
 	enum nagios_state	 state;
 	uint64_t		 latency_us;
-	char			 msg[256];
-	/* Performance data the attempt reported (exec: after '|'), "" if none. */
-	char			 perfdata[1024];
+	char			 msg[256];	/* valid UTF-8, cut between characters */
+	/*
+	 * Performance data the attempt reported (exec: after '|'), validated
+	 * and whole items only (plugin_perf_parse()), "" if none; perf_note
+	 * says what was dropped, "" if nothing. Both on the heap only when
+	 * not empty: most probes have none, and 8 KiB a probe would be four
+	 * times the memory a service may cost.
+	 */
+	char			*perfdata;
+	char			*perf_note;
 	uint64_t		 runs;
 	uint64_t		 failures;	/* attempts not OK */
+	/* Every attempt's latency, for the metrics' histogram. */
+	uint64_t		 lat_buckets[PROBE_LAT_BUCKETS];	/* cumulative */
+	uint64_t		 lat_sum_us;
+	/*
+	 * CLOCK_MONOTONIC start of the first attempt postponed because the
+	 * process was out of descriptors (0: none): not a result, retried
+	 * shortly, for at most one interval.
+	 */
+	uint64_t		 starved_us;
+	uint64_t		 starved;	/* attempts postponed so, since start */
 };
+
+/*
+ * How late periodic attempts started against their schedule, over every
+ * probe since the start: a histogram (bucket i counts lateness up to
+ * probe_lateness_le_us[i]; the last bucket is everything above) and the worst.
+ */
+#define PROBE_LATENESS_BUCKETS	11
+extern const uint64_t probe_lateness_le_us[PROBE_LATENESS_BUCKETS - 1];
+struct probe_lateness {
+	uint64_t	 count[PROBE_LATENESS_BUCKETS];
+	uint64_t	 n;
+	uint64_t	 sum_us;
+	uint64_t	 max_us;
+};
+const struct probe_lateness *probe_lateness(void);
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
 		    probe_done_cb cb, void *arg);
@@ -148,5 +192,8 @@ const struct probe_type *probe_type_find(const char *name);
 const char	*probe_type_names(void);
 
 uint64_t	 now_us(void);
+
+/* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
+extern unsigned	probe_test_arm_failures;
 
 #endif

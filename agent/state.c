@@ -11,6 +11,7 @@
 #include "state.h"
 
 #define STATE_VERSION	1
+#define STATE_MAX_SIZE	(16 * 1024 * 1024)
 
 static const char *const method_names[] = { "address", "network", "both" };
 
@@ -121,7 +122,16 @@ state_write_file(const char *path, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/*
+	 * A fresh file, never one that is there: withdraw-all runs as root in a
+	 * directory the daemon's user owns, where a planted link must not be
+	 * followed or written through.
+	 */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
@@ -183,7 +193,10 @@ read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t 
 		snprintf(err, errlen, "announced[%zu].prefix: %s", i, why);
 		return -1;
 	}
-	if (strlen(ifname) == 0 || strlen(ifname) >= IF_NAMESIZE) {
+	/* What the kernel accepts as a name: no '/', no blank, not "." or "..". */
+	if (strlen(ifname) == 0 || strlen(ifname) >= IF_NAMESIZE ||
+	    strpbrk(ifname, "/: \t\n\r") != NULL || strcmp(ifname, ".") == 0 ||
+	    strcmp(ifname, "..") == 0) {
 		snprintf(err, errlen, "announced[%zu].interface: '%s' is not an interface "
 		    "name", i, ifname);
 		return -1;
@@ -202,59 +215,103 @@ read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t 
 	return 0;
 }
 
-static int
-read_frr_string(struct json_object *o, const char *key, char *out, size_t outlen)
+/* The daemon's service names: [A-Za-z0-9_.-], 1-64 characters (cfg). */
+static bool
+state_name_ok(const char *s)
 {
-	struct json_object	*v;
-	const char		*s;
+	size_t	n = strlen(s);
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return -1;
-	s = json_object_get_string(v);
-	if (strlen(s) >= outlen)
-		return -1;
-	memcpy(out, s, strlen(s) + 1);
-	return 0;
+	if (n == 0 || n > 64)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") == n;
 }
 
-static int
-read_frr(struct state_frr *f, struct json_object *o, char *err, size_t errlen)
+/* Notes one skipped entry: the first reason is kept, the rest are counted. */
+static void
+state_skip(struct state *st, char *err, size_t errlen, const char *why)
 {
-	struct json_object	*asn, *to;
+	if (st->nbad++ == 0)
+		snprintf(err, errlen, "%s", why);
+}
 
-	if (!json_object_is_type(o, json_type_object) ||
-	    read_frr_string(o, "vtysh", f->vtysh, sizeof(f->vtysh)) == -1 ||
-	    f->vtysh[0] != '/' ||
-	    read_frr_string(o, "pathspace", f->pathspace, sizeof(f->pathspace)) == -1 ||
-	    read_frr_string(o, "vrf", f->vrf, sizeof(f->vrf)) == -1 ||
-	    !json_object_object_get_ex(o, "asn", &asn) ||
-	    !json_object_is_type(asn, json_type_int) ||
-	    json_object_get_int64(asn) < 0 || json_object_get_int64(asn) > UINT32_MAX ||
-	    !json_object_object_get_ex(o, "timeout_us", &to) ||
-	    !json_object_is_type(to, json_type_int) || json_object_get_int64(to) <= 0) {
-		snprintf(err, errlen, "frr: expected vtysh (absolute path), pathspace, vrf, "
-		    "asn and timeout_us");
-		return -1;
+/* The file's text, read without following a link and within a sane size. */
+static char *
+state_slurp(const char *path, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	char		*text = NULL;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return NULL;
 	}
-	f->asn = (uint32_t)json_object_get_int64(asn);
-	f->timeout_us = (uint64_t)json_object_get_int64(to);
-	f->set = true;
-	return 0;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_SIZE) {
+		snprintf(err, errlen, "not a regular file of at most %d bytes",
+		    STATE_MAX_SIZE);
+		goto fail;
+	}
+	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	while (len < (size_t)sb.st_size) {
+		n = read(fd, text + len, (size_t)sb.st_size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s", n == 0 ? "shorter than its size" :
+			    strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	close(fd);
+	return text;
+fail:
+	free(text);
+	close(fd);
+	return NULL;
 }
 
+/*
+ * The file is written by the daemon's unprivileged user and read by root
+ * (withdraw-all): it is hostile data. Every entry is validated; a bad one
+ * is skipped and counted (nbad, err says why), so that what is well formed
+ * can still be withdrawn. How to reach FRR is never taken from it.
+ */
 int
 state_read(const char *path, struct state *st, char *err, size_t errlen)
 {
-	struct json_object	*o, *arr, *v;
+	struct json_object	*o = NULL, *arr, *v;
+	struct stat		 sb;
+	char			*text, why[256];
 	int			 rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return 1;
-	if ((o = json_object_from_file(path)) == NULL) {
-		snprintf(err, errlen, "%s", json_util_get_last_err() ?
-		    json_util_get_last_err() : "cannot read");
+	/*
+	 * Only a missing file means nothing to withdraw: a link (dangling or
+	 * not) is not the daemon's file, and must not read as "nothing".
+	 */
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "a symbolic link, not a file the daemon wrote");
+		return -1;
+	}
+	if ((text = state_slurp(path, err, errlen)) == NULL)
+		return -1;
+	if ((o = json_tokener_parse(text)) == NULL) {
+		snprintf(err, errlen, "not JSON");
+		goto out;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "not a JSON object");
@@ -265,10 +322,16 @@ state_read(const char *path, struct state *st, char *err, size_t errlen)
 			snprintf(err, errlen, "announced: not an array");
 			goto out;
 		}
-		for (size_t i = 0; i < json_object_array_length(arr); i++)
-			if (read_entry(st, json_object_array_get_idx(arr, i), i,
-			    err, errlen) == -1)
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			if (read_entry(st, json_object_array_get_idx(arr, i), i, why,
+			    sizeof(why)) == 0)
+				continue;
+			if (strcmp(why, "out of memory") == 0) {
+				snprintf(err, errlen, "out of memory");
 				goto out;
+			}
+			state_skip(st, err, errlen, why);
+		}
 	}
 	if (json_object_object_get_ex(o, "drained", &arr)) {
 		if (!json_object_is_type(arr, json_type_array)) {
@@ -278,20 +341,23 @@ state_read(const char *path, struct state *st, char *err, size_t errlen)
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			v = json_object_array_get_idx(arr, i);
 			if (!json_object_is_type(v, json_type_string) ||
-			    state_add_drained(st, json_object_get_string(v)) == -1) {
-				snprintf(err, errlen, "drained[%zu]: not a name", i);
+			    !state_name_ok(json_object_get_string(v))) {
+				snprintf(why, sizeof(why), "drained[%zu]: not a service name", i);
+				state_skip(st, err, errlen, why);
+			} else if (state_add_drained(st, json_object_get_string(v)) == -1) {
+				snprintf(err, errlen, "out of memory");
 				goto out;
 			}
 		}
 	}
 	if (json_object_object_get_ex(o, "kept_on_exit", &v))
-		st->kept = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "frr", &v) && read_frr(&st->frr, v, err, errlen) == -1)
-		goto out;
+		st->kept = json_object_is_type(v, json_type_boolean) &&
+		    json_object_get_boolean(v);
 	rc = 0;
 out:
 	if (rc == -1)
 		state_clear(st);
 	json_object_put(o);
+	free(text);
 	return rc;
 }

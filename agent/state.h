@@ -23,9 +23,10 @@ struct state_entry {
 };
 
 /*
- * How the daemon reached FRR, for withdrawing network statements without
- * it (the configuration may be broken by then; the ASN may have been
- * learned from FRR). Empty strings: not set.
+ * How the daemon reached FRR: written for the operator's information only.
+ * The file is writable by the daemon's user, so it is never read back:
+ * withdraw-all takes how to reach FRR from the root-owned configuration.
+ * Empty strings: not set.
  */
 struct state_frr {
 	bool		 set;
@@ -44,6 +45,7 @@ struct state {
 	/* The daemon stopped cleanly with on_exit "keep": leftovers are on purpose. */
 	bool			  kept;
 	struct state_frr	  frr;
+	size_t			  nbad;		/* malformed entries skipped by state_read() */
 };
 
 /* Appends; 0, or -1 when out of memory. */
@@ -57,7 +59,11 @@ void	state_clear(struct state *st);
 char	*state_format(const struct state *st);
 /* Writes text to path through a temporary file and rename(); 0, or -1 with err. */
 int	 state_write_file(const char *path, const char *text, char *err, size_t errlen);
-/* 0 read, 1 no such file (st empty), -1 unreadable or malformed (err says why). */
+/*
+ * 0 read, 1 no such file (st empty), -1 unreadable or not a state file
+ * (err says why). Malformed entries are skipped: st->nbad > 0 and err
+ * names the first. The frr block is not read.
+ */
 int	 state_read(const char *path, struct state *st, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include "ann.h"
 #include "cfg.h"
+#include "frr.h"
+#include "plugin.h"
 #include "probe.h"
 #include "status.h"
 #include "svc.h"
@@ -127,6 +129,11 @@ service_json(const struct svc *s, const struct ann *a)
 		    p->runs ? probe_result_str(p->result) : "not run yet"));
 		json_object_object_add(e, "latency_ms", json_object_new_double(
 		    (double)p->latency_us / 1000.0));
+		/* The thresholds, for status's perfdata; 0: none. */
+		json_object_object_add(e, "warning_ms", json_object_new_double(
+		    (double)p->cfg->warning_us / 1000.0));
+		json_object_object_add(e, "critical_ms", json_object_new_double(
+		    (double)p->cfg->critical_us / 1000.0));
 		json_object_object_add(e, "message", json_object_new_string(p->msg));
 		json_object_object_add(e, "runs", json_object_new_int64((int64_t)p->runs));
 		json_object_object_add(e, "failures", json_object_new_int64(
@@ -244,6 +251,84 @@ help(struct buf *b, const char *name, const char *type, const char *text)
 	    name, text, name, type);
 }
 
+/* How late periodic probe attempts start against their schedule: loop latency. */
+static void
+metrics_lateness(struct buf *b)
+{
+	const struct probe_lateness	*l = probe_lateness();
+	uint64_t			 cum = 0;
+
+	help(b, "probe_lateness_seconds", "histogram",
+	    "How late periodic probe attempts started against their schedule.");
+	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS - 1; i++) {
+		cum += l->count[i];
+		put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)probe_lateness_le_us[i] / 1e6, (unsigned long long)cum);
+	}
+	put(b, "anycast_healthd_probe_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)l->n);
+	put(b, "anycast_healthd_probe_lateness_seconds_sum %.6f\n", (double)l->sum_us / 1e6);
+	put(b, "anycast_healthd_probe_lateness_seconds_count %llu\n", (unsigned long long)l->n);
+	help(b, "probe_lateness_max_seconds", "gauge",
+	    "The latest start of a periodic probe attempt against its schedule.");
+	put(b, "anycast_healthd_probe_lateness_max_seconds %.6f\n", (double)l->max_us / 1e6);
+}
+
+/* Seconds in fixed notation: promtool and every parser take it. */
+static const char *
+secs(uint64_t us, char *buf, size_t len)
+{
+	plugin_num(buf, len, (double)us / 1e6);
+	return buf;
+}
+
+/*
+ * The latency of every timed attempt since the probe was created (a reload
+ * of its service resets it); an event-driven report is no attempt.
+ */
+static void
+probe_histogram(struct buf *b, const char *sv, const char *pr, const struct probe *p)
+{
+	char	le[32];
+
+	for (size_t k = 0; k < PROBE_LAT_BUCKETS; k++)
+		put(b, "anycast_healthd_probe_duration_seconds_bucket{service=\"%s\","
+		    "probe=\"%s\",le=\"%s\"} %llu\n", sv, pr,
+		    secs(probe_lat_bounds_us[k], le, sizeof(le)),
+		    (unsigned long long)p->lat_buckets[k]);
+	put(b, "anycast_healthd_probe_duration_seconds_bucket{service=\"%s\",probe=\"%s\","
+	    "le=\"+Inf\"} %llu\n", sv, pr, (unsigned long long)p->lat_count);
+	put(b, "anycast_healthd_probe_duration_seconds_sum{service=\"%s\",probe=\"%s\"} "
+	    "%s\n", sv, pr, secs(p->lat_sum_us, le, sizeof(le)));
+	put(b, "anycast_healthd_probe_duration_seconds_count{service=\"%s\",probe=\"%s\"} "
+	    "%llu\n", sv, pr, (unsigned long long)p->lat_count);
+}
+
+static void
+frr_metrics(struct buf *b, const struct status_counters *sc)
+{
+	const struct frr_stats	*fs = sc->frr;
+
+	if (fs == NULL)
+		return;
+	help(b, "frr_calls_total", "counter", "vtysh calls made by the FRR driver.");
+	put(b, "anycast_healthd_frr_calls_total %llu\n", (unsigned long long)fs->calls);
+	help(b, "frr_failures_total", "counter",
+	    "Failed vtysh calls: errors, timeouts and read-back mismatches.");
+	put(b, "anycast_healthd_frr_failures_total %llu\n", (unsigned long long)fs->failures);
+	help(b, "frr_timeouts_total", "counter", "vtysh calls that ran out of time.");
+	put(b, "anycast_healthd_frr_timeouts_total %llu\n", (unsigned long long)fs->timeouts);
+	help(b, "frr_mismatches_total", "counter",
+	    "Read-backs of FRR's running configuration that did not hold what was applied.");
+	put(b, "anycast_healthd_frr_mismatches_total %llu\n",
+	    (unsigned long long)fs->mismatches);
+	help(b, "frr_failing", "gauge", "1 while the last vtysh call failed.");
+	put(b, "anycast_healthd_frr_failing %d\n", sc->frr_failing);
+	help(b, "frr_verify_failing", "gauge", "1 while the last verification of what bgpd "
+	    "announces for the address method failed.");
+	put(b, "anycast_healthd_frr_verify_failing %d\n", sc->frr_verify_failing);
+}
+
 char *
 metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
     const struct status_counters *sc)
@@ -252,84 +337,106 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 		SVC_INIT, SVC_UP, SVC_DEGRADED, SVC_DOWN, SVC_DRAINED
 	};
 	struct buf	 b = { 0 };
-	char		 sv[160], pr[160], px[PFX_STRLEN], ifn[64];
+	char		 sv[160], pr[160], px[PFX_STRLEN], ifn[64], t[32];
 	bool		 sup;
 	double		 pen;
 	uint64_t	 in;
 
 	help(&b, "build_info", "gauge", "Version of the running daemon.");
 	put(&b, "anycast_healthd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	help(&b, "running", "gauge",
+	    "1 while the daemon runs; 0 in the metrics file a clean stop leaves behind.");
+	put(&b, "anycast_healthd_running %d\n", !sc->stopped);
 	help(&b, "start_time_seconds", "gauge", "When the daemon started (Unix time).");
-	put(&b, "anycast_healthd_start_time_seconds %.3f\n", (double)sc->start_us / 1e6);
-	help(&b, "service_state", "gauge", "1 for the state the service is in, 0 for the others.");
+	put(&b, "anycast_healthd_start_time_seconds %s\n", secs(sc->start_us, t, sizeof(t)));
+	/* Stopped: no service has a state any more; the prefixes say what is left. */
+	if (sc->stopped)
+		n = 0;
+	if (n > 0)
+		help(&b, "service_state", "gauge",
+		    "1 for the state the service is in, 0 for the others.");
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < sizeof(states) / sizeof(states[0]); j++)
 			put(&b, "anycast_healthd_service_state{service=\"%s\",state=\"%s\"} %d\n",
 			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), svc_state_str(states[j]),
 			    svcs[i]->state == states[j]);
-	help(&b, "service_state_since_seconds", "gauge",
-	    "When the service entered its current state (Unix time).");
+	if (n > 0)
+		help(&b, "service_state_since_timestamp_seconds", "gauge",
+		    "When the service entered its current state (Unix time).");
 	for (size_t i = 0; i < n; i++)
-		put(&b, "anycast_healthd_service_state_since_seconds{service=\"%s\"} %.3f\n",
-		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), (double)svcs[i]->since_us / 1e6);
-	help(&b, "service_transitions_total", "counter", "State changes of the service.");
+		put(&b, "anycast_healthd_service_state_since_timestamp_seconds{service=\"%s\"} "
+		    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+		    secs(svcs[i]->since_us, t, sizeof(t)));
+	if (n > 0)
+		help(&b, "service_transitions_total", "counter", "State changes of the service.");
 	for (size_t i = 0; i < n; i++)
 		put(&b, "anycast_healthd_service_transitions_total{service=\"%s\"} %llu\n",
 		    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
 		    (unsigned long long)svcs[i]->transitions);
-	help(&b, "service_damping_suppressed", "gauge",
-	    "1 while flap damping keeps the service withdrawn.");
-	for (size_t i = 0; i < n; i++) {
-		damp_now(svcs[i], &sup, &pen, &in);
-		put(&b, "anycast_healthd_service_damping_suppressed{service=\"%s\"} %d\n",
-		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), sup);
+	if (n > 0) {
+		help(&b, "service_damping_suppressed", "gauge",
+		    "1 while flap damping keeps the service withdrawn.");
+		for (size_t i = 0; i < n; i++) {
+			damp_now(svcs[i], &sup, &pen, &in);
+			put(&b, "anycast_healthd_service_damping_suppressed{service=\"%s\"} %d\n",
+			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), sup);
+		}
+		help(&b, "service_damping_penalty", "gauge", "Flap damping penalty, decayed "
+		    "to now (suppressed above the suppress threshold).");
+		for (size_t i = 0; i < n; i++) {
+			damp_now(svcs[i], &sup, &pen, &in);
+			put(&b, "anycast_healthd_service_damping_penalty{service=\"%s\"} %.0f\n",
+			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), pen);
+		}
+		help(&b, "service_damping_reuse_seconds", "gauge", "Time until a suppressed "
+		    "service may be announced again; 0 when not suppressed.");
+		for (size_t i = 0; i < n; i++) {
+			damp_now(svcs[i], &sup, &pen, &in);
+			put(&b, "anycast_healthd_service_damping_reuse_seconds{service=\"%s\"} "
+			    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)), secs(in, t, sizeof(t)));
+		}
+		help(&b, "probe_state", "gauge", "Nagios state of the probe's last run: "
+		    "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+				put(&b, "anycast_healthd_probe_state{service=\"%s\",probe=\"%s\"} "
+				    "%d\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+				    (int)svcs[i]->probes[j]->state);
+		help(&b, "probe_latency_seconds", "gauge", "Duration of the probe's last run.");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+				put(&b, "anycast_healthd_probe_latency_seconds{service=\"%s\","
+				    "probe=\"%s\"} %s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+				    secs(svcs[i]->probes[j]->latency_us, t, sizeof(t)));
+		help(&b, "probe_duration_seconds", "histogram",
+		    "Duration of every run of the probe.");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+				probe_histogram(&b, esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+				    svcs[i]->probes[j]);
+		help(&b, "probe_runs_total", "counter", "Probe runs.");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+				put(&b, "anycast_healthd_probe_runs_total{service=\"%s\",probe=\"%s\"} "
+				    "%llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+				    (unsigned long long)svcs[i]->probes[j]->runs);
+		help(&b, "probe_failures_total", "counter", "Probe runs that were not OK.");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+				put(&b, "anycast_healthd_probe_failures_total{service=\"%s\","
+				    "probe=\"%s\"} %llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+				    (unsigned long long)svcs[i]->probes[j]->failures);
 	}
-	help(&b, "service_damping_penalty", "gauge",
-	    "Flap damping penalty, decayed to now (suppressed above the suppress threshold).");
-	for (size_t i = 0; i < n; i++) {
-		damp_now(svcs[i], &sup, &pen, &in);
-		put(&b, "anycast_healthd_service_damping_penalty{service=\"%s\"} %.0f\n",
-		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), pen);
-	}
-	help(&b, "service_damping_reuse_seconds", "gauge",
-	    "Time until a suppressed service may be announced again; 0 when not suppressed.");
-	for (size_t i = 0; i < n; i++) {
-		damp_now(svcs[i], &sup, &pen, &in);
-		put(&b, "anycast_healthd_service_damping_reuse_seconds{service=\"%s\"} %.3f\n",
-		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), (double)in / 1e6);
-	}
-	help(&b, "probe_state", "gauge",
-	    "Nagios state of the probe's last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-			put(&b, "anycast_healthd_probe_state{service=\"%s\",probe=\"%s\"} %d\n",
-			    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-			    (int)svcs[i]->probes[j]->state);
-	help(&b, "probe_latency_seconds", "gauge", "Duration of the probe's last run.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-			put(&b, "anycast_healthd_probe_latency_seconds{service=\"%s\",probe=\"%s\"} "
-			    "%.6f\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-			    (double)svcs[i]->probes[j]->latency_us / 1e6);
-	help(&b, "probe_runs_total", "counter", "Probe runs.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-			put(&b, "anycast_healthd_probe_runs_total{service=\"%s\",probe=\"%s\"} %llu\n",
-			    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-			    (unsigned long long)svcs[i]->probes[j]->runs);
-	help(&b, "probe_failures_total", "counter", "Probe runs that were not OK.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-			put(&b, "anycast_healthd_probe_failures_total{service=\"%s\",probe=\"%s\"} "
-			    "%llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-			    (unsigned long long)svcs[i]->probes[j]->failures);
-	help(&b, "prefix_announced", "gauge",
-	    "1 while the prefix is announced (its address on the interface and/or "
-	    "its network statement in FRR, as the method has it).");
+	metrics_lateness(&b);
+	if (a->nprefixes > 0)
+		help(&b, "prefix_announced", "gauge",
+		    "1 while the prefix is announced (its address on the interface and/or "
+		    "its network statement in FRR, as the method has it).");
 	for (size_t i = 0; i < a->nprefixes; i++)
 		put(&b, "anycast_healthd_prefix_announced{prefix=\"%s\",interface=\"%s\"} %d\n",
 		    pfx_fmt(&a->prefixes[i].pfx, px, sizeof(px)),
@@ -351,6 +458,7 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 	help(&b, "prefixes_held_back", "gauge", "Prefixes that should be announced and "
 	    "wait for the state file to list them.");
 	put(&b, "anycast_healthd_prefixes_held_back %zu\n", ann_waiting(a));
+	frr_metrics(&b, sc);
 	help(&b, "reloads_total", "counter", "Configuration reloads, by result.");
 	put(&b, "anycast_healthd_reloads_total{result=\"ok\"} %llu\n",
 	    (unsigned long long)sc->reloads_ok);

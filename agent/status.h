@@ -7,12 +7,15 @@
 #ifndef AHD_STATUS_H
 #define AHD_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct ann;
 struct json_object;
 struct svc;
+
+struct frr_stats;
 
 struct status_counters {
 	uint64_t	reloads_ok;
@@ -23,6 +26,15 @@ struct status_counters {
 	uint64_t	metrics_writes;
 	/* Why the last state file write failed; "" once one succeeded. */
 	char		state_error[512];
+	/* The FRR driver's, NULL while no service needs FRR. */
+	const struct frr_stats	*frr;
+	bool		frr_failing;	/* the last vtysh call failed */
+	bool		frr_verify_failing;	/* the last verification failed */
+	/*
+	 * The daemon has stopped: the metrics say so (running 0) and keep
+	 * only what is still true (prefixes left announced, counters).
+	 */
+	bool		stopped;
 };
 
 /* {"version", "pid", "started", "services": [...]}, see anycast-healthctl(8). */

@@ -132,6 +132,12 @@ svc_wants_announce(const struct svc *s)
 }
 
 bool
+svc_withdrawn_unplanned(const struct svc *s)
+{
+	return s->state == SVC_DOWN || (s->state == SVC_DRAINED && s->drain_died);
+}
+
+bool
 svc_is_degraded(const struct svc *s)
 {
 	return s->state == SVC_DEGRADED || (s->state == SVC_INIT && s->adopt &&
@@ -345,7 +351,7 @@ svc_probe_done(struct probe *p, void *arg)
 	unsigned	 rise = s->cfg->rise, fall = s->cfg->fall;
 	enum svc_state	 to;
 	enum probe_health prev, h;
-	bool		 healthy, adopting;
+	bool		 healthy, adopting, was_announced;
 
 	for (i = 0; i < s->cfg->nprobes; i++)
 		if (s->probes[i] == p)
@@ -369,9 +375,37 @@ svc_probe_done(struct probe *p, void *arg)
 	    p->cfg->name, nagios_state_str(p->state), p->latency_us / 1000.0, p->msg);
 
 	svc_damp_track(s);
+	/*
+	 * An adopted service is announced (by a previous run or before a
+	 * reload): leaving init down is a fall, and degraded from plain a
+	 * degradation, with their holds; or a reload would bypass hold_down.
+	 */
+	was_announced = s->state == SVC_INIT && s->adopt;
+	if (s->state == SVC_DRAINED && s->drain_announcing) {
+		/*
+		 * The grace announces a service that is there: one the
+		 * probes find down (fall results, as if not drained) is
+		 * withdrawn now, as after a fall.
+		 */
+		if (svc_evaluate(s, SVC_INIT) == SVC_DOWN) {
+			s->drain_announcing = false;
+			s->drain_died = true;
+			sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
+			s->cause_us = p->started_us;
+			log_msg(LOG_LVL_WARNING, s->cfg->name, "drain", "down during the drain "
+			    "grace: withdrawing now");
+			s->changed_cb(s, s->changed_arg);
+		}
+		return;
+	}
 	to = svc_hold(s, svc_evaluate(s, s->state));
-	if (to != SVC_INIT)
+	if (to != SVC_INIT) {
+		if (was_announced && to == SVC_DOWN)
+			svc_fell(s);
+		else if (was_announced && to == SVC_DEGRADED && !s->adopt_degraded)
+			svc_degraded_start(s);
 		s->adopt = s->adopt_degraded = false;
+	}
 	if (to != s->state) {
 		s->cause_us = p->started_us;
 		svc_transition(s, to, NULL);
@@ -450,6 +484,7 @@ svc_drain_by(struct svc *s, uint64_t grace_us, const char *by)
 
 	if (s->state == SVC_DRAINED)
 		return 0;
+	s->drain_died = false;
 	/* A service being adopted is announced too: it gets its grace period. */
 	s->drain_announcing = grace_us > 0 && (svc_wants_announce(s) || s->adopt);
 	s->adopt = s->adopt_degraded = false;
@@ -483,7 +518,7 @@ svc_undrain(struct svc *s)
 {
 	if (s->state != SVC_DRAINED)
 		return;
-	s->drain_announcing = false;
+	s->drain_announcing = s->drain_died = false;
 	if (s->drain_timer != NULL)
 		sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
 	svc_transition(s, svc_hold(s, svc_evaluate(s, SVC_INIT)),
@@ -493,14 +528,20 @@ svc_undrain(struct svc *s)
 int
 svc_inherit(struct svc *s, const struct svc *old)
 {
-	uint64_t	until, grace = 0, now = now_us();
+	uint64_t	until, grace = 0, now = now_us(), cap;
 
+	/*
+	 * A hold is never longer than 8 x hold_down (svc_hold_next()): one
+	 * started under a longer hold_down is cut to that, and hold_down 0
+	 * ends it, or an operator who lowered it would wait out the old one.
+	 */
+	cap = 8 * s->cfg->hold_down_us;
 	s->fell_us = old->fell_us;
-	s->hold_us = old->hold_us;
+	s->hold_us = old->hold_us < cap ? old->hold_us : cap;
 	/* A new setting must not wipe out a flapping service's penalty. */
 	s->damp = old->damp;
 	s->degr_us = old->degr_us;
-	s->degr_hold_us = old->degr_hold_us;
+	s->degr_hold_us = old->degr_hold_us < cap ? old->degr_hold_us : cap;
 	if (old->state == SVC_DRAINED) {
 		if (old->drain_announcing && old->drain_timer != NULL &&
 		    sd_event_source_get_time(old->drain_timer, &until) >= 0 && until > now)

@@ -98,6 +98,12 @@ struct svc {
 	 * the grace period the prefixes stay announced.
 	 */
 	bool			 drain_announcing;
+	/*
+	 * The grace was cut short because the probes found the service
+	 * gone: withdrawn as after a fall (SPEC: never announce a service
+	 * that is not there).
+	 */
+	bool			 drain_died;
 	sd_event_source		*drain_timer;
 	uint64_t		 transitions;	/* state changes since the service was created */
 	/*
@@ -138,6 +144,11 @@ void		 svc_free(struct svc *s);
 int		 svc_start(struct svc *s);
 /* Whether the service's prefixes should be announced in its current state. */
 bool		 svc_wants_announce(const struct svc *s);
+/*
+ * Whether the service is withdrawn because it is not there (down, or dead
+ * during a drain grace), not by a plan (drain, reload, stop).
+ */
+bool		 svc_withdrawn_unplanned(const struct svc *s);
 /* Whether they are announced through the degraded route-map. */
 bool		 svc_is_degraded(const struct svc *s);
 /*

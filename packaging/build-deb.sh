@@ -34,7 +34,9 @@ cp -a "$src/packaging/debian" "$src/debian"
 	echo "build-deb: dpkg-buildpackage failed (last 40 lines above)" >&2
 	exit 1
 }
-for f in "$work"/*.deb; do
+# The .changes (and .buildinfo) too: lintian checks the upload as a whole.
+for f in "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo; do
+	[ -e "$f" ] || continue
 	mv "$f" "$out/"
 	echo "$out/$(basename "$f")"
 done

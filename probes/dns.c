@@ -57,7 +57,13 @@ struct dns_run {
 	unsigned char	 q[2 + NS_PACKETSZ];
 	size_t		 qlen;		/* without the prefix */
 	size_t		 sent;
-	unsigned char	 buf[2 + DNS_MSG_MAX];
+	/*
+	 * TCP only (2 + DNS_MSG_MAX bytes, made when the attempt goes over TCP):
+	 * a UDP reply is read and judged at once from one buffer shared by all
+	 * probes, so a UDP attempt, the usual case, costs no 64 KiB to zero
+	 * and many attempts in flight no 64 KiB each.
+	 */
+	unsigned char	*buf;
 	size_t		 got;
 };
 
@@ -282,6 +288,7 @@ dns_cleanup(struct probe *p)
 	if (run == NULL)
 		return;
 	dns_close(run);
+	free(run->buf);
 	free(run);
 	p->run = NULL;
 }
@@ -630,12 +637,13 @@ dns_examine(struct probe *p, const unsigned char *m, size_t len)
 static void
 dns_recv_udp(struct probe *p)
 {
+	static unsigned char	 buf[DNS_MSG_MAX];
 	const struct dns_params	*dp = p->cfg->params;
 	struct dns_run		*run = p->run;
 	ssize_t			 n;
 
 	for (;;) {
-		n = recv(run->fd, run->buf, sizeof(run->buf), 0);
+		n = recv(run->fd, buf, sizeof(buf), 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -650,7 +658,7 @@ dns_recv_udp(struct probe *p)
 			    dp->peer.where, strerror(errno));
 			return;
 		}
-		if (dns_examine(p, run->buf, (size_t)n))
+		if (dns_examine(p, buf, (size_t)n))
 			return;
 	}
 }
@@ -664,7 +672,7 @@ dns_recv_tcp(struct probe *p)
 	ssize_t			 n;
 
 	for (;;) {
-		n = recv(run->fd, run->buf + run->got, sizeof(run->buf) - run->got, 0);
+		n = recv(run->fd, run->buf + run->got, 2 + DNS_MSG_MAX - run->got, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -699,8 +707,10 @@ dns_send(struct probe *p)
 	size_t			 qlen = run->tcp ? run->qlen + 2 : run->qlen;
 	int			 r;
 
-	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1)
+	if ((r = sock_send(run->fd, q, qlen, &run->sent)) == 1) {
+		sd_event_source_set_io_events(run->io, EPOLLOUT | EPOLLET);
 		return;
+	}
 	if (r == -1 && errno == ECONNREFUSED) {
 		probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
 		return;
@@ -711,7 +721,7 @@ dns_send(struct probe *p)
 		return;
 	}
 	run->step = DNS_RECEIVING;
-	sd_event_source_set_io_events(run->io, EPOLLIN);
+	sd_event_source_set_io_events(run->io, EPOLLIN | EPOLLET);
 	if (run->tcp)
 		dns_recv_tcp(p);
 	else
@@ -760,6 +770,10 @@ dns_open(struct probe *p)
 
 	run->sent = 0;
 	run->got = 0;
+	if (run->tcp && run->buf == NULL && (run->buf = malloc(2 + DNS_MSG_MAX)) == NULL) {
+		probe_finish(p, PROBE_INTERNAL, "out of memory");
+		return;
+	}
 	/* Connected UDP: only the server's datagrams arrive, and ICMP errors are seen. */
 	run->fd = sock_connect(&dp->peer, run->tcp ? SOCK_STREAM : SOCK_DGRAM, &err);
 	if (run->fd == -1) {
@@ -770,10 +784,28 @@ dns_open(struct probe *p)
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
-	run->step = run->tcp ? DNS_CONNECTING : DNS_SENDING;
-	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, dns_io_cb, p);
-	if (r < 0)
+	/*
+	 * A UDP socket can be written at once, and a TCP connect on loopback
+	 * has completed by now: send without waiting for a wake-up, and watch
+	 * for the answer. Only a TCP connect still in flight waits (EPOLLOUT).
+	 * Edge-triggered, as in the tcp probe: each step reads or writes until
+	 * EAGAIN.
+	 */
+	err = run->tcp ? sock_connect_done(run->fd) : 0;
+	if (err > 0) {
+		probe_finish(p, sock_connect_result(err), "TCP %s",
+		    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
+		return;
+	}
+	run->step = err == 0 ? DNS_SENDING : DNS_CONNECTING;
+	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLET | (err == 0 ? EPOLLIN : EPOLLOUT),
+	    dns_io_cb, p);
+	if (r < 0) {
 		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		return;
+	}
+	if (run->step == DNS_SENDING)
+		dns_send(p);
 }
 
 /* The UDP answer was truncated: ask the same question over TCP. */

@@ -21,11 +21,13 @@
 #include "cfg.h"
 #include "http.h"
 #include "probe.h"
+#include "sock.h"
 
 #define HTTP_MAX_BODY_DEFAULT	(64 * 1024)
 #define HTTP_MAX_BODY_LIMIT	(16 * 1024 * 1024)
 #define HTTP_MAX_REDIRS		5
 #define HTTP_URL_MAX		2048
+#define HM_CONNECTING		16
 /* OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED, as CURLINFO_SSL_VERIFYRESULT reports it. */
 #define X509_ERR_CERT_HAS_EXPIRED	10
 
@@ -78,8 +80,12 @@ static struct {
 	CURLM		*multi;
 	sd_event	*ev;
 	sd_event_source	*timer;
+	sd_event_source	*now;		/* curl's "call me now": a defer source */
 	unsigned	 transfers;
 	unsigned	 dispatching;	/* inside a call into curl */
+	/* New sockets curl waits to see writable (connecting), at most HM_CONNECTING. */
+	curl_socket_t	 connecting[HM_CONNECTING];
+	unsigned	 nconnecting;
 } hm;
 
 static void
@@ -87,7 +93,9 @@ hm_teardown(void)
 {
 	curl_multi_cleanup(hm.multi);
 	hm.multi = NULL;
+	hm.nconnecting = 0;
 	hm.timer = sd_event_source_disable_unref(hm.timer);
+	hm.now = sd_event_source_disable_unref(hm.now);
 	hm.ev = sd_event_unref(hm.ev);
 }
 
@@ -112,14 +120,36 @@ hm_collect(void)
 }
 
 static void
+hm_connecting_drop(curl_socket_t fd)
+{
+	for (unsigned i = 0; i < hm.nconnecting; i++)
+		if (hm.connecting[i] == fd) {
+			hm.connecting[i] = hm.connecting[--hm.nconnecting];
+			return;
+		}
+}
+
+static void
 hm_action(curl_socket_t fd, int flags)
 {
-	int	running;
+	curl_socket_t	s;
+	int		running;
 
 	hm.dispatching++;
 	curl_multi_socket_action(hm.multi, fd, flags, &running);
 	hm_collect();
 	hm.dispatching--;
+	/*
+	 * A connect on loopback has completed by the time curl gets back:
+	 * telling curl now that the socket is writable (which it is) saves a
+	 * wake-up of the loop per attempt. A connect still in flight is left
+	 * to the io source as before.
+	 */
+	while (hm.dispatching == 0 && hm.nconnecting > 0) {
+		s = hm.connecting[--hm.nconnecting];
+		if (sock_connected(s))
+			hm_action(s, CURL_CSELECT_OUT);
+	}
 }
 
 static int
@@ -145,11 +175,19 @@ hm_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
 }
 
 static int
+hm_now_cb(sd_event_source *s, void *arg)
+{
+	hm_action(CURL_SOCKET_TIMEOUT, 0);
+	return 0;
+}
+
+static int
 hm_socket_fn(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 {
 	sd_event_source	*src = sockp;
 	uint32_t	 events = 0;
 
+	hm_connecting_drop(fd);
 	if (what == CURL_POLL_REMOVE) {
 		sd_event_source_disable_unref(src);
 		curl_multi_assign(hm.multi, fd, NULL);
@@ -161,6 +199,9 @@ hm_socket_fn(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		events |= EPOLLOUT;
 	if (src != NULL)
 		return sd_event_source_set_io_events(src, events) < 0 ? -1 : 0;
+	/* A new socket waiting for writability: connecting (see hm_action()). */
+	if (what == CURL_POLL_OUT && hm.nconnecting < HM_CONNECTING)
+		hm.connecting[hm.nconnecting++] = fd;
 	if (sd_event_add_io(hm.ev, &src, fd, events, hm_io_cb, NULL) < 0)
 		return -1;
 	curl_multi_assign(hm.multi, fd, src);
@@ -172,10 +213,23 @@ hm_timer_fn(CURLM *multi, long timeout_ms, void *arg)
 {
 	uint64_t	when;
 
+	/* One timeout at a time: each call replaces the previous one. */
+	if (hm.timer != NULL && sd_event_source_set_enabled(hm.timer, SD_EVENT_OFF) < 0)
+		return -1;
+	if (hm.now != NULL && sd_event_source_set_enabled(hm.now, SD_EVENT_OFF) < 0)
+		return -1;
 	if (timeout_ms < 0)
-		return hm.timer == NULL ||
-		    sd_event_source_set_enabled(hm.timer, SD_EVENT_OFF) >= 0 ? 0 : -1;
-	/* 0 means "now"; the loop calls back on its next iteration, outside curl. */
+		return 0;
+	/*
+	 * 0 means "now" (every new transfer asks for it): the loop calls back
+	 * on its next iteration, outside curl, through a defer source, which
+	 * needs no timerfd update and no epoll_wait() to fire.
+	 */
+	if (timeout_ms == 0) {
+		if (hm.now == NULL)
+			return sd_event_add_defer(hm.ev, &hm.now, hm_now_cb, NULL) < 0 ? -1 : 0;
+		return sd_event_source_set_enabled(hm.now, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
+	}
 	when = now_us() + (uint64_t)timeout_ms * 1000;
 	if (hm.timer == NULL)
 		return sd_event_add_time(hm.ev, &hm.timer, CLOCK_MONOTONIC, when, 1,
@@ -892,6 +946,17 @@ http_start(struct probe *p)
 	}
 	/* Nothing completes inside curl_multi_add_handle(): curl only asks for a timer. */
 	run->easy = e;
+	/*
+	 * It asks to be called at once: unless we are inside a call into curl
+	 * already, do it here rather than one loop iteration later. The
+	 * transfer may end inside (a refused connection): that is this
+	 * attempt's probe_done().
+	 */
+	if (hm.dispatching == 0 && hm.now != NULL &&
+	    sd_event_source_get_enabled(hm.now, NULL) > 0) {
+		sd_event_source_set_enabled(hm.now, SD_EVENT_OFF);
+		hm_action(CURL_SOCKET_TIMEOUT, 0);
+	}
 	return;
 fail:
 	http_cleanup(p);

@@ -8,7 +8,10 @@
  *   pidfile moves the watch to the new process without a withdrawal.
  * unit / cgroup: the cgroup v2 group's cgroup.events file; the kernel
  *   signals EPOLLPRI when "populated" changes, i.e. when the last process
- *   of the unit is gone.
+ *   of the unit is gone. A unit's cgroup is where systemd says it is (its
+ *   ControlGroup property, asked over the system bus without blocking the
+ *   loop), so template instances and units with Slice= are found; without
+ *   systemd on a system bus, the path systemd's defaults give is used.
  *
  * Gone is reported at once through probe_event() as PROBE_GONE, which svc
  * takes down without fall. The periodic attempts read the same state (no
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-bus.h>
 
 #include "cfg.h"
 #include "log.h"
@@ -51,8 +55,10 @@ struct proc_params {
 	char		*pidfile;
 	char		*dir;		/* the pidfile's directory and base name */
 	char		*base;
-	char		*unit;
-	char		*cgroup;	/* absolute, or relative to the cgroup2 mount */
+	char		*unit;		/* with its suffix: "unbound.service" */
+	const char	*iface;		/* its type's D-Bus interface (ControlGroup) */
+	char		*cgroup;	/* absolute, or relative to the cgroup2 mount;
+					   for a unit, the guess used without systemd */
 	char		 what[PATH_MAX + 16];	/* "pidfile /run/x.pid", for messages */
 };
 
@@ -66,6 +72,9 @@ struct proc_held {
 	/* cgroup */
 	int		 evfd;		/* cgroup.events */
 	sd_event_source	*ev_src;
+	/* unit: the call to systemd in flight, and the unit's object */
+	sd_bus_slot	*slot;
+	char		*objpath;
 };
 
 static const char *const process_keys[] = { "pidfile", "unit", "cgroup", NULL };
@@ -207,6 +216,88 @@ is_unit_name(const char *s)
 	return true;
 }
 
+/* Unit types that have a cgroup, and the interface carrying their ControlGroup. */
+static const struct {
+	const char	*suffix;
+	const char	*iface;
+} unit_types[] = {
+	{ ".service", "org.freedesktop.systemd1.Service" },
+	{ ".scope", "org.freedesktop.systemd1.Scope" },
+	{ ".slice", "org.freedesktop.systemd1.Slice" },
+	{ ".socket", "org.freedesktop.systemd1.Socket" },
+	{ ".mount", "org.freedesktop.systemd1.Mount" },
+	{ ".swap", "org.freedesktop.systemd1.Swap" },
+};
+
+static const char *
+unit_iface(const char *unit)
+{
+	const char	*dot = strrchr(unit, '.');
+
+	for (size_t i = 0; dot != NULL && i < sizeof(unit_types) / sizeof(unit_types[0]); i++)
+		if (strcmp(dot, unit_types[i].suffix) == 0)
+			return unit_types[i].iface;
+	return NULL;
+}
+
+/* systemd's unit_name_escape() for a slice name: [A-Za-z0-9:_.] stay, the rest \xNN. */
+static int
+unit_escape(const char *in, size_t n, char *out, size_t outlen)
+{
+	size_t	o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (isalnum(c) || c == ':' || c == '_' || c == '.') {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= outlen)
+				return -1;
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+process_unit_cgroup_guess(const char *unit, char *out, size_t outlen)
+{
+	const char	*at = strchr(unit, '@'), *dot = strrchr(unit, '.');
+	char		 esc[512];
+	size_t		 off = 0, n;
+	int		 w;
+
+	if (dot == NULL)
+		return -1;
+	if (strcmp(dot, ".slice") == 0) {
+		/* a-b.slice lives in a.slice: one level per dash. */
+		if (strcmp(unit, "-.slice") == 0)
+			return snprintf(out, outlen, "%s", "") >= 0 ? 0 : -1;
+		out[0] = '\0';
+		for (const char *d = strchr(unit, '-'); d != NULL && d < dot;
+		    d = strchr(d + 1, '-')) {
+			n = (size_t)(d - unit);
+			w = snprintf(out + off, outlen - off, "%.*s.slice/", (int)n, unit);
+			if (w < 0 || (size_t)w >= outlen - off)
+				return -1;
+			off += (size_t)w;
+		}
+		w = snprintf(out + off, outlen - off, "%s", unit);
+		return w < 0 || (size_t)w >= outlen - off ? -1 : 0;
+	}
+	/* A template's instances share the slice system-PREFIX.slice. */
+	if (at != NULL && at < dot) {
+		if (unit_escape(unit, (size_t)(at - unit), esc, sizeof(esc)) == -1)
+			return -1;
+		w = snprintf(out, outlen, "system.slice/system-%s.slice/%s", esc, unit);
+	} else
+		w = snprintf(out, outlen, "system.slice/%s", unit);
+	return w < 0 || (size_t)w >= outlen ? -1 : 0;
+}
+
 static int
 process_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
@@ -251,10 +342,26 @@ process_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		}
 		pp->mode = PROC_CGROUP;
 		/* As systemctl does: a bare name means a service. */
-		if (asprintf(&pp->cgroup, strchr(pp->unit, '.') ? "system.slice/%s" :
-		    "system.slice/%s.service", pp->unit) == -1) {
-			pp->cgroup = NULL;
+		if (strchr(pp->unit, '.') == NULL) {
+			char *full;
+			if (asprintf(&full, "%s.service", pp->unit) == -1) {
+				cfg_error(ctx, NULL, "out of memory");
+				goto fail;
+			}
+			free(pp->unit);
+			pp->unit = full;
+		}
+		if ((pp->iface = unit_iface(pp->unit)) == NULL) {
+			cfg_error(ctx, "unit", "'%s' has no cgroup (only .service, .scope, "
+			    ".slice, .socket, .mount and .swap units have one)", pp->unit);
+			goto fail;
+		}
+		if ((pp->cgroup = malloc(PATH_MAX)) == NULL) {
 			cfg_error(ctx, NULL, "out of memory");
+			goto fail;
+		}
+		if (process_unit_cgroup_guess(pp->unit, pp->cgroup, PATH_MAX - 32) == -1) {
+			cfg_error(ctx, "unit", "'%s' is too long", pp->unit);
 			goto fail;
 		}
 		snprintf(pp->what, sizeof(pp->what), "unit %s", pp->unit);
@@ -615,20 +722,19 @@ cgroup_path(const struct proc_params *pp, char *path, size_t len, char *msg,
 }
 
 static int	cgroup_cb(sd_event_source *s, int fd, uint32_t revents, void *arg);
+static int	held_watch_cgroup(struct proc_held *h, int fd);
 
 /*
  * Opens the cgroup afresh (a restarted unit gets a new directory) and
  * reads it; *fd is the caller's on PROBE_OK.
  */
 static enum probe_result
-cgroup_resolve(const struct proc_params *pp, int *fd, char *msg, size_t msglen)
+cgroup_open_events(const struct proc_params *pp, const char *path, int *fd, char *msg,
+    size_t msglen)
 {
-	char	path[PATH_MAX + 64];
 	int	e, pop;
 
 	*fd = -1;
-	if (!cgroup_path(pp, path, sizeof(path), msg, msglen))
-		return PROBE_INTERNAL;
 	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
@@ -652,6 +758,282 @@ cgroup_resolve(const struct proc_params *pp, int *fd, char *msg, size_t msglen)
 	}
 	snprintf(msg, msglen, "%.1000s is not a cgroup v2 cgroup.events file", path);
 	return PROBE_INTERNAL;
+}
+
+static enum probe_result
+cgroup_resolve(const struct proc_params *pp, int *fd, char *msg, size_t msglen)
+{
+	char	path[PATH_MAX + 64];
+
+	*fd = -1;
+	if (!cgroup_path(pp, path, sizeof(path), msg, msglen))
+		return PROBE_INTERNAL;
+	return cgroup_open_events(pp, path, fd, msg, msglen);
+}
+
+/* One attempt on a path known to hold the cgroup: finishes the attempt. */
+static void
+cgroup_attempt(struct proc_held *h, enum probe_result r, int fd, const char *msg,
+    const char *note)
+{
+	const struct proc_params	*pp = h->p->cfg->params;
+
+	if (r == PROBE_OK && held_watch_cgroup(h, fd) < 0) {
+		probe_done(h->p, PROBE_INTERNAL, "cannot watch %s", pp->what);
+		return;
+	}
+	probe_done(h->p, r, "%s%s", msg, note);
+}
+
+/* ---- asking systemd where a unit's cgroup is ---- */
+
+/* systemd on the system bus, shared by every unit probe of the loop. */
+static struct {
+	sd_event	*ev;
+	sd_bus		*bus;
+	size_t		 users;
+	bool		 absent;	/* no systemd to ask: the guessed path is used */
+	bool		 warned;
+} sysd;
+
+#define SYSD_GUESS_NOTE	" (path guessed: systemd cannot be asked)"
+
+/*
+ * systemd cannot be asked for now (no bus connection, systemd1 not on the
+ * bus yet): this attempt guesses, the next one asks again.
+ */
+static void
+sysd_transient(const char *why)
+{
+	log_msg(sysd.warned ? LOG_LVL_DEBUG : LOG_LVL_WARNING, NULL, "process",
+	    "unit probes: systemd cannot be asked now (%s); guessing the cgroup path "
+	    "until it can", why);
+	sysd.warned = true;
+}
+
+/* No systemd at all (not booted with it, or no system bus): guessed from now on. */
+static void
+sysd_absent(const char *why)
+{
+	sysd.absent = true;
+	if (!sysd.warned)
+		log_warn("unit probes: systemd cannot be asked (%s); watching the cgroup "
+		    "systemd's defaults give each unit (system.slice/UNIT, or "
+		    "system.slice/system-PREFIX.slice/PREFIX@INSTANCE.service): a unit "
+		    "placed by Slice= is not found", why);
+	sysd.warned = true;
+}
+
+static void
+sysd_connect(void)
+{
+	int	r;
+
+	/* Never flushing: that could block the loop on a stuck bus. */
+	sysd.bus = sd_bus_close_unref(sysd.bus);
+	/* sd_booted(); an explicit bus address (a test's) is asked all the same. */
+	if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+	    access("/run/systemd/system", F_OK) == -1) {
+		sysd_absent("not booted with systemd: no /run/systemd/system");
+		return;
+	}
+	if ((r = sd_bus_open_system(&sysd.bus)) < 0 ||
+	    (r = sd_bus_attach_event(sysd.bus, sysd.ev, SD_EVENT_PRIORITY_NORMAL)) < 0) {
+		sysd.bus = sd_bus_close_unref(sysd.bus);
+		/* The bus socket is gone: no systemd to ask. Anything else may pass. */
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			sysd_absent(strerror(-r));
+		else
+			sysd_transient(strerror(-r));
+		return;
+	}
+	if (sysd.absent || sysd.warned)
+		log_info("unit probes: connected to the system bus; asking systemd again");
+	sysd.absent = false;
+	sysd.warned = false;
+}
+
+static void
+sysd_join(sd_event *ev)
+{
+	if (sysd.users++ > 0)
+		return;
+	sysd.ev = ev;
+	sysd.absent = false;
+	sysd_connect();
+}
+
+static void
+sysd_leave(void)
+{
+	if (sysd.users == 0 || --sysd.users > 0)
+		return;
+	sysd.bus = sd_bus_close_unref(sysd.bus);
+	sysd.ev = NULL;
+}
+
+static void
+unit_guess(struct proc_held *h)
+{
+	const struct proc_params	*pp = h->p->cfg->params;
+	enum probe_result		 r;
+	char				 msg[PATH_MAX + 128];
+	int				 fd;
+
+	r = cgroup_resolve(pp, &fd, msg, sizeof(msg));
+	cgroup_attempt(h, r, fd, msg, SYSD_GUESS_NOTE);
+}
+
+/* Whether m is an error reply; if so the attempt is finished (or falls back). */
+static bool
+unit_reply_failed(struct proc_held *h, sd_bus_message *m)
+{
+	const struct proc_params	*pp = h->p->cfg->params;
+	const sd_bus_error		*e = sd_bus_message_get_error(m);
+
+	if (e == NULL)
+		return false;
+	/* Spawn.*: the bus tried to activate systemd1 and could not. */
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    (e->name != NULL && strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.",
+	    strlen("org.freedesktop.DBus.Error.Spawn.")) == 0)) {
+		/* systemd (re)starting, or the bus restarted: guessed this once. */
+		sysd_transient("no org.freedesktop.systemd1 on the system bus");
+		unit_guess(h);
+		return true;
+	}
+	probe_done(h->p, PROBE_INTERNAL, "%s: systemd: %.300s", pp->what,
+	    e->message != NULL ? e->message : e->name);
+	return true;
+}
+
+static int	unit_loaded_cb(sd_bus_message *m, void *arg, sd_bus_error *ret);
+static int	unit_cgroup_cb(sd_bus_message *m, void *arg, sd_bus_error *ret);
+static int	unit_state_cb(sd_bus_message *m, void *arg, sd_bus_error *ret);
+
+static int
+unit_get(struct proc_held *h, const char *iface, const char *prop,
+    sd_bus_message_handler_t cb)
+{
+	return sd_bus_call_method_async(sysd.bus, &h->slot, "org.freedesktop.systemd1",
+	    h->objpath, "org.freedesktop.DBus.Properties", "Get", cb, h, "ss", iface, prop);
+}
+
+/* LoadUnit, then ControlGroup, then (without a cgroup) LoadState: never blocking. */
+static void
+unit_ask(struct proc_held *h)
+{
+	const struct proc_params	*pp = h->p->cfg->params;
+	int				 r;
+
+	/* The bus went away (dbus restarted): connect again. */
+	if (sysd.bus == NULL || sd_bus_is_open(sysd.bus) <= 0)
+		sysd_connect();
+	if (sysd.absent || sysd.bus == NULL) {
+		unit_guess(h);
+		return;
+	}
+	r = sd_bus_call_method_async(sysd.bus, &h->slot, "org.freedesktop.systemd1",
+	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
+	    unit_loaded_cb, h, "s", pp->unit);
+	if (r < 0)
+		probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s", pp->what,
+		    strerror(-r));
+}
+
+static int
+unit_loaded_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
+{
+	struct proc_held		*h = arg;
+	const struct proc_params	*pp = h->p->cfg->params;
+	const char			*path;
+	char				*dup;
+	int				 r;
+
+	(void)ret;
+	h->slot = sd_bus_slot_unref(h->slot);
+	if (unit_reply_failed(h, m))
+		return 0;
+	if (sd_bus_message_read(m, "o", &path) < 0 || (dup = strdup(path)) == NULL) {
+		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable reply from systemd", pp->what);
+		return 0;
+	}
+	free(h->objpath);
+	h->objpath = dup;
+	if ((r = unit_get(h, pp->iface, "ControlGroup", unit_cgroup_cb)) < 0)
+		probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s", pp->what,
+		    strerror(-r));
+	return 0;
+}
+
+static int
+unit_cgroup_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
+{
+	struct proc_held		*h = arg;
+	const struct proc_params	*pp = h->p->cfg->params;
+	const char			*cg, *root;
+	char				 path[PATH_MAX + 64], msg[PATH_MAX + 128];
+	enum probe_result		 res;
+	int				 r, fd;
+
+	(void)ret;
+	h->slot = sd_bus_slot_unref(h->slot);
+	if (unit_reply_failed(h, m))
+		return 0;
+	if (sd_bus_message_read(m, "v", "s", &cg) < 0) {
+		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable ControlGroup from systemd",
+		    pp->what);
+		return 0;
+	}
+	if (cg[0] == '\0') {
+		/* No cgroup: not running, or no such unit. */
+		if ((r = unit_get(h, "org.freedesktop.systemd1.Unit", "LoadState",
+		    unit_state_cb)) < 0)
+			probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s",
+			    pp->what, strerror(-r));
+		return 0;
+	}
+	/* Data from another process: a path below the hierarchy, nothing else. */
+	if (cg[0] != '/' || strlen(cg) >= PATH_MAX - 32 || strstr(cg, "/..") != NULL) {
+		probe_done(h->p, PROBE_INTERNAL, "%s: systemd gave the cgroup '%.300s'",
+		    pp->what, cg);
+		return 0;
+	}
+	if ((root = cgroup2_root()) == NULL) {
+		probe_done(h->p, PROBE_INTERNAL, "%s: no cgroup v2 hierarchy is mounted",
+		    pp->what);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s%s/cgroup.events", root, cg);
+	res = cgroup_open_events(pp, path, &fd, msg, sizeof(msg));
+	cgroup_attempt(h, res, fd, msg, "");
+	return 0;
+}
+
+static int
+unit_state_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
+{
+	struct proc_held		*h = arg;
+	const struct proc_params	*pp = h->p->cfg->params;
+	const char			*st;
+
+	(void)ret;
+	h->slot = sd_bus_slot_unref(h->slot);
+	if (unit_reply_failed(h, m))
+		return 0;
+	if (sd_bus_message_read(m, "v", "s", &st) < 0)
+		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable LoadState from systemd",
+		    pp->what);
+	else if (strcmp(st, "not-found") == 0)
+		probe_done(h->p, PROBE_GONE, "%s does not exist (systemd: not-found)", pp->what);
+	else if (strcmp(st, "loaded") == 0)
+		probe_done(h->p, PROBE_GONE, "%s is not running (systemd gives it no cgroup)",
+		    pp->what);
+	else
+		probe_done(h->p, PROBE_GONE, "%s is not running (systemd: %.64s)", pp->what,
+		    st);
+	return 0;
 }
 
 static int
@@ -700,6 +1082,8 @@ process_open(struct probe *p, char *err, size_t errlen)
 		free(h);
 		return -1;
 	}
+	if (pp->unit != NULL)
+		sysd_join(p->ev);
 	p->held = h;
 	return 0;
 }
@@ -716,6 +1100,10 @@ process_close(struct probe *p)
 		hub_leave(h);
 	held_drop_pid(h);
 	held_drop_cgroup(h);
+	h->slot = sd_bus_slot_unref(h->slot);
+	free(h->objpath);
+	if (pp->unit != NULL)
+		sysd_leave();
 	free(h);
 	p->held = NULL;
 }
@@ -737,12 +1125,13 @@ process_start(struct probe *p)
 			return;
 		}
 		held_drop_cgroup(h);
-		if ((r = cgroup_resolve(pp, &fd, msg, sizeof(msg))) == PROBE_OK &&
-		    held_watch_cgroup(h, fd) < 0) {
-			probe_done(p, PROBE_INTERNAL, "cannot watch %s", pp->what);
+		/* A unit's cgroup is where systemd says (a loop of its own: the guess). */
+		if (pp->unit != NULL && sysd.ev == p->ev) {
+			unit_ask(h);
 			return;
 		}
-		probe_done(p, r, "%s", msg);
+		r = cgroup_resolve(pp, &fd, msg, sizeof(msg));
+		cgroup_attempt(h, r, fd, msg, pp->unit != NULL ? SYSD_GUESS_NOTE : "");
 		return;
 	}
 	if (h->wd == -1)
@@ -760,10 +1149,94 @@ process_start(struct probe *p)
 	probe_done(p, r, "%s", msg);
 }
 
-/* Attempts finish before start() returns: nothing is ever in flight. */
+/* Only a question to systemd is ever in flight; its answer is dropped. */
 static void
 process_abort(struct probe *p)
 {
+	struct proc_held	*h = p->held;
+
+	if (h != NULL)
+		h->slot = sd_bus_slot_unref(h->slot);
+}
+
+/* ---- validate: does each unit exist? Blocking: never on the loop. ---- */
+
+/* systemd's LoadState of unit ("not-found" for none); 0, or -1 with err. */
+static int
+unit_load_state(sd_bus *bus, const char *unit, char *state, size_t len, char *err,
+    size_t errlen)
+{
+	sd_bus_error	 e = SD_BUS_ERROR_NULL;
+	sd_bus_message	*reply = NULL;
+	const char	*path;
+	char		*ls = NULL;
+	int		 r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+	    "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+	if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
+		snprintf(state, len, "not-found");
+		r = 0;
+		goto out;
+	}
+	if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
+		goto out;
+	if ((r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+	    "org.freedesktop.systemd1.Unit", "LoadState", &e, &ls)) < 0)
+		goto out;
+	snprintf(state, len, "%s", ls);
+out:
+	if (r < 0)
+		snprintf(err, errlen, "%s", e.message != NULL ? e.message : strerror(-r));
+	free(ls);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return r < 0 ? -1 : 0;
+}
+
+size_t
+process_check_units(const struct cfg *cfg, FILE *out)
+{
+	const struct proc_params	*pp;
+	sd_bus				*bus = NULL;
+	char				 state[64], err[256];
+	size_t				 missing = 0;
+	int				 r;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		for (size_t j = 0; j < s->nprobes; j++) {
+			if (s->probes[j].type != &probe_type_process ||
+			    (pp = s->probes[j].params) == NULL || pp->unit == NULL)
+				continue;
+			if (bus == NULL) {
+				if (getenv("DBUS_SYSTEM_BUS_ADDRESS") == NULL &&
+				    access("/run/systemd/system", F_OK) == -1) {
+					fprintf(out, "note: units not checked: not booted "
+					    "with systemd\n");
+					goto out;
+				}
+				if ((r = sd_bus_open_system(&bus)) < 0) {
+					fprintf(out, "note: units not checked: no system "
+					    "bus (%s)\n", strerror(-r));
+					goto out;
+				}
+			}
+			if (unit_load_state(bus, pp->unit, state, sizeof(state), err,
+			    sizeof(err)) == -1)
+				fprintf(out, "note: service %s: unit %s not checked: %s\n",
+				    s->name, pp->unit, err);
+			else if (strcmp(state, "not-found") == 0) {
+				fprintf(out, "warning: service %s: unit %s does not exist "
+				    "(systemd: not-found); its probe stays down until it "
+				    "does\n", s->name, pp->unit);
+				missing++;
+			}
+		}
+	}
+out:
+	sd_bus_close_unref(bus);
+	return missing;
 }
 
 const struct probe_type probe_type_process = {

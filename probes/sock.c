@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,6 +60,43 @@ sock_connect_error(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		return errno;
 	return soerr;
+}
+
+/* The TCP state of fd (TCP_ESTABLISHED, ...), or -1. */
+static int
+tcp_state(int fd)
+{
+	uint8_t		state;
+	socklen_t	len = sizeof(state);
+
+	/* struct tcp_info begins with the state: one byte is all we ask for. */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &state, &len) == -1 || len < 1)
+		return -1;
+	return state;
+}
+
+bool
+sock_connected(int fd)
+{
+	int	state = tcp_state(fd);
+
+	/* Connected; the peer may have closed since (a server that answers nothing). */
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT;
+}
+
+int
+sock_connect_done(int fd)
+{
+	int	state, err;
+
+	if ((state = tcp_state(fd)) == -1)
+		return -1;
+	if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT)
+		return 0;
+	/* Closed without an error to show: let the watch find out as before. */
+	if (state == TCP_CLOSE && (err = sock_connect_error(fd)) != 0)
+		return err;
+	return -1;
 }
 
 enum probe_result

@@ -6,6 +6,7 @@
 #define AHD_PROBE_SOCK_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,17 @@ void		 sock_peer_name(struct sock_peer *sp);
 int		 sock_connect(const struct sock_peer *sp, int type, int *err);
 /* The outcome of a non-blocking connect on fd: 0, or an errno value. */
 int		 sock_connect_error(int fd);
+/*
+ * Whether a stream connect on fd has already completed, without waiting:
+ * 0 connected, an errno value if it failed, -1 if it is still in flight
+ * (or the state cannot be read: watch the socket then).
+ */
+int		 sock_connect_done(int fd);
+/*
+ * Whether a stream socket is connected now (no waiting; its pending error,
+ * if any, is left for its owner to read).
+ */
+bool		 sock_connected(int fd);
 /* What a connect error means for a probe: refused, or failed otherwise. */
 enum probe_result sock_connect_result(int err);
 /* "connection to WHERE refused" or "connect to WHERE failed: REASON"; returns buf. */

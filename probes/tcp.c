@@ -38,8 +38,11 @@ struct tcp_run {
 	enum tcp_step	 step;
 	size_t		 sent;
 	size_t		 got;
-	char		 buf[TCP_RECV_MAX + 1];
+	/* TCP_RECV_MAX + 1 bytes with expect, none without: most probes only connect. */
+	char		 buf[];
 };
+
+static int	tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg);
 
 static const char *const tcp_keys[] = { "host", "port", "send", "expect", NULL };
 
@@ -183,32 +186,57 @@ tcp_step_send(struct probe *p)
 		return;
 	}
 	run->step = TCP_RECEIVING;
-	sd_event_source_set_io_events(run->io, EPOLLIN);
+	sd_event_source_set_io_events(run->io, EPOLLIN | EPOLLET);
 	tcp_step_receive(p);
+}
+
+/*
+ * The socket is watched edge-triggered: every step reads or writes until
+ * EAGAIN anyway, and a level-triggered socket that is ready while the loop
+ * is behind is reported again by every epoll_wait() until its turn comes
+ * (with thousands of probes, quadratic work in the kernel).
+ */
+
+/* The connect has completed with err (0: connected): the next step. */
+static void
+tcp_connected(struct probe *p, int err)
+{
+	const struct tcp_params	*tp = p->cfg->params;
+	struct tcp_run		*run = p->run;
+	char			 msg[128];
+	int			 r;
+
+	if (err != 0) {
+		probe_finish(p, sock_connect_result(err), "%s",
+		    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
+		return;
+	}
+	if (tp->send == NULL && tp->expect == NULL) {
+		probe_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
+		return;
+	}
+	run->step = TCP_SENDING;
+	/* Known at once (loopback): the socket is watched only from here on. */
+	if (run->io == NULL) {
+		r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
+		if (r < 0) {
+			probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s",
+			    strerror(-r));
+			return;
+		}
+	}
+	tcp_step_send(p);
 }
 
 static int
 tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
 	struct probe		*p = arg;
-	const struct tcp_params	*tp = p->cfg->params;
 	struct tcp_run		*run = p->run;
-	char			 msg[128];
-	int			 err;
 
 	switch (run->step) {
 	case TCP_CONNECTING:
-		if ((err = sock_connect_error(fd)) != 0) {
-			probe_finish(p, sock_connect_result(err), "%s",
-			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
-			return 0;
-		}
-		if (tp->send == NULL && tp->expect == NULL) {
-			probe_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
-			return 0;
-		}
-		run->step = TCP_SENDING;
-		tcp_step_send(p);
+		tcp_connected(p, sock_connect_error(fd));
 		return 0;
 	case TCP_SENDING:
 		tcp_step_send(p);
@@ -228,7 +256,8 @@ tcp_start(struct probe *p)
 	char			 msg[128];
 	int			 r, err;
 
-	if ((run = calloc(1, sizeof(*run))) == NULL) {
+	run = calloc(1, sizeof(*run) + (tp->expect != NULL ? TCP_RECV_MAX + 1 : 0));
+	if (run == NULL) {
 		probe_done(p, PROBE_INTERNAL, "out of memory");
 		return;
 	}
@@ -242,7 +271,17 @@ tcp_start(struct probe *p)
 		return;
 	}
 	run->step = TCP_CONNECTING;
-	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT, tcp_io_cb, p);
+	/*
+	 * On loopback the handshake (or the RST) has been processed by the
+	 * time connect() returns: one getsockopt() settles it, instead of a
+	 * watch, a wake-up and an unwatch. Only a connect still in flight is
+	 * watched.
+	 */
+	if ((err = sock_connect_done(run->fd)) != -1) {
+		tcp_connected(p, err);
+		return;
+	}
+	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 	if (r < 0)
 		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
 }

@@ -7,6 +7,9 @@
 # A benchmark, not a test: tests/run-all.sh does not run it. Run it as root
 # after a build (about 2 minutes, bounded at 175 s):
 #   AHD_BUILD=$PWD/_build bash tests/bench/bench_vs_exabgp.sh
+# BENCH_CHECK=http compares HTTP checks instead (the http probe; ExaBGP runs
+# `curl -sf` per check) against nginx, cost only (no reaction trials), and
+# adds memory (PSS and RSS of each tool's processes).
 # It prints a table (markdown) and writes it to $BENCH_RESULTS (default
 # _build/bench-results.txt), then "N passed, N failed" where N counts the
 # measurements that completed (8 when all did).
@@ -44,6 +47,7 @@ cd "$(dirname "$0")"
 # shellcheck source=../integration/lib.sh
 . ../integration/lib.sh
 
+CHECK=${BENCH_CHECK:-tcp}
 TRIALS=${BENCH_TRIALS:-10}
 R_INTERVAL_MS=${BENCH_INTERVAL_MS:-200}
 RISE=3 FALL=2
@@ -110,6 +114,11 @@ if ((COST_N < 1 || COST_N > 90)); then
 	ahd_log "BENCH_COST_N must be 1-90"
 	exit 1
 fi
+if [[ $CHECK != tcp && $CHECK != http ]]; then
+	ahd_log "BENCH_CHECK must be tcp or http"
+	exit 1
+fi
+
 
 # --- CPU accounting ---------------------------------------------------------
 
@@ -154,7 +163,7 @@ proc_tree_us() {
 			s = $0; sub(/^.*\) /, "", s); n = split(s, f, " ")
 			pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
 			comm = $0; sub(/^[^(]*\(/, "", comm); sub(/\) [^)]*$/, "", comm)
-			if (comm == "sh" || comm == "socat") next
+			if (comm ~ /^(sh|socat|curl)$/) next
 			ppid[pid] = f[2]; t[pid] = f[12] + f[13] + f[14] + f[15]
 		}
 		END {
@@ -259,18 +268,54 @@ long_lived() {
 					if (!(p in k) && (pp[p] in k)) { k[p] = 1; m = 1 }
 			} while (m)
 			for (p in k)
-				if (c[p] != "sh" && c[p] != "socat") n++
+				if (c[p] !~ /^(sh|socat|curl)$/) n++
 			print n
 		}'
 }
 
-# Number of connections the cost service has accepted so far.
+# Number of connections (tcp) or requests (http) the cost service has served so far.
 accepted() {
-	grep -c 'accepting connection' "$AHD_TMP/costsvc.log" || true
+	if [[ $CHECK == http ]]; then
+		wc -l <"$AHD_TMP/access.log"
+	else
+		grep -c 'accepting connection' "$AHD_TMP/costsvc.log" || true
+	fi
+}
+
+# PSS and RSS (KiB) of the long-lived processes in PID's tree: "PSS RSS".
+tree_mem() {
+	local p sum_p=0 sum_r=0 pss rss
+	for p in $(ps -e -o pid=,ppid=,comm= | awk -v r="$1" '
+		{ pp[$1] = $2; c[$1] = $3 }
+		END {
+			k[r] = 1
+			do {
+				m = 0
+				for (p in pp)
+					if (!(p in k) && (pp[p] in k)) { k[p] = 1; m = 1 }
+			} while (m)
+			for (p in k)
+				if (c[p] !~ /^(sh|socat|curl|ip)$/) print p
+		}'); do
+		read -r pss rss < <(awk '/^Pss:/ { p = $2 } /^Rss:/ { r = $2 } END { print p + 0, r + 0 }' \
+			"/proc/$p/smaps_rollup" 2>/dev/null) || continue
+		sum_p=$((sum_p + pss)) sum_r=$((sum_r + rss))
+	done
+	echo "$sum_p $sum_r"
 }
 
 start_cost_service() {
 	local i
+	if [[ $CHECK == http ]]; then
+		ahd_nginx_setup "$C_PORT"
+		# Every request is logged (the checks are counted there) and answered 200.
+		sed -i -e "s|access_log off;|access_log $AHD_TMP/access.log;|" \
+			-e 's|location / { return 404; }|location / { return 200 "ok\\n"; }|' \
+			-e 's|worker_connections 64;|worker_connections 1024;|' "$AHD_NGINX/nginx.conf"
+		: >"$AHD_TMP/access.log"
+		ahd_start_nginx
+		return
+	fi
 	ahd_start_bg costsvc socat -d -d "TCP-LISTEN:$C_PORT,bind=127.0.0.1,fork,reuseaddr" \
 		"SYSTEM:echo ok"
 	for ((i = 0; i < 100; i++)); do
@@ -309,7 +354,7 @@ median() {
 
 # ahd_write_config DIR INTERVAL TIMEOUT PORT PFX...: one service per prefix.
 ahd_write_config() {
-	local dir=$1 interval=$2 timeout=$3 port=$4 i=0 p
+	local dir=$1 interval=$2 timeout=$3 port=$4 i=0 p probe
 	shift 4
 	rm -rf "$dir"
 	mkdir -p "$dir/services.d"
@@ -319,10 +364,14 @@ ahd_write_config() {
 	JSON
 	for p; do
 		i=$((i + 1))
+		if [[ $CHECK == http ]]; then
+			probe="{ \"type\": \"http\", \"url\": \"http://127.0.0.1:$port/healthz\" }"
+		else
+			probe="{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": $port }"
+		fi
 		cat >"$dir/services.d/s$i.json" <<-JSON
 			{ "prefixes": ["$p"], "interval": "$interval", "timeout": "$timeout",
-			  "rise": $RISE, "fall": $FALL,
-			  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": $port } ] }
+			  "rise": $RISE, "fall": $FALL, "probes": [ $probe ] }
 		JSON
 	done
 	chmod 644 "$dir/anycast-healthd.json" "$dir"/services.d/*.json
@@ -331,8 +380,13 @@ ahd_write_config() {
 # exa_write_config DIR INTERVAL_S TIMEOUT_S PORT PFX...: one
 # exabgp-healthcheck process per prefix, all on one ExaBGP session.
 exa_write_config() {
-	local dir=$1 interval=$2 timeout=$3 port=$4 i=0 p procs=""
+	local dir=$1 interval=$2 timeout=$3 port=$4 i=0 p procs="" cmd
 	shift 4
+	if [[ $CHECK == http ]]; then
+		cmd="curl -sf -o /dev/null --max-time $timeout http://127.0.0.1:$port/healthz"
+	else
+		cmd="socat -u OPEN:/dev/null TCP:127.0.0.1:$port"
+	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	for p; do
@@ -348,7 +402,7 @@ exa_write_config() {
 			timeout = $timeout
 			rise = $RISE
 			fall = $FALL
-			cmd = socat -u OPEN:/dev/null TCP:127.0.0.1:$port
+			cmd = $cmd
 		EOF
 		printf 'process hc%d {\n\trun %s --config %s;\n\tencoder text;\n}\n' \
 			"$i" "$EXA_HC" "$dir/hc$i.conf" >>"$dir/exabgp.conf"
@@ -459,7 +513,7 @@ reaction() {
 # and (anycast-healthd only) FRR's zebra+bgpd CPU us over the same window.
 # C_OWN: the tool's main process alone (for ExaBGP: the BGP speaker without
 # its healthcheck processes).
-declare -A C_US C_CHECKS C_SLICES C_FRR C_PROCS C_OWN
+declare -A C_US C_CHECKS C_SLICES C_FRR C_PROCS C_OWN C_PSS C_RSS
 
 cost() {
 	local tool=$1 n=$2 key=$1:$2 dir cg i pfxs=() u0 c0 f0 o0 u1 c1 f1 o1 ut ct s=() pid
@@ -493,6 +547,7 @@ cost() {
 		ut=$u1 ct=$c1
 	done
 	f1=$(frr_us) o1=$(own_us "$pid")
+	read -r "C_PSS[$key]" "C_RSS[$key]" < <(tree_mem "$pid")
 	C_OWN[$key]=$((o1 - o0))
 	C_US[$key]=$((u1 - u0))
 	C_CHECKS[$key]=$((c1 - c0))
@@ -527,8 +582,10 @@ ip -n "$AHD_NODE" addr add "$EXA_V4/32" dev "$AHD_NODE_IF"
 ip -n "$AHD_PEER" route add "$EXA_V4/32" dev "$AHD_PEER_IF"
 ahd_log "CPU accounting: $CG_KIND"
 
-reaction ahd
-reaction exa
+if [[ $CHECK == tcp && ${BENCH_REACTION:-1} == 1 ]]; then
+	reaction ahd
+	reaction exa
+fi
 start_cost_service
 cost_ns=(1)
 ((COST_N > 1)) && cost_ns+=("$COST_N")
@@ -537,6 +594,7 @@ for n in "${cost_ns[@]}"; do
 	cost exa "$n"
 done
 ahd_stop_bg costsvc
+[[ $CHECK != http ]] || ahd_stop_nginx
 
 # --- table ------------------------------------------------------------------
 
@@ -568,6 +626,7 @@ ratio_med() {
 {
 	echo "anycast-healthd $ahd_version vs ExaBGP $exa_version healthcheck; $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
+	if [[ -n ${W_SAMPLES[ahd]:-} ]]; then
 	echo "Reaction: interval ${R_INTERVAL_MS} ms, rise $RISE, fall $FALL, $TRIALS trials, ms at the GoBGP neighbour (min / median / max)"
 	echo
 	row "" "anycast-healthd" "ExaBGP healthcheck" "ExaBGP / anycast-healthd (median)"
@@ -579,7 +638,8 @@ ratio_med() {
 	row "service start → announcement" "$(mmm ${A_SAMPLES[ahd]:-})" "$(mmm ${A_SAMPLES[exa]:-})" \
 		"$(ratio_med "${A_SAMPLES[ahd]:-}" "${A_SAMPLES[exa]:-}")"
 	echo
-	echo "Cost: interval 1 s, timeout 1 s, ${COST_SECS} s of steady state, CPU from $how;"
+	fi
+	echo "Cost of $CHECK checks: interval 1 s, timeout 1 s, ${COST_SECS} s of steady state, CPU from $how;"
 	echo "checks counted at the service; per check: min / median / max over ${SLICE_SECS} s slices;"
 	echo "ratios from the whole window"
 	echo
@@ -600,6 +660,10 @@ ratio_med() {
 		row "$l: same, anycast-healthd + FRR zebra/bgpd" "$hf" "$he" "$(div "$he" "$hf")"
 		ho=$(per_hour "${C_OWN[$e]:-}" "$n")
 		row "$l: of which the ExaBGP daemon itself" "" "$ho" ""
+		row "$l: memory PSS, MiB" "$(div "${C_PSS[$a]:-}" 1024)" "$(div "${C_PSS[$e]:-}" 1024)" \
+			"$(div "${C_PSS[$e]:-}" "${C_PSS[$a]:-}")"
+		row "$l: memory RSS, MiB (shared pages counted in every process)" "$(div "${C_RSS[$a]:-}" 1024)" \
+			"$(div "${C_RSS[$e]:-}" 1024)" "$(div "${C_RSS[$e]:-}" "${C_RSS[$a]:-}")"
 	done
 	echo
 	echo "Wall time of the benchmark: $((($(ahd_now_ms) - t_start) / 1000)) s"

@@ -228,10 +228,14 @@ ahd_start_frr() {
 		hostname $AHD_NODE
 		log file $conf/zebra.log informational
 	EOF
+	# The templates are written for an integrated frr.conf: their zebra
+	# commands (zebra work-queue) go to zebra's file, the rest to bgpd's.
+	ahd_render_template "$AHD_TEMPLATE" "$@" >"$conf/rendered.conf"
+	grep '^zebra ' "$conf/rendered.conf" >>"$conf/zebra.conf" || true
 	{
 		printf 'frr defaults traditional\nhostname %s\nlog file %s/bgpd.log informational\n!\n' \
 			"$AHD_NODE" "$conf"
-		ahd_render_template "$AHD_TEMPLATE" "$@"
+		grep -v '^zebra ' "$conf/rendered.conf" || true
 		# Test-only: retry the connection every second, not every 120 s.
 		printf 'router bgp %s\n neighbor %s timers connect 1\nexit\n' \
 			"$AHD_NODE_ASN" "$AHD_PEER_V4"

@@ -8,8 +8,9 @@
 # Environment:
 #   AHD_BUILD          build directory (default: the repository's _build), or
 #                      the anycast-healthd binary itself
-#   AHD_TEST_TIMEOUT   seconds allowed per test (default 170); a test that
-#                      needs longer says so in a header line "# ahd-timeout: N"
+#   AHD_TEST_TIMEOUT   seconds allowed per test (default 170); a test may ask
+#                      for more with a line "# ahd-timeout: SECONDS" among its
+#                      first 5 lines (test_systemd.sh boots containers)
 # Exported to the tests: AHD_BUILD (a directory), AHD_DAEMON and
 # AHD_HEALTHCTL (the two programs in it).
 # Arguments: test names or paths to run only those (default: all).
@@ -49,8 +50,9 @@ for t in "${tests[@]}"; do
 	echo "=== $name"
 	start=$SECONDS
 	out=$(mktemp)
-	t_timeout=$(sed -n '1,10s/^# ahd-timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
-	t_timeout=${t_timeout:-$timeout_s}
+	t_timeout=$timeout_s
+	own=$(head -n 5 "$t" | sed -n 's/^# ahd-timeout: *\([0-9][0-9]*\) *$/\1/p' | head -n 1)
+	[[ -n $own ]] && ((own > t_timeout)) && t_timeout=$own
 	# TERM first so that the test's trap can clean up; KILL 15 s later.
 	timeout -k 15 "$t_timeout" bash "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}

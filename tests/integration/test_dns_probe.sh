@@ -115,7 +115,7 @@ fi
 # 5. check reports CRITICAL (exit 2) while nsd is down.
 ahd_stop_nsd
 out=$(ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" check dns) && rc=0 || rc=$?
-if ((rc == 2)) && [[ $out == "ANYCAST-HEALTH CRITICAL - dns: 0/1 probes OK | "* ]]; then
+if ((rc == 2)) && [[ $out == "ANYCAST-HEALTH CRITICAL - dns: dns#0 127.0.0.1:5353 refused the query"*"(0/1 probes OK) | "* ]]; then
 	ahd_pass "check: CRITICAL with nsd stopped, exit 2"
 else
 	ahd_fail "check with nsd stopped: rc=$rc $out"

@@ -45,7 +45,7 @@ service dns "[\"$V4\", \"$V6\"]" $DNS_PORT
 service web "[\"$WEB\"]" $WEB_PORT
 
 ctl() { ahd_node "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
-status_rc() { local rc=0; ctl status >"$AHD_TMP/status.out" 2>&1 || rc=$?; echo $rc; }
+status_rc() { local rc=0; ctl status --verbose >"$AHD_TMP/status.out" 2>&1 || rc=$?; echo $rc; }
 # Waits until status exits with RC (at most SECS seconds).
 wait_status() {
 	local want=$1 secs=$2 end

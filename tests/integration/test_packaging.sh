@@ -4,7 +4,7 @@
 # warnings are reported); installs it for real with dpkg, checks the system
 # user (and its frrvty membership), the shipped configuration, the example
 # service, the man pages and the templates, runs the installed daemon as
-# that user with CAP_NET_ADMIN only (as the unit does) in a scratch network
+# that user with the unit's capabilities (as the unit does) in a scratch network
 # namespace, upgrades to a repacked 0.1.0-1+test2 to see a modified conffile
 # kept, then purges and checks that nothing is left. Then builds the .rpm
 # (packaging/build-rpm.sh) and checks its files, config flags and scripts.
@@ -46,7 +46,7 @@ for t in dpkg-buildpackage dh rpmbuild; do
 done
 if dpkg-query -W -f '${db:Status-Status}' anycast-healthd 2>/dev/null | grep -qv '^not-installed$\|^$' ||
     getent passwd anycast-healthd >/dev/null || [ -e /etc/anycast-healthd ] ||
-    [ -e /run/anycast-healthd ]; then
+    [ -e /run/anycast-healthd ] || [ -e /var/lib/anycast-healthd ]; then
 	# /run/anycast-healthd: a daemon run by hand as root with the default
 	# paths uses it, and purging the package removes it.
 	no "anycast-healthd is installed, or its user, /etc/anycast-healthd or /run/anycast-healthd exists: not touching this machine"
@@ -84,6 +84,7 @@ for f in /lib/systemd/system/anycast-healthd.service \
     /usr/share/man/man5/anycast-healthd.json.5.gz \
     /usr/share/anycast-healthd/frr-templates/bgpd-address-method.conf \
     /usr/share/anycast-healthd/frr-templates/anycast-healthd.conf \
+    /usr/share/anycast-healthd/pam.d/frr /usr/share/anycast-healthd/pam.d/other \
     /etc/anycast-healthd/anycast-healthd.json \
     /etc/anycast-healthd/services.d/example.json.disabled \
     /usr/share/doc/anycast-healthd/copyright; do
@@ -100,9 +101,12 @@ expected=$(sort <<'EOF'
 /usr/sbin/anycast-healthd
 /usr/share/anycast-healthd/frr-templates/anycast-healthd.conf
 /usr/share/anycast-healthd/frr-templates/bgpd-address-method.conf
+/usr/share/anycast-healthd/pam.d/frr
+/usr/share/anycast-healthd/pam.d/other
 /usr/share/doc/anycast-healthd/README.md.gz
 /usr/share/doc/anycast-healthd/changelog.Debian.gz
 /usr/share/doc/anycast-healthd/copyright
+/usr/share/lintian/overrides/anycast-healthd
 /usr/share/man/man5/anycast-healthd.json.5.gz
 /usr/share/man/man8/anycast-healthctl.8.gz
 /usr/share/man/man8/anycast-healthd.8.gz
@@ -128,12 +132,18 @@ check "the packaged unit is packaging/anycast-healthd.service" \
 check "anycast-healthd -V of the packaged binary says $version" \
     test "$("$tmp/x/usr/sbin/anycast-healthd" -V 2>&1)" = "anycast-healthd $version"
 
+check "the copyright file says License: ISC" grep -qx 'License: ISC' "$tmp/x/usr/share/doc/anycast-healthd/copyright"
+changes=$tmp/out/anycast-healthd_${version}-1_$(dpkg --print-architecture).changes
+check "build-deb.sh also leaves the .changes" test -f "$changes"
+# tests/deps.sh installs lintian: every tag, info and pedantic ones too, but
+# the one a first upload without an ITP bug always gets.
 if command -v lintian >/dev/null; then
-	lintian --pedantic "$deb" >"$tmp/lintian" 2>&1
+	lintian -I --pedantic "$changes" 2>&1 | grep -v 'running with root privileges' >"$tmp/lintian"
 	sed 's/^/# lintian: /' "$tmp/lintian"
-	check "lintian reports no errors" test "$(grep -c '^E:' "$tmp/lintian")" = 0
+	bad=$(grep -E '^[EWIPX]: ' "$tmp/lintian" | grep -v ' initial-upload-closes-no-bugs ' | wc -l)
+	check "lintian -I --pedantic: no tag but initial-upload-closes-no-bugs ($bad others)" test "$bad" = 0
 else
-	echo "# lintian not installed: skipped"
+	no "lintian not installed (bash tests/deps.sh installs it)"
 fi
 
 # --- install ----------------------------------------------------------------
@@ -178,12 +188,15 @@ if command -v systemd-analyze >/dev/null; then
 	sed 's/^/# verify: /' "$tmp/verify"
 fi
 
-# The daemon as the unit runs it: user anycast-healthd, CAP_NET_ADMIN only,
-# /run/anycast-healthd made for it (RuntimeDirectory=, mode 0750); in a
+# The daemon as the unit runs it: user anycast-healthd, the unit's ambient
+# capabilities, /run/anycast-healthd made for it (RuntimeDirectory=, mode 0755); in a
 # scratch network namespace so that nothing here is touched.
-install -d -m 0750 -o anycast-healthd -g anycast-healthd /run/anycast-healthd
+install -d -m 0755 -o anycast-healthd -g anycast-healthd /run/anycast-healthd
+# The unit's own list (CAP_NET_ADMIN CAP_SETUID ... -> +net_admin,+setuid,...).
+ucaps=$(sed -n 's/^AmbientCapabilities=//p' "$top/packaging/anycast-healthd.service" |
+    tr 'A-Z ' 'a-z,' | sed 's/cap_/+/g')
 unshare --net setpriv --reuid=anycast-healthd --regid=anycast-healthd --init-groups \
-    --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+    --inh-caps=-all,"$ucaps" --ambient-caps=-all,"$ucaps" --bounding-set=-all,"$ucaps" \
     /usr/sbin/anycast-healthd >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 50); do
@@ -219,6 +232,13 @@ check "the untouched example is updated by the upgrade" \
     grep -q '"rise": 4' /etc/anycast-healthd/services.d/example.json.disabled
 
 # --- purge ------------------------------------------------------------------
+# What an operator and the unit add: a service of their own (not a conffile:
+# dpkg alone would leave it, and a reinstall would announce it at once) and
+# the state directory (StateDirectory=, metrics_file).
+echo '{ "prefixes": ["192.0.2.9/32"], "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": 9 } ] }' \
+    >/etc/anycast-healthd/services.d/site.json
+install -d -o anycast-healthd -g anycast-healthd /var/lib/anycast-healthd
+touch /var/lib/anycast-healthd/anycast-healthd.prom
 if dpkg --purge anycast-healthd >"$tmp/dpkg-p.log" 2>&1; then
 	installed=0
 	ok "dpkg --purge"
@@ -230,16 +250,21 @@ left=
 for p in /etc/anycast-healthd /usr/sbin/anycast-healthd /usr/sbin/anycast-healthctl \
     /lib/systemd/system/anycast-healthd.service /usr/lib/sysusers.d/anycast-healthd.conf \
     /usr/share/anycast-healthd /usr/share/doc/anycast-healthd /run/anycast-healthd \
+    /var/lib/anycast-healthd \
     /usr/share/man/man8/anycast-healthd.8.gz \
     /etc/systemd/system/multi-user.target.wants/anycast-healthd.service \
     /var/lib/systemd/deb-systemd-helper-enabled/anycast-healthd.service.dsh-also; do
 	[ -e "$p" ] || [ -L "$p" ] && left+=" $p"
 done
-getent passwd anycast-healthd >/dev/null && left+=" user"
-getent group anycast-healthd >/dev/null && left+=" group"
-getent group frrvty | grep -qw anycast-healthd && left+=" frrvty-member"
+# Every user and group of the package (the daemon's, and any other its
+# sysusers file adds), and memberships.
+left+=$(getent passwd | sed -n 's/^\(anycast-healthd[^:]*\):.*/ user:\1/p' | tr -d '\n')
+left+=$(getent group | sed -n 's/^\(anycast-healthd[^:]*\):.*/ group:\1/p' | tr -d '\n')
+getent group | grep -q '[:,]anycast-healthd' && left+=" group-member"
 dpkg-query -W anycast-healthd >/dev/null 2>&1 && left+=" dpkg-record"
 check "purge leaves nothing behind${left:+ (left:$left)}" test -z "$left"
+check "dpkg says nothing about directories left (\"not empty so not removed\")" \
+    bash -c '! grep -q "not empty" "$1"' _ "$tmp/dpkg-p.log"
 
 # --- rpm --------------------------------------------------------------------
 t0=$(date +%s)
@@ -271,9 +296,22 @@ cn /etc/anycast-healthd/services.d/example.json.disabled"
 	    bash -c '[[ $1 == *"useradd"*anycast-healthd* && $1 == *"usermod -a -G frrvty anycast-healthd"* ]]' _ "$scripts"
 	check "the .rpm requires libcurl, libmnl, libjson-c and libsystemd" \
 	    test "$(rpm -qp --requires "$rpm" 2>/dev/null | grep -c -E '^(libcurl|libmnl|libjson-c|libsystemd)\.so\.[0-9]+\(\)')" = 4
+	check "the .rpm says License: ISC, URL: and ships LICENSE" \
+	    bash -c '[[ $(rpm -qp --qf "%{LICENSE} %{URL}" "$1" 2>/dev/null) == "ISC https://"* ]] &&
+	        grep -q "^/usr/share/licenses/anycast-healthd[^/]*/LICENSE$" "$2"' _ "$rpm" "$tmp/rpm-files"
+	# rpmlint with Debian's configuration (openSUSE's defaults): the tags
+	# below are artefacts of building the RPM on Debian (README, Packaging);
+	# any other tag fails.
+	artefacts='unstripped-binary-or-object|no-signature|no-packager-tag|no-group-tag|no-buildroot-tag'
+	artefacts+='|no-manual-page-for-binary|manpage-not-compressed|invalid-license ISC'
+	artefacts+='|bad-manual-page-folder /usr/share/man/man5/anycast-healthd.json.5 expected folder: manjson'
 	if command -v rpmlint >/dev/null; then
-		rpmlint "$top/packaging/rpm/anycast-healthd.spec" "$rpm" 2>&1 | grep -E '^[^ ]+: [EW]:' |
-		    sed 's/^/# rpmlint (Debian defaults, report only): /'
+		rpmlint "$top/packaging/rpm/anycast-healthd.spec" "$rpm" >"$tmp/rpmlint" 2>&1
+		grep -E '^[^ ]+: [EW]:' "$tmp/rpmlint" | sed 's/^/# rpmlint: /'
+		real=$(grep -E '^[^ ]+: [EW]:' "$tmp/rpmlint" | grep -vE ": [EW]: ($artefacts)( |$)" | wc -l)
+		check "rpmlint: nothing but the tags of a build on Debian ($real others)" test "$real" = 0
+	else
+		no "rpmlint not installed (bash tests/deps.sh installs it)"
 	fi
 fi
 

@@ -13,9 +13,12 @@
 #   5. a prefix removed by a reload (method both) loses its statement before
 #      its address, and the state file lists it until both are gone;
 #   6. an unwritable state file (a directory in its place) holds a new
-#      announcement back, and says so (status CRITICAL, metrics); once it
-#      can be written again the prefix goes out;
-#   7. a restart with on_exit "keep" adopts a degraded service through its
+#      announcement back, and one that was recorded before, withdrawn and
+#      healthy again, and says so (status CRITICAL, metrics); once it can
+#      be written again the prefixes go out;
+#   7. a degraded service (method both) reloaded as method address loses
+#      its route-map: plain `network P` stays (the operator's line);
+#   8. a restart with on_exit "keep" adopts a degraded service through its
 #      route-map: no route change.
 # Each service is driven by an exec plugin reading a mode file (ok, warn,
 # crit, flip); flip alternates OK and WARNING on each call.
@@ -25,7 +28,7 @@ cd "$(dirname "$0")"
 . ./lib.sh
 
 P_FLIP=192.0.2.61/32 P_DRAIN=192.0.2.62/32 P_DEGR=192.0.2.63/32 P_HOLD=192.0.2.64/32
-P_REC=192.0.2.65/32
+P_REC=192.0.2.65/32 P_BACK=192.0.2.66/32 P_MOVE=192.0.2.67/32
 GSHUT=4294901760	# 65535:0 as GoBGP prints it
 
 ahd_init
@@ -69,17 +72,19 @@ svc() { # NAME PREFIX EXTRA [TIMEOUT]
 	cat >"$etc/services.d/$1.json" <<JSON
 { "prefixes": ["$2"], "method": "both", "interval": "500ms", "timeout": "${4:-450ms}",
   "rise": 2, "fall": 2, "on_warning": "degrade" $3,
-  "probes": [ { "type": "exec", "command": ["$plug/check.sh", "$1"] } ] }
+  "probes": [ { "type": "exec", "user": "nobody", "command": ["$plug/check.sh", "$1"] } ] }
 JSON
 	chmod 644 "$etc/services.d/$1.json"
 }
 mkdir -p "$AHD_TMP/state"
-mode flip ok; mode drain ok; mode degr warn; mode hold ok; mode rec crit
+mode flip ok; mode drain ok; mode degr warn; mode hold ok; mode rec crit; mode back ok; mode move warn
 svc flip "$P_FLIP" ''
 svc drain "$P_DRAIN" ''
 svc degr "$P_DEGR" ''
 svc hold "$P_HOLD" ', "hold_down": "4s"'
 svc rec "$P_REC" ''
+svc back "$P_BACK" ''
+svc move "$P_MOVE" ''
 chmod 644 "$etc/anycast-healthd.json"
 
 "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" frr-config --asn "$AHD_NODE_ASN" \
@@ -116,7 +121,7 @@ log_line_after() { # FROM PATTERN
 touch_svc() { sed -i 's/"timeout": "450ms"/"timeout": "460ms"/' "$etc/services.d/$1.json"; }
 
 ahd_start_daemon "$etc/anycast-healthd.json"
-for p in "$P_FLIP" "$P_DRAIN" "$P_HOLD" "$P_DEGR"; do
+for p in "$P_FLIP" "$P_DRAIN" "$P_HOLD" "$P_DEGR" "$P_BACK" "$P_MOVE"; do
 	ahd_wait_prefix_present "$p" 10 || ahd_fail "$p not announced at start"
 done
 if wait_as_path "$P_DEGR" "$PREP" 5 && wait_as_path "$P_FLIP" "$AHD_NODE_ASN" 5; then
@@ -231,7 +236,12 @@ if [[ $seen == yes ]]; then
 else
 	ahd_fail "a directory in place of the state file went unnoticed for 7 s"
 fi
+# back was recorded and announced; it falls while the file cannot be
+# written: healthy again, it must wait for a record like a new one.
+mode back crit
+ahd_wait_prefix_absent "$P_BACK" 5 || ahd_fail "back: never withdrawn"
 mode rec ok
+mode back ok
 sleep 2.5
 st_rc=0
 st=$(ctl status 2>&1) || st_rc=$?
@@ -241,10 +251,15 @@ if ! ahd_prefix_present "$P_REC" && ! ahd_on_lo "$P_REC" && ! has_stmt "$P_REC";
 else
 	ahd_fail "unwritable state file: $P_REC went out without a record"
 fi
+if ! ahd_prefix_present "$P_BACK" && ! ahd_on_lo "$P_BACK" && ! has_stmt "$P_BACK"; then
+	ahd_pass "unwritable state file: $P_BACK, recorded before and withdrawn since, is held back too"
+else
+	ahd_fail "unwritable state file: $P_BACK was announced again with no record"
+fi
 if ((st_rc == 2)) && [[ $st == *'state file not written'* ]] &&
 	grep -q '^anycast_healthd_state_file_ok 0$' <<<"$m" &&
-	grep -q '^anycast_healthd_prefixes_held_back 1$' <<<"$m"; then
-	ahd_pass "unwritable state file: status exits 2 and says so, metrics state_file_ok 0, 1 prefix held back"
+	grep -q '^anycast_healthd_prefixes_held_back 2$' <<<"$m"; then
+	ahd_pass "unwritable state file: status exits 2 and says so, metrics state_file_ok 0, 2 prefixes held back"
 else
 	ahd_fail "unwritable state file not visible: status rc=$st_rc '$(head -3 <<<"$st" | tr '\n' ' ')', metrics: $(grep -E 'state_file_ok|held_back' <<<"$m" | tr '\n' ' ')"
 fi
@@ -262,16 +277,37 @@ fi
 # Writable again: written at the next attempt (reconcile, <= 5 s), then announced.
 rmdir "$AHD_TMP/state/state.json"
 t0=$(ahd_now_ms) st_rc=0 present=no listed=no
-ahd_wait_prefix_present "$P_REC" 8 && present=yes
-grep -q "\"$P_REC\"" "$AHD_TMP/state/state.json" 2>/dev/null && listed=yes
+ahd_wait_prefix_present "$P_REC" 8 && ahd_wait_prefix_present "$P_BACK" 3 && present=yes
+grep -q "\"$P_REC\"" "$AHD_TMP/state/state.json" 2>/dev/null &&
+	grep -q "\"$P_BACK\"" "$AHD_TMP/state/state.json" && listed=yes
 st=$(ctl status 2>&1) || st_rc=$?
 if [[ $present == yes && $listed == yes ]] && ((st_rc <= 1)); then
-	ahd_pass "state file writable again: $P_REC recorded and announced after $(($(ahd_now_ms) - t0)) ms, status not critical"
+	ahd_pass "state file writable again: $P_REC and $P_BACK recorded and announced after $(($(ahd_now_ms) - t0)) ms, status not critical"
 else
 	ahd_fail "state file writable again: announced $present, listed $listed, status $st_rc: $(tr '\n' ' ' <<<"$st" | head -c 600)"
 fi
 
-# 7. A restart with on_exit "keep" adopts a degraded service as it is: no
+# 7. A degraded both service reloaded as method address: the route-map is
+# ours and comes off; the plain line stays for the address method.
+if has_stmt "$P_MOVE route-map ANYCAST-DEGRADED"; then
+	sed -i 's/"method": "both"/"method": "address"/; s/"on_warning": "degrade"/"on_warning": "announce"/' \
+		"$etc/services.d/move.json"
+	ctl reload >/dev/null
+	t0=$(ahd_now_ms) plain=no
+	while (($(ahd_now_ms) - t0 < 5000)); do
+		grep -Eq "^  network $P_MOVE\s*$" <<<"$(running)" && { plain=yes; break; }
+		sleep 0.2
+	done
+	if [[ $plain == yes ]] && ahd_on_lo "$P_MOVE" && ahd_prefix_present "$P_MOVE"; then
+		ahd_pass "degraded both reloaded as address: route-map taken off after $(($(ahd_now_ms) - t0)) ms, plain line and address stay"
+	else
+		ahd_fail "degraded both reloaded as address: FRR holds '$(grep "network $P_MOVE" <<<"$(running)" | xargs)'"
+	fi
+else
+	ahd_fail "move: not degraded before the reload: '$(grep "network $P_MOVE" <<<"$(running)" | xargs)'"
+fi
+
+# 8. A restart with on_exit "keep" adopts a degraded service as it is: no
 # route change at the neighbour.
 mode flip warn
 wait_as_path "$P_FLIP" "$PREP" 5 || ahd_fail "flip: not degraded before the restart"

@@ -1,30 +1,41 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
-# A storm: AHD_STORM services (default 500, method address, one listen probe
-# each on the same port) all fail at once, then all recover at once. Counts
-# the writes of the state file and of the metrics file during each storm
-# (the daemon's counters anycast_healthd_state_file_writes_total and
+# A storm: AHD_STORM services (default 2000, method address, one tcp probe
+# each to the same port) all fail at once, then all recover at once. They
+# fail against a listener that never accepts (its queue full, SYNs are
+# dropped): every attempt holds its socket until the probe's timeout, so
+# about 1600 sockets are open at once, beyond the usual soft limit of 1024
+# the daemon is started with (the hard limit is higher). Counts the writes
+# of the state file and of the metrics file during each storm (the daemon's
+# counters anycast_healthd_state_file_writes_total and
 # anycast_healthd_metrics_file_writes_total, incremented once per rename
 # into place), times `status` while the storm runs, and checks the
-# open-files limit the daemon runs with. No FRR: the kernel side (addresses
-# on lo in a namespace) is enough here.
+# open-files limit the daemon runs with and that no probe ran out of
+# descriptors. No FRR: the kernel side (addresses on lo in a namespace) is
+# enough here.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh
 . ./lib.sh
 
-N=${AHD_STORM:-500}
+N=${AHD_STORM:-2000}
 PORT=8071
-# Writes are coalesced to at most one per 100 ms: a storm of ~1 s (fall 2 x
-# 500 ms plus the jitter) is about a dozen; before, one per transition (N).
+# Writes are coalesced to at most one per 100 ms: a storm of ~2 s (fall 2 x
+# 1 s plus the jitter) is about twenty; before, one per transition (N).
 MAX_WRITES=40
 STATUS_MS=1000
 
 ahd_init
-if [[ $EUID -ne 0 ]] || ! command -v socat >/dev/null; then
-	ahd_log "must run as root with socat"
+if [[ $EUID -ne 0 ]] || ! command -v perl >/dev/null; then
+	ahd_log "must run as root with perl"
 	exit 1
 fi
+# The daemon starts with the usual soft limit and must raise it itself.
+if (($(ulimit -Hn) < 4096)) && [[ $(ulimit -Hn) != unlimited ]]; then
+	ahd_log "the hard open files limit $(ulimit -Hn) is too low for this test"
+	exit 1
+fi
+ulimit -Sn 1024
 : "${AHD_DAEMON:?AHD_DAEMON must point at the built anycast-healthd}"
 : "${AHD_HEALTHCTL:?AHD_HEALTHCTL must point at the built anycast-healthctl}"
 ahd_setup_netns
@@ -39,7 +50,7 @@ cat >"$etc/anycast-healthd.json" <<JSON
 JSON
 for ((i = 0; i < N; i++)); do
 	name=$(printf 's%04d' "$i")
-	printf '{ "prefixes": ["198.18.%d.%d/32"], "interval": "500ms", "timeout": "100ms", "rise": 2, "fall": 2,\n  "probes": [ { "type": "listen", "protocol": "tcp", "address": "127.0.0.1", "port": %d } ] }\n' \
+	printf '{ "prefixes": ["198.18.%d.%d/32"], "interval": "1s", "timeout": "800ms", "rise": 2, "fall": 2,\n  "probes": [ { "type": "tcp", "host": "127.0.0.1", "port": %d } ] }\n' \
 		$((i / 250)) $((i % 250 + 1)) "$PORT" >"$etc/services.d/$name.json"
 done
 chmod 644 "$etc"/*.json "$etc"/services.d/*.json
@@ -56,20 +67,42 @@ wait_on_lo() { # COUNT SECS
 }
 writes() { ctl metrics | awk '/^anycast_healthd_state_file_writes_total\{result="ok"\}/ { print $2 }'; }
 metrics_writes() { awk '/^anycast_healthd_metrics_file_writes_total / { print $2 }' "$AHD_TMP/metrics.prom"; }
-# Times `status` while the storm runs; prints the slowest in ms.
+# Times `status` while the storm runs, and counts the daemon's open
+# descriptors; prints the slowest status in ms and the most descriptors.
 status_times() { # SECS
-	local end=$(($(ahd_now_ms) + $1 * 1000)) t0 worst=0 d
+	local end=$(($(ahd_now_ms) + $1 * 1000)) t0 worst=0 d fds most=0
 	while (($(ahd_now_ms) < end)); do
 		t0=$(ahd_now_ms)
 		ctl status >/dev/null 2>&1 || true
 		d=$(($(ahd_now_ms) - t0))
 		((d > worst)) && worst=$d
+		fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+		((fds > most)) && most=$fds
 		sleep 0.1
 	done
-	echo "$worst"
+	echo "$worst $most"
 }
 
-ahd_start_tcp_service lsn "$PORT"
+# accept: takes every connection and closes it; stall: a queue of one,
+# never accepted, so that further SYNs are dropped.
+listener() { # accept|stall
+	ahd_start_bg lsn perl -MSocket -e '
+		socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+		setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1);
+		bind($s, sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or die "bind: $!";
+		listen($s, $ARGV[1] eq "accept" ? 4096 : 0) or die "listen: $!";
+		if ($ARGV[1] eq "accept") { while (accept(my $c, $s)) { close $c } }
+		sleep 1000000;' "$PORT" "$1"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -n $(ahd_node ss -Hltn "sport = :$PORT") ]] && return 0
+		sleep 0.05
+	done
+	ahd_log "the $1 listener did not listen on 127.0.0.1:$PORT"
+	return 1
+}
+
+listener accept
 t0=$(ahd_now_ms)
 ahd_start_daemon "$etc/anycast-healthd.json"
 if wait_on_lo "$N" 30; then
@@ -88,23 +121,32 @@ fi
 for storm in down up; do
 	w0=$(writes) m0=$(metrics_writes)
 	t0=$(ahd_now_ms)
+	ahd_stop_bg lsn
 	if [[ $storm == down ]]; then
-		ahd_stop_tcp_service lsn
+		listener stall
 		want=0
 	else
-		ahd_start_tcp_service lsn "$PORT"
+		listener accept
 		want=$N
 	fi
-	worst=$(status_times 2)
+	read -r worst most < <(status_times 3)
 	if wait_on_lo "$want" 20; then
 		took=$(($(ahd_now_ms) - t0))
 		sleep 0.5	# the last coalesced write
 		w1=$(writes) m1=$(metrics_writes)
-		echo "storm $storm: $N services in $took ms: $((w1 - w0)) state file writes, $((m1 - m0)) metrics file writes; slowest status ${worst} ms"
+		echo "storm $storm: $N services in $took ms: $((w1 - w0)) state file writes, $((m1 - m0)) metrics file writes; slowest status ${worst} ms; at most $most descriptors open"
 		if ((w1 - w0 >= 1 && w1 - w0 <= MAX_WRITES && m1 - m0 <= MAX_WRITES)); then
 			ahd_pass "storm $storm: $((w1 - w0)) state and $((m1 - m0)) metrics writes for $N transitions (at most $MAX_WRITES)"
 		else
 			ahd_fail "storm $storm: $((w1 - w0)) state and $((m1 - m0)) metrics writes for $N transitions"
+		fi
+		# The failing storm must go beyond the soft limit it started with.
+		if [[ $storm == down ]]; then
+			if ((most > 1024)); then
+				ahd_pass "storm down: $most descriptors open at once (started with a soft limit of 1024)"
+			else
+				ahd_fail "storm down: only $most descriptors open at once, more than 1024 expected"
+			fi
 		fi
 		if ((worst <= STATUS_MS)); then
 			ahd_pass "storm $storm: status answered within ${worst} ms"
@@ -122,12 +164,12 @@ else
 	ahd_fail "the state file lists $n prefixes, $N announced"
 fi
 if grep -q 'Too many open files' "$AHD_TMP/daemon.log"; then
-	ahd_fail "probes ran out of descriptors"
+	ahd_fail "probes ran out of descriptors: $(grep -m 1 'Too many open files' "$AHD_TMP/daemon.log")"
 else
-	ahd_pass "no 'Too many open files'"
+	ahd_pass "no 'Too many open files' with up to $N sockets in flight"
 fi
 ahd_stop_daemon
-ahd_stop_tcp_service lsn
+ahd_stop_bg lsn
 # A hard limit too low for the configuration is reported at start.
 ahd_node bash -c "ulimit -n 256 && exec timeout 1 \"\$0\" -c \"\$1\"" "$AHD_DAEMON" \
 	"$etc/anycast-healthd.json" >"$AHD_TMP/low.log" 2>&1 || true

@@ -204,3 +204,143 @@ Test(ann, a_reload_hands_over_what_the_new_configuration_drops)
 	cfg_free(o);
 	cfg_free(n);
 }
+
+struct mirror {
+	struct ann	*a;
+	unsigned	 fixed;
+};
+
+static void
+mirror_cb(const struct nl_addr_event *ev, void *arg)
+{
+	struct mirror	*m = arg;
+
+	if (ann_addr_changed(m->a, ev->ifindex, &ev->pfx, ev->added))
+		m->fixed++;
+}
+
+/* Feeds what the kernel has said so far to ann_addr_changed(). */
+static void
+mirror_drain(struct nl_watch *w, struct mirror *m)
+{
+	usleep(20000);
+	cr_assert_eq(nl_watch_read(w, mirror_cb, m, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(ann, the_kernel_mirror_corrects_foreign_changes_only)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	struct nl_watch	*w = nl_watch_open(err, sizeof(err));
+	struct mirror	 m = { .a = a };
+	struct pfx	 p = P("192.0.2.53/32"), other = P("192.0.2.99/32");
+
+	cr_assert_not_null(a, "%s", err);
+	cr_assert_not_null(w, "%s", err);
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_recorded(a);
+	cr_assert(on_lo("192.0.2.53/32"));
+	/* Our own add comes back: nothing to correct. */
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 0);
+	/* Deleted by hand: restored at once. */
+	cr_assert_eq(nl_addr_del(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 1);
+	cr_expect(on_lo("192.0.2.53/32"));
+	/* An address that is not configured: neither restored nor removed. */
+	cr_assert_eq(nl_addr_add(nl, lo, &other, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect(on_lo("192.0.2.99/32"));
+	cr_assert_eq(nl_addr_del(nl, lo, &other, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_not(on_lo("192.0.2.99/32"));
+	cr_expect_eq(m.fixed, 1);
+	/* The service goes down: our own removal changes nothing more ... */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 1);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* ... and one added by hand is removed at once. */
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 2);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* Our own add and removal, notified only afterwards: nothing foreign. */
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	mirror_drain(w, &m);
+	cr_expect_eq(m.fixed, 2, "%u corrections", m.fixed);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	/* A program fighting over it gets a bounded number of corrections. */
+	for (int i = 0; i < 40; i++) {
+		/* 1 once the daemon leaves it to the periodic check. */
+		cr_assert_geq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+		mirror_drain(w, &m);
+	}
+	cr_expect_eq(m.fixed, 30, "%u corrections", m.fixed);
+	nl_watch_close(w);
+	ann_free(a);
+	cfg_free(cfg);
+}
+
+Test(ann, a_lost_record_holds_back_what_is_no_longer_on_the_system)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), "b", SVC("192.0.2.54/32"),
+			    NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	unsigned	 asked = 0;
+
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 1, true, ANN_PLAIN, false);
+	ann_recorded(a);
+	cr_assert(on_lo("192.0.2.53/32") && on_lo("192.0.2.54/32"));
+	/* a falls; then the file is removed (or a write fails). */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	cr_assert_not(on_lo("192.0.2.53/32"));
+	ann_record_lost(a);
+	cr_expect_not(a->prefixes[0].recorded, "no file lists it any more");
+	cr_expect(a->prefixes[1].recorded, "on the system: listed again by the next write");
+	asked = 0;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_not(on_lo("192.0.2.53/32"), "announced again with no record");
+	cr_expect_gt(asked, 0);
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect(on_lo("192.0.2.54/32"), "what is out stays out");
+	ann_recorded(a);
+	cr_expect(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}
+
+/* What a service adopted at start has out already needs no new record. */
+Test(ann, adopted_prefixes_count_as_recorded)
+{
+	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), NULL);
+	struct ann	*a = ann_new(cfg, nl, err, sizeof(err));
+	struct pfx	 p = P("192.0.2.53/32");
+	unsigned	 asked = 0;
+
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ann_scan(a), 0);
+	a->svc_wanted[0] = true;
+	ann_adopted(a, 0);
+	ann_reconcile(a);
+	cr_expect_eq(ann_waiting(a), 0, "held back though it is out already");
+	cr_expect(on_lo("192.0.2.53/32"));
+	/* Not found announced: not adopted, a record is needed as ever. */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	a->prefixes[0].recorded = false;
+	ann_adopted(a, 0);
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect_not(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}

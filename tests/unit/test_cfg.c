@@ -298,6 +298,12 @@ static const struct bad_case bad_cases[] = {
 	  "\"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: degraded_route_map: 'MY MAP' is not a valid route-map name "
 	  "(1-64 characters of A-Z a-z 0-9 _ . -)", false },
+	{ "{ \"frr\": { \"pathspace\": \"..\" } }", NULL,
+	  "ahd.json: frr.pathspace: '..' is not a valid pathspace name (it would name a "
+	  "directory that is not its own)", false },
+	{ "{ \"frr\": { \"vrf\": \".\" } }", NULL,
+	  "ahd.json: frr.vrf: '.' is not a valid VRF name (it would name a directory "
+	  "that is not its own)", false },
 	{ NULL, "{ \"name\": \"dns server\", \"prefixes\": [\"192.0.2.53/32\"], \"probes\": "
 	  "[{ \"type\": \"tcp\", \"host\": \"::1\", \"port\": 53 }] }",
 	  "services.d/dns.json: name: 'dns server' is not a valid service name (1-64 "
@@ -418,8 +424,8 @@ static const struct dur_case dur_good[] = {
 	{ "1h", 3600000000ULL }, { "500us", 500 }, { "1.5s", 1500000 },
 	{ "0s", 0 }, { "0.25s", 250000 }, { "1.5ms", 1500 },
 	{ "0.000001s", 1 }, { "1.0000000000s", 1000000 }, { "90s", 90000000 },
-	{ "0.5h", 1800000000ULL }, { "18446744073709551615us", UINT64_MAX },
-	{ "5124095576h", 18446744073600000000ULL }, { "1.00000001h", 3600000036ULL },
+	{ "0.5h", 1800000000ULL }, { "24h", 86400000000ULL }, { "86400s", 86400000000ULL },
+	{ "86400000000us", 86400000000ULL }, { "1.00000001h", 3600000036ULL },
 	{ "2.000000000000000000000000s", 2000000 },
 };
 
@@ -461,9 +467,14 @@ static const struct dur_bad dur_bad[] = {
 	{ "0.0000001s", "'0.0000001s' is finer than a microsecond" },
 	{ "1.0000000001h", "'1.0000000001h' is finer than a microsecond" },
 	{ "0.00000000000000000001s", "'0.00000000000000000001s' is finer than a microsecond" },
-	{ "18446744073709551616us", "'18446744073709551616us' is too long" },
-	{ "5124095577h", "'5124095577h' is too long" },
-	{ "99999999999999999999999s", "'99999999999999999999999s' is too long" },
+	{ "18446744073709551616us", "'18446744073709551616us' is too long (at most 24h)" },
+	{ "5124095577h", "'5124095577h' is too long (at most 24h)" },
+	{ "99999999999999999999999s", "'99999999999999999999999s' is too long (at most 24h)" },
+	/* Accepted before: the service never ran its first probe and stayed init. */
+	{ "18446744073709s", "'18446744073709s' is too long (at most 24h)" },
+	{ "24.000001h", "'24.000001h' is too long (at most 24h)" },
+	{ "86400000001us", "'86400000001us' is too long (at most 24h)" },
+	{ "1441m", "'1441m' is too long (at most 24h)" },
 };
 
 ParameterizedTestParameters(cfg, duration_bad)
@@ -522,6 +533,22 @@ Test(cfg, json_number_durations)
 	cr_expect_eq(cfg->services[0].interval_us, 2000000);
 	cr_expect_eq(cfg->services[0].probes[0].timeout_us, 250000);
 	cfg_free(cfg);
+}
+
+Test(cfg, json_number_durations_are_bounded_too)
+{
+	struct cfg	*cfg;
+
+	put("ahd.json", "{ \"defaults\": { \"interval\": 86401 }, \"frr\": { \"timeout\": 86400.5 } }");
+	put("services.d/dns.json", "{ \"prefixes\": [\"192.0.2.53/32\"], \"hold_down\": "
+	    "18446744073709, \"probes\": [ { \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": 53 } ] }");
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("ahd.json: defaults.interval: 86401 seconds is too long (at most 24h)");
+	expect_error("ahd.json: frr.timeout: 86400.5 seconds is too long (at most 24h)");
+	expect_error("services.d/dns.json: hold_down: 18446744073709 seconds is too long "
+	    "(at most 24h)");
 }
 
 Test(cfg, defaults_everywhere)
@@ -860,15 +887,36 @@ Test(cfg, world_writable_files_refused)
 	put_mode("services.d/dns.json", SVC_OK, 0646);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("ahd.json: refusing a configuration file writable by other users "
-	    "(mode 0666)");
+	expect_error("ahd.json: refusing a configuration file writable by group or others "
+	    "(mode 0666): only root may write it");
 	cfg_errors_clear(&errs);
+	/* Group-writable is no better: only root may write the configuration. */
 	put_mode("ahd.json", "{}", 0664);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("services.d/dns.json: refusing a configuration file writable by other "
-	    "users (mode 0646)");
+	expect_error("ahd.json: refusing a configuration file writable by group or others "
+	    "(mode 0664): only root may write it");
+	cfg_errors_clear(&errs);
+	put_mode("ahd.json", "{}", 0644);
+	put_mode("services.d/dns.json", SVC_OK, 0664);
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("services.d/dns.json: refusing a configuration file writable by group "
+	    "or others (mode 0664): only root may write it");
 	cr_expect_eq(errs.n, 1, "errors:\n%s", all_errors());
+	cfg_errors_clear(&errs);
+	/* Owned by another user: refused even when only its owner may write it. */
+	put_mode("services.d/dns.json", SVC_OK, 0644);
+	{
+		char	p[128];
+
+		snprintf(p, sizeof(p), "%s/services.d/dns.json", tdir);
+		cr_assert_eq(chown(p, 65534, 0), 0);
+	}
+	cfg = load();
+	cr_assert_null(cfg);
+	expect_error("services.d/dns.json: refusing a configuration file owned by uid 65534: "
+	    "only root may own it");
 }
 
 Test(cfg, world_writable_services_dir_refused)
@@ -882,8 +930,8 @@ Test(cfg, world_writable_services_dir_refused)
 	cr_assert_eq(chmod(p, 0777), 0);
 	cfg = load();
 	cr_assert_null(cfg);
-	expect_error("services.d: refusing a services directory writable by other users "
-	    "(mode 0777)");
+	expect_error("services.d: refusing a services directory writable by group or others "
+	    "(mode 0777): only root may write it");
 }
 
 Test(cfg, file_too_large)
@@ -961,6 +1009,43 @@ Test(cfg, relative_main_path)
 	cr_assert_eq(chdir(cwd), 0);
 	cr_assert_null(cfg);
 	expect_error("services.d/dns.json: rise: 0 is out of range (1-100)");
+}
+
+/*
+ * Out of memory at every allocation in turn: an error, never an exit (a
+ * reload keeps the running configuration); no crash, no leak (ASan run).
+ */
+Test(cfg, out_of_memory_anywhere_is_an_error_not_an_exit)
+{
+	struct cfg	*cfg;
+	unsigned	 k;
+
+	put("ahd.json", "{ \"interface\": \"lo\", \"frr\": { \"pathspace\": \"n1\" }, "
+	    "\"defaults\": { \"interval\": \"2s\" } }");
+	put("services.d/dns.json", SVC_OK);
+	put("services.d/web.json", "{ \"prefixes\": [\"192.0.2.80/32\", \"2001:db8::80/128\"], "
+	    "\"method\": \"both\", \"probes\": [ { \"type\": \"http\", \"url\": "
+	    "\"http://127.0.0.1:8080/healthz\", \"headers\": { \"Host\": \"x\" } }, "
+	    "{ \"type\": \"exec\", \"command\": [\"/bin/true\", \"-x\"], \"user\": \"nobody\" } ] }");
+	for (k = 1; k < 10000; k++) {
+		cfg_test_fail_alloc = k;
+		cfg = load();
+		if (cfg_test_fail_alloc != 0) {
+			/* The load needed fewer than k allocations: every one has failed once. */
+			cfg_test_fail_alloc = 0;
+			cr_assert_not_null(cfg, "errors:\n%s", all_errors());
+			cfg_free(cfg);
+			break;
+		}
+		cr_expect_null(cfg, "allocation %u failed, yet a configuration came back", k);
+		cfg_free(cfg);
+		/* Others may follow from it (a probe left invalid); this one says why. */
+		cr_expect(has_error("out of memory while loading the configuration", false),
+		    "allocation %u: errors:\n%s", k, all_errors());
+		cfg_errors_clear(&errs);
+	}
+	cr_expect_gt(k, 20, "only %u allocations", k);
+	cr_log_info("cfg: out of memory at each of %u allocations: an error every time", k - 1);
 }
 
 Test(cfg, null_means_default)
@@ -1085,4 +1170,29 @@ Test(cfg, service_equal_for_reload, .fini = tu_cleanup)
 		tu_cleanup();
 	}
 	cfg_free(a);
+}
+
+/* vtysh runs with the daemon's groups and, from withdraw-all, as root. */
+Test(cfg, untrusted_vtysh_refused)
+{
+	struct cfg	*cfg;
+	char		 main[512], sub[256], want[1024];
+
+	snprintf(sub, sizeof(sub), "%s/bin", tdir);
+	cr_assert_eq(mkdir(sub, 0775), 0);
+	cr_assert_eq(chmod(sub, 0775), 0);
+	put_mode("bin/vtysh", "#!/bin/sh\n", 0755);
+	snprintf(main, sizeof(main), "{ \"frr\": { \"vtysh\": \"%s/vtysh\" } }", sub);
+	put("ahd.json", main);
+	cfg = load();
+	cr_assert_null(cfg);
+	snprintf(want, sizeof(want), "ahd.json: frr.vtysh: refusing %s/vtysh: %s is writable "
+	    "by group or others (mode 0775): only root may write it and the directories "
+	    "above it", sub, sub);
+	expect_error(want);
+	cfg_errors_clear(&errs);
+	cr_assert_eq(chmod(sub, 0755), 0);
+	cfg = load();
+	cr_assert_not_null(cfg, "errors:\n%s", all_errors());
+	cfg_free(cfg);
 }

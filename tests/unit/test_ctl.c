@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,13 +146,13 @@ say(int fd, const char *text)
 
 TestSuite(ctl, .init = setup, .fini = teardown);
 
-Test(ctl, socket_mode_0660)
+Test(ctl, socket_mode_0666)
 {
 	struct stat	st;
 
 	cr_assert_eq(stat(fx.path, &st), 0);
 	cr_expect(S_ISSOCK(st.st_mode));
-	cr_expect_eq(st.st_mode & 0777, 0660, "mode %o", st.st_mode & 0777);
+	cr_expect_eq(st.st_mode & 0777, 0666, "mode %o", st.st_mode & 0777);
 }
 
 Test(ctl, good_requests_on_one_connection)
@@ -252,25 +253,131 @@ Test(ctl, trickling_client_is_closed_after_the_idle_timeout)
 	close(fd);
 }
 
-Test(ctl, connection_limit)
-{
-	int	fds[CTL_MAX_CLIENTS], extra;
+static char	*as_nobody(gid_t gid, const gid_t *groups, size_t ngroups, const char *req);
 
-	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+/* Lets the loop accept what is waiting. */
+static void
+spin(int rounds)
+{
+	for (int k = 0; k < rounds; k++)
+		sd_event_run(fx.ev, 1000);
+}
+
+Test(ctl, connection_limit_per_uid)
+{
+	int	fds[CTL_MAX_PER_UID], extra;
+
+	for (size_t i = 0; i < CTL_MAX_PER_UID; i++) {
 		fds[i] = client();
-		/* Let the loop accept it before the next one connects. */
-		for (int k = 0; k < 5; k++)
-			sd_event_run(fx.ev, 1000);
+		spin(5);
 	}
 	extra = client();
 	cr_expect_str_eq(read_reply(extra, 1000),
-	    "{\"ok\":false,\"error\":\"too many connections\"}\n");
+	    "{\"ok\":false,\"error\":\"too many connections from this user\"}\n");
 	close(extra);
 	/* The ones already in are served. */
 	say(fds[0], "{\"cmd\": \"echo\"}\n");
 	cr_expect_str_eq(read_reply(fds[0], 1000), "{\"ok\":true}\n");
-	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < CTL_MAX_PER_UID; i++)
 		close(fds[i]);
+}
+
+/*
+ * A child as uid (no groups) that opens n connections and holds them until
+ * it is killed; returns its pid once they are accepted.
+ */
+static pid_t
+hold_as(uid_t uid, int n)
+{
+	struct pollfd	pfd = { .events = POLLIN };
+	int		ready[2];
+	pid_t		pid;
+
+	cr_assert_eq(pipe(ready), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(ready[0]);
+		if (setgroups(0, NULL) == -1 || setgid(uid) == -1 || setuid(uid) == -1)
+			_exit(10);
+		/* No cr_assert in a child: Criterion's runner would wait for it forever. */
+		for (int i = 0; i < n; i++) {
+			struct sockaddr_un sun = { .sun_family = AF_UNIX };
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fx.path);
+			if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+				_exit(11);
+		}
+		(void)!write(ready[1], "r", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	pfd.fd = ready[0];
+	for (int k = 0; k < 400; k++) {
+		sd_event_run(fx.ev, 5000);
+		if (poll(&pfd, 1, 0) == 1)
+			break;
+	}
+	close(ready[0]);
+	spin(20);
+	return pid;
+}
+
+Test(ctl, held_connections_lock_out_neither_others_nor_root_nor_admins)
+{
+	enum { HOLDERS = CTL_MAX_CLIENTS / CTL_MAX_PER_UID };
+	pid_t	pids[HOLDERS];
+	int	fd;
+
+	/* One uid tries 100 connections: it gets CTL_MAX_PER_UID, the others are refused. */
+	pids[0] = hold_as(60100, 100);
+	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
+	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":true}\n", "another user is locked out");
+	/*
+	 * Enough uids to fill every ordinary slot: another user still gets in,
+	 * in place of the oldest connection of one that holds the most.
+	 */
+	for (int i = 1; i < HOLDERS; i++)
+		pids[i] = hold_as(60100 + (uid_t)i, CTL_MAX_PER_UID);
+	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
+	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":true}\n", "a full pool locks another user out");
+	fd = client();
+	say(fd, "{\"cmd\": \"poke\"}\n");
+	cr_expect_str_eq(read_reply(fd, 1000), "{\"ok\":true}\n", "root is locked out");
+	close(fd);
+	ctl_set_admin_gid(fx.ctl, 60999);
+	{
+		gid_t	admin = 60999;
+
+		cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, &admin, 1,
+		    "{\"cmd\": \"poke\"}\n"), "{\"ok\":true}\n", "an admin is locked out");
+	}
+	for (int i = 0; i < HOLDERS; i++) {
+		int	status;
+
+		kill(pids[i], SIGKILL);
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_expect(WIFSIGNALED(status), "holder %d ended early: status %d", i, status);
+	}
+}
+
+/* Every holder with its fair share (one each): then the pool is simply full. */
+Test(ctl, a_pool_of_fair_shares_is_full)
+{
+	pid_t	pids[CTL_MAX_CLIENTS];
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		pids[i] = hold_as(60200 + (uid_t)i, 1);
+	cr_expect_str_eq(as_nobody(getpwnam("nobody")->pw_gid, NULL, 0,
+	    "{\"cmd\": \"echo\"}\n"), "{\"ok\":false,\"error\":\"too many connections\"}\n");
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		int	status;
+
+		kill(pids[i], SIGKILL);
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+	}
 }
 
 Test(ctl, client_gone_before_its_reply)
@@ -312,8 +419,8 @@ as_nobody(gid_t gid, const gid_t *groups, size_t ngroups, const char *req)
 		    setuid(pw->pw_uid) == -1)
 			_exit(10);
 		fd = client();
-		if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
-			_exit(11);
+		/* A refused connection has its answer waiting and is closed: read it anyway. */
+		(void)!send(fd, req, strlen(req), MSG_NOSIGNAL);
 		while ((n = recv(fd, buf + len, sizeof(buf) - len, 0)) > 0) {
 			len += (size_t)n;
 			if (memchr(buf, '\n', len) != NULL)
@@ -344,35 +451,39 @@ as_nobody(gid_t gid, const gid_t *groups, size_t ngroups, const char *req)
 Test(ctl, unprivileged_peer_may_read_but_not_change)
 {
 	struct passwd	*pw = getpwnam("nobody");
-	gid_t		 none[1];
-
-	cr_assert_not_null(pw);
-	none[0] = pw->pw_gid;
-	/* The operator widened the socket: anyone can connect and read. */
-	cr_assert_eq(chmod(fx.path, 0666), 0);
-	cr_expect_str_eq(as_nobody(pw->pw_gid, none, 1, "{\"cmd\": \"echo\", \"say\": 2}\n"),
-	    "{\"said\":2,\"ok\":true}\n");
-	cr_expect_str_eq(as_nobody(pw->pw_gid, none, 1, "{\"cmd\": \"poke\"}\n"),
-	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or membership "
-	    "in the control socket's group\"}\n");
-	cr_expect_eq(fx.pokes, 0);
-}
-
-Test(ctl, socket_group_members_may_change)
-{
-	struct passwd	*pw = getpwnam("nobody");
 	struct stat	 st;
-	gid_t		 groups[2];
+	gid_t		 groups[1];
 
 	cr_assert_not_null(pw);
 	cr_assert_eq(stat(fx.path, &st), 0);
-	/* Primary group: SO_PEERCRED. */
+	groups[0] = pw->pw_gid;
+	cr_expect_str_eq(as_nobody(pw->pw_gid, groups, 1, "{\"cmd\": \"echo\", \"say\": 2}\n"),
+	    "{\"said\":2,\"ok\":true}\n");
+	cr_expect_str_eq(as_nobody(pw->pw_gid, groups, 1, "{\"cmd\": \"poke\"}\n"),
+	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or membership "
+	    "in group anycast-healthd-admin\"}\n");
+	/* The socket's group (the daemon's) is no longer enough. */
 	groups[0] = st.st_gid;
 	cr_expect_str_eq(as_nobody(st.st_gid, groups, 1, "{\"cmd\": \"poke\"}\n"),
+	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or membership "
+	    "in group anycast-healthd-admin\"}\n");
+	cr_expect_eq(fx.pokes, 0);
+}
+
+Test(ctl, admin_group_members_may_change)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	gid_t		 admin = 60998, groups[2];
+
+	cr_assert_not_null(pw);
+	ctl_set_admin_gid(fx.ctl, admin);
+	/* Primary group: SO_PEERCRED. */
+	groups[0] = admin;
+	cr_expect_str_eq(as_nobody(admin, groups, 1, "{\"cmd\": \"poke\"}\n"),
 	    "{\"ok\":true}\n");
 	/* Supplementary group only: SO_PEERGROUPS. */
 	groups[0] = pw->pw_gid;
-	groups[1] = st.st_gid;
+	groups[1] = admin;
 	cr_expect_str_eq(as_nobody(pw->pw_gid, groups, 2, "{\"cmd\": \"poke\"}\n"),
 	    "{\"ok\":true}\n");
 	cr_expect_eq(fx.pokes, 2);
@@ -436,7 +547,7 @@ Test(ctl, session_frames_lines_across_reads)
 	cr_assert_eq(session_feed(&s, "ke\"}\n\n{\"cmd\"", &c), 0);
 	cr_assert_str_eq(c.text, "{\"said\":1}\n"
 	    "{\"ok\":false,\"error\":\"permission denied: 'poke' needs root or "
-	    "membership in the control socket's group\"}\n"
+	    "membership in group anycast-healthd-admin\"}\n"
 	    "{\"ok\":false,\"error\":\"malformed request: empty line\"}\n");
 	cr_assert_eq(fx.pokes, 0);
 	cr_assert_eq(s.inlen, strlen("{\"cmd\""));

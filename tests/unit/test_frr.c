@@ -5,15 +5,20 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "frr.h"
+#include "nofile.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -197,6 +202,8 @@ struct rig {
 	struct frr	*frr;
 	char		 state[256], log[256];
 	unsigned	 updates;
+	bool		 track;		/* frr_track() the prefixes instead of frr_manage() */
+	void		(*before_start)(struct rig *r);
 };
 
 static void
@@ -208,19 +215,29 @@ rig_cb(struct frr *f, void *arg)
 	r->updates++;
 }
 
+static void	rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout,
+		    const char *vtysh);
+
 static void
 rig_setup(struct rig *r, const char *mode, const char *timeout)
+{
+	rig_setup_vtysh(r, mode, timeout, FAKE);
+}
+
+static void
+rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout, const char *vtysh)
 {
 	char		main_json[512];
 	sigset_t	mask;
 	struct frr_timing t = { .backoff_min_us = 100000, .backoff_max_us = 400000,
-		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000 };
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000,
+		.verify_delay_us = 50000, .zebra_poll_us = 100000, .zebra_wait_max_us = 1000000 };
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	snprintf(main_json, sizeof(main_json), "{ \"frr\": { \"vtysh\": \"%s\", "
-	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", FAKE, timeout);
+	    "\"timeout\": \"%s\", \"pathspace\": \"unit-test-none\" } }", vtysh, timeout);
 	r->cfg = tu_load(main_json, "web", "{ \"prefixes\": [\"192.0.2.53/32\", "
 	    "\"2001:db8::53/128\"], \"method\": \"network\", \"probes\": [ { \"type\": "
 	    "\"tcp\", \"host\": \"127.0.0.1\", \"port\": 9 } ] }", NULL);
@@ -236,18 +253,29 @@ rig_setup(struct rig *r, const char *mode, const char *timeout)
 	cr_assert_not_null(r->frr);
 	frr_set_timing(r->frr, &t);
 	for (size_t i = 0; i < r->cfg->services[0].nprefixes; i++)
-		cr_assert_eq(frr_manage(r->frr, &r->cfg->services[0].prefixes[i]), 0);
+		cr_assert_eq(r->track ? frr_track(r->frr, &r->cfg->services[0].prefixes[i]) :
+		    frr_manage(r->frr, &r->cfg->services[0].prefixes[i]), 0);
+	if (r->before_start != NULL)
+		r->before_start(r);
 	cr_assert_geq(frr_start(r->frr), 0);
 }
 
 static void
 rig_teardown(struct rig *r)
 {
+	char	path[300];
+
 	frr_free(r->frr);
 	sd_event_unref(r->ev);
 	cfg_free(r->cfg);
 	unlink(r->state);
 	unlink(r->log);
+	unsetenv("FAKE_VTYSH_STUCK");
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s.%s", r->state,
+		    (const char *[]){ "addrs", "announced", "registered" }[i]);
+		unlink(path);
+	}
 	tu_cleanup();
 }
 
@@ -376,6 +404,56 @@ Test(frr, nonzero_exit_is_an_error)
 	rig_teardown(&r);
 }
 
+/*
+ * vtysh failing without output: the log says "no output", not whatever the
+ * heap held. M_PERTURB fills fresh allocations with non-zero bytes, so an
+ * unterminated buffer shows instead of reading as an empty string by luck.
+ */
+Test(frr, silent_vtysh_failure_logs_no_heap_bytes)
+{
+	struct rig	r = { 0 };
+	struct pfx	v4 = P("192.0.2.53/32");
+	char		path[64], buf[4096], *line;
+	int		fd, saved;
+	ssize_t		n;
+
+	/*
+	 * glibc then fills fresh blocks with 0xa5 bytes; ASan's allocator
+	 * refuses mallopt() but fills them itself (malloc_fill_byte 0xbe).
+	 * Either way, garbage is non-printable and shows in the check below.
+	 */
+	(void)mallopt(M_PERTURB, 0x5a);
+	rig_setup(&r, "mute", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	snprintf(path, sizeof(path), "/tmp/ahd-frr-stderr-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	frr_want(r.frr, &v4, true, NULL);
+	run_ms(r.ev, 300);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	cr_assert_geq(n, 0);
+	buf[n] = '\0';
+	line = strstr(buf, "vtysh configuration call failed (exit 1)");
+	cr_assert_not_null(line, "no failure logged: %s", buf);
+	line[strcspn(line, "\n")] = '\0';
+	cr_expect(strstr(line, "(exit 1): no output") != NULL, "logged: %s", line);
+	for (const char *c = line; *c != '\0'; c++)
+		if (*c < 0x20 || *c >= 0x7f) {
+			cr_expect_fail("non-printable byte 0x%02x in: %s", (unsigned char)*c, line);
+			break;
+		}
+	cr_expect_geq(frr_stats(r.frr)->failures, 1);
+	rig_teardown(&r);
+}
+
 struct lateness {
 	uint64_t	last_us, worst_us, interval_us;
 	unsigned	n;
@@ -434,6 +512,58 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	cr_expect_eq(errno, ECHILD);
 	probe_free(p);
 	cfg_free(pcfg);
+	rig_teardown(&r);
+}
+
+/* Alive and not a zombie. */
+static bool
+alive(pid_t pid)
+{
+	char	path[64], buf[512], *s;
+	FILE	*f;
+	bool	 live;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	live = fgets(buf, sizeof(buf), f) != NULL && (s = strrchr(buf, ')')) != NULL &&
+	    s[1] == ' ' && s[2] != 'Z';
+	fclose(f);
+	return live;
+}
+
+Test(frr, hung_vtysh_is_killed_with_everything_it_started)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		 path[300];
+	FILE		*f;
+	long		 child;
+	unsigned	 n = 0, left = 0;
+
+	rig_setup(&r, "hangchild", "200ms");
+	frr_want(r.frr, &v4, true, NULL);
+	run_ms(r.ev, 700);
+	cr_expect_geq(frr_stats(r.frr)->timeouts, 1);
+	/* The call in flight now goes with the driver, as at shutdown. */
+	frr_free(r.frr);
+	r.frr = NULL;
+	/* SIGKILL is immediate, but the kernel may take a moment to tear a process down. */
+	usleep(100000);
+	snprintf(path, sizeof(path), "%s.child", r.state);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "the fake vtysh never started its child");
+	while (fscanf(f, "%ld", &child) == 1) {
+		n++;
+		if (alive((pid_t)child)) {
+			left++;
+			kill((pid_t)child, SIGKILL);
+		}
+	}
+	fclose(f);
+	unlink(path);
+	cr_expect_geq(n, 1);
+	cr_expect_eq(left, 0, "%u of %u children of a killed vtysh are still running", left, n);
 	rig_teardown(&r);
 }
 
@@ -609,4 +739,583 @@ Test(frr, render_bfd_block_only_when_asked)
 		cr_expect_str_eq(out, want[i]);
 		free(out);
 	}
+}
+
+/* ---- the address method's verification ---- */
+
+static struct frr_seen
+seen_of(const char *file, bool zebra_answered)
+{
+	char		 path[512];
+	char		*text;
+	struct pfx	 ps[2] = { P("192.0.2.53/32"), P("2001:db8::53/128") };
+	struct frr_seen	 s;
+
+	snprintf(path, sizeof(path), "%s/frr/%s", TEST_DATADIR, file);
+	text = slurp(path);
+	cr_assert_eq(frr_verify_parse(text, zebra_answered, ps, 2, ps, 2, &s), 0);
+	free(text);
+	return s;
+}
+
+Test(frr, verify_parser_on_captured_output)
+{
+	struct frr_seen	s;
+
+	/* Healthy: v4's address is on lo, v6's is not; zebra tracks both for bgpd. */
+	s = seen_of("verify-normal.txt", true);
+	cr_expect(s.bgp_ok);
+	cr_expect(s.announced[0]);
+	cr_expect_not(s.announced[1]);
+	cr_expect(s.zebra_ok);
+	cr_expect(s.bgp_client);
+	cr_expect(s.registered[0]);
+	cr_expect(s.registered[1]);
+	frr_seen_clear(&s);
+	/* zebra down: bgpd still answers, vtysh exits 1. */
+	s = seen_of("verify-zebra-down.txt", false);
+	cr_expect(s.bgp_ok);
+	cr_expect(s.announced[0]);
+	cr_expect_not(s.zebra_ok);
+	cr_expect_not(s.bgp_client);
+	cr_expect_not(s.registered[0]);
+	frr_seen_clear(&s);
+	/* zebra restarted, bgpd back on it, address deleted: stale and untracked. */
+	s = seen_of("verify-zebra-restarted.txt", true);
+	cr_expect(s.bgp_ok);
+	cr_expect(s.announced[0], "the stale announcement");
+	cr_expect(s.bgp_client);
+	cr_expect_not(s.registered[0]);
+	cr_expect_not(s.registered[1]);
+	frr_seen_clear(&s);
+}
+
+Test(frr, verify_parser_refuses_what_it_cannot_trust)
+{
+	struct pfx	 ps[2] = { P("192.0.2.53/32"), P("2001:db8::53/128") };
+	struct frr_seen	 s;
+
+	/* bgpd down. */
+	cr_assert_eq(frr_verify_parse("Exiting: failed to connect to any daemons.\n", false,
+	    ps, 2, ps, 2, &s), 0);
+	cr_expect_not(s.bgp_ok);
+	frr_seen_clear(&s);
+	/* One answer short, or cut off. */
+	cr_assert_eq(frr_verify_parse("{\n}\n", true, ps, 2, ps, 2, &s), 0);
+	cr_expect_not(s.bgp_ok);
+	frr_seen_clear(&s);
+	cr_assert_eq(frr_verify_parse("{\n}\n{\n  \"prefix\":\"2001:db8::53/128\",\n  \"paths\":[\n",
+	    true, ps, 2, ps, 2, &s), 0);
+	cr_expect_not(s.bgp_ok);
+	frr_seen_clear(&s);
+	/*
+	 * A valid path learned from a peer (another site) is not ours; wrong
+	 * types are not true; an nht block of another address or client does
+	 * not count; a "bgp " row only in the client summary sense.
+	 */
+	cr_assert_eq(frr_verify_parse(
+	    "{\n\"prefix\":\"192.0.2.53/32\",\"paths\":[{\"valid\":true,\"sourced\":false},"
+	    "{\"valid\":\"true\",\"sourced\":true,\"local\":true},{\"valid\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true,"
+	    "\"sourced\":true}]}\n"
+	    "192.0.2.54\n Client list: bgp(fd 15)\n2001:db8::53\n Client list: static(fd 9)\n",
+	    true, ps, 2, ps, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0]);
+	cr_expect(s.announced[1]);
+	cr_expect_not(s.registered[0]);
+	cr_expect_not(s.registered[1]);
+	cr_expect_not(s.bgp_client);
+	frr_seen_clear(&s);
+	/*
+	 * Only an answer about the prefix asked counts, and only a path both
+	 * sourced and local, not an aggregate.
+	 */
+	cr_assert_eq(frr_verify_parse(
+	    "{\"prefix\":\"192.0.2.0/24\",\"paths\":[{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true}]}\n"
+	    "{\"prefix\":\"2001:db8::53/128\",\"paths\":[{\"valid\":true,\"local\":true},"
+	    "{\"valid\":true,\"sourced\":true},{\"valid\":true,\"sourced\":true,"
+	    "\"local\":true,\"aggregated\":true}]}\n",
+	    true, ps, 2, ps, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0], "an answer about a covering prefix");
+	cr_expect_not(s.announced[1], "local alone, sourced alone, or aggregated");
+	frr_seen_clear(&s);
+}
+
+Test(frr, verify_parser_asks_some_and_looks_up_all)
+{
+	struct pfx	 all[2] = { P("192.0.2.53/32"), P("2001:db8::53/128") };
+	struct frr_seen	 s;
+
+	/* Only v6's address is gone: one JSON answer; registration for both. */
+	cr_assert_eq(frr_verify_parse("{\n}\nbgp           00:00:01\n"
+	    "192.0.2.53\n resolved via connected\n Client list: bgp(fd 15)\n",
+	    true, &all[1], 1, all, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	cr_expect_not(s.announced[0]);
+	cr_expect(s.bgp_client);
+	cr_expect(s.registered[0]);
+	cr_expect_not(s.registered[1]);
+	frr_seen_clear(&s);
+	/* Nothing asked of bgpd: still a valid answer. */
+	cr_assert_eq(frr_verify_parse("bgp   x\n", true, NULL, 0, all, 2, &s), 0);
+	cr_expect(s.bgp_ok);
+	frr_seen_clear(&s);
+}
+
+Test(frr, verify_command_builder_exact_argv)
+{
+	struct pfx	  ps[2] = { P("192.0.2.53/32"), P("2001:db8::53/128") };
+	char		**argv = frr_build_verify_argv("/usr/bin/vtysh", "NS", "BLUE", ps, 2);
+	const char	 *want[] = { "/usr/bin/vtysh", "-N", "NS",
+		"-c", "show bgp vrf BLUE ipv4 unicast 192.0.2.53/32 json",
+		"-c", "show bgp vrf BLUE ipv6 unicast 2001:db8::53/128 json",
+		"-c", "show zebra client summary", "-c", "show ip nht vrf BLUE",
+		"-c", "show ipv6 nht vrf BLUE", NULL };
+	size_t		  i;
+
+	cr_assert_not_null(argv);
+	for (i = 0; want[i] != NULL; i++)
+		cr_expect_str_eq(argv[i], want[i]);
+	cr_expect_null(argv[i]);
+	frr_argv_free(argv);
+}
+
+Test(frr, parser_flags_statements_with_options)
+{
+	struct frr_running	r;
+
+	cr_assert_eq(frr_running_parse("router bgp 65001\n address-family ipv4 unicast\n"
+	    "  network 192.0.2.0/24 backdoor\n  network 192.0.2.53/32 route-map RM\n"
+	    "  network 192.0.2.54/32 route-map RM label-index 5\n  network 192.0.2.55/32\n"
+	    " exit-address-family\nexit\n", NULL, &r), 0);
+	cr_assert_eq(r.nnets, 4);
+	cr_expect(r.nets[0].options);
+	cr_expect_not(r.nets[1].options);
+	cr_expect_str_eq(r.nets[1].route_map, "RM");
+	cr_expect(r.nets[2].options);
+	cr_expect_not(r.nets[3].options);
+	frr_running_clear(&r);
+}
+
+static void
+put(const struct rig *r, const char *ext, const char *text)
+{
+	char	 path[300];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s%s", r->state, ext);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *
+get(const struct rig *r, const char *ext)
+{
+	char	path[300];
+
+	snprintf(path, sizeof(path), "%s%s", r->state, ext);
+	return slurp(path);
+}
+
+/* Both statements in FRR; v4 announced by bgpd, its address gone, nothing tracked. */
+static void
+stale_after_zebra_restart(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 RM1\nipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, stale_announcement_and_lost_tracking_are_repaired_once)
+{
+	struct rig	 r = { .track = true, .before_start = stale_after_zebra_restart };
+	char		*log, *ann, *reg, *state;
+	uint64_t	 calls;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	/* Read, verify, fresh read, re-enter both as they were, read, verify. */
+	cr_expect(strstr(log, "configure terminal|router bgp 65001|address-family ipv4 unicast|"
+	    "no network 192.0.2.53/32|network 192.0.2.53/32 route-map RM1|exit-address-family|"
+	    "address-family ipv6 unicast|no network 2001:db8::53/128|network 2001:db8::53/128|"
+	    "exit-address-family|\n") != NULL, "%s", log);
+	ann = get(&r, ".announced");
+	reg = get(&r, ".registered");
+	state = get(&r, "");
+	cr_expect_str_eq(ann, "", "withdrawn by bgpd");
+	cr_expect(strstr(reg, "192.0.2.53/32") && strstr(reg, "2001:db8::53/128"), "%s", reg);
+	cr_expect(strstr(state, "ipv4 192.0.2.53/32 RM1") != NULL, "%s", state);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 2);
+	/* Repaired: later verifications find nothing to do. */
+	calls = frr_stats(r.frr)->calls;
+	frr_check(r.frr);
+	run_ms(r.ev, 500);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 2);
+	cr_expect_leq(frr_stats(r.frr)->calls, calls + 1);
+	free(log);
+	free(ann);
+	free(reg);
+	free(state);
+	rig_teardown(&r);
+}
+
+static void
+healthy(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32");
+
+	put(r, "", "ipv4 192.0.2.53/32 \nipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "192.0.2.53/32\n");
+	put(r, ".registered", "192.0.2.53/32\n2001:db8::53/128\n");
+	frr_track_addr(r->frr, &v4, true);
+}
+
+Test(frr, healthy_tracking_is_never_touched)
+{
+	struct rig	 r = { .track = true, .before_start = healthy };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*log, *ann;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 600);
+	/* The address goes: zebra tells bgpd, the verification finds it withdrawn. */
+	put(&r, ".addrs", "");
+	frr_track_addr(r.frr, &v4, false);
+	run_ms(r.ev, 600);
+	log = slurp(r.log);
+	cr_expect(strstr(log, "configure terminal") == NULL, "%s", log);
+	cr_expect_geq(frr_stats(r.frr)->verifies, 2);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 0);
+	ann = get(&r, ".announced");
+	cr_expect_str_eq(ann, "");
+	free(log);
+	free(ann);
+	rig_teardown(&r);
+}
+
+/* zebra down: bgpd is not on zebra, so re-entering cannot register anything... */
+static void
+untracked_not_stale(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 \n");
+	put(r, ".announced", "");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, untracked_is_left_alone_until_bgpd_is_back_on_zebra)
+{
+	struct rig	 r = { .track = true, .before_start = untracked_not_stale };
+	char		*log;
+
+	rig_setup(&r, "nozebra", "2s");
+	run_ms(r.ev, 600);
+	log = slurp(r.log);
+	cr_expect(strstr(log, "configure terminal") == NULL, "%s", log);
+	cr_expect_geq(frr_stats(r.frr)->verifies, 1);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0, "zebra down is no failure of bgpd's");
+	free(log);
+	rig_teardown(&r);
+}
+
+/* ... but a stale announcement is withdrawn all the same. */
+static void
+stale_zebra_down(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, stale_announcement_is_repaired_while_zebra_is_down)
+{
+	struct rig	 r = { .track = true, .before_start = stale_zebra_down };
+	char		*log;
+
+	rig_setup(&r, "nozebra", "2s");
+	run_ms(r.ev, 800);
+	log = slurp(r.log);
+	cr_expect(strstr(log, "no network 192.0.2.53/32|network 192.0.2.53/32|") != NULL,
+	    "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	free(log);
+	rig_teardown(&r);
+}
+
+/* The operator's statement is missing: nothing to re-enter, nothing added. */
+static void
+no_statement(struct rig *r)
+{
+	put(r, "", "");
+	put(r, ".announced", "");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, missing_statement_is_never_added)
+{
+	struct rig	 r = { .track = true, .before_start = no_statement };
+	char		*log, *state;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 600);
+	log = slurp(r.log);
+	state = get(&r, "");
+	cr_expect(strstr(log, "configure terminal") == NULL, "%s", log);
+	cr_expect_str_eq(state, "");
+	free(log);
+	free(state);
+	rig_teardown(&r);
+}
+
+static void
+stale_rm1(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 RM1\n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+/* A repair cut short after `no network P` puts the operator's statement back. */
+Test(frr, repair_cut_short_re_enters_the_statement)
+{
+	struct rig	 r = { .track = true, .before_start = stale_rm1 };
+	char		*log, *state;
+
+	rig_setup(&r, "cut", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	state = get(&r, "");
+	cr_expect(strstr(log, "|no network 192.0.2.53/32|network 192.0.2.53/32 route-map RM1|")
+	    != NULL, "%s", log);
+	cr_expect(strstr(log, "address-family ipv4 unicast|network 192.0.2.53/32 route-map RM1|"
+	    "exit-address-family|") != NULL, "re-entered alone: %s", log);
+	cr_expect(strstr(state, "ipv4 192.0.2.53/32 RM1") != NULL, "%s", state);
+	cr_expect_not(frr_repairing(r.frr));
+	free(log);
+	free(state);
+	rig_teardown(&r);
+}
+
+/* The network method fails (read-back mismatch, long backoff); v6 is tracked and stale. */
+static void
+network_failing_v6_stale(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	struct frr_timing t = { .backoff_min_us = 5000000, .backoff_max_us = 10000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000,
+		.verify_delay_us = 50000, .zebra_poll_us = 100000, .zebra_wait_max_us = 1000000 };
+
+	frr_set_timing(r->frr, &t);
+	frr_untrack_all(r->frr);
+	cr_assert_eq(frr_track(r->frr, &v6), 0);
+	cr_assert_eq(frr_manage(r->frr, &v4), 0);
+	frr_want(r->frr, &v4, true, NULL);
+	put(r, "", "ipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "2001:db8::53/128\n");
+	put(r, ".addrs", "");
+	put(r, ".registered", "");
+}
+
+Test(frr, failing_network_method_never_holds_up_a_repair)
+{
+	struct rig	 r = { .track = true, .before_start = network_failing_v6_stale };
+	char		*log, *ann;
+
+	/* "normalize" stores network 192.0.2.53/32 as 192.0.2.0/24: a mismatch. */
+	rig_setup(&r, "normalize", "2s");
+	run_ms(r.ev, 1500);
+	log = slurp(r.log);
+	ann = get(&r, ".announced");
+	cr_expect(strstr(log, "no network 2001:db8::53/128|network 2001:db8::53/128|") != NULL,
+	    "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	cr_expect_str_eq(ann, "", "the stale v6 prefix is withdrawn");
+	cr_expect(frr_failing(r.frr), "the network method fails all the same");
+	free(log);
+	free(ann);
+	rig_teardown(&r);
+}
+
+/* v4 stays announced whatever is re-entered; v6 is healthy until later. */
+static void
+v4_stuck_v6_healthy(struct rig *r)
+{
+	struct pfx	v6 = P("2001:db8::53/128");
+	struct frr_timing t = { .backoff_min_us = 2000000, .backoff_max_us = 4000000,
+		.check_interval_us = 60000000, .replay_poll_us = 50000, .replay_max_us = 200000,
+		.verify_delay_us = 50000, .zebra_poll_us = 100000, .zebra_wait_max_us = 1000000 };
+
+	frr_set_timing(r->frr, &t);
+	setenv("FAKE_VTYSH_STUCK", "192.0.2.53/32", 1);
+	put(r, "", "ipv4 192.0.2.53/32 \nipv6 2001:db8::53/128 \n");
+	put(r, ".announced", "192.0.2.53/32\n2001:db8::53/128\n");
+	put(r, ".addrs", "2001:db8::53/128\n");
+	put(r, ".registered", "2001:db8::53/128\n");
+	frr_track_addr(r->frr, &v6, true);
+}
+
+Test(frr, repair_backoff_is_per_prefix)
+{
+	struct rig	 r = { .track = true, .before_start = v4_stuck_v6_healthy };
+	struct pfx	 v6 = P("2001:db8::53/128");
+	char		*log, *ann;
+	uint64_t	 verifies;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 800);
+	/* v4 repaired once, still stale: it waits for its own backoff (2 s). */
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	verifies = frr_stats(r.frr)->verifies;
+	/* v6 goes stale (zebra no longer tracks it): repaired at once. */
+	put(&r, ".addrs", "");
+	put(&r, ".registered", "");
+	frr_track_addr(r.frr, &v6, false);
+	run_ms(r.ev, 600);
+	log = slurp(r.log);
+	ann = get(&r, ".announced");
+	cr_expect(strstr(log, "no network 2001:db8::53/128|network 2001:db8::53/128|") != NULL,
+	    "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->repairs, 2, "v4 not again, v6 at once");
+	cr_expect_gt(frr_stats(r.frr)->verifies, verifies, "verified during v4's backoff");
+	cr_expect(strstr(ann, "2001:db8::53/128") == NULL, "%s", ann);
+	free(log);
+	free(ann);
+	rig_teardown(&r);
+}
+
+/* A verification that fails says nothing about FRR's statements. */
+Test(frr, failed_verification_is_not_a_failing_link)
+{
+	struct rig	 r = { .track = true, .before_start = stale_after_zebra_restart };
+
+	rig_setup(&r, "noverify", "2s");
+	run_ms(r.ev, 600);
+	cr_expect_geq(frr_stats(r.frr)->verifies, 1);
+	cr_expect_geq(frr_stats(r.frr)->failures, 1);
+	cr_expect(frr_verify_failing(r.frr));
+	cr_expect_not(frr_failing(r.frr));
+	cr_expect(frr_synced(r.frr));
+	rig_teardown(&r);
+}
+
+/* v4 healthy, tracked by zebra for bgpd. */
+static void
+v4_healthy(struct rig *r)
+{
+	struct pfx	v4 = P("192.0.2.53/32");
+
+	put(r, "", "ipv4 192.0.2.53/32 \n");
+	put(r, ".announced", "192.0.2.53/32\n");
+	put(r, ".addrs", "192.0.2.53/32\n");
+	put(r, ".registered", "192.0.2.53/32\n");
+	frr_track_addr(r->frr, &v4, true);
+}
+
+/* A reload drops v4 from the configuration while zebra no longer tracks it. */
+Test(frr, prefix_removed_by_reload_is_verified_until_withdrawn)
+{
+	struct rig	 r = { .track = true, .before_start = v4_healthy };
+	struct pfx	 v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	char		*ann;
+
+	rig_setup(&r, "ok", "2s");
+	run_ms(r.ev, 400);
+	frr_untrack_all(r.frr);
+	cr_assert_eq(frr_track(r.frr, &v6), 0);
+	/* zebra restarted meanwhile; then the orphan's address goes. */
+	put(&r, ".registered", "");
+	put(&r, ".addrs", "");
+	frr_track_addr(r.frr, &v4, false);
+	cr_expect_not(frr_withdrawn(r.frr));
+	run_ms(r.ev, 800);
+	ann = get(&r, ".announced");
+	cr_expect_str_eq(ann, "", "the removed prefix is withdrawn");
+	cr_expect_eq(frr_stats(r.frr)->repairs, 1);
+	cr_expect(frr_withdrawn(r.frr));
+	free(ann);
+	rig_teardown(&r);
+}
+
+/*
+ * Moved to method address while degraded or draining: the route-map is
+ * ours and comes off (plain `network P` stays, the operator's), then the
+ * prefix is forgotten.
+ */
+Test(frr, released_to_method_address_loses_our_route_map)
+{
+	struct rig	 r = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state, *log;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_want(r.frr, &v4, true, "ANYCAST-GSHUT");
+	cr_assert(run_until_synced(&r, 3000));
+	frr_release(r.frr, &v4, false);
+	frr_want(r.frr, &v4, false, NULL);	/* ignored from now on */
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n", "the route-map stayed: %s", state);
+	free(state);
+	cr_expect_not(frr_holds(r.frr, &v4), "still managed after the read-back");
+	/* Forgotten: a route-map set by hand later stays. */
+	cr_assert_not_null(r.state);
+	FILE *fp = fopen(r.state, "w");
+	cr_assert_not_null(fp);
+	fputs("ipv4 192.0.2.53/32 HAND\n", fp);
+	fclose(fp);
+	frr_check(r.frr);
+	cr_assert(run_until_synced(&r, 3000));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 HAND\n");
+	log = slurp(r.log);
+	cr_expect_eq(log_count(log, "no network 192.0.2.53/32"), 0, "%s", log);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	free(log);
+	rig_teardown(&r);
+}
+
+/* vtysh gets the open-files limit the daemon had before raising its own. */
+Test(frr, vtysh_gets_the_open_files_limit_from_before_the_raise)
+{
+	struct rig	 r = { 0 };
+	struct rlimit	 rl;
+	char		 wrap[256], out[256], *got;
+	FILE		*fp;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		cr_skip_test("hard open files limit %llu", (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = 512;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(nofile_raise(&rl), 0);
+	cr_assert_eq(rl.rlim_cur, rl.rlim_max);
+	snprintf(wrap, sizeof(wrap), "/tmp/ahd-vtysh-nofile-%d.sh", getpid());
+	snprintf(out, sizeof(out), "/tmp/ahd-vtysh-nofile-%d.out", getpid());
+	fp = fopen(wrap, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "#!/bin/sh\nulimit -Sn >%s\nexec %s \"$@\"\n", out, FAKE);
+	fclose(fp);
+	chmod(wrap, 0755);
+	rig_setup_vtysh(&r, "ok", "2s", wrap);
+	cr_expect(run_until_synced(&r, 3000));
+	got = slurp(out);
+	cr_expect_str_eq(got, "512\n");
+	free(got);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(rl.rlim_cur, rl.rlim_max, "the daemon's own limit was not put back");
+	unlink(wrap);
+	unlink(out);
+	rig_teardown(&r);
 }

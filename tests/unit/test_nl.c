@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_packet.h>
+#include <linux/rtnetlink.h>
 
 #include "nl.h"
 #include "pfx.h"
@@ -107,22 +112,25 @@ has(const struct seen *s, const char *text)
 	return false;
 }
 
-static void
+/* 0: the kernel changed it, 1: it was already so. */
+static int
 add(const char *text)
 {
 	struct pfx	p = P(text);
+	int		rc = nl_addr_add(nl, lo, &p, err, sizeof(err));
 
-	cr_assert_eq(nl_addr_add(nl, lo, &p, err, sizeof(err)), 0,
-	    "add %s: %s", text, err);
+	cr_assert_geq(rc, 0, "add %s: %s", text, err);
+	return rc;
 }
 
-static void
+static int
 del(const char *text)
 {
 	struct pfx	p = P(text);
+	int		rc = nl_addr_del(nl, lo, &p, err, sizeof(err));
 
-	cr_assert_eq(nl_addr_del(nl, lo, &p, err, sizeof(err)), 0,
-	    "del %s: %s", text, err);
+	cr_assert_geq(rc, 0, "del %s: %s", text, err);
+	return rc;
 }
 
 /* The line of `cmd` (run in this namespace) that contains needle, or "". */
@@ -199,12 +207,13 @@ Test(nl, adding_twice_is_success)
 	struct seen	s;
 	size_t		before;
 
-	add("192.0.2.53/32");
-	add("2001:db8::53/128");
+	cr_expect_eq(add("192.0.2.53/32"), 0);
+	cr_expect_eq(add("2001:db8::53/128"), 0);
 	dump(&s);
 	before = s.n;
-	add("192.0.2.53/32");
-	add("2001:db8::53/128");
+	/* Said so: the daemon's own late notifications are not someone else's. */
+	cr_expect_eq(add("192.0.2.53/32"), 1);
+	cr_expect_eq(add("2001:db8::53/128"), 1);
 	dump(&s);
 	cr_assert_eq(s.n, before);
 	cr_assert(has(&s, "192.0.2.53/32"));
@@ -222,8 +231,8 @@ Test(nl, deleting_twice_is_success)
 	dump(&s);
 	cr_assert_not(has(&s, "192.0.2.53/32"));
 	cr_assert_not(has(&s, "2001:db8::53/128"));
-	del("192.0.2.53/32");
-	del("2001:db8::53/128");
+	cr_expect_eq(del("192.0.2.53/32"), 1);
+	cr_expect_eq(del("2001:db8::53/128"), 1);
 	dump(&s);
 	cr_assert(has(&s, "127.0.0.1/8"), "unrelated address lost");
 }
@@ -395,4 +404,167 @@ Test(nl, dump_callback_may_change_addresses)
 Test(nl, close_of_null_is_harmless)
 {
 	nl_close(NULL);
+}
+
+/* ---- the address mirror ---- */
+
+struct events {
+	struct nl_addr_event	ev[64];
+	size_t			n;
+};
+
+static void
+on_event(const struct nl_addr_event *ev, void *arg)
+{
+	struct events	*e = arg;
+
+	cr_assert_lt(e->n, 64);
+	e->ev[e->n++] = *ev;
+}
+
+static bool
+saw(const struct events *e, bool added, const char *text)
+{
+	struct pfx	p = P(text);
+
+	for (size_t i = 0; i < e->n; i++)
+		if (e->ev[i].added == added && e->ev[i].ifindex == lo &&
+		    pfx_equal(&e->ev[i].pfx, &p))
+			return true;
+	return false;
+}
+
+/* Reads notifications until cond holds or a second passed. */
+static void
+watch_until(struct nl_watch *w, struct events *e, bool added, const char *text)
+{
+	struct pollfd	pfd = { .fd = nl_watch_fd(w), .events = POLLIN };
+
+	for (int i = 0; i < 20 && !saw(e, added, text); i++) {
+		poll(&pfd, 1, 50);
+		cr_assert_eq(nl_watch_read(w, on_event, e, err, sizeof(err)), 0, "%s", err);
+	}
+}
+
+Test(nl, watch_reports_changes_of_both_families)
+{
+	struct nl_watch	*w = nl_watch_open(err, sizeof(err));
+	struct events	 e = { 0 };
+
+	cr_assert_not_null(w, "%s", err);
+	/* Nothing queued: a read does not block. */
+	cr_expect_eq(nl_watch_read(w, on_event, &e, err, sizeof(err)), 0);
+	cr_expect_eq(e.n, 0);
+	add("192.0.2.53/32");
+	add("2001:db8::53/128");
+	watch_until(w, &e, true, "192.0.2.53/32");
+	watch_until(w, &e, true, "2001:db8::53/128");
+	cr_expect(saw(&e, true, "192.0.2.53/32"));
+	cr_expect(saw(&e, true, "2001:db8::53/128"));
+	del("192.0.2.53/32");
+	del("2001:db8::53/128");
+	watch_until(w, &e, false, "192.0.2.53/32");
+	watch_until(w, &e, false, "2001:db8::53/128");
+	cr_expect(saw(&e, false, "192.0.2.53/32"));
+	cr_expect(saw(&e, false, "2001:db8::53/128"));
+	nl_watch_close(w);
+}
+
+/* Appends one address message to buf; returns its length. */
+static size_t
+put_addr_msg(char *buf, uint16_t type, uint8_t family, uint8_t plen, unsigned ifindex,
+    uint16_t attr, const void *addr, size_t alen, uint16_t attr2, const void *addr2)
+{
+	struct nlmsghdr		*nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg	*ifa;
+
+	nlh->nlmsg_type = type;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = family;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_index = ifindex;
+	if (addr != NULL)
+		mnl_attr_put(nlh, attr, alen, addr);
+	if (addr2 != NULL)
+		mnl_attr_put(nlh, attr2, alen, addr2);
+	return nlh->nlmsg_len;
+}
+
+Test(nl, watch_parse_validates_every_message)
+{
+	char			buf[4096] __attribute__((aligned(4)));
+	struct events		e = { 0 };
+	struct pfx		v4 = P("192.0.2.53/32"), v6 = P("2001:db8::53/128");
+	struct pfx		peer = P("198.51.100.9/32");
+	size_t			off = 0;
+	unsigned char		junk[3] = { 1, 2, 3 };
+
+	memset(buf, 0, sizeof(buf));
+	lo = 1;
+	/* Good: v4 with IFA_LOCAL and a peer's IFA_ADDRESS, v6 with IFA_ADDRESS only. */
+	off += put_addr_msg(buf + off, RTM_NEWADDR, AF_INET, 32, 1, IFA_ADDRESS, &peer.addr, 4,
+	    IFA_LOCAL, &v4.addr);
+	off += put_addr_msg(buf + off, RTM_DELADDR, AF_INET6, 128, 1, IFA_ADDRESS, &v6.addr, 16,
+	    0, NULL);
+	/* Not ours: another family, another message type. Skipped, not malformed. */
+	off += put_addr_msg(buf + off, RTM_NEWADDR, AF_PACKET, 0, 1, 0, NULL, 0, 0, NULL);
+	off += put_addr_msg(buf + off, RTM_NEWLINK, AF_INET, 0, 1, 0, NULL, 0, 0, NULL);
+	/* Malformed: short attribute, too long a prefix, no address, ifindex 0. */
+	off += put_addr_msg(buf + off, RTM_NEWADDR, AF_INET, 32, 1, IFA_ADDRESS, junk, 3, 0, NULL);
+	off += put_addr_msg(buf + off, RTM_NEWADDR, AF_INET, 33, 1, IFA_ADDRESS, &v4.addr, 4,
+	    0, NULL);
+	off += put_addr_msg(buf + off, RTM_NEWADDR, AF_INET6, 128, 1, 0, NULL, 0, 0, NULL);
+	off += put_addr_msg(buf + off, RTM_DELADDR, AF_INET, 32, 0, IFA_LOCAL, &v4.addr, 4,
+	    0, NULL);
+	cr_expect_eq(nl_watch_parse(buf, off, on_event, &e), 4);
+	cr_assert_eq(e.n, 2);
+	cr_expect(saw(&e, true, "192.0.2.53/32"), "IFA_LOCAL is ours, not the peer's");
+	cr_expect(saw(&e, false, "2001:db8::53/128"));
+
+	/* A message shorter than its ifaddrmsg, and trailing bytes. */
+	memset(&e, 0, sizeof(e));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	mnl_nlmsg_put_extra_header(nlh, 4);
+	cr_expect_eq(nl_watch_parse(buf, nlh->nlmsg_len, on_event, &e), 1);
+	cr_expect_eq(nl_watch_parse(buf, 7, on_event, &e), 1);
+	cr_expect_eq(e.n, 0);
+}
+
+static void
+count_event(const struct nl_addr_event *ev, void *arg)
+{
+	(void)ev;
+	(*(size_t *)arg)++;
+}
+
+/* A burst is read in slices: one call never holds the loop for all of it. */
+Test(nl, watch_read_is_bounded_per_call)
+{
+	struct nl_watch	*w = nl_watch_open(err, sizeof(err));
+	struct pollfd	 pfd;
+	char		 text[32];
+	size_t		 first = 0, total = 0;
+
+	cr_assert_not_null(w, "%s", err);
+	for (int i = 1; i <= 100; i++) {
+		snprintf(text, sizeof(text), "198.18.0.%d/32", i);
+		add(text);
+	}
+	pfd = (struct pollfd){ .fd = nl_watch_fd(w), .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 1000), 1);
+	usleep(50000);
+	cr_assert_eq(nl_watch_read(w, count_event, &first, err, sizeof(err)), 0, "%s", err);
+	cr_expect_leq(first, 64, "%zu notifications in one call", first);
+	cr_expect_gt(first, 0);
+	total = first;
+	for (int i = 0; i < 10 && total < 100; i++)
+		cr_assert_eq(nl_watch_read(w, count_event, &total, err, sizeof(err)), 0, "%s",
+		    err);
+	cr_expect_eq(total, 100, "the rest comes with the next calls");
+	for (int i = 1; i <= 100; i++) {
+		snprintf(text, sizeof(text), "198.18.0.%d/32", i);
+		del(text);
+	}
+	nl_watch_close(w);
 }

@@ -1,9 +1,13 @@
 /* The one mapping from results and latency to Nagios states. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "cfg.h"
 #include "probe.h"
+#include "testutil.h"
 
 struct map_case {
 	enum probe_result	r;
@@ -94,4 +98,193 @@ Test(probe, type_lookup)
 	cr_expect_str_eq(probe_type_find("dns")->name, "dns");
 	cr_expect_str_eq(probe_type_find("exec")->name, "exec");
 	cr_expect_str_eq(probe_type_names(), "tcp, http, dns, exec, process, listen");
+}
+
+/* Out of descriptors: an attempt that cannot open its socket is no result. */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static unsigned	done_n;
+
+static void
+count_done(struct probe *p, void *arg)
+{
+	done_n++;
+}
+
+/* Takes every free descriptor below a soft limit of 64; returns how many. */
+static size_t
+exhaust(int *fds, size_t max, int from)
+{
+	size_t	n = 0;
+	int	fd;
+
+	while (n < max && (fd = dup(from)) != -1)
+		fds[n++] = fd;
+	cr_assert_eq(errno, EMFILE, "dup: %s", strerror(errno));
+	return n;
+}
+
+static void
+release(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+Test(probe, out_of_descriptors_is_postponed_not_unknown, .fini = tu_cleanup)
+{
+	struct rlimit	 rl = { .rlim_cur = 64 };
+	struct cfg	*cfg;
+	struct probe	*p;
+	sd_event	*ev;
+	char		 json[512];
+	uint16_t	 port;
+	int		 lfd = tu_listen(16, &port), fds[64];
+	size_t		 n;
+	uint64_t	 t0;
+
+	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"500ms\", \"timeout\": \"100ms\", \"probes\": [ { \"type\": "
+	    "\"tcp\", \"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load("{ \"defaults\": { \"jitter\": \"0%\" } }", "web", json, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	p = probe_new(ev, &cfg->services[0].probes[0], count_done, NULL);
+	cr_assert_not_null(p);
+	/* The loop's own descriptors (epoll, timerfd) exist before the drought. */
+	cr_assert_eq(probe_schedule(p), 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = 64;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	n = exhaust(fds, 64, lfd);
+
+	/* tu_run_until() would end the loop: it is run by hand here. */
+	t0 = now_us();
+	while (now_us() - t0 < 300000)
+		sd_event_run(ev, 10000);
+	cr_expect_eq(done_n, 0, "reported %s (%s) while out of descriptors",
+	    probe_result_str(p->result), p->msg);
+	cr_expect_geq(p->starved, 2, "retried %llu times", (unsigned long long)p->starved);
+	cr_expect_eq(p->runs, 0);
+	/* Descriptors again: the next retry is the attempt, and it is OK. */
+	release(fds, n);
+	t0 = now_us();
+	while (done_n == 0 && now_us() - t0 < 1000000)
+		sd_event_run(ev, 10000);
+	cr_assert_eq(done_n, 1);
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_lt(now_us() - t0, 150000, "retried only after %llu us",
+	    (unsigned long long)(now_us() - t0));
+
+	/* A drought longer than an interval: the attempt is reported after all. */
+	n = exhaust(fds, 64, lfd);
+	t0 = now_us();
+	while (done_n == 1 && now_us() - t0 < 2500000)
+		sd_event_run(ev, 10000);
+	release(fds, n);
+	cr_assert_eq(done_n, 2, "silent for %llu us", (unsigned long long)(now_us() - t0));
+	cr_expect_eq(p->result, PROBE_INTERNAL);
+	cr_expect_eq(p->state, NAGIOS_UNKNOWN);
+	cr_expect_not_null(strstr(p->msg, "Too many open files"), "%s", p->msg);
+	probe_free(p);
+	close(lfd);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+struct runs {
+	unsigned		n;
+	enum nagios_state	first;
+	char			first_msg[256];
+	bool			done;
+};
+
+static void
+count_run(struct probe *p, void *arg)
+{
+	struct runs	*r = arg;
+
+	if (r->n++ == 0) {
+		r->first = p->state;
+		snprintf(r->first_msg, sizeof(r->first_msg), "%s", p->msg);
+	}
+	r->done = r->n >= 2;
+}
+
+/* A timer that cannot be re-armed: reported as UNKNOWN at once, and retried. */
+Test(probe, failed_rearm_is_reported_and_retried)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct runs	 r = { 0 };
+	sd_event	*ev;
+	uint16_t	 port;
+	int		 lfd;
+	char		 svc[512];
+
+	cr_assert_geq(lfd = tu_listen(16, &port), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"interval\": "
+	    "\"100ms\", \"timeout\": \"50ms\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	p = probe_new(ev, &cfg->services[0].probes[0], count_run, &r);
+	cr_assert_not_null(p);
+	probe_test_arm_failures = 1;
+	cr_assert_geq(probe_schedule(p), 0);
+	/* Connected (OK), but the next attempt cannot be scheduled: never a stale OK. */
+	cr_assert(tu_run_until(ev, &r.done, 3000), "the probe was not retried (%u runs)", r.n);
+	cr_expect_eq(r.first, NAGIOS_UNKNOWN, "state %d", r.first);
+	cr_expect_str_eq(r.first_msg, "cannot schedule the next attempt: Cannot allocate "
+	    "memory; retrying in 1s");
+	cr_expect_eq(p->rearm_failures, 1);
+	cr_expect_eq(p->state, NAGIOS_OK, "%s", p->msg);
+	probe_free(p);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+	close(lfd);
+	tu_cleanup();
+}
+
+static void
+set_done(struct probe *p, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* An event-driven report (probe_event()) is a wake-up, not a 0 s attempt in the histogram. */
+Test(probe, events_are_not_timed_attempts)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	sd_event	*ev;
+	uint16_t	 port;
+	int		 lfd;
+	bool		 done = false;
+	char		 svc[512];
+
+	cr_assert_geq(lfd = tu_listen(16, &port), 0);
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %u } ] }", port);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	cr_assert_geq(sd_event_new(&ev), 0);
+	p = probe_new(ev, &cfg->services[0].probes[0], set_done, &done);
+	cr_assert_not_null(p);
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 3000), "no result");
+	probe_event(p, PROBE_GONE, "gone");
+	cr_expect_eq(p->runs, 2);
+	cr_expect_eq(p->lat_count, 1);
+	for (size_t k = 0; k < PROBE_LAT_BUCKETS; k++)
+		cr_expect_leq(p->lat_buckets[k], 1, "bucket %zu: the event's 0 s counted", k);
+	cr_expect_eq(p->lat_buckets[PROBE_LAT_BUCKETS - 1], 1);
+	cr_expect_eq(probe_lat_bounds_us[PROBE_LAT_BUCKETS - 1], 30000000);
+	probe_free(p);
+	close(lfd);
+	sd_event_unref(ev);
+	cfg_free(cfg);
 }

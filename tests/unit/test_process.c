@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
+
 #include "cfg.h"
 #include "probe.h"
 #include "process.h"
@@ -39,6 +41,7 @@ setup(void)
 }
 
 static char	 cg[PATH_MAX];	/* a cgroup made by the test, removed even on failure */
+static pid_t	 bus_pid;	/* a dbus-daemon started by the test, likewise stopped */
 
 static void
 teardown(void)
@@ -55,6 +58,8 @@ teardown(void)
 		for (int i = 0; i < 50 && rmdir(cg) == -1 && errno == EBUSY; i++)
 			usleep(10000);
 	}
+	if (bus_pid > 0)
+		kill(bus_pid, SIGTERM);
 	unlink(pidfile);
 	rmdir(dir);
 	sd_event_unref(ev);
@@ -435,11 +440,12 @@ Test(process, unit_without_cgroup)
 		cr_expect_not_null(strstr(p->msg, "no cgroup v2 hierarchy"), "%s", p->msg);
 	} else {
 		cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
-		cr_expect_not_null(strstr(p->msg, "unit ahd-no-such-unit has no cgroup ("),
-		    "%s", p->msg);
+		cr_expect_not_null(strstr(p->msg, "unit ahd-no-such-unit.service has no "
+		    "cgroup ("), "%s", p->msg);
+		/* No system bus on the test hosts: systemd's default path, said so. */
 		cr_expect_not_null(strstr(p->msg,
-		    "/system.slice/ahd-no-such-unit.service/cgroup.events): not running"),
-		    "%s", p->msg);
+		    "/system.slice/ahd-no-such-unit.service/cgroup.events): not running "
+		    "(path guessed: systemd cannot be asked)"), "%s", p->msg);
 	}
 	probe_free(p);
 	cfg_free(cfg);
@@ -518,4 +524,200 @@ Test(process, cgroup_events)
 	cr_expect_str_eq(s->probes[0]->msg, probe);
 	svc_free(s);
 	cfg_free(cfg);
+}
+
+Test(process, unit_cgroup_guess_follows_systemd_defaults)
+{
+	static const struct { const char *unit, *want; } cases[] = {
+		{ "unbound.service", "system.slice/unbound.service" },
+		{ "unbound@x.service", "system.slice/system-unbound.slice/unbound@x.service" },
+		{ "foo-bar@a-b.service", "system.slice/system-foo\\x2dbar.slice/foo-bar@a-b.service" },
+		{ "sshd.socket", "system.slice/sshd.socket" },
+		{ "system.slice", "system.slice" },
+		{ "system-foo.slice", "system.slice/system-foo.slice" },
+		{ "a-b-c.slice", "a.slice/a-b.slice/a-b-c.slice" },
+	};
+	char	out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(process_unit_cgroup_guess(cases[i].unit, out, sizeof(out)), 0,
+		    "%s", cases[i].unit);
+		cr_expect_str_eq(out, cases[i].want, "%s", cases[i].unit);
+	}
+	cr_expect_eq(process_unit_cgroup_guess("unbound@x.service", out, 20), -1);
+	cr_expect_eq(process_unit_cgroup_guess("nodot", out, sizeof(out)), -1);
+}
+
+Test(process, unit_without_a_cgroup_type_is_refused)
+{
+	char		errs[4096];
+	struct cfg	*cfg;
+
+	cfg = tu_try_load("{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [ "
+	    "{ \"type\": \"process\", \"unit\": \"multi-user.target\" } ] }", errs,
+	    sizeof(errs));
+	cr_expect_null(cfg);
+	cr_expect_not_null(strstr(errs, "'multi-user.target' has no cgroup"), "%s", errs);
+	cfg_free(cfg);
+}
+
+/*
+ * systemd as the probe sees it, on a private dbus-daemon named by
+ * DBUS_SYSTEM_BUS_ADDRESS: LoadUnit, and Properties.Get of ControlGroup and
+ * LoadState, from a table. Served on the test's own loop.
+ */
+static const struct fake_unit {
+	const char	*name;
+	const char	*cgroup;	/* "" none; "@" the test's cgroup */
+	const char	*load_state;
+} fake_units[] = {
+	{ "tmpl@x.service", "@", "loaded" },
+	{ "ahd-stopped.service", "", "loaded" },
+	{ "ahd-missing.service", "", "not-found" },
+};
+
+static int
+fake_systemd_cb(sd_bus_message *m, void *arg, sd_bus_error *e)
+{
+	const char	*path = sd_bus_message_get_path(m), *name, *iface, *prop;
+	char		 obj[256];
+	const char	*relcg = arg;
+
+	if (sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "LoadUnit")) {
+		cr_assert_geq(sd_bus_message_read(m, "s", &name), 0);
+		for (size_t i = 0; i < sizeof(fake_units) / sizeof(fake_units[0]); i++)
+			if (strcmp(fake_units[i].name, name) == 0) {
+				snprintf(obj, sizeof(obj), "/org/freedesktop/systemd1/unit/u%zu", i);
+				return sd_bus_reply_method_return(m, "o", obj);
+			}
+		return sd_bus_reply_method_errorf(m, "org.freedesktop.systemd1.NoSuchUnit",
+		    "unit %s not known to the fake", name);
+	}
+	if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Get")) {
+		size_t i;
+		cr_assert_geq(sd_bus_message_read(m, "ss", &iface, &prop), 0);
+		cr_assert_eq(sscanf(path, "/org/freedesktop/systemd1/unit/u%zu", &i), 1);
+		if (strcmp(prop, "ControlGroup") == 0) {
+			cr_expect_str_eq(iface, "org.freedesktop.systemd1.Service");
+			return sd_bus_reply_method_return(m, "v", "s",
+			    strcmp(fake_units[i].cgroup, "@") == 0 ? relcg : fake_units[i].cgroup);
+		}
+		cr_expect_str_eq(iface, "org.freedesktop.systemd1.Unit");
+		return sd_bus_reply_method_return(m, "v", "s", fake_units[i].load_state);
+	}
+	(void)e;
+	return 0;
+}
+
+Test(process, unit_cgroup_is_where_systemd_says)
+{
+	const char	*root = cg_root();
+	char		 line[512] = "", addr[512], relcg[PATH_MAX], num[32], procs[PATH_MAX + 16];
+	sd_bus		*srv = NULL;
+	struct cfg	*cfg;
+	struct probe	*p;
+	FILE		*f;
+	pid_t		 pid;
+	int		 fd;
+
+	if (root == NULL || getuid() != 0 || access("/usr/bin/dbus-daemon", X_OK) != 0)
+		cr_skip_test("no cgroup v2 hierarchy, not root, or no dbus-daemon");
+	/* A cgroup where systemd would never put it, as Slice= can. */
+	snprintf(relcg, sizeof(relcg), "/ahd-slice-%d", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s%s", root, relcg);
+	if (mkdir(cg, 0755) == -1) {
+		cg[0] = '\0';
+		cr_skip_test("cannot create a cgroup under %s: %s", root, strerror(errno));
+	}
+	pid = spawn();
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	cr_assert_geq(fd = open(procs, O_WRONLY), 0);
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	cr_assert_gt(write(fd, num, strlen(num)), 0, "%s", strerror(errno));
+	close(fd);
+
+	f = popen("dbus-daemon --session --fork --print-address=1 --print-pid=1", "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(addr, sizeof(addr), f));
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	pclose(f);
+	addr[strcspn(addr, "\n")] = '\0';
+	bus_pid = (pid_t)atoi(line);
+	cr_assert_gt(bus_pid, 0);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1);
+
+	cr_assert_geq(sd_bus_new(&srv), 0);
+	cr_assert_geq(sd_bus_set_address(srv, addr), 0);
+	cr_assert_geq(sd_bus_set_bus_client(srv, 1), 0);
+	cr_assert_geq(sd_bus_start(srv), 0);
+	cr_assert_geq(sd_bus_add_fallback(srv, NULL, "/org/freedesktop/systemd1",
+	    fake_systemd_cb, relcg), 0);
+	cr_assert_geq(sd_bus_attach_event(srv, ev, SD_EVENT_PRIORITY_NORMAL), 0);
+
+	/* systemd not on the bus yet (restarting): guessed for this attempt only. */
+	p = run_once("{ \"type\": \"process\", \"unit\": \"tmpl@x.service\" }", &cfg);
+	cr_expect_neq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_not_null(strstr(p->msg, "(path guessed: systemd cannot be asked)"), "%s",
+	    p->msg);
+	cr_assert_geq(sd_bus_request_name(srv, "org.freedesktop.systemd1", 0), 0);
+	/* A template instance in a cgroup no guess would find: the same probe asks again. */
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 1000), "probe did not finish");
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	cr_expect_str_eq(p->msg, "unit tmpl@x.service has processes");
+	probe_free(p);
+	cfg_free(cfg);
+	tu_cleanup();
+
+	p = run_once("{ \"type\": \"process\", \"unit\": \"ahd-stopped\" }", &cfg);
+	cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
+	cr_expect_str_eq(p->msg, "unit ahd-stopped.service is not running (systemd gives "
+	    "it no cgroup)");
+	probe_free(p);
+	cfg_free(cfg);
+	tu_cleanup();
+
+	p = run_once("{ \"type\": \"process\", \"unit\": \"ahd-missing.service\" }", &cfg);
+	cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
+	cr_expect_str_eq(p->msg, "unit ahd-missing.service does not exist (systemd: "
+	    "not-found)");
+	probe_free(p);
+	cfg_free(cfg);
+	tu_cleanup();
+
+	/* validate / -n: a blocking call, so from a child while this loop answers. */
+	cfg = load_svc("{ \"type\": \"process\", \"unit\": \"tmpl@x.service\" }, "
+	    "{ \"type\": \"process\", \"unit\": \"ahd-missing\" }",
+	    "\"interval\": \"1s\", \"timeout\": \"500ms\"");
+	{
+		char	*text = NULL;
+		size_t	 len = 0;
+		int	 pfd[2], status = -1;
+		pid_t	 child;
+		FILE	*rf;
+
+		cr_assert_eq(pipe(pfd), 0);
+		cr_assert_geq(child = fork(), 0);
+		if (child == 0) {
+			FILE *w = fdopen(pfd[1], "w");
+			close(pfd[0]);
+			_exit(w != NULL && process_check_units(cfg, w) == 1 && fclose(w) == 0 ?
+			    0 : 1);
+		}
+		close(pfd[1]);
+		while (waitpid(child, &status, WNOHANG) == 0)
+			sd_event_run(ev, 10000);
+		cr_assert_not_null(rf = fdopen(pfd[0], "r"));
+		cr_assert_gt(getdelim(&text, &len, '\0', rf), 0);
+		fclose(rf);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", text);
+		cr_expect_str_eq(text, "warning: service svc: unit ahd-missing.service does not "
+		    "exist (systemd: not-found); its probe stays down until it does\n");
+		free(text);
+	}
+	cfg_free(cfg);
+
+	sd_bus_flush_close_unref(srv);
+	reap(pid);
 }

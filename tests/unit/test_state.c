@@ -91,24 +91,10 @@ Test(state, missing_file_is_empty)
 Test(state, malformed_files)
 {
 	static const struct { const char *text, *err; } cases[] = {
-		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/24\", \"interface\": \"lo\", "
-		    "\"method\": \"address\" } ] }",
-		  "announced[0].prefix: '192.0.2.5/24' has host bits set beyond /24 "
-		    "(FRR would silently announce the covering network)" },
-		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/32\" } ] }",
-		  "announced[0]: needs prefix, interface and method" },
-		{ "{ \"announced\": [ { \"prefix\": \"192.0.2.5/32\", \"interface\": \"lo\", "
-		    "\"method\": \"bgp\" } ] }",
-		  "announced[0].method: unknown method 'bgp'" },
 		{ "{ \"announced\": {} }", "announced: not an array" },
-		{ "{ \"drained\": [ 1 ] }", "drained[0]: not a name" },
+		{ "{ \"drained\": \"web\" }", "drained: not an array" },
 		{ "[]", "not a JSON object" },
-		{ "{ \"frr\": { \"vtysh\": \"vtysh\", \"pathspace\": \"\", \"vrf\": \"\", "
-		    "\"asn\": 65001, \"timeout_us\": 5000000 } }",
-		  "frr: expected vtysh (absolute path), pathspace, vrf, asn and timeout_us" },
-		{ "{ \"frr\": { \"vtysh\": \"/usr/bin/vtysh\", \"pathspace\": \"\", "
-		    "\"vrf\": \"\", \"asn\": 4294967296, \"timeout_us\": 5000000 } }",
-		  "frr: expected vtysh (absolute path), pathspace, vrf, asn and timeout_us" },
+		{ "{ truncated", "not JSON" },
 	};
 	struct state	st;
 	char		err[256];
@@ -119,12 +105,46 @@ Test(state, malformed_files)
 		cr_expect_str_eq(err, cases[i].err, "case %zu", i);
 		cr_expect_eq(st.nannounced, 0);
 	}
-	write_text("{ truncated");
-	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
 }
 
-/* How to reach FRR survives in the file: withdraw-all needs it without the daemon. */
-Test(state, frr_connection_round_trip)
+/* Written by an unprivileged user: bad entries are skipped, the good ones still count. */
+Test(state, malformed_entries_are_skipped_and_counted)
+{
+	static const struct { const char *entry, *err; } cases[] = {
+		{ "{ \"prefix\": \"192.0.2.5/24\", \"interface\": \"lo\", \"method\": \"address\" }",
+		  "announced[0].prefix: '192.0.2.5/24' has host bits set beyond /24 "
+		    "(FRR would silently announce the covering network)" },
+		{ "{ \"prefix\": \"192.0.2.5/32\" }",
+		  "announced[0]: needs prefix, interface and method" },
+		{ "{ \"prefix\": \"192.0.2.5/32\", \"interface\": \"lo\", \"method\": \"bgp\" }",
+		  "announced[0].method: unknown method 'bgp'" },
+		{ "{ \"prefix\": \"192.0.2.5/32\", \"interface\": \"../../etc\", "
+		    "\"method\": \"address\" }",
+		  "announced[0].interface: '../../etc' is not an interface name" },
+		{ "{ \"prefix\": \"192.0.2.5/32; rm -rf /\", \"interface\": \"lo\", "
+		    "\"method\": \"network\" }",
+		  "announced[0].prefix: '192.0.2.5/32; rm -rf /' has a bad prefix length (0-32)" },
+		{ "7", "announced[0]: needs prefix, interface and method" },
+	};
+	struct state	st;
+	char		err[256], text[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "{ \"announced\": [ %s, { \"prefix\": "
+		    "\"192.0.2.53/32\", \"interface\": \"lo\", \"method\": \"both\" } ], "
+		    "\"drained\": [ \"web\", \"bad name\", 3 ] }", cases[i].entry);
+		write_text(text);
+		cr_expect_eq(state_read(path, &st, err, sizeof(err)), 0, "case %zu: %s", i, err);
+		cr_expect_eq(st.nbad, 3, "case %zu", i);
+		cr_expect_str_eq(err, cases[i].err, "case %zu", i);
+		cr_expect_eq(st.nannounced, 1, "case %zu", i);
+		cr_expect_eq(st.ndrained, 1, "case %zu", i);
+		state_clear(&st);
+	}
+}
+
+/* The frr block is written for the operator, never read back: it is not trusted. */
+Test(state, frr_block_is_written_but_never_read)
 {
 	struct state	st = { 0 }, back;
 	struct pfx	p;
@@ -133,21 +153,18 @@ Test(state, frr_connection_round_trip)
 	cr_assert_eq(pfx_parse("203.0.113.0/24", &p, err, sizeof(err)), 0);
 	cr_assert_eq(state_add_announced(&st, &p, "lo", METHOD_NETWORK), 0);
 	st.frr.set = true;
-	snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "/usr/bin/vtysh");
+	snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "/tmp/evil");
 	snprintf(st.frr.pathspace, sizeof(st.frr.pathspace), "node1");
 	st.frr.asn = 4200000001u;
 	st.frr.timeout_us = 2500000;
 	cr_assert_not_null(text = state_format(&st));
+	cr_expect_not_null(strstr(text, "\"vtysh\": \"/tmp/evil\""));
 	cr_assert_eq(state_write_file(path, text, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(state_read(path, &back, err, sizeof(err)), 0, "%s", err);
-	cr_expect(back.frr.set);
-	cr_expect_str_eq(back.frr.vtysh, "/usr/bin/vtysh");
-	cr_expect_str_eq(back.frr.pathspace, "node1");
-	cr_expect_str_eq(back.frr.vrf, "");
-	cr_expect_eq(back.frr.asn, 4200000001u);
-	cr_expect_eq(back.frr.timeout_us, 2500000);
+	cr_expect(!back.frr.set);
+	cr_expect_str_eq(back.frr.vtysh, "");
 	cr_expect_eq(back.nannounced, 1);
-	cr_expect_eq(back.announced[0].method, METHOD_NETWORK);
+	cr_expect_eq(back.nbad, 0);
 	free(text);
 	state_clear(&st);
 	state_clear(&back);
@@ -156,4 +173,32 @@ Test(state, frr_connection_round_trip)
 	cr_assert_not_null(text = state_format(&st));
 	cr_expect_null(strstr(text, "\"frr\""));
 	free(text);
+}
+
+/* withdraw-all must not read a link as "no state file: nothing to withdraw". */
+Test(state, links_are_errors_not_missing)
+{
+	struct state	st;
+	char		err[256] = "", target[160];
+
+	cr_assert_eq(symlink("/nonexistent/state.json", path), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "a symbolic link, not a file the daemon wrote");
+	cr_assert_eq(unlink(path), 0);
+	snprintf(target, sizeof(target), "%s/real.json", dir);
+	{
+		FILE	*f = fopen(target, "w");
+
+		cr_assert_not_null(f);
+		fputs("{ \"announced\": [] }", f);
+		fclose(f);
+	}
+	cr_assert_eq(symlink(target, path), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	unlink(target);
+	/* A directory in its place is not "missing" either. */
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
+	rmdir(path);
 }

@@ -683,3 +683,181 @@ Test(svc, inherit_keeps_degraded_drain_and_hold, .fini = tu_cleanup)
 	sd_event_unref(ev);
 	cfg_free(cfg);
 }
+
+/*
+ * An announced service restarted by a reload (or adopted at start) that
+ * falls before its probes rose is a fall like any other: it starts a hold,
+ * and a quick second one doubles it.
+ */
+Test(svc, up_reload_fall_healthy_is_still_held, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("10s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	cr_assert_eq(old->state, SVC_UP);
+
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_assert(s->adopt);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_neq(s->fell_us, 0, "the withdrawal was no fall");
+	cr_expect_eq(s->hold_us, 10000000);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "up, reload, fall, healthy: not held (%s)",
+	    svc_state_str(s->state));
+	cr_expect_not(svc_wants_announce(s));
+	svc_free(s);
+	svc_free(old);
+
+	/* Adopted at start, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, false);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted, fell, healthy: not held");
+	cr_expect_eq(s->hold_us, 10000000);
+	svc_free(s);
+
+	/* Adopted, degraded, then fell: held too. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	svc_adopt(s, true);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_DOWN, "adopted degraded, fell, healthy: not held");
+	svc_free(s);
+
+	/* Never announced (a new service) that starts down: no fall, no hold. */
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	feed(s, 0, NAGIOS_CRITICAL);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(s->state, SVC_DOWN);
+	cr_expect_eq(s->fell_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP);
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* SPEC: never announce a service that is not there, not even during a drain grace. */
+Test(svc, death_during_the_drain_grace_withdraws_at_once, .fini = tu_cleanup)
+{
+	struct cfg	*cfg = degrade_cfg("0s");
+	struct seen	 seen = { 0 }, seen2 = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+	int		 on = -1;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_assert_eq(s->state, SVC_UP);
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	cr_assert(svc_wants_announce(s));
+	/* Healthy results, and one failure (fall 2), change nothing. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "withdrawn before fall results");
+	cr_expect_not(svc_withdrawn_unplanned(s));
+	seen.n = 0;
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_eq(s->state, SVC_DRAINED);
+	cr_expect_not(svc_wants_announce(s), "a dead service kept announcing for its grace");
+	cr_expect(svc_withdrawn_unplanned(s), "an unplanned withdrawal, not the drain's");
+	cr_expect_eq(seen.n, 1, "the withdrawal was not reported");
+	cr_assert_geq(sd_event_source_get_enabled(s->drain_timer, &on), 0);
+	cr_expect_eq(on, SD_EVENT_OFF, "the grace timer still runs");
+	/* Back: still drained, still withdrawn; undrain follows the probes. */
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_not(svc_wants_announce(s));
+	svc_undrain(s);
+	cr_expect_eq(s->state, SVC_UP);
+	cr_expect_not(svc_withdrawn_unplanned(s));
+
+	/* Carried over by a reload: the new probes' fall results end the grace. */
+	cr_assert_eq(svc_drain(s, 10000000), 0);
+	old = s;
+	s = svc_new(ev, &cfg->services[0], on_changed, &seen2);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	svc_free(old);
+	cr_assert(svc_wants_announce(s));
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect(svc_wants_announce(s), "one result is not fall 2");
+	feed(s, 0, NAGIOS_CRITICAL);
+	cr_expect_not(svc_wants_announce(s), "reload: a dead service kept its grace");
+	cr_expect(svc_withdrawn_unplanned(s));
+	svc_free(s);
+	sd_event_unref(ev);
+	cfg_free(cfg);
+}
+
+/* A reload that lowers hold_down shortens an inherited hold to at most 8 x the new one. */
+Test(svc, inherited_hold_follows_a_lowered_hold_down, .fini = tu_cleanup)
+{
+	struct cfg	*hour, *none, *small;
+	struct seen	 seen = { 0 };
+	struct svc	*old, *s;
+	sd_event	*ev;
+
+	/* Each load makes its own directory: removed before the next. */
+	hour = degrade_cfg("1h");
+	tu_cleanup();
+	none = degrade_cfg("0s");
+	tu_cleanup();
+	small = degrade_cfg("100ms");
+	cr_assert_geq(sd_event_new(&ev), 0);
+	old = svc_new(ev, &hour->services[0], on_changed, &seen);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_OK);
+	feed(old, 0, NAGIOS_WARNING);
+	feed(old, 0, NAGIOS_WARNING);
+	cr_assert_eq(old->state, SVC_DEGRADED);
+	feed(old, 0, NAGIOS_CRITICAL);
+	feed(old, 0, NAGIOS_CRITICAL);
+	cr_assert_eq(old->state, SVC_DOWN);
+	cr_assert_eq(old->hold_us, 3600000000ULL);
+	cr_assert_eq(old->degr_hold_us, 3600000000ULL);
+
+	/* hold_down 0s: no hold left. */
+	s = svc_new(ev, &none->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 0);
+	cr_expect_eq(s->degr_hold_us, 0);
+	feed(s, 0, NAGIOS_OK);
+	feed(s, 0, NAGIOS_OK);
+	cr_expect_eq(s->state, SVC_UP, "still held by the old hour: %s", svc_state_str(s->state));
+	svc_free(s);
+
+	/* hold_down 100ms: at most 800 ms. */
+	s = svc_new(ev, &small->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 800000);
+	cr_expect_eq(s->degr_hold_us, 800000);
+	cr_expect_eq(s->fell_us, old->fell_us);
+	svc_free(s);
+
+	/* Raised or equal: the running hold is kept as it is. */
+	s = svc_new(ev, &hour->services[0], on_changed, &seen);
+	cr_assert_eq(svc_inherit(s, old), 0);
+	cr_expect_eq(s->hold_us, 3600000000ULL);
+	svc_free(s);
+	svc_free(old);
+	sd_event_unref(ev);
+	cfg_free(hour);
+	cfg_free(none);
+	cfg_free(small);
+}
