@@ -33,8 +33,10 @@ conf=$AHD_TMP/frr
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
 write_config() { # VTYSH
+	# Each stop is timed on its own: flap damping (on by default) would
+	# suppress the service from the third fall within a minute.
 	cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
+{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
   "on_exit": "withdraw", "log": { "level": "info", "format": "json" },
   "frr": { "pathspace": "$AHD_NODE", "vtysh": "$1" } }
 JSON
