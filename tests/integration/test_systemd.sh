@@ -92,17 +92,15 @@ boot() {
 	np=$!
 	NSPAWN_PIDS+=("$np")
 	PID1=
-	for ((i = 0; i < 100; i++)); do
+	# nspawn's first child may be a short-lived intermediate process, and
+	# until the container's init has exec'd systemd its namespaces may not
+	# be the final ones: ask again each time until a child is systemd.
+	for ((i = 0; i < 200; i++)); do
 		PID1=$(pgrep -P "$np" | head -n 1)
-		[[ -n $PID1 ]] && break
-		sleep 0.1
-	done
-	INIT_PIDS+=("${PID1:-0}")	# same index as its nspawn
-	# Until it has exec'd systemd its namespaces may not be the final ones.
-	for ((i = 0; i < 100; i++)); do
 		[[ -n $PID1 && $(cat "/proc/$PID1/comm" 2>/dev/null) == systemd ]] && break
 		sleep 0.1
 	done
+	INIT_PIDS+=("${PID1:-0}")	# same index as its nspawn
 	if [[ -z $PID1 || $(cat "/proc/$PID1/comm" 2>/dev/null) != systemd ]]; then
 		ahd_log "container $name did not start:"
 		sed 's/^/# /' "$AHD_TMP/$name.console" >&2
