@@ -239,13 +239,39 @@ priv_nss_result(int r, bool found, char **buf)
 	return -1;
 }
 
-int
-priv_getgrnam(const char *name, struct group *gr, char **buf)
+/* One *_r lookup into buf of len bytes; *found tells whether it found the entry. */
+typedef int	priv_nss_fn(const char *, void *, char *, size_t, bool *);
+
+static int
+priv_nss_group(const char *name, void *ent, char *buf, size_t len, bool *found)
 {
 	struct group	*res = NULL;
-	size_t		 len = priv_nss_size(_SC_GETGR_R_SIZE_MAX);
-	char		*b;
 	int		 r;
+
+	r = getgrnam_r(name, ent, buf, len, &res);
+	*found = res != NULL;
+	return r;
+}
+
+static int
+priv_nss_passwd(const char *name, void *ent, char *buf, size_t len, bool *found)
+{
+	struct passwd	*res = NULL;
+	int		 r;
+
+	r = getpwnam_r(name, ent, buf, len, &res);
+	*found = res != NULL;
+	return r;
+}
+
+/* The buffer grows on ERANGE up to PRIV_NSS_MAX: a large group is no "no such group". */
+static int
+priv_nss(const char *name, void *ent, char **buf, int sizename, priv_nss_fn *lookup)
+{
+	size_t	 len = priv_nss_size(sizename);
+	bool	 found = false;
+	char	*b;
+	int	 r;
 
 	*buf = NULL;
 	for (;;) {
@@ -256,37 +282,24 @@ priv_getgrnam(const char *name, struct group *gr, char **buf)
 			return -1;
 		}
 		*buf = b;
-		r = getgrnam_r(name, gr, *buf, len, &res);
+		r = lookup(name, ent, *buf, len, &found);
 		if (r != ERANGE || len >= PRIV_NSS_MAX)
 			break;
 		len *= 2;
 	}
-	return priv_nss_result(r, res != NULL, buf);
+	return priv_nss_result(r, found, buf);
+}
+
+int
+priv_getgrnam(const char *name, struct group *gr, char **buf)
+{
+	return priv_nss(name, gr, buf, _SC_GETGR_R_SIZE_MAX, priv_nss_group);
 }
 
 int
 priv_getpwnam(const char *name, struct passwd *pw, char **buf)
 {
-	struct passwd	*res = NULL;
-	size_t		 len = priv_nss_size(_SC_GETPW_R_SIZE_MAX);
-	char		*b;
-	int		 r;
-
-	*buf = NULL;
-	for (;;) {
-		if ((b = realloc(*buf, len)) == NULL) {
-			free(*buf);
-			*buf = NULL;
-			errno = ENOMEM;
-			return -1;
-		}
-		*buf = b;
-		r = getpwnam_r(name, pw, *buf, len, &res);
-		if (r != ERANGE || len >= PRIV_NSS_MAX)
-			break;
-		len *= 2;
-	}
-	return priv_nss_result(r, res != NULL, buf);
+	return priv_nss(name, pw, buf, _SC_GETPW_R_SIZE_MAX, priv_nss_passwd);
 }
 
 const char *
