@@ -287,10 +287,12 @@ fi
 
 # 2b. A hung plugin is killed at its timeout with its child, although it
 # runs as another uid: CAP_KILL is permitted, raised around kill() only.
-# The fewest descriptors over a second, before and after 8 s (5 timeouts).
+# The fewest descriptors over two of the plugin's 1.5 s cycles (each holds 3
+# for the second it runs, so a shorter window can miss the idle gap), before
+# and after 8 s (5 timeouts).
 fdmin() {
 	local i n m=100000
-	for ((i = 0; i < 10; i++)); do
+	for ((i = 0; i < 25; i++)); do
 		n=$(find "/proc/$dpid/fd" -mindepth 1 2>/dev/null | wc -l)
 		((n < m)) && m=$n
 		sleep 0.1
