@@ -859,10 +859,12 @@ dns_start(struct probe *p)
 }
 
 const struct probe_type probe_type_dns = {
-	.name = "dns",
-	.keys = dns_keys,
-	.parse = dns_parse,
-	.free_params = dns_free_params,
+	.cfg = {
+		.name = "dns",
+		.keys = dns_keys,
+		.parse = dns_parse,
+		.free_params = dns_free_params,
+	},
 	.start = dns_start,
 	.abort = dns_cleanup,
 };

@@ -682,10 +682,12 @@ fail:
 }
 
 const struct probe_type probe_type_exec = {
-	.name = "exec",
-	.keys = exec_keys,
-	.parse = exec_parse,
-	.free_params = exec_free_params,
+	.cfg = {
+		.name = "exec",
+		.keys = exec_keys,
+		.parse = exec_parse,
+		.free_params = exec_free_params,
+	},
 	.start = exec_start,
 	.abort = exec_abort,
 };

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "http.h"
 #include "probe.h"
@@ -964,10 +965,12 @@ fail:
 }
 
 const struct probe_type probe_type_http = {
-	.name = "http",
-	.keys = http_keys,
-	.parse = http_parse,
-	.free_params = http_free_params,
+	.cfg = {
+		.name = "http",
+		.keys = http_keys,
+		.parse = http_parse,
+		.free_params = http_free_params,
+	},
 	.start = http_start,
 	.abort = http_cleanup,
 };

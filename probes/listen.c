@@ -159,10 +159,12 @@ listen_abort(struct probe *p)
 }
 
 const struct probe_type probe_type_listen = {
-	.name = "listen",
-	.keys = listen_keys,
-	.parse = listen_parse,
-	.free_params = listen_free_params,
+	.cfg = {
+		.name = "listen",
+		.keys = listen_keys,
+		.parse = listen_parse,
+		.free_params = listen_free_params,
+	},
 	.start = listen_start,
 	.abort = listen_abort,
 	.open = listen_open,

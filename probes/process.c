@@ -1206,7 +1206,7 @@ process_check_units(const struct cfg *cfg, FILE *out)
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct cfg_service *s = &cfg->services[i];
 		for (size_t j = 0; j < s->nprobes; j++) {
-			if (s->probes[j].type != &probe_type_process ||
+			if (s->probes[j].type != &probe_type_process.cfg ||
 			    (pp = s->probes[j].params) == NULL || pp->unit == NULL)
 				continue;
 			if (bus == NULL) {
@@ -1240,10 +1240,12 @@ out:
 }
 
 const struct probe_type probe_type_process = {
-	.name = "process",
-	.keys = process_keys,
-	.parse = process_parse,
-	.free_params = process_free_params,
+	.cfg = {
+		.name = "process",
+		.keys = process_keys,
+		.parse = process_parse,
+		.free_params = process_free_params,
+	},
 	.start = process_start,
 	.abort = process_abort,
 	.open = process_open,

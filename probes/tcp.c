@@ -287,10 +287,12 @@ tcp_start(struct probe *p)
 }
 
 const struct probe_type probe_type_tcp = {
-	.name = "tcp",
-	.keys = tcp_keys,
-	.parse = tcp_parse,
-	.free_params = tcp_free_params,
+	.cfg = {
+		.name = "tcp",
+		.keys = tcp_keys,
+		.parse = tcp_parse,
+		.free_params = tcp_free_params,
+	},
 	.start = tcp_start,
 	.abort = tcp_cleanup,
 };

@@ -13,6 +13,9 @@ step() { echo; echo "=== $* (at ${SECONDS}s)"; }
 step "build (warnings are errors)"
 bash tests/build.sh "$top/_build" --enable-werror || exit 1
 
+step "layers: include direction, file and function lengths"
+bash tests/check-layers.sh || fail=1
+
 step "unit tests"
 "$top/_build/tests/unit/unit_tests" --jobs 2 || fail=1
 

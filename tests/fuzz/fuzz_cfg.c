@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "probe.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -40,6 +41,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct cfg_errors	 errs = { 0 };
 	struct cfg		*cfg;
 	FILE			*f;
+
+	probe_types_register();
 
 	if (dir[0] == '\0')
 		fuzz_setup();

@@ -187,6 +187,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t			 len, pi;
 	bool			 tcp, fell_back;
 
+	probe_types_register();
+
 	if (cfg == NULL)
 		fuzz_setup();
 	if (size < 1)

@@ -11,14 +11,13 @@ out=$top/_build-fuzz
 mkdir -p "$out"
 passed=0 failed=0
 flags=(-std=gnu11 -D_GNU_SOURCE -DPACKAGE_NAME='"anycast-healthd"' -DPACKAGE_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I"$top/agent" -I"$top/probes")
+	-fno-sanitize-recover=undefined -I"$top/agent/lib" -I"$top/agent/cfg"
+	-I"$top/probes" -I"$top/agent/svc" -I"$top/agent/route" -I"$top/agent/daemon")
 libs=$(pkg-config --cflags --libs json-c libsystemd libmnl libcurl)
-# What libahd.a holds: every module but the programs' main files and daemon.c.
-core=()
-for f in "$top"/agent/*.c "$top"/probes/*.c; do
-	case $(basename "$f") in main.c|healthctl.c|daemon.c) continue ;; esac
-	core+=("$f")
-done
+# What libahd.a holds: every layer below the programs, and the control
+# socket and status modules of agent/daemon/ (see Makefile.am).
+core=("$top"/agent/{lib,cfg,svc,route}/*.c "$top"/probes/*.c
+	"$top"/agent/daemon/ctl.c "$top"/agent/daemon/status.c)
 for src in "$top"/tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	corpus=$top/tests/fuzz/corpus/${name#fuzz_}

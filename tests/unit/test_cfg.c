@@ -322,7 +322,7 @@ static const struct bad_case bad_cases[] = {
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"port\": 53 }] }",
 	  "services.d/dns.json: probes[0].type: is required", false },
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": [{ \"type\": \"tcpp\" }] }",
-	  "services.d/dns.json: probes[0].type: unknown probe type 'tcpp' (known: ", true },
+	  "services.d/dns.json: probes[0].type: unknown probe type 'tcpp' (known: tcp, http, dns, exec, process, listen)", true },
 	{ NULL, "{ \"prefixes\": [\"192.0.2.53/32\"], \"probes\": ["
 	  "{ \"type\": \"tcp\", \"name\": \"a\", \"host\": \"::1\", \"port\": 53 },"
 	  "{ \"type\": \"tcp\", \"name\": \"a\", \"host\": \"::1\", \"port\": 54 }] }",
@@ -607,7 +607,7 @@ Test(cfg, defaults_everywhere)
 	cr_assert_eq(s->nprobes, 1);
 	p = &s->probes[0];
 	cr_expect_str_eq(p->name, "tcp#0");
-	cr_expect_eq(p->type, probe_type_find("tcp"));
+	cr_expect_eq(p->type, &probe_type_find("tcp")->cfg);
 	cr_expect_eq(p->index, 0);
 	cr_expect_eq(p->interval_us, 1000000);
 	cr_expect_eq(p->timeout_us, 500000);

@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 #include "probe.h"

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "nofile.h"
 #include "priv.h"

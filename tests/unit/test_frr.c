@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "frr.h"
 #include "nofile.h"

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "probe.h"
 #include "testutil.h"

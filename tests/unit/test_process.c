@@ -20,6 +20,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "probe.h"
 #include "process.h"

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "svc.h"
 

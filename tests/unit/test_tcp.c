@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cfg.h"
 #include "probe.h"
 #include "testutil.h"

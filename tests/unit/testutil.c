@@ -16,6 +16,13 @@
 
 static char	tu_dir[64];
 
+/* Every test process (Criterion forks one per test) knows the probe types. */
+__attribute__((constructor)) static void
+tu_register_probe_types(void)
+{
+	probe_types_register();
+}
+
 static void
 tu_write(const char *path, const char *text)
 {

@@ -20,17 +20,14 @@
 
 #include <systemd/sd-event.h>
 
+#include "ctlproto.h"
+
 struct json_object;
 
-#define CTL_MAX_REQUEST		4096		/* bytes in one request line */
 #define CTL_MAX_CLIENTS		16		/* connections of everyone else */
 #define CTL_MAX_PRIV_CLIENTS	8		/* more for root and the admin group */
 #define CTL_MAX_PER_UID		4
-#define CTL_ADMIN_GROUP		"anycast-healthd-admin"
 #define CTL_IDLE_US		(5 * 1000000ULL)
-#define CTL_MAX_REPLY		(8 * 1024 * 1024)
-/* The largest reply the client takes (status of tens of thousands of services). */
-#define CTL_MAX_CLIENT_REPLY	(256 * 1024 * 1024)
 
 /*
  * Returns the reply (a JSON object; "ok" is added if missing) or NULL for

@@ -18,7 +18,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nofile.h"
-#include "probe.h"
+#include "clock.h"
 
 extern char **environ;
 

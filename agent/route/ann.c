@@ -10,7 +10,7 @@
 #include "frr.h"
 #include "log.h"
 #include "nl.h"
-#include "probe.h"
+#include "clock.h"
 
 /* FNV-1a over what pfx_equal() compares. */
 static size_t

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
 #include "probe.h"
 #include "svc.h"
@@ -142,15 +143,6 @@ svc_is_degraded(const struct svc *s)
 {
 	return s->state == SVC_DEGRADED || (s->state == SVC_INIT && s->adopt &&
 	    s->adopt_degraded);
-}
-
-static uint64_t
-realtime_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* "tcp#0 CRITICAL (connection to 127.0.0.1:53 refused), tcp#1 OK (...)" */

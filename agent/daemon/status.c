@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "ann.h"
 #include "cfg.h"
 #include "frr.h"

@@ -23,7 +23,6 @@
 #include "cfg.h"
 #include "log.h"
 #include "pfx.h"
-#include "probe.h"
 
 #define US_PER_MS		UINT64_C(1000)
 #define US_PER_S		UINT64_C(1000000)
@@ -1406,11 +1405,42 @@ canon_json(struct json_object *v)
 	return c.buf;
 }
 
+static const struct cfg_probe_type *const *probe_types;
+
+void
+cfg_set_probe_types(const struct cfg_probe_type *const *types)
+{
+	probe_types = types;
+}
+
+const struct cfg_probe_type *
+cfg_probe_type_find(const char *name)
+{
+	for (size_t i = 0; probe_types != NULL && probe_types[i] != NULL; i++)
+		if (strcmp(probe_types[i]->name, name) == 0)
+			return probe_types[i];
+	return NULL;
+}
+
+static const char *
+probe_type_names(void)
+{
+	static char	names[256];
+	size_t		off = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; probe_types != NULL && probe_types[i] != NULL &&
+	    off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+		    i ? ", " : "", probe_types[i]->name);
+	return names;
+}
+
 static int
 parse_probe(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg,
     const struct cfg_service *svc, unsigned index, struct cfg_probe *p)
 {
-	const struct probe_type	*type;
+	const struct cfg_probe_type *type;
 	size_t			 nerr = ctx->errs->n;
 	char			*tname = NULL, a[32], b[32];
 	int			 ir, tr;
@@ -1425,7 +1455,7 @@ parse_probe(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg,
 	}
 	if (cfg_get_string(ctx, obj, "type", true, &tname) != 1)
 		return -1;
-	if ((type = probe_type_find(tname)) == NULL) {
+	if ((type = cfg_probe_type_find(tname)) == NULL) {
 		cfg_error(ctx, "type", "unknown probe type '%s' (known: %s)", tname,
 		    probe_type_names());
 		free(tname);

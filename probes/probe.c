@@ -7,25 +7,11 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
 #include "plugin.h"
 #include "probe.h"
-#include "http.h"
-#include "dns.h"
-#include "exec.h"
-#include "listen.h"
-#include "process.h"
-#include "tcp.h"
 
-static const struct probe_type *const probe_types[] = {
-	&probe_type_tcp,
-	&probe_type_http,
-	&probe_type_dns,
-	&probe_type_exec,
-	&probe_type_process,
-	&probe_type_listen,
-};
-#define NTYPES (sizeof(probe_types) / sizeof(probe_types[0]))
 
 static const char *const result_names[PROBE_RESULT_MAX] = {
 	[PROBE_OK] = "ok",
@@ -62,38 +48,6 @@ const uint64_t probe_lat_bounds_us[PROBE_LAT_BUCKETS] = {
 	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
 	1000000, 2500000, 5000000, 10000000, 30000000,
 };
-
-uint64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-const struct probe_type *
-probe_type_find(const char *name)
-{
-	for (size_t i = 0; i < NTYPES; i++)
-		if (strcmp(probe_types[i]->name, name) == 0)
-			return probe_types[i];
-	return NULL;
-}
-
-const char *
-probe_type_names(void)
-{
-	static char	names[256];
-	size_t		off = 0;
-
-	if (names[0] != '\0')
-		return names;
-	for (size_t i = 0; i < NTYPES && off < sizeof(names); i++)
-		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-		    i ? ", " : "", probe_types[i]->name);
-	return names;
-}
 
 const char *
 probe_result_str(enum probe_result r)
@@ -286,9 +240,9 @@ probe_free(struct probe *p)
 	if (p == NULL)
 		return;
 	if (p->running)
-		p->cfg->type->abort(p);
-	if (p->opened && p->cfg->type->close != NULL)
-		p->cfg->type->close(p);
+		probe_type_of(p->cfg)->abort(p);
+	if (p->opened && probe_type_of(p->cfg)->close != NULL)
+		probe_type_of(p->cfg)->close(p);
 	sd_event_source_disable_unref(p->timer);
 	sd_event_source_disable_unref(p->deadline);
 	sd_event_unref(p->ev);
@@ -309,15 +263,15 @@ probe_begin(struct probe *p)
 
 	p->running = true;
 	p->started_us = now_us();
-	if (!p->opened && p->cfg->type->open != NULL) {
-		if (p->cfg->type->open(p, err, sizeof(err)) == -1) {
+	if (!p->opened && probe_type_of(p->cfg)->open != NULL) {
+		if (probe_type_of(p->cfg)->open(p, err, sizeof(err)) == -1) {
 			probe_done(p, PROBE_INTERNAL, "%s", err);
 			return;
 		}
 	}
 	p->opened = true;
 	runs = p->runs;
-	p->cfg->type->start(p);
+	probe_type_of(p->cfg)->start(p);
 	/*
 	 * Most attempts against a local service end inside start() (a connect
 	 * on loopback completes at once): the hard timeout is armed only for
@@ -328,7 +282,7 @@ probe_begin(struct probe *p)
 	r = arm(p->ev, &p->deadline, usec_add(p->started_us, (int64_t)p->cfg->timeout_us), 1,
 	    probe_deadline_cb, p);
 	if (r < 0) {
-		p->cfg->type->abort(p);
+		probe_type_of(p->cfg)->abort(p);
 		probe_done(p, PROBE_INTERNAL, "cannot arm timeout: %s", strerror(-r));
 	}
 }
@@ -393,7 +347,7 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	}
 	if (!p->running)
 		return 0;
-	p->cfg->type->abort(p);
+	probe_type_of(p->cfg)->abort(p);
 	probe_done(p, PROBE_TIMEOUT, "no answer within %s",
 	    cfg_duration_fmt(p->cfg->timeout_us, buf, sizeof(buf)));
 	return 0;
@@ -429,7 +383,7 @@ probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	p->cfg->type->abort(p);
+	probe_type_of(p->cfg)->abort(p);
 	errno = err;
 	probe_done(p, r, "%s", msg);
 }
@@ -456,7 +410,7 @@ probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
 	va_list	ap;
 
 	if (p->running)
-		p->cfg->type->abort(p);
+		probe_type_of(p->cfg)->abort(p);
 	/* An attempt of zero length that starts now: the wake-up is the news. */
 	p->running = true;
 	p->started_us = now_us();

@@ -15,7 +15,26 @@
 #include "pfx.h"
 
 struct json_object;
-struct probe_type;
+struct cfg_ctx;
+
+/*
+ * The configuration side of a probe type: its name, the keys it takes and
+ * their parser. The probe engine (probes/) registers its types here with
+ * cfg_set_probe_types() before anything is loaded; cfg never includes the
+ * probes, so the dependency points one way (cfg <- probes).
+ */
+struct cfg_probe_type {
+	const char		*name;
+	/* Type-specific keys, NULL-terminated; cfg rejects any other key. */
+	const char *const	*keys;
+	/* Parses and validates the type's keys into *params; 0, or -1 with errors reported. */
+	int			(*parse)(struct cfg_ctx *ctx, struct json_object *obj, void **params);
+	void			(*free_params)(void *params);
+};
+
+/* The known probe types, NULL-terminated; the array must outlive every cfg. */
+void	cfg_set_probe_types(const struct cfg_probe_type *const *types);
+const struct cfg_probe_type *cfg_probe_type_find(const char *name);
 
 /*
  * The longest duration accepted anywhere: far beyond any sensible interval
@@ -33,7 +52,7 @@ enum cfg_shared		{ SHARED_ALL, SHARED_ANY };
 
 struct cfg_probe {
 	char			*name;		/* "name", default "TYPE#INDEX" */
-	const struct probe_type	*type;
+	const struct cfg_probe_type *type;
 	unsigned		 index;		/* position in "probes" */
 	uint64_t		 interval_us;	/* from the service unless overridden */
 	uint64_t		 timeout_us;

@@ -13,6 +13,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "cfg.h"
+
 struct cfg_ctx;
 struct cfg_probe;
 struct json_object;
@@ -57,13 +59,12 @@ enum nagios_state {
 	NAGIOS_UNKNOWN = 3,
 };
 
+/*
+ * A probe type: its configuration side (name, keys, parser: registered
+ * with cfg by probe_types_register()) first, then the engine's operations.
+ */
 struct probe_type {
-	const char		*name;
-	/* Type-specific keys, NULL-terminated; cfg rejects any other key. */
-	const char *const	*keys;
-	/* Parses and validates the type's keys into *params; 0, or -1 with errors reported. */
-	int			(*parse)(struct cfg_ctx *ctx, struct json_object *obj, void **params);
-	void			(*free_params)(void *params);
+	struct cfg_probe_type	 cfg;
 	/* Begins one attempt; ends with exactly one probe_done(), possibly before returning. */
 	void			(*start)(struct probe *p);
 	/* Drops an attempt in flight (timeout, shutdown); no probe_done() follows. */
@@ -188,10 +189,16 @@ enum nagios_state probe_nagios(enum probe_result r, uint64_t latency_us,
 const char	*probe_result_str(enum probe_result r);
 const char	*nagios_state_str(enum nagios_state s);
 const struct probe_type *probe_type_find(const char *name);
+/* Registers every probe type with cfg: before the first cfg_load(). */
+void		 probe_types_register(void);
+/* The type of a configured probe (cfg keeps the configuration side only). */
+static inline const struct probe_type *
+probe_type_of(const struct cfg_probe *c)
+{
+	return (const struct probe_type *)(const void *)c->type;
+}
 /* "tcp, ..." for error messages. */
-const char	*probe_type_names(void);
 
-uint64_t	 now_us(void);
 
 /* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
 extern unsigned	probe_test_arm_failures;

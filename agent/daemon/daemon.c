@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "frr.h"
+#include "clock.h"
 #include "log.h"
 #include "nl.h"
 #include "nofile.h"
@@ -92,15 +93,6 @@ static int	daemon_begin(struct daemon *d);
 static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
 static void	daemon_dirty(void *arg);
-
-static uint64_t
-realtime_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /*
  * The open-files limit against what cfg's probes need at once (all of them

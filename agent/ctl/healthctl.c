@@ -18,7 +18,7 @@
 #include <systemd/sd-event.h>
 
 #include "cfg.h"
-#include "ctl.h"
+#include "ctlproto.h"
 #include "frr.h"
 #include "log.h"
 #include "exec.h"
@@ -503,7 +503,7 @@ cmd_check(const char *path, const char *name, double timeout_s)
 		if (all || strcmp(cfg->services[i].name, name) == 0) {
 			nsel++;
 			for (size_t j = 0; j < cfg->services[i].nprobes; j++)
-				nexec += cfg->services[i].probes[j].type == &probe_type_exec;
+				nexec += cfg->services[i].probes[j].type == &probe_type_exec.cfg;
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
@@ -1786,6 +1786,7 @@ main(int argc, char *argv[])
 	bool		 json = false, force = false, verbose = false;
 	int		 nargs = 0, rc;
 
+	probe_types_register();
 	/* Options are accepted before and after the command. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0 ||

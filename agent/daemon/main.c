@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "priv.h"
+#include "probe.h"
 #include "process.h"
 
 static void
@@ -29,6 +30,7 @@ main(int argc, char *argv[])
 	char			 err[256];
 	int			 ch, check_only = 0;
 
+	probe_types_register();
 	while ((ch = getopt(argc, argv, "c:nhV")) != -1) {
 		switch (ch) {
 		case 'c':
