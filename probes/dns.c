@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "dns.h"
 #include "sock.h"
@@ -729,7 +730,7 @@ dns_send(struct probe *p)
 }
 
 static int
-dns_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+dns_io_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct probe		*p = arg;
 	const struct dns_params	*dp = p->cfg->params;

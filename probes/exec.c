@@ -29,6 +29,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "exec.h"
 #include "log.h"
@@ -397,7 +398,7 @@ exec_read(struct exec_run *run)
 }
 
 static int
-exec_out_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+exec_out_cb(sd_event_source *s UNUSED, int fd UNUSED, uint32_t revents UNUSED, void *arg)
 {
 	exec_read(arg);
 	return 0;
@@ -500,7 +501,7 @@ exec_output(struct exec_run *run, char *msg, size_t msglen, char *perf, size_t p
 
 /* The child has exited (pidfd readable): reap it, then report. */
 static int
-exec_exit_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+exec_exit_cb(sd_event_source *s, int fd UNUSED, uint32_t revents UNUSED, void *arg)
 {
 	static const enum probe_result	 results[] = {
 		PROBE_OK, PROBE_EXEC_WARNING, PROBE_EXEC_CRITICAL, PROBE_EXEC_UNKNOWN

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "http.h"
@@ -154,7 +155,7 @@ hm_action(curl_socket_t fd, int flags)
 }
 
 static int
-hm_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+hm_io_cb(sd_event_source *s UNUSED, int fd, uint32_t revents, void *arg UNUSED)
 {
 	int	flags = 0;
 
@@ -169,21 +170,21 @@ hm_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 }
 
 static int
-hm_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
+hm_timer_cb(sd_event_source *s UNUSED, uint64_t usec UNUSED, void *arg UNUSED)
 {
 	hm_action(CURL_SOCKET_TIMEOUT, 0);
 	return 0;
 }
 
 static int
-hm_now_cb(sd_event_source *s, void *arg)
+hm_now_cb(sd_event_source *s UNUSED, void *arg UNUSED)
 {
 	hm_action(CURL_SOCKET_TIMEOUT, 0);
 	return 0;
 }
 
 static int
-hm_socket_fn(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+hm_socket_fn(CURL *easy UNUSED, curl_socket_t fd, int what, void *arg UNUSED, void *sockp)
 {
 	sd_event_source	*src = sockp;
 	uint32_t	 events = 0;
@@ -210,7 +211,7 @@ hm_socket_fn(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 }
 
 static int
-hm_timer_fn(CURLM *multi, long timeout_ms, void *arg)
+hm_timer_fn(CURLM *multi UNUSED, long timeout_ms, void *arg UNUSED)
 {
 	uint64_t	when;
 

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "listen.h"
 #include "probe.h"
@@ -154,7 +155,7 @@ listen_start(struct probe *p)
 
 /* Attempts finish before start() returns: nothing is ever in flight. */
 static void
-listen_abort(struct probe *p)
+listen_abort(struct probe *p UNUSED)
 {
 }
 

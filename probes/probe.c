@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
@@ -316,7 +317,7 @@ probe_schedule(struct probe *p)
 }
 
 static int
-probe_timer_cb(sd_event_source *s, uint64_t usec, void *arg)
+probe_timer_cb(sd_event_source *s UNUSED, uint64_t usec, void *arg)
 {
 	struct probe	*p = arg;
 	uint64_t	 now = now_us();

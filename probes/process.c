@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "log.h"
 #include "probe.h"
@@ -523,7 +524,7 @@ held_watch_pid(struct proc_held *h, pid_t pid, int pidfd)
 
 /* The process exited: report it in this very loop iteration. */
 static int
-pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+pidfd_cb(sd_event_source *s UNUSED, int fd UNUSED, uint32_t revents UNUSED, void *arg)
 {
 	struct proc_held		*h = arg;
 	const struct proc_params	*pp = h->p->cfg->params;
@@ -571,7 +572,7 @@ pidfile_changed(struct proc_held *h)
 }
 
 static int
-hub_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+hub_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg UNUSED)
 {
 	char				 buf[8192]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -1050,7 +1051,7 @@ held_watch_cgroup(struct proc_held *h, int fd)
 }
 
 static int
-cgroup_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+cgroup_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct proc_held		*h = arg;
 	const struct proc_params	*pp = h->p->cfg->params;

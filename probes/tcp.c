@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "probe.h"
 #include "sock.h"
@@ -229,7 +230,7 @@ tcp_connected(struct probe *p, int err)
 }
 
 static int
-tcp_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+tcp_io_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct probe		*p = arg;
 	struct tcp_run		*run = p->run;

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "ctlproto.h"
 #include "frr.h"
@@ -130,7 +131,7 @@ check_probe_done(struct probe *p, void *arg)
 }
 
 static int
-check_timeout_cb(sd_event_source *s, uint64_t usec, void *arg)
+check_timeout_cb(sd_event_source *s, uint64_t usec UNUSED, void *arg)
 {
 	struct check	*c = arg;
 
@@ -1271,7 +1272,7 @@ withdraw_frr_cb(struct frr *f, void *arg)
 }
 
 static int
-withdraw_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
+withdraw_deadline_cb(sd_event_source *s, uint64_t usec UNUSED, void *arg UNUSED)
 {
 	return sd_event_exit(sd_event_source_get_event(s), 2);
 }

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "ctl.h"
 #include "log.h"
 #include "priv.h"
@@ -305,7 +306,7 @@ client_read(struct ctl_client *cl)
 }
 
 static int
-client_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+client_io_cb(sd_event_source *src UNUSED, int fd UNUSED, uint32_t revents, void *arg)
 {
 	struct ctl_client	*cl = arg;
 
@@ -324,7 +325,7 @@ client_io_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
 }
 
 static int
-client_idle_cb(sd_event_source *src, uint64_t usec, void *arg)
+client_idle_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct ctl_client	*cl = arg;
 
@@ -453,7 +454,7 @@ reject(int fd, const char *msg)
 }
 
 static int
-ctl_accept_cb(sd_event_source *src, int lfd, uint32_t revents, void *arg)
+ctl_accept_cb(sd_event_source *src UNUSED, int lfd, uint32_t revents UNUSED, void *arg)
 {
 	struct ctl		*c = arg;
 	struct ctl_client	*cl, *victim;

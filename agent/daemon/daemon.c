@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "compiler.h"
 #include "ann.h"
 #include "cfg.h"
 #include "ctl.h"
@@ -188,7 +189,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 }
 
 static int
-daemon_flush_cb(sd_event_source *src, uint64_t usec, void *arg)
+daemon_flush_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
 
@@ -425,7 +426,7 @@ daemon_frr_cb(struct frr *f, void *arg)
 }
 
 static int
-daemon_begin_cb(sd_event_source *src, uint64_t usec, void *arg)
+daemon_begin_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
 
@@ -439,7 +440,7 @@ daemon_begin_cb(sd_event_source *src, uint64_t usec, void *arg)
 }
 
 static int
-daemon_stop_cb(sd_event_source *src, uint64_t usec, void *arg)
+daemon_stop_cb(sd_event_source *src, uint64_t usec UNUSED, void *arg UNUSED)
 {
 	log_err("FRR did not confirm the withdrawals in time; stopping anyway");
 	sd_event_exit(sd_event_source_get_event(src), 0);
@@ -730,7 +731,7 @@ daemon_find_svc(const struct daemon *d, struct json_object *req, struct json_obj
 }
 
 static struct json_object *
-cmd_status(struct json_object *req, void *arg)
+cmd_status(struct json_object *req UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
 
@@ -738,7 +739,7 @@ cmd_status(struct json_object *req, void *arg)
 }
 
 static struct json_object *
-cmd_metrics(struct json_object *req, void *arg)
+cmd_metrics(struct json_object *req UNUSED, void *arg)
 {
 	struct daemon		*d = arg;
 	struct json_object	*o;
@@ -815,7 +816,7 @@ cmd_undrain(struct json_object *req, void *arg)
 }
 
 static struct json_object *
-cmd_reload(struct json_object *req, void *arg)
+cmd_reload(struct json_object *req UNUSED, void *arg)
 {
 	struct daemon		*d = arg;
 	struct json_object	*errors = json_object_new_array(), *o;
@@ -840,7 +841,7 @@ cmd_reload(struct json_object *req, void *arg)
  * show up in the lateness it is asked to measure; this costs microseconds.
  */
 static struct json_object *
-cmd_probe_stats(struct json_object *req, void *arg)
+cmd_probe_stats(struct json_object *req UNUSED, void *arg)
 {
 	struct daemon			*d = arg;
 	const struct probe_lateness	*l = probe_lateness();
@@ -943,7 +944,7 @@ daemon_addr_event(const struct nl_addr_event *ev, void *arg)
 }
 
 static int
-daemon_nlw_cb(sd_event_source *src, int fd, uint32_t revents, void *arg)
+daemon_nlw_cb(sd_event_source *src UNUSED, int fd, uint32_t revents, void *arg)
 {
 	struct daemon	*d = arg;
 	char		 err[256] = "";

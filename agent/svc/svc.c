@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
@@ -242,7 +243,7 @@ svc_evaluate(const struct svc *s, enum svc_state cur)
 static enum svc_state	svc_hold(struct svc *s, enum svc_state to);
 
 static int
-svc_hold_cb(sd_event_source *src, uint64_t usec, void *arg)
+svc_hold_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct svc	*s = arg;
 	enum svc_state	 to = svc_hold(s, svc_evaluate(s, s->state));
@@ -457,7 +458,7 @@ svc_start(struct svc *s)
 }
 
 static int
-svc_grace_cb(sd_event_source *src, uint64_t usec, void *arg)
+svc_grace_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct svc	*s = arg;
 

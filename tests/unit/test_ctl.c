@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
@@ -36,7 +37,7 @@ struct fixture {
 static struct fixture	fx;
 
 static struct json_object *
-cmd_echo(struct json_object *req, void *arg)
+cmd_echo(struct json_object *req, void *arg UNUSED)
 {
 	struct json_object	*o = json_object_new_object(), *v;
 
@@ -46,7 +47,7 @@ cmd_echo(struct json_object *req, void *arg)
 }
 
 static struct json_object *
-cmd_poke(struct json_object *req, void *arg)
+cmd_poke(struct json_object *req UNUSED, void *arg)
 {
 	struct fixture	*f = arg;
 

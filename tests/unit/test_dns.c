@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "dns.h"
 #include "probe.h"
@@ -33,7 +34,7 @@ static sd_event	*ev;
 static bool	 done;
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }
@@ -476,7 +477,7 @@ fake_reply(struct fake *f, const unsigned char *q, size_t qlen, bool tcp,
 }
 
 static int
-fake_udp_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+fake_udp_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct fake		*f = arg;
 	struct sockaddr_storage	 from;
@@ -515,7 +516,7 @@ fake_close_conn(struct fake *f)
 }
 
 static int
-fake_conn_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+fake_conn_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct fake	*f = arg;
 	unsigned char	 r[2 + 600];
@@ -545,7 +546,7 @@ fake_conn_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 }
 
 static int
-fake_accept_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+fake_accept_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct fake	*f = arg;
 	int		 c;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "nofile.h"
@@ -29,7 +30,7 @@ static sd_event	*ev;
 static bool	 done;
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "probe.h"
@@ -144,7 +145,7 @@ nginx_start(void)
 	setenv("AHD_TEST_HTTP_DIR", nginx_dir, 1);
 }
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
+ReportHook(PRE_ALL)(struct criterion_test_set *set UNUSED)
 {
 	nginx_start();
 	if (nginx_err[0] != '\0')
@@ -152,12 +153,12 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+rm_entry(const char *path, const struct stat *st UNUSED, int flag UNUSED, struct FTW *ftw UNUSED)
 {
 	return remove(path);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+ReportHook(POST_ALL)(struct criterion_global_stats *stats UNUSED)
 {
 	if (nginx_pid > 0) {
 		kill(nginx_pid, SIGTERM);
@@ -232,7 +233,7 @@ expand(const char *tpl, char *out, size_t len)
 static bool	done;
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "probe.h"
 #include "sockdiag.h"
@@ -232,7 +233,7 @@ Test(sockdiag, parser_validates_lengths)
 static bool done;
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }

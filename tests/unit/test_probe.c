@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "probe.h"
@@ -115,7 +116,7 @@ Test(probe, type_lookup)
 static unsigned	done_n;
 
 static void
-count_done(struct probe *p, void *arg)
+count_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done_n++;
 }
@@ -255,7 +256,7 @@ Test(probe, failed_rearm_is_reported_and_retried)
 }
 
 static void
-set_done(struct probe *p, void *arg)
+set_done(struct probe *p UNUSED, void *arg)
 {
 	*(bool *)arg = true;
 }

@@ -20,6 +20,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "probe.h"
@@ -70,7 +71,7 @@ teardown(void)
 TestSuite(process, .init = setup, .fini = teardown);
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }
@@ -341,7 +342,7 @@ on_changed(struct svc *s, void *arg)
  * loop stays usable: tu_run_until() ends it on a timeout).
  */
 static bool
-wait_change(struct seen *seen, unsigned timeout_ms)
+wait_change(struct seen *seen UNUSED, unsigned timeout_ms)
 {
 	uint64_t	end = now_us() + (uint64_t)timeout_ms * 1000, now;
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "clock.h"
 #include "cfg.h"
 #include "probe.h"
@@ -38,7 +39,7 @@ server_answer(struct server *sv)
 }
 
 static int
-server_read_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+server_read_cb(sd_event_source *s, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct server	*sv = arg;
 	ssize_t		 n;
@@ -53,7 +54,7 @@ server_read_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
 }
 
 static int
-server_accept_cb(sd_event_source *s, int fd, uint32_t revents, void *arg)
+server_accept_cb(sd_event_source *s, int fd, uint32_t revents UNUSED, void *arg)
 {
 	struct server	*sv = arg;
 
@@ -79,7 +80,7 @@ server_start(sd_event *ev, struct server *sv, uint16_t *port)
 static bool done;
 
 static void
-on_done(struct probe *p, void *arg)
+on_done(struct probe *p UNUSED, void *arg UNUSED)
 {
 	done = true;
 }

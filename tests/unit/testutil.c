@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "cfg.h"
 #include "probe.h"
 #include "testutil.h"
@@ -96,7 +97,7 @@ tu_try_load(const char *svc_json, char *errs, size_t errlen)
 }
 
 static int
-tu_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+tu_rm(const char *path, const struct stat *st UNUSED, int flag UNUSED, struct FTW *ftw UNUSED)
 {
 	return remove(path);
 }
@@ -138,7 +139,7 @@ tu_closed_port(void)
 }
 
 static int
-tu_timeout_cb(sd_event_source *s, uint64_t usec, void *arg)
+tu_timeout_cb(sd_event_source *s, uint64_t usec UNUSED, void *arg UNUSED)
 {
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
