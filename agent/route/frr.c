@@ -117,54 +117,46 @@ frr_fail(struct frr *f, const char *fmt, ...)
 		f->cb(f, f->cb_arg);
 }
 
+/*
+ * No `router bgp` for our VRF: bgpd is down, or (re)started and not yet
+ * replaying its own configuration. Read again until replay_max_us, then a
+ * failure.
+ */
 static void
-frr_read_done(struct frr *f, const char *out)
+frr_read_unconfigured(struct frr *f, uint64_t now)
 {
-	struct frr_running	 r;
-	const struct frr_net	*net;
-	char			 w[256], h[256], d[32];
-	bool			 mismatch = false;
-	uint64_t		 now = now_us();
+	char	d[32];
 
-	if (frr_running_parse(out != NULL ? out : "", f->set.vrf, &r) == -1) {
-		frr_fail(f, "out of memory reading FRR's running configuration");
+	if (f->replay_since_us == 0)
+		f->replay_since_us = now;
+	if (now - f->replay_since_us < f->t.replay_max_us) {
+		log_debug("FRR's running configuration has no router bgp%s%s yet; "
+		    "waiting for FRR to load its configuration",
+		    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "");
+		f->need_read = true;
+		frr_schedule_retry(f, f->t.replay_poll_us);
+		if (f->tr_read)
+			frr_vhold(f, f->t.replay_poll_us);
 		return;
 	}
-	if (!r.found) {
-		/* bgpd down, or (re)started and not yet replaying its own configuration. */
-		if (f->replay_since_us == 0)
-			f->replay_since_us = now;
-		if (now - f->replay_since_us < f->t.replay_max_us) {
-			log_debug("FRR's running configuration has no router bgp%s%s yet; "
-			    "waiting for FRR to load its configuration",
-			    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "");
-			f->need_read = true;
-			frr_schedule_retry(f, f->t.replay_poll_us);
-			if (f->tr_read)
-				frr_vhold(f, f->t.replay_poll_us);
-			goto out;
-		}
-		frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
-		    "(bgpd not running, or not configured)", f->set.vrf ? " vrf " : "",
-		    f->set.vrf ? f->set.vrf : "",
-		    cfg_duration_fmt(f->t.replay_max_us, d, sizeof(d)));
-		f->known = false;
-		goto out;
-	}
-	f->replay_since_us = 0;
-	if (f->set.asn != 0 && r.asn != f->set.asn) {
-		frr_fail(f, "FRR runs router bgp %u%s%s, but frr.asn is %u", r.asn,
-		    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "",
-		    f->set.asn);
-		goto out;
-	}
-	if (f->asn != r.asn)
-		log_info("FRR: router bgp %u%s%s", r.asn, f->set.vrf ? " vrf " : "",
-		    f->set.vrf ? f->set.vrf : "");
-	f->asn = r.asn;
+	frr_fail(f, "FRR's running configuration has no router bgp%s%s after %s "
+	    "(bgpd not running, or not configured)", f->set.vrf ? " vrf " : "",
+	    f->set.vrf ? f->set.vrf : "",
+	    cfg_duration_fmt(f->t.replay_max_us, d, sizeof(d)));
+	f->known = false;
+}
+
+/* Takes what r holds for the managed entries; true if a read-back shows a mismatch. */
+static bool
+frr_entries_read(struct frr *f, const struct frr_running *r)
+{
+	const struct frr_net	*net;
+	char			 w[256], h[256];
+	bool			 mismatch = false;
+
 	for (size_t i = 0; i < f->n; i++) {
 		struct frr_entry *e = &f->e[i];
-		net = frr_running_find(&r, &e->pfx);
+		net = frr_running_find(r, &e->pfx);
 		e->have = net != NULL;
 		snprintf(e->have_rm, sizeof(e->have_rm), "%s", net ? net->route_map : "");
 		/*
@@ -180,11 +172,16 @@ frr_read_done(struct frr *f, const char *out)
 		}
 		e->sent = false;
 	}
-	frr_tracks_read(f, &r);
-	/*
-	 * Released statements now absent (or plain, for method address) are
-	 * no longer ours: a hand-made one stays.
-	 */
+	return mismatch;
+}
+
+/*
+ * Released statements now absent (or plain, for method address) are no
+ * longer ours: a hand-made one stays.
+ */
+static void
+frr_drop_released(struct frr *f)
+{
 	for (size_t i = 0; i < f->n; ) {
 		if (f->e[i].released && (!f->e[i].have ||
 		    (f->e[i].want && f->e[i].have_rm[0] == '\0')))
@@ -192,6 +189,36 @@ frr_read_done(struct frr *f, const char *out)
 		else
 			i++;
 	}
+}
+
+static void
+frr_read_done(struct frr *f, const char *out)
+{
+	struct frr_running	 r;
+	bool			 mismatch;
+
+	if (frr_running_parse(out != NULL ? out : "", f->set.vrf, &r) == -1) {
+		frr_fail(f, "out of memory reading FRR's running configuration");
+		return;
+	}
+	if (!r.found) {
+		frr_read_unconfigured(f, now_us());
+		goto out;
+	}
+	f->replay_since_us = 0;
+	if (f->set.asn != 0 && r.asn != f->set.asn) {
+		frr_fail(f, "FRR runs router bgp %u%s%s, but frr.asn is %u", r.asn,
+		    f->set.vrf ? " vrf " : "", f->set.vrf ? f->set.vrf : "",
+		    f->set.asn);
+		goto out;
+	}
+	if (f->asn != r.asn)
+		log_info("FRR: router bgp %u%s%s", r.asn, f->set.vrf ? " vrf " : "",
+		    f->set.vrf ? f->set.vrf : "");
+	f->asn = r.asn;
+	mismatch = frr_entries_read(f, &r);
+	frr_tracks_read(f, &r);
+	frr_drop_released(f);
 	f->known = true;
 	f->need_read = false;
 	f->tr_read = false;

@@ -256,99 +256,105 @@ frr_start_verify(struct frr *f)
 	frr_argv_free(argv);
 }
 
-/* Decides, per tracked prefix, whether its statement must be re-entered. */
-void
-frr_verify_done(struct frr *f, const char *out, int status)
+/*
+ * Parses a verification's output against the tracked set as it is now (a
+ * reload may have changed it meanwhile). 0, or -1 (failed: retried).
+ */
+static int
+frr_verify_read(struct frr *f, const char *out, int status, struct frr_seen *seen)
 {
-	struct frr_seen	 seen;
-	struct frr_track *t;
 	struct pfx	*all;
-	char		 buf[PFX_STRLEN], d[32];
-	bool		 settled, lost_any = false, repair = false;
-	uint64_t	 now = now_us();
 
-	/* The tracked set as it is now: a reload may have changed it meanwhile. */
 	if ((all = calloc(f->ntr + 1, sizeof(*all))) == NULL) {
 		frr_vfail(f, "out of memory reading bgpd's announcements");
-		return;
+		return -1;
 	}
 	for (size_t i = 0; i < f->ntr; i++)
 		all[i] = f->tr[i].pfx;
 	if (frr_verify_parse(out != NULL ? out : "", status == 0, f->asked, f->nasked,
-	    all, f->ntr, &seen) == -1) {
+	    all, f->ntr, seen) == -1) {
 		free(all);
 		frr_vfail(f, "out of memory reading bgpd's announcements");
-		return;
+		return -1;
 	}
 	free(all);
-	if (!seen.bgp_ok) {
-		frr_seen_clear(&seen);
+	if (!seen->bgp_ok) {
+		frr_seen_clear(seen);
 		f->verify_due = true;	/* again after the backoff */
 		frr_vfail(f, "vtysh %s (exit %d): bgpd did not answer for every prefix",
 		    frr_op_name(FRR_OP_VERIFY), status);
-		return;
+		return -1;
 	}
-	if (f->vfailing)
-		log_msg(LOG_LVL_INFO, NULL, "frr", "bgpd answers the verification again");
-	f->vfailing = false;
-	f->vbackoff_us = f->t.backoff_min_us;
-	/* Before bgpd is back on zebra, re-entering cannot register anything. */
-	settled = seen.zebra_ok && seen.bgp_client;
-	for (size_t i = 0; i < f->ntr; i++) {
-		bool stale = false, lost, asked = false;
-		t = &f->tr[i];
-		for (size_t j = 0; j < f->nasked; j++)
-			if (pfx_equal(&f->asked[j], &t->pfx)) {
-				asked = true;
-				stale = seen.announced[j] && !t->addr;
-			}
-		t->gone = !t->addr && ((asked && !stale) || !t->stmt);
-		lost = settled && !seen.registered[i];
-		pfx_fmt(&t->pfx, buf, sizeof(buf));
-		if (!t->stmt) {
-			if (!t->warned && !t->leaving)
-				log_warn("FRR has no 'network %s' in router bgp%s%s: the address "
-				    "method cannot announce it (see frr-templates/"
-				    "bgpd-address-method.conf)", buf, f->set.vrf ? " vrf " : "",
-				    f->set.vrf ? f->set.vrf : "");
-			t->warned = true;
-			continue;
+	return 0;
+}
+
+/*
+ * Judges tracked prefix i from seen: marks it for repair if bgpd announces
+ * it stale or zebra lost it (settled: bgpd is on zebra, so tracking can be
+ * judged). Returns whether it is to be repaired; *lost: zebra lost it.
+ */
+static bool
+frr_track_judge(struct frr *f, size_t i, const struct frr_seen *seen, bool settled,
+    uint64_t now, bool *lost)
+{
+	struct frr_track	*t = &f->tr[i];
+	char			 buf[PFX_STRLEN];
+	bool			 stale = false, asked = false;
+
+	for (size_t j = 0; j < f->nasked; j++)
+		if (pfx_equal(&f->asked[j], &t->pfx)) {
+			asked = true;
+			stale = seen->announced[j] && !t->addr;
 		}
-		lost_any = lost_any || lost;
-		if (!stale && !lost) {
-			t->repaired = false;
-			t->rbackoff_us = t->rnext_us = 0;
-			continue;
-		}
-		if (t->options) {
-			if (!t->warned)
-				log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd %s %s, but its network "
-				    "statement has options this daemon does not re-enter; "
-				    "restart bgpd", stale ? "still announces" : "no longer "
-				    "tracks the address of", buf);
-			t->warned = true;
-			continue;
-		}
-		if (stale)
-			log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd still announces %s although "
-			    "its address is gone (import-check not re-evaluated, e.g. after "
-			    "a zebra restart)", buf);
-		else
-			log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra does not track %s for "
-			    "bgpd (zebra restarted): bgpd would not see its address go", buf);
-		if (t->repaired) {
-			/* Repaired and still stale: again, but never in a tight loop. */
-			t->rbackoff_us = t->rbackoff_us == 0 ? f->t.backoff_min_us :
-			    t->rbackoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
-			    t->rbackoff_us * 2;
-			t->rnext_us = now + t->rbackoff_us;
-		}
-		t->repair = true;
-		repair = true;
+	t->gone = !t->addr && ((asked && !stale) || !t->stmt);
+	*lost = false;
+	pfx_fmt(&t->pfx, buf, sizeof(buf));
+	if (!t->stmt) {
+		if (!t->warned && !t->leaving)
+			log_warn("FRR has no 'network %s' in router bgp%s%s: the address "
+			    "method cannot announce it (see frr-templates/"
+			    "bgpd-address-method.conf)", buf, f->set.vrf ? " vrf " : "",
+			    f->set.vrf ? f->set.vrf : "");
+		t->warned = true;
+		return false;
 	}
-	frr_seen_clear(&seen);
-	f->zebra_settled = settled && !lost_any;
-	/* Removed by a reload and seen withdrawn: no longer ours to verify. */
+	*lost = settled && !seen->registered[i];
+	if (!stale && !*lost) {
+		t->repaired = false;
+		t->rbackoff_us = t->rnext_us = 0;
+		return false;
+	}
+	if (t->options) {
+		if (!t->warned)
+			log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd %s %s, but its network "
+			    "statement has options this daemon does not re-enter; "
+			    "restart bgpd", stale ? "still announces" : "no longer "
+			    "tracks the address of", buf);
+		t->warned = true;
+		return false;
+	}
+	if (stale)
+		log_msg(LOG_LVL_ERROR, NULL, "frr", "bgpd still announces %s although "
+		    "its address is gone (import-check not re-evaluated, e.g. after "
+		    "a zebra restart)", buf);
+	else
+		log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra does not track %s for "
+		    "bgpd (zebra restarted): bgpd would not see its address go", buf);
+	if (t->repaired) {
+		/* Repaired and still stale: again, but never in a tight loop. */
+		t->rbackoff_us = t->rbackoff_us == 0 ? f->t.backoff_min_us :
+		    t->rbackoff_us * 2 > f->t.backoff_max_us ? f->t.backoff_max_us :
+		    t->rbackoff_us * 2;
+		t->rnext_us = now + t->rbackoff_us;
+	}
+	t->repair = true;
+	return true;
+}
+
+/* Removed by a reload and seen withdrawn: no longer ours to verify. */
+static void
+frr_drop_gone(struct frr *f)
+{
 	for (size_t i = 0; i < f->ntr; ) {
 		if (f->tr[i].leaving && f->tr[i].gone && !f->tr[i].inflight &&
 		    !f->tr[i].reenter) {
@@ -358,19 +364,53 @@ frr_verify_done(struct frr *f, const char *out, int status)
 			i++;
 	}
 	f->vcursor = f->ntr > 0 ? f->vcursor % f->ntr : 0;
-	if (f->zebra_since_us != 0) {
-		if (settled && !lost_any) {
-			log_msg(LOG_LVL_INFO, NULL, "frr", "zebra restart: bgpd is back on zebra "
-			    "and the address-method prefixes are tracked again");
-			f->zebra_since_us = 0;
-		} else if (now - f->zebra_since_us >= f->t.zebra_wait_max_us) {
-			log_msg(LOG_LVL_ERROR, NULL, "frr", "zebra restart: bgpd not back on "
-			    "zebra after %s; verifying at the periodic check only",
-			    cfg_duration_fmt(f->t.zebra_wait_max_us, d, sizeof(d)));
-			f->zebra_since_us = 0;
-		} else
-			frr_verify_after(f, f->t.zebra_poll_us);
+}
+
+/* After a zebra restart: polls until bgpd is back on zebra with everything tracked. */
+static void
+frr_zebra_wait(struct frr *f, bool tracked, uint64_t now)
+{
+	char	d[32];
+
+	if (f->zebra_since_us == 0)
+		return;
+	if (tracked) {
+		log_msg(LOG_LVL_INFO, NULL, "frr", "zebra restart: bgpd is back on zebra "
+		    "and the address-method prefixes are tracked again");
+		f->zebra_since_us = 0;
+	} else if (now - f->zebra_since_us >= f->t.zebra_wait_max_us) {
+		log_msg(LOG_LVL_ERROR, NULL, "frr", "zebra restart: bgpd not back on "
+		    "zebra after %s; verifying at the periodic check only",
+		    cfg_duration_fmt(f->t.zebra_wait_max_us, d, sizeof(d)));
+		f->zebra_since_us = 0;
+	} else
+		frr_verify_after(f, f->t.zebra_poll_us);
+}
+
+/* Decides, per tracked prefix, whether its statement must be re-entered. */
+void
+frr_verify_done(struct frr *f, const char *out, int status)
+{
+	struct frr_seen	 seen;
+	bool		 settled, lost, lost_any = false, repair = false;
+	uint64_t	 now = now_us();
+
+	if (frr_verify_read(f, out, status, &seen) == -1)
+		return;
+	if (f->vfailing)
+		log_msg(LOG_LVL_INFO, NULL, "frr", "bgpd answers the verification again");
+	f->vfailing = false;
+	f->vbackoff_us = f->t.backoff_min_us;
+	/* Before bgpd is back on zebra, re-entering cannot register anything. */
+	settled = seen.zebra_ok && seen.bgp_client;
+	for (size_t i = 0; i < f->ntr; i++) {
+		repair = frr_track_judge(f, i, &seen, settled, now, &lost) || repair;
+		lost_any = lost_any || lost;
 	}
+	frr_seen_clear(&seen);
+	f->zebra_settled = settled && !lost_any;
+	frr_drop_gone(f);
+	frr_zebra_wait(f, settled && !lost_any, now);
 	if (repair)
 		/* The statement is re-entered as a fresh read shows it. */
 		f->tr_read = true;
