@@ -436,15 +436,6 @@ frr_retry_cb(sd_event_source *src, uint64_t usec, void *arg)
 }
 
 static int
-frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg)
-{
-	(void)src;
-	(void)usec;
-	frr_kick(arg);
-	return 0;
-}
-
-static int
 frr_periodic_cb(sd_event_source *src, uint64_t usec, void *arg)
 {
 	struct frr	*f = arg;
@@ -470,20 +461,7 @@ frr_watch_cb(sd_event_source *src, const struct inotify_event *ev, void *arg)
 	if (ev->len == 0 || !(ev->mask & (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)))
 		return 0;
 	if (strcmp(ev->name, "zebra.pid") == 0 || strcmp(ev->name, "zserv.api") == 0) {
-		/*
-		 * bgpd comes back to zebra by itself (within about 10 s) but does
-		 * not register its network statements again: poll until it is back,
-		 * then re-enter what zebra does not track.
-		 */
-		if (f->zebra_since_us == 0)
-			log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra (re)started (%s changed): "
-			    "verifying what bgpd announces until it is back on zebra",
-			    ev->name);
-		f->zebra_since_us = now_us();
-		/* A restart is no failure of the verification's: at once. */
-		sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
-		f->vbackoff_us = f->t.backoff_min_us;
-		frr_verify_after(f, 0);
+		frr_zebra_restarted(f, ev->name);
 		return 0;
 	}
 	if (strcmp(ev->name, "bgpd.pid") == 0 || strcmp(ev->name, "bgpd.vty") == 0) {
@@ -624,13 +602,7 @@ frr_manage(struct frr *f, const struct pfx *p)
 {
 	struct frr_entry	*e, *tmp;
 
-	/* Moved from the address method: no longer verified as one. */
-	for (size_t i = 0; i < f->ntr; i++)
-		if (f->tr[i].leaving && pfx_equal(&f->tr[i].pfx, p)) {
-			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
-			f->ntr--;
-			break;
-		}
+	frr_untrack_leaving(f, p);
 	if ((e = frr_find(f, p)) != NULL) {
 		/* Managed again before its release completed: it stays, wanted absent. */
 		e->released = false;

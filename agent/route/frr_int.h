@@ -163,6 +163,9 @@ void		 frr_vfail(struct frr *f, const char *fmt, ...)
 bool		 frr_vretry_pending(const struct frr *f);
 void		 frr_verify_after(struct frr *f, uint64_t delay_us);
 int		 frr_verify_cb(sd_event_source *src, uint64_t usec, void *arg);
+int		 frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg);
+void		 frr_zebra_restarted(struct frr *f, const char *name);
+void		 frr_untrack_leaving(struct frr *f, const struct pfx *p);
 void		 frr_tracks_read(struct frr *f, const struct frr_running *r);
 void		 frr_verify_done(struct frr *f, const char *out, int status);
 void		 frr_start_repair(struct frr *f);

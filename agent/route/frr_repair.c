@@ -448,6 +448,47 @@ frr_verify_after(struct frr *f, uint64_t delay_us)
 }
 
 int
+frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg)
+{
+	(void)src;
+	(void)usec;
+	frr_kick(arg);
+	return 0;
+}
+
+/* zebra.pid or zserv.api changed in FRR's run directory. */
+void
+frr_zebra_restarted(struct frr *f, const char *name)
+{
+	/*
+	 * bgpd comes back to zebra by itself (within about 10 s) but does
+	 * not register its network statements again: poll until it is back,
+	 * then re-enter what zebra does not track.
+	 */
+	if (f->zebra_since_us == 0)
+		log_msg(LOG_LVL_WARNING, NULL, "frr", "zebra (re)started (%s changed): "
+		    "verifying what bgpd announces until it is back on zebra",
+		    name);
+	f->zebra_since_us = now_us();
+	/* A restart is no failure of the verification's: at once. */
+	sd_event_source_set_enabled(f->vretry, SD_EVENT_OFF);
+	f->vbackoff_us = f->t.backoff_min_us;
+	frr_verify_after(f, 0);
+}
+
+/* p is managed now (moved from the address method): no longer verified as one. */
+void
+frr_untrack_leaving(struct frr *f, const struct pfx *p)
+{
+	for (size_t i = 0; i < f->ntr; i++)
+		if (f->tr[i].leaving && pfx_equal(&f->tr[i].pfx, p)) {
+			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
+			f->ntr--;
+			break;
+		}
+}
+
+int
 frr_track(struct frr *f, const struct pfx *p)
 {
 	struct frr_track	*tmp, *t;
