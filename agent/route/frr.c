@@ -39,12 +39,34 @@ frr_drop(struct frr *f, size_t i)
 	f->n--;
 }
 
+/*
+ * The statement e should have (*rm: "" or its route-map): the owner's
+ * answer, or the end of its release, which no owner lists any more.
+ */
 static bool
-entry_differs(const struct frr_entry *e)
+entry_wanted(const struct frr *f, const struct frr_entry *e, const char **rm)
 {
-	if (e->want != e->have)
+	bool	present = false;
+
+	*rm = NULL;
+	if (e->released)
+		present = e->release_plain;
+	else if (f->desired != NULL)
+		present = f->desired(f->desired_arg, &e->pfx, rm);
+	if (!present || *rm == NULL)
+		*rm = "";
+	return present;
+}
+
+static bool
+entry_differs(const struct frr *f, const struct frr_entry *e)
+{
+	const char	*rm;
+	bool		 want = entry_wanted(f, e, &rm);
+
+	if (want != e->have)
 		return true;
-	return e->want && strcmp(e->want_rm, e->have_rm) != 0;
+	return want && strcmp(rm, e->have_rm) != 0;
 }
 
 static const char *
@@ -184,7 +206,7 @@ frr_drop_released(struct frr *f)
 {
 	for (size_t i = 0; i < f->n; ) {
 		if (f->e[i].released && (!f->e[i].have ||
-		    (f->e[i].want && f->e[i].have_rm[0] == '\0')))
+		    (f->e[i].release_plain && f->e[i].have_rm[0] == '\0')))
 			frr_drop(f, i);
 		else
 			i++;
@@ -339,17 +361,19 @@ frr_start_apply(struct frr *f)
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		struct frr_entry *e = &f->e[i];
-		if (!entry_differs(e))
+		const char *rm;
+		bool want = entry_wanted(f, e, &rm);
+		if (!entry_differs(f, e))
 			continue;
-		ch[n].pfx = e->pfx;
-		ch[n].present = e->want;
-		ch[n].route_map = e->want_rm;
 		e->sent = true;
-		e->sent_want = e->want;
-		snprintf(e->sent_rm, sizeof(e->sent_rm), "%s", e->want_rm);
-		log_msg(LOG_LVL_INFO, NULL, "frr", "%s %s%s%s", e->want ? "network" :
+		e->sent_want = want;
+		snprintf(e->sent_rm, sizeof(e->sent_rm), "%s", rm);
+		ch[n].pfx = e->pfx;
+		ch[n].present = want;
+		ch[n].route_map = e->sent_rm;
+		log_msg(LOG_LVL_INFO, NULL, "frr", "%s %s%s%s", want ? "network" :
 		    "no network", pfx_fmt(&e->pfx, buf, sizeof(buf)),
-		    e->want && e->want_rm[0] ? " route-map " : "", e->want ? e->want_rm : "");
+		    want && rm[0] ? " route-map " : "", want ? rm : "");
 		n++;
 	}
 	argv = frr_build_argv(f->set.vtysh, f->set.pathspace, asn,
@@ -407,7 +431,7 @@ frr_kick(struct frr *f)
 		return;
 	}
 	for (size_t i = 0; i < f->n && !diff; i++)
-		diff = entry_differs(&f->e[i]);
+		diff = entry_differs(f, &f->e[i]);
 	if (diff) {
 		if (f->asn == 0 && f->set.asn == 0) {
 			frr_fail(f, "the AS number is unknown (frr.asn is null and FRR has "
@@ -604,10 +628,12 @@ frr_manage(struct frr *f, const struct pfx *p)
 
 	frr_untrack_leaving(f, p);
 	if ((e = frr_find(f, p)) != NULL) {
-		/* Managed again before its release completed: it stays, wanted absent. */
+		/*
+		 * Managed again before its release completed: it stays, as the
+		 * owner wants it (a new owner has not asked for it yet).
+		 */
 		e->released = false;
-		e->want = false;
-		e->want_rm[0] = '\0';
+		e->release_plain = false;
 		return 0;
 	}
 	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
@@ -641,8 +667,7 @@ frr_release(struct frr *f, const struct pfx *p, bool remove)
 			    "taking its route-map off, the plain line stays",
 			    pfx_fmt(p, buf, sizeof(buf)));
 			e->released = true;
-			e->want = true;
-			e->want_rm[0] = '\0';
+			e->release_plain = true;
 			sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 			return;
 		}
@@ -650,8 +675,7 @@ frr_release(struct frr *f, const struct pfx *p, bool remove)
 		return;
 	}
 	e->released = true;
-	e->want = false;
-	e->want_rm[0] = '\0';
+	e->release_plain = false;
 	/* A read decides: absent drops it, present sends `no network` first. */
 	frr_check(f);
 }
@@ -673,17 +697,15 @@ frr_reconfigure(struct frr *f, const struct cfg *cfg)
 }
 
 void
-frr_want(struct frr *f, const struct pfx *p, bool present, const char *route_map)
+frr_set_desired(struct frr *f, frr_desired_fn fn, void *arg)
 {
-	struct frr_entry	*e;
-	const char		*rm = present && route_map != NULL ? route_map : "";
+	f->desired = fn;
+	f->desired_arg = arg;
+}
 
-	if ((e = frr_find(f, p)) == NULL || e->released)
-		return;
-	if (e->want == present && strcmp(e->want_rm, rm) == 0)
-		return;
-	e->want = present;
-	snprintf(e->want_rm, sizeof(e->want_rm), "%s", rm);
+void
+frr_changed(struct frr *f)
+{
 	sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 }
 
@@ -746,7 +768,7 @@ frr_synced(const struct frr *f)
 	if (!f->known || f->need_read || f->call.op != FRR_OP_NONE)
 		return false;
 	for (size_t i = 0; i < f->n; i++)
-		if (entry_differs(&f->e[i]))
+		if (entry_differs(f, &f->e[i]))
 			return false;
 	return true;
 }

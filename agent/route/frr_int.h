@@ -23,24 +23,26 @@
 #define FRR_VERIFY_MAX	100
 
 /*
- * A managed prefix: what ann_ wants, and what the last read of the running
- * configuration showed.
+ * A managed prefix: what the last read of the running configuration showed
+ * and what is in flight. What it should be is not kept here: the owner of
+ * the desired state (ann_, see frr_set_desired()) is asked at every flush
+ * and check (entry_wanted()), so there is one desired state, not two.
  */
 struct frr_entry {
 	struct pfx	pfx;
-	bool		want;
-	char		want_rm[FRR_RM_MAX];
 	bool		have;
 	char		have_rm[FRR_RM_MAX];
 	bool		sent;		/* part of the call whose read-back is pending */
-	/* What that call asked for: want may have moved on since. */
+	/* What that call asked for: the desired state may have moved on since. */
 	bool		sent_want;
 	char		sent_rm[FRR_RM_MAX];
 	/*
-	 * Left by the configuration: wanted absent (or, for method address,
-	 * plain), dropped once a read shows it so.
+	 * Left by the configuration, so no owner wants it any more: wanted
+	 * absent (or, for method address, plain: release_plain), dropped once
+	 * a read shows it so. The end of a release is the driver's own.
 	 */
 	bool		released;
+	bool		release_plain;
 };
 
 /*
@@ -105,6 +107,8 @@ struct frr {
 	} set;
 	frr_update_cb		 cb;
 	void			*cb_arg;
+	frr_desired_fn		 desired;	/* NULL: every statement wanted absent */
+	void			*desired_arg;
 	struct frr_entry	*e;
 	size_t			 n;
 	uint32_t		 asn;		/* configured, or learned from FRR */
