@@ -967,6 +967,34 @@ get(const struct rig *r, const char *ext)
 	return slurp(path);
 }
 
+/* Managed statements and one of the operator's in FRR; the driver has no owner. */
+static void
+owner_less(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 ANYCAST-GSHUT\nipv4 198.51.100.0/24 \n"
+	    "ipv6 2001:db8::53/128 \n");
+	/* The owner it had wanted v4 kept as it is; it is gone now. */
+	want(r, &r->cfg->services[0].prefixes[0], true, "ANYCAST-GSHUT");
+	frr_set_desired(r->frr, NULL, NULL);
+}
+
+/* withdraw-all's driver: without an owner of the desired state, everything managed goes. */
+Test(frr, without_an_owner_every_managed_statement_is_wanted_absent)
+{
+	struct rig	 r = { .before_start = owner_less };
+	char		*state;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	state = get(&r, "");
+	cr_expect_str_eq(state, "ipv4 198.51.100.0/24 \n", "%s", state);
+	cr_expect_not(frr_holds(r.frr, &r.cfg->services[0].prefixes[0]));
+	cr_expect_not(frr_holds(r.frr, &r.cfg->services[0].prefixes[1]));
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	rig_teardown(&r);
+}
+
 /* Both statements in FRR; v4 announced by bgpd, its address gone, nothing tracked. */
 static void
 stale_after_zebra_restart(struct rig *r)
