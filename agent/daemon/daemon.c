@@ -161,15 +161,6 @@ daemon_svc_index(const struct daemon *d, const struct svc *s)
 	return -1;
 }
 
-/* A draining service still announced says so (GRACEFUL_SHUTDOWN); a degraded one prepends. */
-static enum ann_mode
-daemon_svc_mode(const struct svc *s)
-{
-	if (s->state == SVC_DRAINED)
-		return ANN_GSHUT;
-	return svc_is_degraded(s) ? ANN_DEGRADED : ANN_PLAIN;
-}
-
 static void
 daemon_svc_changed(struct svc *s, void *arg)
 {
@@ -179,8 +170,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 	/* Stopping: everything is being withdrawn; nothing may come back. */
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
-	    svc_withdrawn_unplanned(s));
+	ann_follow_svc(d->ann, (size_t)i, s);
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
@@ -278,23 +268,8 @@ daemon_save_state(struct daemon *d, bool kept)
 	if (!d->begun)
 		return;
 
-	/*
-	 * A prefix is listed from the moment it is wanted (before the address
-	 * is added or vtysh asked: ann_ waits for this write) until it is gone
-	 * from the interface and FRR is read without it; an orphan (an earlier
-	 * configuration's) until its removal is done. So withdraw-all after a
-	 * crash at any point removes it.
-	 */
-	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
-		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		if (ann_prefix_listed(d->ann, ap))
-			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
-	}
-	for (size_t i = 0; i < d->ann->norphans && rc == 0; i++) {
-		const struct ann_orphan *o = &d->ann->orphans[i];
-		rc = state_add_announced(&st, &o->pfx, o->ifname, o->addr && o->stmt ?
-		    METHOD_BOTH : o->addr ? METHOD_ADDRESS : METHOD_NETWORK);
-	}
+	/* What withdraw-all after a crash at any point must remove. */
+	rc = ann_snapshot(d->ann, &st);
 	if (d->frr != NULL) {
 		st.frr.set = true;
 		snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "%s", d->cfg->frr.vtysh);
@@ -512,7 +487,7 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 drop:
 	frr_free(d->frr);
 	d->frr = NULL;
-	a->frr = NULL;
+	ann_drop_frr(a);
 	return -1;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -635,20 +610,14 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
 		goto unwind;
 
-	for (size_t i = 0; i < ncfg->nservices; i++) {
-		nann->svc_wanted[i] = svc_wants_announce(nsvcs[i]) || nsvcs[i]->adopt;
-		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
-	}
+	for (size_t i = 0; i < ncfg->nservices; i++)
+		ann_seed_svc(nann, i, nsvcs[i]);
 
 	/*
 	 * Withdraw what the old configuration announced and the new one does
 	 * not manage: retried until done, listed in the state file meanwhile.
 	 */
-	nann->errors = d->ann->errors;
-	nann->record_cb = daemon_dirty;
-	nann->record_arg = d;
-	ann_release_frr(d->ann, nann);
-	ann_take_over(nann, d->ann);
+	ann_succeed(nann, d->ann);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
 		if (kept[j])
 			continue;
@@ -1045,8 +1014,7 @@ daemon_setup(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	d->ann->record_cb = daemon_dirty;
-	d->ann->record_arg = d;
+	ann_on_record(d->ann, daemon_dirty, d);
 	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -1132,8 +1100,7 @@ daemon_adopt(struct daemon *d)
 		    !ann_service_present(d->ann, i))
 			continue;
 		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
-		d->ann->svc_wanted[i] = true;
-		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
+		ann_seed_svc(d->ann, i, d->svcs[i]);
 		ann_adopted(d->ann, i);
 		log_info("%s: prefixes found announced%s; adopting them until the "
 		    "first probe results", d->cfg->services[i].name,
@@ -1241,8 +1208,7 @@ out:
 	if (started) {
 		if (d.cfg->on_exit == ON_EXIT_WITHDRAW) {
 			/* The loop is over: addresses of method both go without waiting for FRR. */
-			d.ann->final = true;
-			ann_withdraw_all(d.ann);
+			ann_withdraw_final(d.ann);
 		} else
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */
