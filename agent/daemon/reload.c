@@ -60,28 +60,25 @@ reload_error(struct json_object *errors, const char *msg)
 		json_object_array_add(errors, json_object_new_string(msg));
 }
 
-/*
- * Loads the configuration again. If it is invalid, nothing changes and every
- * error is logged and added to errors. Otherwise: a service whose settings
- * are unchanged keeps its probes, state and announcement (no flap); a
- * changed service starts again, adopting its announcement if it had one (its
- * first probe results decide, as after a restart with on_exit "keep"); a new
- * service starts in init; a removed service's prefixes are withdrawn.
- */
-int
-daemon_reload(struct daemon *d, struct json_object *errors)
-{
-	struct cfg_errors	  errs = { 0 };
-	struct cfg		 *ncfg;
-	struct ann		 *nann;
-	struct svc		**nsvcs = NULL;
-	struct gen		**ngen = NULL, *g = NULL;
-	bool			 *kept = NULL;
-	char			  err[512];
-	size_t			  nkept = 0, nnew = 0;
-	int			  r;
+/* One reload in progress: the new configuration and what is built for it. */
+struct reload {
+	struct cfg	 *ncfg;
+	struct ann	 *nann;
+	struct svc	**nsvcs;	/* by index into ncfg->services */
+	struct gen	**ngen;		/* where each of them has its cfg */
+	struct gen	 *g;		/* ncfg's generation */
+	bool		 *kept;		/* by index into the running cfg->services */
+	size_t		  nkept, nnew;
+	char		  err[512];
+};
 
-	log_info("reloading the configuration");
+/* The configuration loaded again, or NULL with every error logged and in errors. */
+static struct cfg *
+reload_load(struct daemon *d, struct json_object *errors)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct cfg		*ncfg;
+
 	if ((ncfg = cfg_load(d->cfg->main_file, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			reload_error(errors, errs.msgs[i]);
@@ -89,26 +86,47 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		    "previous one", errs.n, errs.n == 1 ? "" : "s");
 		cfg_errors_clear(&errs);
 		d->counters.reloads_failed++;
-		return -1;
 	}
-	if ((nann = ann_new(ncfg, d->nl, err, sizeof(err))) == NULL) {
-		reload_error(errors, err);
-		goto invalid;
+	return ncfg;
+}
+
+/*
+ * The new announcement table and the arrays for rl->ncfg, and its
+ * generation; nothing running is changed. 0, or -1 with rl->err set.
+ */
+static int
+reload_prepare(struct daemon *d, struct reload *rl)
+{
+	struct cfg	*ncfg = rl->ncfg;
+
+	if ((rl->nann = ann_new(ncfg, d->nl, rl->err, sizeof(rl->err))) == NULL ||
+	    daemon_frr_check(d, ncfg, rl->err, sizeof(rl->err)) == -1)
+		goto fail;
+	rl->nsvcs = calloc(ncfg->nservices + 1, sizeof(*rl->nsvcs));
+	rl->ngen = calloc(ncfg->nservices + 1, sizeof(*rl->ngen));
+	rl->kept = calloc(d->cfg->nservices + 1, sizeof(*rl->kept));
+	if (rl->nsvcs == NULL || rl->ngen == NULL || rl->kept == NULL ||
+	    (rl->g = daemon_gen_new(d, ncfg)) == NULL) {
+		snprintf(rl->err, sizeof(rl->err), "out of memory");
+		goto fail;
 	}
-	if (daemon_frr_check(d, ncfg, err, sizeof(err)) == -1) {
-		reload_error(errors, err);
-		ann_free(nann);
-		goto invalid;
-	}
-	nsvcs = calloc(ncfg->nservices + 1, sizeof(*nsvcs));
-	ngen = calloc(ncfg->nservices + 1, sizeof(*ngen));
-	kept = calloc(d->cfg->nservices + 1, sizeof(*kept));
-	if (nsvcs == NULL || ngen == NULL || kept == NULL || (g = daemon_gen_new(d, ncfg)) == NULL) {
-		reload_error(errors, "out of memory");
-		ann_free(nann);
-		goto invalid;
-	}
-	notify_reloading();
+	return 0;
+fail:
+	ann_free(rl->nann);
+	rl->nann = NULL;
+	return -1;
+}
+
+/*
+ * The services of rl->ncfg: a running one with the same settings is kept,
+ * any other is created (not started yet), taking over from the running one
+ * of its name. 0, or -1 with rl->err set.
+ */
+static int
+reload_services(struct daemon *d, struct reload *rl)
+{
+	struct cfg	*ncfg = rl->ncfg;
+	int		 r;
 
 	for (size_t i = 0; i < ncfg->nservices; i++) {
 		const struct cfg_service *nc = &ncfg->services[i];
@@ -120,19 +138,19 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 				break;
 			}
 		if (old != NULL && cfg_service_equal(old->cfg, nc)) {
-			nsvcs[i] = old;
-			ngen[i] = d->svc_gen[j];
-			kept[j] = true;
-			nkept++;
+			rl->nsvcs[i] = old;
+			rl->ngen[i] = d->svc_gen[j];
+			rl->kept[j] = true;
+			rl->nkept++;
 			continue;
 		}
-		if ((nsvcs[i] = svc_new(d->ev, nc, daemon_svc_changed, d)) == NULL) {
-			snprintf(err, sizeof(err), "out of memory");
-			goto unwind;
+		if ((rl->nsvcs[i] = svc_new(d->ev, nc, daemon_svc_changed, d)) == NULL) {
+			snprintf(rl->err, sizeof(rl->err), "out of memory");
+			return -1;
 		}
-		ngen[i] = g;
-		g->refs++;
-		nnew++;
+		rl->ngen[i] = rl->g;
+		rl->g->refs++;
+		rl->nnew++;
 		if (old == NULL) {
 			log_info("%s: new service, starting in init", nc->name);
 			continue;
@@ -143,23 +161,29 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		 * degraded route-map until the probes decide, the hold-down
 		 * history (an edit must not bypass flap damping).
 		 */
-		if ((r = svc_inherit(nsvcs[i], old)) < 0)
+		if ((r = svc_inherit(rl->nsvcs[i], old)) < 0)
 			log_err("%s: grace timer: %s; drained at once", nc->name, strerror(-r));
 	}
-	/* The last step that can fail: FRR is changed only for a reload that goes through. */
-	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
-		goto unwind;
+	return 0;
+}
+
+/* Nothing can fail any more: the new configuration, table and services take over. */
+static void
+reload_commit(struct daemon *d, struct reload *rl)
+{
+	struct cfg	*ncfg = rl->ncfg;
+	int		 r;
 
 	for (size_t i = 0; i < ncfg->nservices; i++)
-		ann_seed_svc(nann, i, nsvcs[i]);
+		ann_seed_svc(rl->nann, i, rl->nsvcs[i]);
 
 	/*
 	 * Withdraw what the old configuration announced and the new one does
 	 * not manage: retried until done, listed in the state file meanwhile.
 	 */
-	ann_succeed(nann, d->ann);
+	ann_succeed(rl->nann, d->ann);
 	for (size_t j = 0; j < d->cfg->nservices; j++) {
-		if (kept[j])
+		if (rl->kept[j])
 			continue;
 		bool gone = true;
 		for (size_t i = 0; i < ncfg->nservices && gone; i++)
@@ -170,15 +194,15 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 		svc_free(d->svcs[j]);
 	}
 	ann_free(d->ann);
-	d->ann = nann;
+	d->ann = rl->nann;
 	free(d->svcs);
 	free(d->svc_gen);
-	d->svcs = nsvcs;
-	d->svc_gen = ngen;
+	d->svcs = rl->nsvcs;
+	d->svc_gen = rl->ngen;
 	if (strcmp(ncfg->control_socket, d->cfg->control_socket) != 0)
 		log_warn("reload: control_socket changed to %s; the daemon keeps listening "
 		    "on %s until it is restarted", ncfg->control_socket, d->cfg->control_socket);
-	d->cur = g;
+	d->cur = rl->g;
 	d->cfg = ncfg;
 	daemon_gen_collect(d);
 	log_setup((enum log_level)ncfg->log.level, (enum log_format)ncfg->log.format,
@@ -187,33 +211,62 @@ daemon_reload(struct daemon *d, struct json_object *errors)
 	ann_reconcile(d->ann);
 	for (size_t i = 0; i < ncfg->nservices; i++)
 		/* Before daemon_begin() nothing runs yet; it starts every service. */
-		if (d->begun && ngen[i] == g && (r = svc_start(d->svcs[i])) < 0)
+		if (d->begun && rl->ngen[i] == rl->g && (r = svc_start(d->svcs[i])) < 0)
 			log_err("%s: cannot schedule probes: %s", ncfg->services[i].name,
 			    strerror(-r));
-	free(kept);
+}
+
+/*
+ * Loads the configuration again. If it is invalid, nothing changes and every
+ * error is logged and added to errors. Otherwise: a service whose settings
+ * are unchanged keeps its probes, state and announcement (no flap); a
+ * changed service starts again, adopting its announcement if it had one (its
+ * first probe results decide, as after a restart with on_exit "keep"); a new
+ * service starts in init; a removed service's prefixes are withdrawn.
+ */
+int
+daemon_reload(struct daemon *d, struct json_object *errors)
+{
+	struct reload	rl = { 0 };
+
+	log_info("reloading the configuration");
+	if ((rl.ncfg = reload_load(d, errors)) == NULL)
+		return -1;
+	if (reload_prepare(d, &rl) == -1) {
+		reload_error(errors, rl.err);
+		goto invalid;
+	}
+	notify_reloading();
+	if (reload_services(d, &rl) == -1)
+		goto unwind;
+	/* The last step that can fail: FRR is changed only for a reload that goes through. */
+	if (daemon_frr_attach(d, rl.ncfg, rl.nann, rl.err, sizeof(rl.err)) == -1)
+		goto unwind;
+	reload_commit(d, &rl);
+	free(rl.kept);
 	d->counters.reloads_ok++;
 	daemon_flush_now(d);
-	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
-	    nkept, nnew);
-	daemon_nofile(ncfg, false);
+	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started",
+	    rl.ncfg->nservices, rl.nkept, rl.nnew);
+	daemon_nofile(rl.ncfg, false);
 	daemon_notify_ready(d);
 	return 0;
 unwind:
-	reload_error(errors, err);
-	for (size_t k = 0; k < ncfg->nservices; k++)
-		if (ngen[k] == g && nsvcs[k] != NULL)
-			svc_free(nsvcs[k]);
-	g->refs = 0;
-	ann_free(nann);
+	reload_error(errors, rl.err);
+	for (size_t k = 0; k < rl.ncfg->nservices; k++)
+		if (rl.ngen[k] == rl.g && rl.nsvcs[k] != NULL)
+			svc_free(rl.nsvcs[k]);
+	rl.g->refs = 0;
+	ann_free(rl.nann);
 	/* RELOADING=1 was sent: the running configuration is ready again. */
 	daemon_notify_ready(d);
 invalid:
 	log_err("reload: configuration not usable; still running the previous one");
-	free(nsvcs);
-	free(ngen);
-	free(kept);
-	if (g == NULL)
-		cfg_free(ncfg);
+	free(rl.nsvcs);
+	free(rl.ngen);
+	free(rl.kept);
+	if (rl.g == NULL)
+		cfg_free(rl.ncfg);
 	else
 		daemon_gen_collect(d);
 	d->counters.reloads_failed++;
