@@ -272,129 +272,160 @@ check_perfdata(struct cfg *cfg, struct probe ***probes, bool all, struct plugin_
 		}
 }
 
-int
-cmd_check(const char *path, const char *name, double timeout_s)
-{
-	struct cfg		 *cfg;
-	struct probe		***probes = NULL;
-	struct check		  c = { 0 };
-	struct plugin_perf	  pp;
-	sd_event		 *ev = NULL;
-	enum nagios_state	  total = NAGIOS_OK;
-	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
-	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL;
-	char			  t[32], why[256];
-	size_t			  soff = 0, n_ok, nsel = 0, nexec = 0, *order = NULL, norder = 0;
-	sigset_t		  mask;
-	int			  r, rc = EXIT_UNKNOWN;
-	bool			  all = strcmp(name, "--all") == 0;
+/* One run of check: the services' probes on a loop of their own. */
+struct check_run {
+	struct cfg	  *cfg;
+	struct probe	***probes;	/* per service; NULL: not selected */
+	size_t		  *order;	/* the services reported, worst first */
+	size_t		   norder;
+	char		  *perf;
+	sd_event	  *ev;
+	struct check	   c;
+	bool		   all;
+};
 
-	if ((cfg = load_plugin(path)) == NULL)
-		return EXIT_UNKNOWN;
+/*
+ * Whether the services asked for exist and can be checked here; *nexec is
+ * their number of exec probes. 0, or -1 after the plugin line saying why.
+ */
+static int
+check_select(const struct cfg *cfg, const char *name, bool all, size_t *nexec)
+{
+	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
+	char	summary[8192], why[256];
+	size_t	nsel = 0;
+
+	*nexec = 0;
 	for (size_t i = 0; i < cfg->nservices; i++)
 		if (all || strcmp(cfg->services[i].name, name) == 0) {
 			nsel++;
 			for (size_t j = 0; j < cfg->services[i].nprobes; j++)
-				nexec += cfg->services[i].probes[j].type == &probe_type_exec.cfg;
+				*nexec += cfg->services[i].probes[j].type == &probe_type_exec.cfg;
 		}
 	if (nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the configuration", name);
 		plugin_line("UNKNOWN", summary);
-		goto out;
+		return -1;
 	}
 	/*
 	 * exec plugins run as their own users, which takes root: an
 	 * unprivileged monitoring user cannot tell anything about them, and
 	 * that is not the service's fault (never CRITICAL).
 	 */
-	if (nexec > 0 && !priv_can_switch(why, sizeof(why))) {
+	if (*nexec > 0 && !priv_can_switch(why, sizeof(why))) {
 		snprintf(summary, sizeof(summary), "cannot run the exec probes of %s as their "
 		    "users: %s; run check as root (or use status, which any user may)",
 		    all ? "the services" : name, why);
 		plugin_line("UNKNOWN", summary);
-		goto out;
+		return -1;
 	}
-	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
-	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
-	signal(SIGCHLD, SIG_DFL);
-	/* A guardian that is gone is an EPIPE (then forgotten), not our death without output. */
-	signal(SIGPIPE, SIG_IGN);
-	if (nexec > 0)
-		guard_start();
+	return 0;
+}
+
+/*
+ * The loop with its signals and timeout, and the probes of the services
+ * asked for, started. 0, or -1 after the plugin line saying why.
+ */
+static int
+check_setup(struct check_run *cr, const char *name, double timeout_s)
+{
+	const struct cfg	*cfg = cr->cfg;
+	char			 summary[SUMMARY_MAX];
+	sigset_t		 mask;
+	int			 r;
+
 	/* Handled on the loop, like the daemon's. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((r = sd_event_new(&ev)) < 0 ||
-	    (r = sd_event_add_signal(ev, NULL, SIGTERM, check_signal_cb, &c)) < 0 ||
-	    (r = sd_event_add_signal(ev, NULL, SIGINT, check_signal_cb, &c)) < 0 ||
-	    (timeout_s > 0 && (r = sd_event_add_time_relative(ev, NULL, CLOCK_MONOTONIC,
-	    (uint64_t)(timeout_s * 1e6), 1000, check_timeout_cb, &c)) < 0) ||
-	    (probes = calloc(cfg->nservices, sizeof(*probes))) == NULL ||
-	    (order = calloc(cfg->nservices, sizeof(*order))) == NULL ||
-	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+	if ((r = sd_event_new(&cr->ev)) < 0 ||
+	    (r = sd_event_add_signal(cr->ev, NULL, SIGTERM, check_signal_cb, &cr->c)) < 0 ||
+	    (r = sd_event_add_signal(cr->ev, NULL, SIGINT, check_signal_cb, &cr->c)) < 0 ||
+	    (timeout_s > 0 && (r = sd_event_add_time_relative(cr->ev, NULL, CLOCK_MONOTONIC,
+	    (uint64_t)(timeout_s * 1e6), 1000, check_timeout_cb, &cr->c)) < 0) ||
+	    (cr->probes = calloc(cfg->nservices, sizeof(*cr->probes))) == NULL ||
+	    (cr->order = calloc(cfg->nservices, sizeof(*cr->order))) == NULL ||
+	    (cr->perf = malloc(FIRST_LINE_MAX)) == NULL) {
 		snprintf(summary, sizeof(summary), "cannot set up: %s",
 		    strerror(r < 0 ? -r : ENOMEM));
 		plugin_line("UNKNOWN", summary);
-		goto out;
+		return -1;
 	}
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct cfg_service *s = &cfg->services[i];
-		if (!all && strcmp(s->name, name) != 0)
+		if (!cr->all && strcmp(s->name, name) != 0)
 			continue;
-		probes[i] = calloc(s->nprobes, sizeof(**probes));
-		for (size_t j = 0; probes[i] != NULL && j < s->nprobes; j++) {
-			probes[i][j] = probe_new(ev, &s->probes[j], check_probe_done, &c);
-			if (probes[i][j] == NULL)
+		cr->probes[i] = calloc(s->nprobes, sizeof(**cr->probes));
+		for (size_t j = 0; cr->probes[i] != NULL && j < s->nprobes; j++) {
+			cr->probes[i][j] = probe_new(cr->ev, &s->probes[j], check_probe_done,
+			    &cr->c);
+			if (cr->probes[i][j] == NULL)
 				break;
-			c.pending++;
+			cr->c.pending++;
 		}
 	}
 	for (size_t i = 0; i < cfg->nservices; i++)
-		for (size_t j = 0; probes[i] != NULL && j < cfg->services[i].nprobes; j++)
-			if (probes[i][j] != NULL)
-				probe_run_once(probes[i][j]);
-	if (c.pending > 0 && (r = sd_event_loop(ev)) < 0) {
-		snprintf(summary, sizeof(summary), "event loop: %s", strerror(-r));
-		plugin_line("UNKNOWN", summary);
-		goto out;
-	}
-	if (c.timed_out || c.signal != 0) {
-		check_abort(cfg, probes, &c, timeout_s);
-		probes = NULL;
-		goto out;
-	}
+		for (size_t j = 0; cr->probes[i] != NULL && j < cfg->services[i].nprobes; j++)
+			if (cr->probes[i][j] != NULL)
+				probe_run_once(cr->probes[i][j]);
+	return 0;
+}
 
-	/* The worst services first: the first line may be all a pager shows. */
+/*
+ * The first line's summary, the worst services first (the first line may
+ * be all a pager shows), and that order in cr->order. Returns the worst
+ * service state.
+ */
+static enum nagios_state
+check_summary(struct check_run *cr, char *summary, size_t len)
+{
+	const struct cfg	*cfg = cr->cfg;
+	enum nagios_state	 total = NAGIOS_OK;
+	size_t			 soff = 0, n_ok;
+
 	for (int b = 3; b >= 0; b--)
 		for (size_t i = 0; i < cfg->nservices; i++) {
 			const struct cfg_service *s = &cfg->services[i];
 			enum nagios_state st;
 			const struct probe *worst = NULL;
-			if (probes[i] == NULL)
+			if (cr->probes[i] == NULL)
 				continue;
-			st = check_service_state(s, probes[i], &n_ok);
+			st = check_service_state(s, cr->probes[i], &n_ok);
 			if (badness(st) != b)
 				continue;
-			order[norder++] = i;
+			cr->order[cr->norder++] = i;
 			total = worse(total, st);
 			for (size_t j = 0; st != NAGIOS_OK && j < s->nprobes; j++)
-				if (worst == NULL || badness(probes[i][j]->state) >
+				if (worst == NULL || badness(cr->probes[i][j]->state) >
 				    badness(worst->state))
-					worst = probes[i][j];
-			summary_item(summary, sizeof(summary), &soff, s->name, NULL,
+					worst = cr->probes[i][j];
+			summary_item(summary, len, &soff, s->name, NULL,
 			    worst != NULL ? worst->cfg->name : NULL,
 			    worst != NULL ? worst->msg : NULL, n_ok, s->nprobes);
 		}
+	return total;
+}
+
+/* The plugin line, then a detail line per probe in the summary's order. */
+static int
+check_report(struct check_run *cr)
+{
+	const struct cfg	*cfg = cr->cfg;
+	struct plugin_perf	 pp;
+	enum nagios_state	 total;
+	/* Larger than SUMMARY_MAX: plugin_head() cuts it between characters, with "…". */
+	char			 summary[8192] = "", head[HEAD_MAX], t[32];
+
+	total = check_summary(cr, summary, sizeof(summary));
 	plugin_head(head, sizeof(head), nagios_state_str(total), summary);
-	plugin_perf_init(&pp, perf, perf_room(head));
-	check_perfdata(cfg, probes, all, &pp);
-	plugin_print(head, perf);
-	for (size_t k = 0; k < norder; k++) {
-		size_t i = order[k];
+	plugin_perf_init(&pp, cr->perf, perf_room(head));
+	check_perfdata(cr->cfg, cr->probes, cr->all, &pp);
+	plugin_print(head, cr->perf);
+	for (size_t k = 0; k < cr->norder; k++) {
+		size_t i = cr->order[k];
 		for (size_t j = 0; j < cfg->services[i].nprobes; j++) {
-			const struct probe *p = probes[i][j];
+			const struct probe *p = cr->probes[i][j];
 			plugin_num(t, sizeof(t), (double)p->latency_us / 1000.0);
 			detail_line("%s/%s: %s - %s (%s ms)", cfg->services[i].name,
 			    p->cfg->name, nagios_state_str(p->state), p->msg, t);
@@ -406,14 +437,49 @@ cmd_check(const char *path, const char *name, double timeout_s)
 	if (pp.dropped > 0)
 		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
 		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
-	rc = (int)total;
+	return (int)total;
+}
+
+int
+cmd_check(const char *path, const char *name, double timeout_s)
+{
+	struct check_run	 cr = { 0 };
+	char			 summary[SUMMARY_MAX];
+	size_t			 nexec;
+	int			 r, rc = EXIT_UNKNOWN;
+
+	cr.all = strcmp(name, "--all") == 0;
+	if ((cr.cfg = load_plugin(path)) == NULL)
+		return EXIT_UNKNOWN;
+	if (check_select(cr.cfg, name, cr.all, &nexec) == -1)
+		goto out;
+	log_setup(LOG_LVL_ERROR, LOG_FMT_TEXT, false);
+	/* exec probes collect their children: an inherited SIG_IGN would reap them first. */
+	signal(SIGCHLD, SIG_DFL);
+	/* A guardian that is gone is an EPIPE (then forgotten), not our death without output. */
+	signal(SIGPIPE, SIG_IGN);
+	if (nexec > 0)
+		guard_start();
+	if (check_setup(&cr, name, timeout_s) == -1)
+		goto out;
+	if (cr.c.pending > 0 && (r = sd_event_loop(cr.ev)) < 0) {
+		snprintf(summary, sizeof(summary), "event loop: %s", strerror(-r));
+		plugin_line("UNKNOWN", summary);
+		goto out;
+	}
+	if (cr.c.timed_out || cr.c.signal != 0) {
+		check_abort(cr.cfg, cr.probes, &cr.c, timeout_s);
+		cr.probes = NULL;
+		goto out;
+	}
+	rc = check_report(&cr);
 out:
 	fflush(stdout);
-	check_cleanup(cfg, probes);
-	free(order);
-	free(perf);
-	sd_event_unref(ev);
-	cfg_free(cfg);
+	check_cleanup(cr.cfg, cr.probes);
+	free(cr.order);
+	free(cr.perf);
+	sd_event_unref(cr.ev);
+	cfg_free(cr.cfg);
 	exec_set_guard(-1);
 	if (guard_fd != -1)
 		close(guard_fd);

@@ -52,6 +52,43 @@ default_template(char *buf, size_t len)
 	return PKGDATADIR "/frr-templates/anycast-healthd.conf";
 }
 
+/* frr-config's options, into v and *tpl: 0, or the exit status after the error. */
+static int
+frr_config_args(char **args, int nargs, struct frr_render *v, const char **tpl)
+{
+	char		*end;
+	unsigned long	 ms;
+
+	for (int i = 0; i < nargs; i++) {
+		const char **dst = NULL;
+		if (strcmp(args[i], "--asn") == 0)
+			dst = &v->asn;
+		else if (strcmp(args[i], "--router-id") == 0)
+			dst = &v->router_id;
+		else if (strcmp(args[i], "--neighbor") == 0)
+			dst = &v->neighbor;
+		else if (strcmp(args[i], "--neighbor-asn") == 0)
+			dst = &v->neighbor_asn;
+		else if (strcmp(args[i], "--template") == 0)
+			dst = tpl;
+		else if (strcmp(args[i], "--bfd") == 0)
+			dst = &v->bfd_interval;
+		if (dst == NULL || i + 1 == nargs) {
+			usage(stderr);
+			return EXIT_UNKNOWN;
+		}
+		*dst = args[++i];
+	}
+	/* bfdd takes 10-60000 ms. */
+	if (v->bfd_interval != NULL && (errno = 0, ms = strtoul(v->bfd_interval, &end, 10),
+	    errno != 0 || end == v->bfd_interval || *end != '\0' || ms < 10 || ms > 60000)) {
+		fprintf(stderr, "frr-config: --bfd %s: not an interval in ms (10-60000)\n",
+		    v->bfd_interval);
+		return 2;
+	}
+	return 0;
+}
+
 /* Prints frr-templates/anycast-healthd.conf filled in for the configured services. */
 int
 cmd_frr_config(const char *path, char **args, int nargs)
@@ -60,39 +97,14 @@ cmd_frr_config(const char *path, char **args, int nargs)
 	struct cfg		*cfg;
 	struct pfx		*all = NULL, *addr = NULL;
 	const char		*tpl = NULL;
-	char			 asn[16], tplbuf[PATH_MAX + 64], *end;
-	unsigned long		 ms;
+	char			 asn[16], tplbuf[PATH_MAX + 64];
 	size_t			 total = 0;
 	FILE			*in = NULL;
-	int			 rc = 2;
+	int			 rc;
 
-	for (int i = 0; i < nargs; i++) {
-		const char **dst = NULL;
-		if (strcmp(args[i], "--asn") == 0)
-			dst = &v.asn;
-		else if (strcmp(args[i], "--router-id") == 0)
-			dst = &v.router_id;
-		else if (strcmp(args[i], "--neighbor") == 0)
-			dst = &v.neighbor;
-		else if (strcmp(args[i], "--neighbor-asn") == 0)
-			dst = &v.neighbor_asn;
-		else if (strcmp(args[i], "--template") == 0)
-			dst = &tpl;
-		else if (strcmp(args[i], "--bfd") == 0)
-			dst = &v.bfd_interval;
-		if (dst == NULL || i + 1 == nargs) {
-			usage(stderr);
-			return EXIT_UNKNOWN;
-		}
-		*dst = args[++i];
-	}
-	/* bfdd takes 10-60000 ms. */
-	if (v.bfd_interval != NULL && (errno = 0, ms = strtoul(v.bfd_interval, &end, 10),
-	    errno != 0 || end == v.bfd_interval || *end != '\0' || ms < 10 || ms > 60000)) {
-		fprintf(stderr, "frr-config: --bfd %s: not an interval in ms (10-60000)\n",
-		    v.bfd_interval);
-		return 2;
-	}
+	if ((rc = frr_config_args(args, nargs, &v, &tpl)) != 0)
+		return rc;
+	rc = 2;		/* until the configuration is printed */
 	if (tpl == NULL)
 		tpl = default_template(tplbuf, sizeof(tplbuf));
 	if ((cfg = load(path)) == NULL)

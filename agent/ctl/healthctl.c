@@ -1,4 +1,4 @@
-/* anycast-healthctl: the operator's tool. Options, usage and the dispatch to the commands. */
+/* anycast-healthctl, the operator's tool: options, usage, dispatch to the commands. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,17 +74,21 @@ cmd_validate(const char *path)
 	return 0;
 }
 
-int
-main(int argc, char *argv[])
-{
-	const char	*path = NULL, *cmd = NULL, *sockopt = NULL, *grace = NULL;
+/* The command line. */
+struct opts {
+	const char	*path, *cmd, *sockopt, *grace;
 	char		*args[16];
-	char		*sock, *end, err[256];
-	double		 timeout_s = 0;
-	bool		 json = false, force = false, verbose = false;
-	int		 nargs = 0, rc;
+	int		 nargs;
+	double		 timeout_s;
+	bool		 json, force, verbose;
+};
 
-	probe_types_register();
+/* Reads argv into o: -1 to go on, else the exit status (help, or a usage error). */
+static int
+parse_opts(int argc, char *argv[], struct opts *o)
+{
+	char	*end;
+
 	/* Options are accepted before and after the command. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0 ||
@@ -94,84 +98,109 @@ main(int argc, char *argv[])
 				return EXIT_UNKNOWN;
 			}
 			if (argv[i][1] == 'c')
-				path = argv[++i];
+				o->path = argv[++i];
 			else if (argv[i][1] == 's')
-				sockopt = argv[++i];
+				o->sockopt = argv[++i];
 			else
-				grace = argv[++i];
+				o->grace = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--timeout") == 0) {
 			/* The plugin's own timeout (Monitoring Plugins: -t SECONDS). */
 			/* Written so that NaN fails too. */
-			if (i + 1 == argc || (timeout_s = strtod(argv[++i], &end),
-			    *end != '\0' || end == argv[i]) || !(timeout_s > 0 && timeout_s <= 86400)) {
+			if (i + 1 == argc || (o->timeout_s = strtod(argv[++i], &end),
+			    *end != '\0' || end == argv[i]) ||
+			    !(o->timeout_s > 0 && o->timeout_s <= 86400)) {
 				printf("ANYCAST-HEALTH UNKNOWN - -t needs a number of seconds "
 				    "(0 < t <= 86400)\n");
 				return EXIT_UNKNOWN;
 			}
 		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
-			verbose = true;
+			o->verbose = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
-			json = true;
+			o->json = true;
 		} else if (strcmp(argv[i], "--force") == 0) {
-			force = true;
-		} else if (cmd == NULL) {
-			cmd = argv[i];
-		} else if (nargs < (int)(sizeof(args) / sizeof(args[0]))) {
-			args[nargs++] = argv[i];
+			o->force = true;
+		} else if (o->cmd == NULL) {
+			o->cmd = argv[i];
+		} else if (o->nargs < (int)(sizeof(o->args) / sizeof(o->args[0]))) {
+			o->args[o->nargs++] = argv[i];
 		} else {
 			usage(stderr);
 			return EXIT_UNKNOWN;
 		}
 	}
-	/* Before anything is read or run; withdraw-all alone changes addresses. */
-	if (priv_ctl_init(cmd != NULL && strcmp(cmd, "withdraw-all") == 0, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "anycast-healthctl: cannot drop capabilities: %s\n", err);
-		return EXIT_UNKNOWN;
-	}
-	if (cmd != NULL && strcmp(cmd, "validate") == 0 && nargs == 0)
-		return cmd_validate(path);
-	if (cmd != NULL && strcmp(cmd, "check") == 0 && nargs == 1)
-		return cmd_check(path, args[0], timeout_s);
-	/* The plugins' usage errors are plugin lines too, and only on stdout (see load_plugin()). */
-	if (cmd != NULL && strcmp(cmd, "check") == 0) {
-		plugin_line("UNKNOWN", "usage: anycast-healthctl check {SERVICE,--all} "
-		    "[-c PATH] [-t SECONDS]");
-		return EXIT_UNKNOWN;
-	}
-	if (cmd != NULL && strcmp(cmd, "status") == 0 && nargs > 1) {
-		plugin_line("UNKNOWN", "usage: anycast-healthctl status [SERVICE] [--json] "
-		    "[--verbose] [-s PATH] [-t SECONDS]");
-		return EXIT_UNKNOWN;
-	}
-	if (cmd != NULL && strcmp(cmd, "frr-config") == 0)
-		return cmd_frr_config(path, args, nargs);
-	if (cmd == NULL) {
-		usage(stderr);
-		return EXIT_UNKNOWN;
-	}
-	sock = sockopt != NULL ? strdup(sockopt) : socket_path(path);
+	return -1;
+}
+
+/* The commands that talk to the daemon (and withdraw-all, which checks it is gone). */
+static int
+run_client(const struct opts *o)
+{
+	const char	*cmd = o->cmd;
+	char		*sock;
+	int		 nargs = o->nargs, rc;
+
+	sock = o->sockopt != NULL ? strdup(o->sockopt) : socket_path(o->path);
 	if (sock == NULL)
 		return EXIT_UNKNOWN;
 	rc = -1;
 	if (strcmp(cmd, "status") == 0 && nargs <= 1)
-		rc = cmd_status(sock, nargs == 1 ? args[0] : NULL, json,
-		    verbose || isatty(STDOUT_FILENO), timeout_s);
+		rc = cmd_status(sock, nargs == 1 ? o->args[0] : NULL, o->json,
+		    o->verbose || isatty(STDOUT_FILENO), o->timeout_s);
 	else if (strcmp(cmd, "drain") == 0 && nargs == 1)
-		rc = cmd_drain(sock, true, args[0], grace);
-	else if (strcmp(cmd, "undrain") == 0 && nargs == 1 && grace == NULL)
-		rc = cmd_drain(sock, false, args[0], NULL);
+		rc = cmd_drain(sock, true, o->args[0], o->grace);
+	else if (strcmp(cmd, "undrain") == 0 && nargs == 1 && o->grace == NULL)
+		rc = cmd_drain(sock, false, o->args[0], NULL);
 	else if (strcmp(cmd, "reload") == 0 && nargs == 0)
 		rc = cmd_reload(sock);
 	else if (strcmp(cmd, "metrics") == 0 && nargs == 0)
 		rc = cmd_metrics(sock);
 	else if (strcmp(cmd, "withdraw-all") == 0 && nargs == 0)
-		rc = cmd_withdraw_all(path, sock, force);
+		rc = cmd_withdraw_all(o->path, sock, o->force);
 	free(sock);
-	if (rc == -1) {
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts	 o = { 0 };
+	char		 err[256];
+	int		 rc;
+
+	probe_types_register();
+	if ((rc = parse_opts(argc, argv, &o)) != -1)
+		return rc;
+	/* Before anything is read or run; withdraw-all alone changes addresses. */
+	if (priv_ctl_init(o.cmd != NULL && strcmp(o.cmd, "withdraw-all") == 0, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: cannot drop capabilities: %s\n", err);
+		return EXIT_UNKNOWN;
+	}
+	if (o.cmd != NULL && strcmp(o.cmd, "validate") == 0 && o.nargs == 0)
+		return cmd_validate(o.path);
+	if (o.cmd != NULL && strcmp(o.cmd, "check") == 0 && o.nargs == 1)
+		return cmd_check(o.path, o.args[0], o.timeout_s);
+	/* The plugins' usage errors are plugin lines too, and only on stdout (see load_plugin()). */
+	if (o.cmd != NULL && strcmp(o.cmd, "check") == 0) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl check {SERVICE,--all} "
+		    "[-c PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
+	if (o.cmd != NULL && strcmp(o.cmd, "status") == 0 && o.nargs > 1) {
+		plugin_line("UNKNOWN", "usage: anycast-healthctl status [SERVICE] [--json] "
+		    "[--verbose] [-s PATH] [-t SECONDS]");
+		return EXIT_UNKNOWN;
+	}
+	if (o.cmd != NULL && strcmp(o.cmd, "frr-config") == 0)
+		return cmd_frr_config(o.path, o.args, o.nargs);
+	if (o.cmd == NULL) {
+		usage(stderr);
+		return EXIT_UNKNOWN;
+	}
+	if ((rc = run_client(&o)) == -1) {
 		usage(stderr);
 		return EXIT_UNKNOWN;
 	}

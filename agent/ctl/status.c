@@ -230,24 +230,15 @@ status_details(struct json_object **sel, size_t nsel)
 }
 
 /*
- * status is a plugin: "ANYCAST-HEALTH STATE - summary | perfdata" first,
- * the worst services first and the probe that decides named; then the
- * table (verbose: --verbose, or stdout is a terminal) or one line per
- * probe (for a monitoring system). --json prints the daemon's object.
+ * Until the daemon answers, -t and SIGTERM/SIGINT end status with a plugin
+ * line of their own.
  */
-int
-cmd_status(const char *sock, const char *service, bool json, bool verbose, double timeout_s)
+static void
+status_timer_on(const char *sock, double timeout_s)
 {
-	struct json_object	 *reply, *req = json_object_new_object(), *svcs, **sel = NULL;
-	struct json_object	 *sf;
-	struct plugin_perf	  pp;
-	struct timespec		  ts;
-	struct sigaction	  sa;
-	struct itimerval	  it = { 0 };
-	char			  summary[8192] = "", head[HEAD_MAX], *perf = NULL, t[32];
-	size_t			  nsel = 0, soff = 0, n;
-	double			  now;
-	int			  rc = 0, *exits = NULL;
+	struct sigaction	 sa;
+	struct itimerval	 it = { 0 };
+	char			 t[32];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = status_signal;
@@ -257,7 +248,6 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	ctl_plugin = !json;
 	if (timeout_s > 0) {
 		/*
 		 * The timer says why; the socket's timeouts, a little longer,
@@ -272,99 +262,185 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 			it.it_value.tv_usec = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
-	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	if ((reply = ctl_request(sock, req)) == NULL)
-		return json ? EXIT_UNKNOWN : status_unreachable(sock);
-	/* Answered: no timer any more, and a signal no longer adds a line to the output. */
-	memset(&it, 0, sizeof(it));
+}
+
+/* Answered: no timer any more, and a signal no longer adds a line to the output. */
+static void
+status_timer_off(void)
+{
+	struct sigaction	 sa;
+	struct itimerval	 it = { 0 };
+
 	setitimer(ITIMER_REAL, &it, NULL);
+	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (!reply_ok(reply) || (svcs = jarr(reply, "services")) == NULL) {
+}
+
+/*
+ * Asks the daemon for its status: the reply, with its services, or NULL
+ * after saying why (a plugin line, or stderr with --json).
+ */
+static struct json_object *
+status_request(const char *sock, bool json, double timeout_s)
+{
+	struct json_object	*reply, *req = json_object_new_object();
+
+	ctl_plugin = !json;
+	status_timer_on(sock, timeout_s);
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	if ((reply = ctl_request(sock, req)) == NULL) {
+		if (!json)
+			status_unreachable(sock);
+		return NULL;
+	}
+	status_timer_off();
+	if (!reply_ok(reply) || jarr(reply, "services") == NULL) {
 		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
 		    EACCES : EPROTO;
 		snprintf(ctl_err, sizeof(ctl_err), "%s", jstr(reply, "error"));
 		json_object_put(reply);
-		if (json) {
+		if (json)
 			fprintf(stderr, "anycast-healthctl: %s\n", ctl_err);
-			return EXIT_UNKNOWN;
-		}
-		return status_unreachable(sock);
+		else
+			status_unreachable(sock);
+		return NULL;
 	}
+	return reply;
+}
+
+/* The services status reports, with their exit statuses. */
+struct status_sel {
+	struct json_object	 *reply;
+	struct json_object	**sel;
+	int			 *exits;
+	size_t			  nsel;
+	double			  now;
+	int			  rc;	/* the worst exit status */
+};
+
+/* Selects the service asked for (all: NULL). 0, or -1 out of memory. */
+static int
+status_select(struct status_sel *ss, const char *service)
+{
+	struct json_object	*svcs = jarr(ss->reply, "services");
+	struct timespec		 ts;
+	size_t			 n = json_object_array_length(svcs);
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	n = json_object_array_length(svcs);
-	if ((sel = calloc(n + 1, sizeof(*sel))) == NULL ||
-	    (exits = calloc(n + 1, sizeof(*exits))) == NULL ||
-	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
-		plugin_line("UNKNOWN", "out of memory");
-		rc = EXIT_UNKNOWN;
-		goto out;
-	}
+	ss->now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if ((ss->sel = calloc(n + 1, sizeof(*ss->sel))) == NULL ||
+	    (ss->exits = calloc(n + 1, sizeof(*ss->exits))) == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *svc = json_object_array_get_idx(svcs, i);
 		if (service != NULL && strcmp(jstr(svc, "name"), service) != 0)
 			continue;
-		exits[nsel] = service_exit(svc, now);
-		rc = exits[nsel] > rc ? exits[nsel] : rc;
-		sel[nsel++] = svc;
+		ss->exits[ss->nsel] = service_exit(svc, ss->now);
+		ss->rc = ss->exits[ss->nsel] > ss->rc ? ss->exits[ss->nsel] : ss->rc;
+		ss->sel[ss->nsel++] = svc;
+	}
+	return 0;
+}
+
+/* --json: the daemon's object, with the one service asked for if any. */
+static void
+status_json(const struct status_sel *ss, const char *service)
+{
+	struct json_object	*reply = ss->reply;
+
+	json_object_object_del(reply, "ok");
+	if (service != NULL) {
+		struct json_object *one = json_object_new_array();
+		for (size_t i = 0; i < ss->nsel; i++)
+			json_object_array_add(one, json_object_get(ss->sel[i]));
+		json_object_object_add(reply, "services", one);
+	}
+	printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/*
+ * The plugin line after what summary has already (soff bytes), the worst
+ * services first; then the table or the detail lines.
+ */
+static void
+status_plugin(const struct status_sel *ss, char *summary, size_t len, size_t soff,
+    char *perf, bool prefixed, bool verbose)
+{
+	struct plugin_perf	 pp;
+	char			 head[HEAD_MAX];
+
+	if (ss->nsel == 0)
+		append(summary, len, &soff, "%sno services configured", soff > 0 ? ", " : "");
+	/* The worst services first: 2, 1, then 0. */
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < ss->nsel; i++)
+			if (ss->exits[i] == b)
+				status_summary(ss->sel[i], ss->exits[i], summary, len, &soff);
+	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)ss->rc), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < ss->nsel; i++)
+			if (ss->exits[i] == b)
+				status_perf(ss->sel[i], ss->exits[i], prefixed, &pp);
+	plugin_print(head, perf);
+	if (verbose)
+		status_table(ss->reply, ss->sel, ss->nsel, ss->now);
+	else
+		status_details(ss->sel, ss->nsel);
+	if (pp.dropped > 0)
+		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
+		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
+}
+
+/*
+ * status is a plugin: "ANYCAST-HEALTH STATE - summary | perfdata" first,
+ * the worst services first and the probe that decides named; then the
+ * table (verbose: --verbose, or stdout is a terminal) or one line per
+ * probe (for a monitoring system). --json prints the daemon's object.
+ */
+int
+cmd_status(const char *sock, const char *service, bool json, bool verbose, double timeout_s)
+{
+	struct status_sel	 ss = { 0 };
+	struct json_object	*sf;
+	char			 summary[8192] = "", *perf = NULL;
+	size_t			 soff = 0;
+
+	if ((ss.reply = status_request(sock, json, timeout_s)) == NULL)
+		return EXIT_UNKNOWN;
+	if (status_select(&ss, service) == -1 || (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		plugin_line("UNKNOWN", "out of memory");
+		ss.rc = EXIT_UNKNOWN;
+		goto out;
 	}
 	/*
 	 * An unwritable state file is critical: new announcements are held
 	 * back, and withdraw-all after a crash would miss what is out.
 	 */
-	if (json_object_object_get_ex(reply, "state_file", &sf) && !jbool(sf, "ok")) {
-		rc = 2;
+	if (json_object_object_get_ex(ss.reply, "state_file", &sf) && !jbool(sf, "ok")) {
+		ss.rc = 2;
 		append(summary, sizeof(summary), &soff, "state file not written (%s); %d "
 		    "prefix(es) held back", jstr(sf, "error"), (int)jnum(sf, "held_back"));
 	}
-	if (service != NULL && nsel == 0) {
+	if (service != NULL && ss.nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);
 		plugin_line("UNKNOWN", summary);
-		rc = EXIT_UNKNOWN;
+		ss.rc = EXIT_UNKNOWN;
 		goto out;
 	}
-	if (json) {
-		json_object_object_del(reply, "ok");
-		if (service != NULL) {
-			struct json_object *one = json_object_new_array();
-			for (size_t i = 0; i < nsel; i++)
-				json_object_array_add(one, json_object_get(sel[i]));
-			json_object_object_add(reply, "services", one);
-		}
-		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-		goto out;
-	}
-	if (nsel == 0)
-		append(summary, sizeof(summary), &soff, "%sno services configured",
-		    soff > 0 ? ", " : "");
-	/* The worst services first: 2, 1, then 0. */
-	for (int b = 2; b >= 0; b--)
-		for (size_t i = 0; i < nsel; i++)
-			if (exits[i] == b)
-				status_summary(sel[i], exits[i], summary, sizeof(summary),
-				    &soff);
-	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)rc), summary);
-	plugin_perf_init(&pp, perf, perf_room(head));
-	for (int b = 2; b >= 0; b--)
-		for (size_t i = 0; i < nsel; i++)
-			if (exits[i] == b)
-				status_perf(sel[i], exits[i], service == NULL, &pp);
-	plugin_print(head, perf);
-	if (verbose)
-		status_table(reply, sel, nsel, now);
+	if (json)
+		status_json(&ss, service);
 	else
-		status_details(sel, nsel);
-	if (pp.dropped > 0)
-		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
-		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
+		status_plugin(&ss, summary, sizeof(summary), soff, perf, service == NULL,
+		    verbose);
 out:
-	free(sel);
-	free(exits);
+	free(ss.sel);
+	free(ss.exits);
 	free(perf);
-	json_object_put(reply);
-	return rc;
+	json_object_put(ss.reply);
+	return ss.rc;
 }

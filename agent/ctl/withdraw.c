@@ -279,6 +279,102 @@ out:
 }
 
 /*
+ * Splits st's announcements: those of configured prefixes go to todo, the
+ * others (left alone) to left. 0, 1 when some were left alone, -1 out of
+ * memory.
+ */
+static int
+withdraw_select(const struct state *st, const struct reach *reach, struct state *todo,
+    struct state *left)
+{
+	char	buf[PFX_STRLEN];
+	int	rc = 0;
+
+	for (size_t i = 0; i < st->nannounced; i++) {
+		const struct state_entry *e = &st->announced[i];
+
+		if (reach_has(reach, &e->pfx)) {
+			if (state_add_announced(todo, &e->pfx, e->ifname, e->method) == -1)
+				return -1;
+			continue;
+		}
+		fprintf(stderr, "%s on %s: not a prefix of the configuration; left alone\n",
+		    pfx_fmt(&e->pfx, buf, sizeof(buf)), e->ifname);
+		if (state_add_announced(left, &e->pfx, e->ifname, e->method) == -1)
+			return -1;
+		rc = 1;
+	}
+	return rc;
+}
+
+/*
+ * Removes todo's addresses (FRR's statements are gone if frr_ok) and lists
+ * what stays in left. 0, 1 when something stays, -1 out of memory.
+ */
+static int
+withdraw_entries(const struct state *todo, struct nl *nl, bool frr_ok, struct state *left)
+{
+	char		 err[512], buf[PFX_STRLEN];
+	unsigned	 ifindex;
+	int		 rc = 0;
+
+	for (size_t i = 0; i < todo->nannounced; i++) {
+		const struct state_entry *e = &todo->announced[i];
+		bool stays = false;
+
+		pfx_fmt(&e->pfx, buf, sizeof(buf));
+		if (e->method != METHOD_ADDRESS) {
+			if (frr_ok)
+				printf("withdrew network %s from FRR\n", buf);
+			else
+				stays = true;
+		}
+		/* both: the address goes even if the statement stays (import-check). */
+		if (e->method != METHOD_NETWORK) {
+			if ((ifindex = if_nametoindex(e->ifname)) == 0) {
+				printf("%s on %s: interface gone, nothing to withdraw\n", buf,
+				    e->ifname);
+			} else if (nl_addr_del(nl, ifindex, &e->pfx, err, sizeof(err)) == -1) {
+				fprintf(stderr, "%s on %s: %s\n", buf, e->ifname, err);
+				stays = true;
+			} else
+				printf("withdrew %s on %s\n", buf, e->ifname);
+		}
+		if (stays) {
+			if (state_add_announced(left, &e->pfx, e->ifname, e->method) == -1)
+				return -1;
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Writes the state file again with what is left: drains survive; what
+ * could not be withdrawn stays listed for another try. 0, or -1 said.
+ */
+static int
+withdraw_save(const struct state *st, struct state *left, const char *path)
+{
+	char	*text = NULL, err[512];
+	int	 rc = 0;
+
+	for (size_t i = 0; i < st->ndrained; i++)
+		if (state_add_drained(left, st->drained[i]) == -1) {
+			fprintf(stderr, "anycast-healthctl: out of memory\n");
+			return -1;
+		}
+	if ((text = state_format(left)) == NULL ||
+	    state_write_file(path, text, err, sizeof(err)) == -1) {
+		fprintf(stderr, "anycast-healthctl: state file: %s\n", text ? err :
+		    "out of memory");
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
+/*
  * Withdraws what the state file lists: for systemd's ExecStopPost=, so that
  * a daemon that died (kill -9, crash) leaves nothing announced. The file is
  * hostile data: only well-formed entries for configured prefixes are
@@ -290,10 +386,9 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 	struct state	 st, todo = { 0 }, left = { 0 };
 	struct reach	 reach;
 	struct nl	*nl = NULL;
-	char		*text = NULL, err[512], buf[PFX_STRLEN];
+	char		 err[512];
 	const char	*result;
-	unsigned	 ifindex;
-	int		 rc = 0, fd;
+	int		 rc = 0, fd, r;
 	bool		 frr_ok;
 
 	memset(&st, 0, sizeof(st));
@@ -334,20 +429,9 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 		goto out;
 	}
 	/* Never an address or statement the configuration does not name. */
-	for (size_t i = 0; i < st.nannounced; i++) {
-		const struct state_entry *e = &st.announced[i];
-
-		if (reach_has(&reach, &e->pfx)) {
-			if (state_add_announced(&todo, &e->pfx, e->ifname, e->method) == -1)
-				goto nomem;
-			continue;
-		}
-		fprintf(stderr, "%s on %s: not a prefix of the configuration; left alone\n",
-		    pfx_fmt(&e->pfx, buf, sizeof(buf)), e->ifname);
-		if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
-			goto nomem;
-		rc = 1;
-	}
+	if ((r = withdraw_select(&st, &reach, &todo, &left)) == -1)
+		goto nomem;
+	rc |= r;
 	if (state_has_address(&todo) && (nl = nl_open(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "anycast-healthctl: netlink: %s\n", err);
 		rc = 1;
@@ -356,44 +440,11 @@ cmd_withdraw_all(const char *path, const char *sock, bool force)
 	frr_ok = withdraw_statements(&todo, &reach, err, sizeof(err)) == 0;
 	if (!frr_ok)
 		fprintf(stderr, "anycast-healthctl: FRR: %s\n", err);
-	for (size_t i = 0; i < todo.nannounced; i++) {
-		const struct state_entry *e = &todo.announced[i];
-		bool stays = false;
-
-		pfx_fmt(&e->pfx, buf, sizeof(buf));
-		if (e->method != METHOD_ADDRESS) {
-			if (frr_ok)
-				printf("withdrew network %s from FRR\n", buf);
-			else
-				stays = true;
-		}
-		/* both: the address goes even if the statement stays (import-check). */
-		if (e->method != METHOD_NETWORK) {
-			if ((ifindex = if_nametoindex(e->ifname)) == 0) {
-				printf("%s on %s: interface gone, nothing to withdraw\n", buf,
-				    e->ifname);
-			} else if (nl_addr_del(nl, ifindex, &e->pfx, err, sizeof(err)) == -1) {
-				fprintf(stderr, "%s on %s: %s\n", buf, e->ifname, err);
-				stays = true;
-			} else
-				printf("withdrew %s on %s\n", buf, e->ifname);
-		}
-		if (stays) {
-			if (state_add_announced(&left, &e->pfx, e->ifname, e->method) == -1)
-				goto nomem;
-			rc = 1;
-		}
-	}
-	/* Drains survive; what could not be withdrawn stays listed for another try. */
-	for (size_t i = 0; i < st.ndrained; i++)
-		if (state_add_drained(&left, st.drained[i]) == -1)
-			goto nomem;
-	if ((text = state_format(&left)) == NULL ||
-	    state_write_file(reach.state_file, text, err, sizeof(err)) == -1) {
-		fprintf(stderr, "anycast-healthctl: state file: %s\n", text ? err :
-		    "out of memory");
+	if ((r = withdraw_entries(&todo, nl, frr_ok, &left)) == -1)
+		goto nomem;
+	rc |= r;
+	if (withdraw_save(&st, &left, reach.state_file) == -1)
 		rc = 1;
-	}
 	goto out;
 nomem:
 	fprintf(stderr, "anycast-healthctl: out of memory\n");
@@ -404,6 +455,5 @@ out:
 	state_clear(&todo);
 	state_clear(&left);
 	reach_clear(&reach);
-	free(text);
 	return rc;
 }
