@@ -52,22 +52,33 @@ check_signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *arg
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-/* The service's verdict: require decides; a satisfied service is at worst WARNING. */
+/*
+ * The service's verdict, decided by svc as the daemon decides it
+ * (svc_decide(), svc_degrade()), on one result per probe: a probe is up if
+ * its state is healthy for routing, and none is still rising. Mapped back
+ * to a Nagios state for the plugin line: down is CRITICAL; up or degraded
+ * is the worst probe's state, at worst WARNING (require is met).
+ */
 static enum nagios_state
 check_service_state(const struct cfg_service *s, struct probe **probes, size_t *n_ok)
 {
 	enum nagios_state	 worst = NAGIOS_OK;
-	size_t			 healthy = 0;
+	enum svc_state		 st;
+	size_t			 n_up = 0;
+	bool			 up, warned = false;
 
 	*n_ok = 0;
 	for (size_t i = 0; i < s->nprobes; i++) {
 		worst = worse(worst, probes[i]->state);
 		if (probes[i]->state == NAGIOS_OK)
 			(*n_ok)++;
-		if (svc_state_healthy(probes[i]->state, s->on_warning))
-			healthy++;
+		up = svc_state_healthy(probes[i]->state, s->on_warning);
+		n_up += up;
+		/* What the daemon counts as warned (after fall such results): up, not OK. */
+		warned = warned || (up && probes[i]->state != NAGIOS_OK);
 	}
-	if (healthy < s->require)
+	st = svc_degrade(svc_decide(SVC_INIT, n_up, 0, s->require), warned, s->on_warning);
+	if (st != SVC_UP && st != SVC_DEGRADED)
 		return NAGIOS_CRITICAL;
 	return worst == NAGIOS_CRITICAL ? NAGIOS_WARNING : worst;
 }
