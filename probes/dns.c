@@ -631,7 +631,7 @@ dns_examine(struct probe *p, const unsigned char *m, size_t len)
 		break;
 	}
 	dns_cleanup(p);
-	probe_done(p, r, "%s", msg);
+	probe_done(p, r, 0, NULL, "%s", msg);
 	return 1;
 }
 
@@ -650,13 +650,14 @@ dns_recv_udp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1 && errno == ECONNREFUSED) {
-			probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query (port "
+			probe_done(p, PROBE_CONN_REFUSED, PROBE_DONE_ABORT, NULL,
+			    "%s refused the query (port "
 			    "unreachable)", dp->peer.where);
 			return;
 		}
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    dp->peer.where, strerror(errno));
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (dns_examine(p, buf, (size_t)n))
@@ -679,12 +680,14 @@ dns_recv_tcp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s over TCP "
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s over TCP "
 			    "failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (n == 0) {
-			probe_finish(p, PROBE_CLOSED, "%s closed the TCP connection "
+			probe_done(p, PROBE_CLOSED, PROBE_DONE_ABORT, NULL,
+			    "%s closed the TCP connection "
 			    "without answering", dp->peer.where);
 			return;
 		}
@@ -713,12 +716,13 @@ dns_send(struct probe *p)
 		return;
 	}
 	if (r == -1 && errno == ECONNREFUSED) {
-		probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
+		probe_done(p, PROBE_CONN_REFUSED, PROBE_DONE_ABORT, NULL,
+		    "%s refused the query", dp->peer.where);
 		return;
 	}
 	if (r == -1) {
-		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-		    dp->peer.where, strerror(errno));
+		probe_done(p, PROBE_SEND_FAILED, PROBE_DONE_ABORT, NULL,
+		    "send to %s failed: %s", dp->peer.where, strerror(errno));
 		return;
 	}
 	run->step = DNS_RECEIVING;
@@ -741,8 +745,8 @@ dns_io_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 	switch (run->step) {
 	case DNS_CONNECTING:
 		if ((err = sock_connect_error(fd)) != 0) {
-			probe_finish(p, sock_connect_result(err), "TCP %s",
-			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL,
+			    "TCP %s", sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
 		run->step = DNS_SENDING;
@@ -772,16 +776,17 @@ dns_open(struct probe *p)
 	run->sent = 0;
 	run->got = 0;
 	if (run->tcp && run->buf == NULL && (run->buf = malloc(2 + DNS_MSG_MAX)) == NULL) {
-		probe_finish(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "out of memory");
 		return;
 	}
 	/* Connected UDP: only the server's datagrams arrive, and ICMP errors are seen. */
 	run->fd = sock_connect(&dp->peer, run->tcp ? SOCK_STREAM : SOCK_DGRAM, &err);
 	if (run->fd == -1) {
 		if (err == 0)
-			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "socket: %s",
+			    strerror(errno));
 		else
-			probe_finish(p, sock_connect_result(err), "%s",
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -794,7 +799,7 @@ dns_open(struct probe *p)
 	 */
 	err = run->tcp ? sock_connect_done(run->fd) : 0;
 	if (err > 0) {
-		probe_finish(p, sock_connect_result(err), "TCP %s",
+		probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "TCP %s",
 		    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -802,7 +807,8 @@ dns_open(struct probe *p)
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLET | (err == 0 ? EPOLLIN : EPOLLOUT),
 	    dns_io_cb, p);
 	if (r < 0) {
-		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "cannot watch socket: %s",
+		    strerror(-r));
 		return;
 	}
 	if (run->step == DNS_SENDING)
@@ -830,7 +836,7 @@ dns_start(struct probe *p)
 	int				 n;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	run->fd = -1;
@@ -839,7 +845,8 @@ dns_start(struct probe *p)
 	/* Once per process: res_ninit reads /etc/resolv.conf, which we do not use. */
 	if (!res_ready) {
 		if (res_ninit(&res) == -1) {
-			probe_finish(p, PROBE_INTERNAL, "cannot initialise libresolv");
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+			    "cannot initialise libresolv");
 			return;
 		}
 		res_ready = true;
@@ -849,8 +856,8 @@ dns_start(struct probe *p)
 	n = res_nmkquery(&res, ns_o_query, dp->query, ns_c_in, dp->qtype, NULL, 0,
 	    NULL, run->q + 2, NS_PACKETSZ);
 	if (n <= 0) {
-		probe_finish(p, PROBE_INTERNAL, "cannot build a query for %s/%s",
-		    dp->query, qtype_name(dp->qtype));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+		    "cannot build a query for %s/%s", dp->query, qtype_name(dp->qtype));
 		return;
 	}
 	run->qlen = (size_t)n;

@@ -13,7 +13,7 @@
  *   loop), so template instances and units with Slice= are found; without
  *   systemd on a system bus, the path systemd's defaults give is used.
  *
- * Gone is reported at once through probe_event() as PROBE_GONE, which svc
+ * Gone is reported at once through probe_done(PROBE_DONE_EVENT) as PROBE_GONE, which svc
  * takes down without fall. The periodic attempts read the same state (no
  * file is read while a live pidfd is held) so that rise works as usual when
  * the service comes back.
@@ -539,12 +539,14 @@ pidfd_cb(sd_event_source *s UNUSED, int fd UNUSED, uint32_t revents UNUSED, void
 		log_msg(LOG_LVL_INFO, NULL, "process", "probe %s: pid %d exited; %s now "
 		    "names pid %d", h->p->cfg->name, (int)old, pp->what, (int)pid);
 		if (held_watch_pid(h, pid, pidfd) < 0)
-			probe_event(h->p, PROBE_INTERNAL, "cannot watch pid %d", (int)pid);
+			probe_done(h->p, PROBE_INTERNAL, PROBE_DONE_EVENT, NULL,
+			    "cannot watch pid %d", (int)pid);
 		return 0;
 	}
 	if (pidfd != -1)
 		close(pidfd);
-	probe_event(h->p, PROBE_GONE, "pid %d from %s exited", (int)old, pp->what);
+	probe_done(h->p, PROBE_GONE, PROBE_DONE_EVENT, NULL, "pid %d from %s exited", (int)old,
+	    pp->what);
 	return 0;
 }
 
@@ -780,10 +782,10 @@ cgroup_attempt(struct proc_held *h, enum probe_result r, int fd, const char *msg
 	const struct proc_params	*pp = h->p->cfg->params;
 
 	if (r == PROBE_OK && held_watch_cgroup(h, fd) < 0) {
-		probe_done(h->p, PROBE_INTERNAL, "cannot watch %s", pp->what);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL, "cannot watch %s", pp->what);
 		return;
 	}
-	probe_done(h->p, r, "%s%s", msg, note);
+	probe_done(h->p, r, 0, NULL, "%s%s", msg, note);
 }
 
 /* ---- asking systemd where a unit's cgroup is ---- */
@@ -904,7 +906,7 @@ unit_reply_failed(struct proc_held *h, sd_bus_message *m)
 		unit_guess(h);
 		return true;
 	}
-	probe_done(h->p, PROBE_INTERNAL, "%s: systemd: %.300s", pp->what,
+	probe_done(h->p, PROBE_INTERNAL, 0, NULL, "%s: systemd: %.300s", pp->what,
 	    e->message != NULL ? e->message : e->name);
 	return true;
 }
@@ -939,8 +941,8 @@ unit_ask(struct proc_held *h)
 	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
 	    unit_loaded_cb, h, "s", pp->unit);
 	if (r < 0)
-		probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s", pp->what,
-		    strerror(-r));
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL, "%s: cannot ask systemd: %s",
+		    pp->what, strerror(-r));
 }
 
 static int
@@ -957,14 +959,15 @@ unit_loaded_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
 	if (unit_reply_failed(h, m))
 		return 0;
 	if (sd_bus_message_read(m, "o", &path) < 0 || (dup = strdup(path)) == NULL) {
-		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable reply from systemd", pp->what);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL, "%s: unreadable reply from systemd",
+		    pp->what);
 		return 0;
 	}
 	free(h->objpath);
 	h->objpath = dup;
 	if ((r = unit_get(h, pp->iface, "ControlGroup", unit_cgroup_cb)) < 0)
-		probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s", pp->what,
-		    strerror(-r));
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL, "%s: cannot ask systemd: %s",
+		    pp->what, strerror(-r));
 	return 0;
 }
 
@@ -983,27 +986,27 @@ unit_cgroup_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
 	if (unit_reply_failed(h, m))
 		return 0;
 	if (sd_bus_message_read(m, "v", "s", &cg) < 0) {
-		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable ControlGroup from systemd",
-		    pp->what);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL,
+		    "%s: unreadable ControlGroup from systemd", pp->what);
 		return 0;
 	}
 	if (cg[0] == '\0') {
 		/* No cgroup: not running, or no such unit. */
 		if ((r = unit_get(h, "org.freedesktop.systemd1.Unit", "LoadState",
 		    unit_state_cb)) < 0)
-			probe_done(h->p, PROBE_INTERNAL, "%s: cannot ask systemd: %s",
+			probe_done(h->p, PROBE_INTERNAL, 0, NULL, "%s: cannot ask systemd: %s",
 			    pp->what, strerror(-r));
 		return 0;
 	}
 	/* Data from another process: a path below the hierarchy, nothing else. */
 	if (cg[0] != '/' || strlen(cg) >= PATH_MAX - 32 || strstr(cg, "/..") != NULL) {
-		probe_done(h->p, PROBE_INTERNAL, "%s: systemd gave the cgroup '%.300s'",
-		    pp->what, cg);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL,
+		    "%s: systemd gave the cgroup '%.300s'", pp->what, cg);
 		return 0;
 	}
 	if ((root = cgroup2_root()) == NULL) {
-		probe_done(h->p, PROBE_INTERNAL, "%s: no cgroup v2 hierarchy is mounted",
-		    pp->what);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL,
+		    "%s: no cgroup v2 hierarchy is mounted", pp->what);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s%s/cgroup.events", root, cg);
@@ -1024,16 +1027,17 @@ unit_state_cb(sd_bus_message *m, void *arg, sd_bus_error *ret)
 	if (unit_reply_failed(h, m))
 		return 0;
 	if (sd_bus_message_read(m, "v", "s", &st) < 0)
-		probe_done(h->p, PROBE_INTERNAL, "%s: unreadable LoadState from systemd",
-		    pp->what);
+		probe_done(h->p, PROBE_INTERNAL, 0, NULL,
+		    "%s: unreadable LoadState from systemd", pp->what);
 	else if (strcmp(st, "not-found") == 0)
-		probe_done(h->p, PROBE_GONE, "%s does not exist (systemd: not-found)", pp->what);
-	else if (strcmp(st, "loaded") == 0)
-		probe_done(h->p, PROBE_GONE, "%s is not running (systemd gives it no cgroup)",
+		probe_done(h->p, PROBE_GONE, 0, NULL, "%s does not exist (systemd: not-found)",
 		    pp->what);
+	else if (strcmp(st, "loaded") == 0)
+		probe_done(h->p, PROBE_GONE, 0, NULL,
+		    "%s is not running (systemd gives it no cgroup)", pp->what);
 	else
-		probe_done(h->p, PROBE_GONE, "%s is not running (systemd: %.64s)", pp->what,
-		    st);
+		probe_done(h->p, PROBE_GONE, 0, NULL, "%s is not running (systemd: %.64s)",
+		    pp->what, st);
 	return 0;
 }
 
@@ -1061,9 +1065,11 @@ cgroup_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 		return 0;
 	held_drop_cgroup(h);
 	if (pop == 0)
-		probe_event(h->p, PROBE_GONE, "%s has no process left", pp->what);
+		probe_done(h->p, PROBE_GONE, PROBE_DONE_EVENT, NULL, "%s has no process left",
+		    pp->what);
 	else
-		probe_event(h->p, PROBE_GONE, "%s: its cgroup was removed", pp->what);
+		probe_done(h->p, PROBE_GONE, PROBE_DONE_EVENT, NULL,
+		    "%s: its cgroup was removed", pp->what);
 	return 0;
 }
 
@@ -1122,7 +1128,7 @@ process_start(struct probe *p)
 	if (pp->mode == PROC_CGROUP) {
 		/* Held and populated: the kernel would have told us otherwise. */
 		if (h->evfd != -1 && cgroup_populated(h->evfd) == 1) {
-			probe_done(p, PROBE_OK, "%s has processes", pp->what);
+			probe_done(p, PROBE_OK, 0, NULL, "%s has processes", pp->what);
 			return;
 		}
 		held_drop_cgroup(h);
@@ -1138,16 +1144,17 @@ process_start(struct probe *p)
 	if (h->wd == -1)
 		hub_add_watch(h);
 	if (h->pidfd != -1 && !pidfd_exited(h->pidfd)) {
-		probe_done(p, PROBE_OK, "pid %d from %s is running", (int)h->pid, pp->what);
+		probe_done(p, PROBE_OK, 0, NULL, "pid %d from %s is running", (int)h->pid,
+		    pp->what);
 		return;
 	}
 	held_drop_pid(h);
 	if ((r = pidfile_resolve(pp, &pid, &fd, msg, sizeof(msg))) == PROBE_OK &&
 	    held_watch_pid(h, pid, fd) < 0) {
-		probe_done(p, PROBE_INTERNAL, "cannot watch pid %d", (int)pid);
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "cannot watch pid %d", (int)pid);
 		return;
 	}
-	probe_done(p, r, "%s", msg);
+	probe_done(p, r, 0, NULL, "%s", msg);
 }
 
 /* Only a question to systemd is ever in flight; its answer is dropped. */

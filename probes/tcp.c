@@ -141,14 +141,15 @@ tcp_step_receive(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    tp->peer.where, strerror(errno));
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s failed: %s", tp->peer.where, strerror(errno));
 			return;
 		}
 		run->got += (size_t)n;
 		run->buf[run->got] = '\0';
 		if (memmem(run->buf, run->got, tp->expect, strlen(tp->expect)) != NULL) {
-			probe_finish(p, PROBE_OK, "%s answered as expected", tp->peer.where);
+			probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL,
+			    "%s answered as expected", tp->peer.where);
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
@@ -156,10 +157,12 @@ tcp_step_receive(struct probe *p)
 
 			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
 			if (got == 0)
-				probe_finish(p, PROBE_CLOSED, "%s closed the connection "
+				probe_done(p, PROBE_CLOSED, PROBE_DONE_ABORT, NULL,
+				    "%s closed the connection "
 				    "without answering", tp->peer.where);
 			else
-				probe_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
+				probe_done(p, PROBE_EXPECT_MISMATCH, PROBE_DONE_ABORT, NULL,
+				    "%s answered '%s%s', "
 				    "expected '%s'", tp->peer.where, shown,
 				    got > 40 ? "..." : "", tp->expect);
 			return;
@@ -177,13 +180,13 @@ tcp_step_send(struct probe *p)
 	if ((r = sock_send(run->fd, tp->send, tp->send_len, &run->sent)) == 1)
 		return;
 	if (r == -1) {
-		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-		    tp->peer.where, strerror(errno));
+		probe_done(p, PROBE_SEND_FAILED, PROBE_DONE_ABORT, NULL,
+		    "send to %s failed: %s", tp->peer.where, strerror(errno));
 		return;
 	}
 	if (tp->expect == NULL) {
-		probe_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
-		    tp->peer.where, tp->send_len);
+		probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL,
+		    "connected to %s and sent %zu bytes", tp->peer.where, tp->send_len);
 		return;
 	}
 	run->step = TCP_RECEIVING;
@@ -208,12 +211,13 @@ tcp_connected(struct probe *p, int err)
 	int			 r;
 
 	if (err != 0) {
-		probe_finish(p, sock_connect_result(err), "%s",
+		probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 		    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	if (tp->send == NULL && tp->expect == NULL) {
-		probe_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
+		probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL, "connected to %s",
+		    tp->peer.where);
 		return;
 	}
 	run->step = TCP_SENDING;
@@ -221,8 +225,8 @@ tcp_connected(struct probe *p, int err)
 	if (run->io == NULL) {
 		r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 		if (r < 0) {
-			probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s",
-			    strerror(-r));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+			    "cannot watch socket: %s", strerror(-r));
 			return;
 		}
 	}
@@ -259,15 +263,16 @@ tcp_start(struct probe *p)
 
 	run = calloc(1, sizeof(*run) + (tp->expect != NULL ? TCP_RECV_MAX + 1 : 0));
 	if (run == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	p->run = run;
 	if ((run->fd = sock_connect(&tp->peer, SOCK_STREAM, &err)) == -1) {
 		if (err == 0)
-			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "socket: %s",
+			    strerror(errno));
 		else
-			probe_finish(p, sock_connect_result(err), "%s",
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -284,7 +289,8 @@ tcp_start(struct probe *p)
 	}
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 	if (r < 0)
-		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "cannot watch socket: %s",
+		    strerror(-r));
 }
 
 const struct probe_type probe_type_tcp = {

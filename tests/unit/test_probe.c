@@ -261,7 +261,7 @@ set_done(struct probe *p UNUSED, void *arg)
 	*(bool *)arg = true;
 }
 
-/* An event-driven report (probe_event()) is a wake-up, not a 0 s attempt in the histogram. */
+/* An event-driven report (PROBE_DONE_EVENT) is a wake-up, not a 0 s attempt in the histogram. */
 Test(probe, events_are_not_timed_attempts)
 {
 	struct cfg	*cfg;
@@ -281,7 +281,7 @@ Test(probe, events_are_not_timed_attempts)
 	cr_assert_not_null(p);
 	probe_run_once(p);
 	cr_assert(tu_run_until(ev, &done, 3000), "no result");
-	probe_event(p, PROBE_GONE, "gone");
+	probe_done(p, PROBE_GONE, PROBE_DONE_EVENT, NULL, "gone");
 	cr_expect_eq(p->runs, 2);
 	cr_expect_eq(p->lat_count, 1);
 	for (size_t k = 0; k < PROBE_LAT_BUCKETS; k++)
