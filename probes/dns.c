@@ -27,6 +27,7 @@
 #include "dns.h"
 #include "sock.h"
 #include "probe.h"
+#include "text.h"
 
 #define DNS_MSG_MAX	65535		/* largest DNS message (TCP length field) */
 #define DNS_SHOW_MAX	160		/* answer text quoted in a message */
@@ -433,22 +434,6 @@ dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len, size_t *o
 	return 0;
 }
 
-/* Makes record data (inlen bytes, NULs included) printable for a message. */
-static void
-shown(const char *in, size_t inlen, char *out, size_t outlen)
-{
-	size_t	o = 0;
-
-	for (size_t i = 0; i < inlen && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 /*
  * Compares the answer section's records of the query type with the expected
  * set (order does not matter; duplicates do not count). Returns 1 if equal,
@@ -499,7 +484,7 @@ dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
 		}
 		if (!found)
 			equal = 0;
-		shown(text, tlen, esc, sizeof(esc));
+		text_printable(text, tlen, esc, sizeof(esc));
 		if (goff < gotlen)
 			goff += (size_t)snprintf(got + goff, gotlen - goff, "%s%s%s%s",
 			    goff ? ", " : "", dp->expect_addr == NULL ? "'" : "", esc,
@@ -523,7 +508,7 @@ expected_str(const struct dns_params *dp, char *out, size_t len)
 	if (dp->nexpect == 0)
 		snprintf(out, len, "no %s record", qtype_name(dp->qtype));
 	for (size_t i = 0; i < dp->nexpect && off < len; i++) {
-		shown(dp->expect[i], strlen(dp->expect[i]), esc, sizeof(esc));
+		text_printable(dp->expect[i], strlen(dp->expect[i]), esc, sizeof(esc));
 		off += (size_t)snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "",
 		    dp->expect_addr == NULL ? "'" : "", esc,
 		    dp->expect_addr == NULL ? "'" : "");

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "sock.h"
 #include "tcp.h"
+#include "text.h"
 
 #define TCP_RECV_MAX	4096
 
@@ -110,22 +111,6 @@ tcp_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/* Makes received bytes printable for a message. */
-static void
-printable(const char *in, size_t n, char *out, size_t outlen)
-{
-	size_t	o = 0;
-
-	for (size_t i = 0; i < n && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 static void
 tcp_step_receive(struct probe *p)
 {
@@ -155,7 +140,7 @@ tcp_step_receive(struct probe *p)
 		if (n == 0 || run->got == TCP_RECV_MAX) {
 			size_t got = run->got;
 
-			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
+			text_printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
 			if (got == 0)
 				probe_done(p, PROBE_CLOSED, PROBE_DONE_ABORT, NULL,
 				    "%s closed the connection "
