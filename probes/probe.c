@@ -398,12 +398,6 @@ probe_starved(struct probe *p, enum probe_result r, int err)
 unsigned	probe_test_arm_failures;
 
 /*
- * Arms the next periodic attempt. If the timer cannot be armed, the
- * deadline source carries the attempt instead (a second after now), and
- * the result just recorded is replaced by UNKNOWN with the reason: a probe
- * that cannot run again must never keep showing a stale state.
- */
-/*
  * Sets the performance data from what an attempt reported (NULL: none):
  * validated and whole items only, and on the heap only when not empty.
  */
@@ -427,6 +421,12 @@ perf_set(struct probe *p, const char *perfdata)
 		p->perf_note = (char *)"";
 }
 
+/*
+ * Arms the next periodic attempt. If the timer cannot be armed, the
+ * deadline source carries the attempt instead (a second after now), and
+ * the result just recorded is replaced by UNKNOWN with the reason: a probe
+ * that cannot run again must never keep showing a stale state.
+ */
 static void
 probe_rearm(struct probe *p, uint64_t now)
 {

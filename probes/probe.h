@@ -199,9 +199,6 @@ probe_type_of(const struct cfg_probe *c)
 {
 	return (const struct probe_type *)(const void *)c->type;
 }
-/* "tcp, ..." for error messages. */
-
-
 /* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
 extern unsigned	probe_test_arm_failures;
 
