@@ -13,8 +13,6 @@
 #define STATE_VERSION	1
 #define STATE_MAX_SIZE	(16 * 1024 * 1024)
 
-static const char *const method_names[] = { "address", "network", "both" };
-
 int
 state_add_announced(struct state *st, const struct pfx *p, const char *ifname,
     enum cfg_method method)
@@ -85,7 +83,7 @@ state_format(const struct state *st)
 		json_object_object_add(e, "interface",
 		    json_object_new_string(st->announced[i].ifname));
 		json_object_object_add(e, "method",
-		    json_object_new_string(method_names[st->announced[i].method]));
+		    json_object_new_string(cfg_method_str(st->announced[i].method)));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(o, "announced", arr);
@@ -201,9 +199,7 @@ read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t 
 		    "name", i, ifname);
 		return -1;
 	}
-	for (size_t j = 0; j < sizeof(method_names) / sizeof(method_names[0]); j++)
-		if (strcmp(method, method_names[j]) == 0)
-			m = (int)j;
+	m = cfg_method_parse(method);
 	if (m == -1) {
 		snprintf(err, errlen, "announced[%zu].method: unknown method '%s'", i, method);
 		return -1;
