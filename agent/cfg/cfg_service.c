@@ -54,6 +54,31 @@ cfg_service_clear(struct cfg_service *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * A required, non-empty array named by its plural key ("prefixes" of
+ * "prefix"): its length, or 0 with an error reported.
+ */
+static size_t
+get_list(struct cfg_ctx *ctx, struct json_object *obj, const char *key,
+    const char *one, struct json_object **arr)
+{
+	char	expected[64];
+	size_t	n;
+
+	if ((*arr = cfg_lookup(obj, key)) == NULL) {
+		cfg_absent(ctx, key, true);
+		return 0;
+	}
+	if (!json_object_is_type(*arr, json_type_array)) {
+		snprintf(expected, sizeof(expected), "an array of %s", key);
+		cfg_wrong_type(ctx, key, expected, *arr);
+		return 0;
+	}
+	if ((n = json_object_array_length(*arr)) == 0)
+		cfg_error(ctx, key, "must list at least one %s", one);
+	return n;
+}
+
 static void
 parse_prefixes(struct cfg_ctx *ctx, struct json_object *obj, struct cfg_service *s)
 {
@@ -61,18 +86,8 @@ parse_prefixes(struct cfg_ctx *ctx, struct json_object *obj, struct cfg_service 
 	char			 err[256], buf[PFX_STRLEN];
 	size_t			 n, mark;
 
-	if ((arr = cfg_lookup(obj, "prefixes")) == NULL) {
-		cfg_absent(ctx, "prefixes", true);
+	if ((n = get_list(ctx, obj, "prefixes", "prefix", &arr)) == 0)
 		return;
-	}
-	if (!json_object_is_type(arr, json_type_array)) {
-		cfg_wrong_type(ctx, "prefixes", "an array of prefixes", arr);
-		return;
-	}
-	if ((n = json_object_array_length(arr)) == 0) {
-		cfg_error(ctx, "prefixes", "must list at least one prefix");
-		return;
-	}
 	if ((s->prefixes = cfg_xcalloc(n, sizeof(*s->prefixes))) == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -105,18 +120,8 @@ parse_probes(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg *cfg
 	struct cfg_probe	*p;
 	size_t			 n, mark;
 
-	if ((arr = cfg_lookup(obj, "probes")) == NULL) {
-		cfg_absent(ctx, "probes", true);
+	if ((n = get_list(ctx, obj, "probes", "probe", &arr)) == 0)
 		return;
-	}
-	if (!json_object_is_type(arr, json_type_array)) {
-		cfg_wrong_type(ctx, "probes", "an array of probes", arr);
-		return;
-	}
-	if ((n = json_object_array_length(arr)) == 0) {
-		cfg_error(ctx, "probes", "must list at least one probe");
-		return;
-	}
 	if ((s->probes = cfg_xcalloc(n, sizeof(*s->probes))) == NULL)
 		return;
 	s->nprobes = n;
