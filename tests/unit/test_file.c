@@ -12,26 +12,17 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "testutil.h"
 
-static char	dir[64];
+static const char	*dir;
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/ahd-file-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	dir = tu_mkdir();
 }
 
-static void
-teardown(void)
-{
-	char	cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)!system(cmd);
-}
-
-TestSuite(file, .init = setup, .fini = teardown);
+TestSuite(file, .init = setup, .fini = tu_cleanup);
 
 static const char *
 in_dir(const char *name)
