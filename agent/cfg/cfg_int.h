@@ -35,11 +35,7 @@ struct cfg_ctx {
 	size_t			 pathlen;
 };
 
-/*
- * Out of memory while loading: the allocators set cfg_oom and return NULL,
- * every caller stops or leaves its field NULL, and cfg_load() throws the
- * partial configuration away with an error.
- */
+/* Allocators that set cfg_oom when they fail (why: see cfg_json.c). */
 extern bool	cfg_oom;
 void		*cfg_xcalloc(size_t n, size_t size);
 void		*cfg_xreallocarray(void *p, size_t n, size_t size);
