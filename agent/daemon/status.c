@@ -17,8 +17,6 @@
 #include "status.h"
 #include "svc.h"
 
-static const char *const method_names[] = { "address", "network", "both" };
-
 static void
 iso_time(uint64_t us, char *buf, size_t len)
 {
@@ -99,7 +97,8 @@ service_json(const struct svc *s, const struct ann *a)
 	    (int64_t)s->transitions));
 	json_object_object_add(o, "announcing", json_object_new_boolean(
 	    svc_wants_announce(s)));
-	json_object_object_add(o, "method", json_object_new_string(method_names[c->method]));
+	json_object_object_add(o, "method",
+	    json_object_new_string(cfg_method_str(c->method)));
 	json_object_object_add(o, "rise", json_object_new_int((int)c->rise));
 	json_object_object_add(o, "fall", json_object_new_int((int)c->fall));
 	json_object_object_add(o, "init_limit_ms", json_object_new_int64(
