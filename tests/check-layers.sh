@@ -7,9 +7,11 @@
 # A file may include headers of its own folder and of the folders before it;
 # daemon (the daemon) and ctl (the command-line tool) are peers that share
 # everything below them and never include each other. So there is no include
-# cycle between folders. Also checked: every source file is in one of these
-# folders, and no function is over MAX_FN lines and no file over MAX_FILE
-# lines unless its first comment block says why ("Length:").
+# cycle between folders. A header NAME_int.h (e.g. agent/cfg/cfg_int.h) is
+# private to its folder; the others use the public NAME.h. Also checked:
+# every source file is in one of these folders, and no function is over
+# MAX_FN lines and no file over MAX_FILE lines unless its first comment
+# block says why ("Length:").
 # Prints "layers: N files, N includes, N violations" and fails on any.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +38,9 @@ while IFS= read -r f; do
 			bad=$((bad + 1))
 		elif [[ $hd != "$d" ]] && (( rank[$hd] >= rank[$d] )); then
 			echo "layers: $f ($d) includes $hd/$inc: $hd is not below $d"
+			bad=$((bad + 1))
+		elif [[ $hd != "$d" && $inc == *_int.h ]]; then
+			echo "layers: $f ($d) includes $hd/$inc: a *_int.h header is private to its folder"
 			bad=$((bad + 1))
 		fi
 	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")

@@ -16,19 +16,22 @@
 #include <net/if.h>
 
 #include "pfx.h"
+#include "svc.h"
 
 struct cfg;
 struct frr;
 struct nl;
+struct state;
 
 /*
  * How a wanted prefix is announced through its network statement; a larger
- * value wins when services sharing a prefix disagree.
+ * value wins when services sharing a prefix disagree. A service says which
+ * it wants (svc_mode()): the values are the same.
  */
 enum ann_mode {
-	ANN_PLAIN,		/* `network P` */
-	ANN_DEGRADED,		/* route-map degraded_route_map: prepend, MED */
-	ANN_GSHUT,		/* route-map ANYCAST-GSHUT: community 65535:0 while draining */
+	ANN_PLAIN = SVC_MODE_PLAIN,		/* `network P` */
+	ANN_DEGRADED = SVC_MODE_DEGRADED,	/* route-map degraded_route_map: prepend, MED */
+	ANN_GSHUT = SVC_MODE_GSHUT,		/* route-map ANYCAST-GSHUT: community 65535:0 while draining */
 };
 
 /* The route-map frr-templates/anycast-healthd.conf defines for draining. */
@@ -208,5 +211,36 @@ const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
  */
 void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
 		    int method /* enum cfg_method */);
+/*
+ * Service i is s, which changed: ann_set_service() with what s wants (and
+ * how, and whether it fell).
+ */
+void		 ann_follow_svc(struct ann *a, size_t svc_index, const struct svc *s);
+/*
+ * Service i is s in a table not applied yet (a reload's, or adoption at
+ * start): records whether it holds its announcement and how; the
+ * ann_reconcile() that follows applies it.
+ */
+void		 ann_seed_svc(struct ann *a, size_t svc_index, const struct svc *s);
+/* Whom to tell that the state file must be written (ann_record_cb). */
+void		 ann_on_record(struct ann *a, ann_record_cb cb, void *arg);
+/*
+ * A reload: nw, built from the new configuration with its services seeded,
+ * succeeds old: the error count and record callback carry over, FRR
+ * releases what nw does not announce (ann_release_frr()), and nw takes over
+ * old's orphans and unmanaged announcements (ann_take_over()). old is then
+ * only to be freed.
+ */
+void		 ann_succeed(struct ann *nw, const struct ann *old);
+/* Forgets the FRR driver (it could not be started): nothing goes to FRR. */
+void		 ann_drop_frr(struct ann *a);
+/* The loop has stopped: ann_withdraw_all() without waiting for FRR. */
+void		 ann_withdraw_final(struct ann *a);
+/*
+ * What the state file lists: every ann_prefix_listed() prefix and every
+ * orphan (with the method that removes it), added to st. 0, or -1 when out
+ * of memory. So withdraw-all after a crash at any point removes it.
+ */
+int		 ann_snapshot(const struct ann *a, struct state *st);
 
 #endif
