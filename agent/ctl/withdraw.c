@@ -252,9 +252,12 @@ withdraw_statements(const struct state *st, const struct reach *rc_, char *err,
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		frr_want(f, &st->announced[i].pfx, false, NULL);
 	}
-	/* A few vtysh calls at most: read, remove, read back. */
+	/*
+	 * No owner of a desired state (frr_set_desired()): every managed
+	 * statement is wanted absent. A few vtysh calls at most: read, remove,
+	 * read back.
+	 */
 	if ((r = frr_start(f)) < 0 ||
 	    (r = sd_event_add_time_relative(w.ev, &deadline, CLOCK_MONOTONIC,
 	    3 * rc_->timeout_us + 2000000, 1000, withdraw_deadline_cb, NULL)) < 0) {

@@ -1,8 +1,10 @@
 /*
  * Announcements: the one place that decides what the kernel and FRR must
- * hold for the configured prefixes. It makes the kernel so through nl_ and
- * asks frr_ for the `network` statements (method network and both). It never
- * touches an address or statement that is not one of the configured prefixes.
+ * hold for the configured prefixes, and the one place that keeps it (the
+ * desired state). It makes the kernel so through nl_; for the `network`
+ * statements (method network and both) frr_ asks it (ann_set_frr()) and
+ * keeps only what FRR holds and what is in flight. It never touches an
+ * address or statement that is not one of the configured prefixes.
  */
 #ifndef AHD_ANN_H
 #define AHD_ANN_H
@@ -45,6 +47,13 @@ struct ann_prefix {
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
 	const char	*route_map;	/* desired route-map: NULL, or degraded */
+	/*
+	 * The statement FRR must hold (network, both), as frr_ is told when
+	 * it asks: desired, for both only while the address is present, and
+	 * only once ap may go out (recorded). What FRR holds is frr_'s.
+	 */
+	bool		 stmt;
+	const char	*stmt_rm;	/* its route-map: NULL, or as route_map */
 	/*
 	 * The state file as last written lists it. Nothing is announced
 	 * before that (a desired prefix not yet recorded waits for the
@@ -101,7 +110,9 @@ struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errl
 void		 ann_free(struct ann *a);
 /*
  * Hands the network statements of methods network and both to f, and the
- * prefixes of method address for verification (frr_track()). 0 or -1.
+ * prefixes of method address for verification (frr_track()); on success a
+ * becomes f's owner of the desired state (frr_set_desired()), so a must
+ * outlive f or be replaced by the next ann_set_frr(). 0 or -1.
  */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
