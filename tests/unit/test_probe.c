@@ -367,3 +367,43 @@ Test(probe, one_sink_for_every_end)
 	probe_free(p);
 	sd_event_unref(ev);
 }
+
+/*
+ * A message longer than p->msg is cut the same way however the attempt
+ * ends: between characters, with "…". Before the one sink, probe_finish()
+ * (now PROBE_DONE_ABORT) formatted into a buffer of sizeof(p->msg) first,
+ * so its long messages (tcp/dns: a long expect, a server's answer) lost
+ * their tail silently while probe_done()'s showed the ellipsis.
+ */
+Test(probe, long_messages_cut_alike_on_every_path)
+{
+	static const unsigned	 hows[] = { 0, PROBE_DONE_ABORT, PROBE_DONE_EVENT };
+	struct cfg_probe	 cp = { .name = (char *)"fake", .type = &fake_type.cfg,
+				    .interval_us = 1000000, .timeout_us = 500000 };
+	char			 big[600], first[sizeof(((struct probe *)NULL)->msg)];
+	struct probe		*p;
+	sd_event		*ev;
+	bool			 done = false;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_geq(sd_event_new(&ev), 0);
+	cr_assert_not_null(p = probe_new(ev, &cp, set_done, &done));
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		if (!(hows[i] & PROBE_DONE_EVENT))
+			probe_run_once(p);
+		done = false;
+		probe_done(p, PROBE_EXPECT_MISMATCH, hows[i], NULL, "%s", big);
+		cr_assert(done, "how %u: not recorded", hows[i]);
+		/* Cut: shorter than the buffer allows, ending in U+2026. */
+		cr_expect_lt(strlen(p->msg), sizeof(p->msg));
+		cr_expect_str_eq(p->msg + strlen(p->msg) - 3, "\xe2\x80\xa6", "how %u: '%s'",
+		    hows[i], p->msg);
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", p->msg);
+		else
+			cr_expect_str_eq(p->msg, first, "how %u", hows[i]);
+	}
+	probe_free(p);
+	sd_event_unref(ev);
+}
