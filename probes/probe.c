@@ -526,7 +526,8 @@ probe_done(struct probe *p, enum probe_result r, unsigned how, const char *perfd
 		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
 		return;
 	}
-	if (how & PROBE_DONE_ABORT)
+	/* An event already dropped the attempt in flight: never abort twice. */
+	if ((how & PROBE_DONE_ABORT) && !(how & PROBE_DONE_EVENT))
 		probe_type_of(p->cfg)->abort(p);
 	if (probe_starved(p, r, err))
 		return;

@@ -170,7 +170,8 @@ void		 probe_run_once(struct probe *p);
  *	service is gone: the result is reported at once, outside the schedule
  *	(an attempt in flight is dropped, then a zero-length attempt starting
  *	now carries the result, and stays out of the latency histogram); the
- *	periodic attempts go on from now.
+ *	periodic attempts go on from now. It implies the abort of whatever
+ *	was in flight; with PROBE_DONE_ABORT as well, abort() still runs once.
  */
 #define PROBE_DONE_ABORT	0x1
 #define PROBE_DONE_EVENT	0x2

@@ -22,7 +22,16 @@ declare -A rank=([agent/lib]=0 [agent/cfg]=1 [probes]=2 [agent/svc]=3
 declare -A home
 bad=0 nfiles=0 nincl=0
 for d in "${!rank[@]}"; do
-	for h in "$d"/*.h; do [[ -e $h ]] && home[$(basename "$h")]=$d; done
+	for h in "$d"/*.h; do
+		[[ -e $h ]] || continue
+		b=$(basename "$h")
+		# Includes name headers without their folder: a name must be unique.
+		if [[ -n ${home[$b]:-} ]]; then
+			echo "layers: $h and ${home[$b]}/$b: one header name in two folders"
+			bad=$((bad + 1))
+		fi
+		home[$b]=$d
+	done
 done
 while IFS= read -r f; do
 	d=$(dirname "$f")
