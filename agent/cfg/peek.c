@@ -25,17 +25,8 @@
 static char *
 peek_slurp(const char *path, char *why, size_t whylen)
 {
-	struct stat	 sb;
-	char		*text, err[128];
-
-	if ((text = file_read(path, 0, PEEK_MAX_SIZE, &sb, err, sizeof(err))) == NULL)
-		return NULL;
-	if (cfg_stat_trusted(&sb, why, whylen) == -1) {
-		free(text);
-		text = NULL;
-		errno = EPERM;
-	}
-	return text;
+	/* Trust is judged on the opened descriptor, before anything is read. */
+	return file_read(path, 0, PEEK_MAX_SIZE, cfg_stat_trusted, why, whylen);
 }
 
 int

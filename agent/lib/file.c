@@ -10,8 +10,8 @@
 #include "file.h"
 
 char *
-file_read(const char *path, int oflags, size_t max, struct stat *st, char *err,
-    size_t errlen)
+file_read(const char *path, int oflags, size_t max, file_check_fn check,
+    char *err, size_t errlen)
 {
 	struct stat	 sb;
 	char		*text = NULL;
@@ -29,6 +29,10 @@ file_read(const char *path, int oflags, size_t max, struct stat *st, char *err,
 	    (uintmax_t)sb.st_size > (uintmax_t)max) {
 		snprintf(err, errlen, "not a regular file of at most %zu bytes", max);
 		errno = EINVAL;
+		goto fail;
+	}
+	if (check != NULL && check(&sb, err, errlen) == -1) {
+		errno = EPERM;
 		goto fail;
 	}
 	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
@@ -51,8 +55,6 @@ file_read(const char *path, int oflags, size_t max, struct stat *st, char *err,
 	}
 	text[len] = '\0';
 	close(fd);
-	if (st != NULL)
-		*st = sb;
 	return text;
 fail:
 	e = errno;

@@ -12,13 +12,16 @@
 /*
  * The text of path, NUL-terminated: a regular file of at most max bytes,
  * opened with O_RDONLY | O_CLOEXEC | O_NONBLOCK and oflags (O_NOFOLLOW to
- * refuse a symbolic link). *st, if not NULL, is the stat of the descriptor
- * that was read, for the caller's own checks (owner, mode).
+ * refuse a symbolic link). check, if not NULL, judges the stat of the
+ * opened descriptor before a byte is read (owner, mode): -1 with its
+ * reason in err refuses the file (errno EPERM).
  * NULL with errno and err: open()'s errno and strerror() (ENOENT: there is
- * none), EINVAL "not a regular file of at most MAX bytes", ENOMEM "out of
- * memory", EIO "shorter than its size" (it shrank), or read()'s.
+ * none), EINVAL "not a regular file of at most MAX bytes", EPERM (check),
+ * ENOMEM "out of memory", EIO "shorter than its size" (it shrank), or
+ * read()'s.
  */
-char	*file_read(const char *path, int oflags, size_t max, struct stat *st,
+typedef int (*file_check_fn)(const struct stat *st, char *err, size_t errlen);
+char	*file_read(const char *path, int oflags, size_t max, file_check_fn check,
 	    char *err, size_t errlen);
 
 #endif

@@ -43,17 +43,38 @@ write_file(const char *name, const char *text)
 	fclose(f);
 }
 
-Test(file, reads_the_whole_file_and_its_stat)
+static off_t	checked_size = -1;
+
+static int
+only_small(const struct stat *st, char *err, size_t errlen)
 {
-	struct stat	 st;
+	checked_size = st->st_size;
+	if (st->st_size > 5) {
+		snprintf(err, errlen, "too big for the check");
+		return -1;
+	}
+	return 0;
+}
+
+Test(file, reads_the_whole_file_after_the_check)
+{
 	char		 err[128] = "", *text;
 
 	write_file("a", "{ \"x\": 1 }\n");
-	text = file_read(in_dir("a"), 0, 64, &st, err, sizeof(err));
+	text = file_read(in_dir("a"), 0, 64, NULL, err, sizeof(err));
 	cr_assert_not_null(text, "%s", err);
 	cr_expect_str_eq(text, "{ \"x\": 1 }\n");
-	cr_expect_eq(st.st_size, 11);
-	cr_expect(S_ISREG(st.st_mode));
+	free(text);
+	/* The check sees the opened file and refuses it before it is read. */
+	errno = 0;
+	cr_expect_null(file_read(in_dir("a"), 0, 64, only_small, err, sizeof(err)));
+	cr_expect_eq(errno, EPERM);
+	cr_expect_eq(checked_size, 11);
+	cr_expect_str_eq(err, "too big for the check");
+	write_file("b", "{}\n");
+	cr_assert_not_null(text = file_read(in_dir("b"), 0, 64, only_small, err,
+	    sizeof(err)));
+	cr_expect_str_eq(text, "{}\n");
 	free(text);
 	/* Exactly the cap is allowed; one byte more is not. */
 	cr_assert_not_null(text = file_read(in_dir("a"), 0, 11, NULL, err, sizeof(err)));
