@@ -701,6 +701,12 @@ frr_set_desired(struct frr *f, frr_desired_fn fn, void *arg)
 {
 	f->desired = fn;
 	f->desired_arg = arg;
+	/*
+	 * The new owner's answers may differ from the old one's without any
+	 * of them changing afterwards (a prefix the new configuration keeps
+	 * but does not want): compared soon, not at the periodic check.
+	 */
+	frr_changed(f);
 }
 
 void

@@ -131,8 +131,9 @@ void		 frr_release(struct frr *f, const struct pfx *p, bool remove);
 typedef bool (*frr_desired_fn)(void *arg, const struct pfx *p, const char **route_map);
 /*
  * Sets the owner (after a reload: the new one; arg must stay valid until it
- * is replaced or f is freed). Without an owner every managed statement is
- * wanted absent: that is what withdraw-all asks for.
+ * is replaced or f is freed), and compares its answers soon (frr_changed()).
+ * Without an owner every managed statement is wanted absent: that is what
+ * withdraw-all asks for.
  */
 void		 frr_set_desired(struct frr *f, frr_desired_fn fn, void *arg);
 /*

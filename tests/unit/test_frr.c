@@ -761,6 +761,36 @@ Test(frr, managed_again_before_the_release_completed)
 	rig_teardown(&r);
 }
 
+/*
+ * A reload hands the desired state to a new owner (ann_set_frr()) whose
+ * answer differs from the old one's without ever changing itself: a prefix
+ * still configured that the new configuration does not want (its service
+ * renamed and in init, shared_prefixes now "all", a sharing service that
+ * was up removed). Its `no network` must go out at once, not at the next
+ * periodic check (60 s here, 10 s in the daemon).
+ */
+Test(frr, a_new_owner_of_the_desired_state_is_asked_at_once)
+{
+	struct rig	 r = { 0 }, nw = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	want(&r, &v4, true, NULL);
+	cr_assert(run_until_synced(&r, 3000));
+	cr_assert(frr_holds(r.frr, &v4));
+	/* The new owner has not asked for v4, and never will while it is not wanted. */
+	frr_set_desired(r.frr, rig_desired, &nw);
+	cr_expect(run_until_synced(&r, 2000), "the new owner's answer was not applied");
+	cr_expect_not(frr_holds(r.frr, &v4));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "", "%s", state);
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	rig_teardown(&r);
+}
+
 /* {{BFD}} marks the lines of the optional BFD block: written only with --bfd. */
 Test(frr, render_bfd_block_only_when_asked)
 {
