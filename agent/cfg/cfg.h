@@ -15,6 +15,9 @@
 #include "pfx.h"
 
 struct json_object;
+/* The longest degraded_route_map; the FRR driver's buffers hold one more. */
+#define CFG_ROUTE_MAP_MAX	64
+
 struct cfg_ctx;
 
 /*

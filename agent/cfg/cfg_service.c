@@ -218,7 +218,7 @@ cfg_parse_service(struct cfg_ctx *ctx, struct json_object *obj, const struct cfg
 	if (s->on_warning == ONW_DEGRADE && s->method == METHOD_ADDRESS && mr != -1)
 		cfg_error(ctx, "on_warning", "'degrade' needs method network or both "
 		    "(the degraded route-map belongs to the network statement)");
-	if (cfg_get_word(ctx, obj, "degraded_route_map", SVC_NAME_MAX, "route-map name",
+	if (cfg_get_word(ctx, obj, "degraded_route_map", CFG_ROUTE_MAP_MAX, "route-map name",
 	    &s->degraded_route_map) != 1)
 		s->degraded_route_map = cfg_xstrdup("ANYCAST-DEGRADED");
 	cfg_get_duration(ctx, obj, "drain_grace", false, &s->drain_grace_us);

@@ -13,8 +13,16 @@
 
 #include <systemd/sd-event.h>
 
+#include "cfg.h"
 #include "frr.h"
 #include "pfx.h"
+
+/*
+ * A route-map name read back from FRR is cut to FRR_RM_MAX - 1 characters
+ * and compared with ann's whole name: a longer configured name would never
+ * match and be re-applied forever.
+ */
+_Static_assert(FRR_RM_MAX > CFG_ROUTE_MAP_MAX, "FRR_RM_MAX must hold any degraded_route_map");
 
 /* vtysh prints a few KiB; a running-config of a big router is still far below this. */
 #define FRR_OUT_MAX	(8 * 1024 * 1024)
