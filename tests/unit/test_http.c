@@ -68,7 +68,7 @@ static char	nginx_err[512];
 static void
 nginx_start(void)
 {
-	char		 cmd[300], conf[4096], big[100 * 1024 + 8];
+	char		 cmd[300], conf[6144], big[100 * 1024 + 8];
 	uint16_t	 hport, sport;
 	int		 r;
 
@@ -117,6 +117,16 @@ nginx_start(void)
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    "  server { listen 127.0.0.1:%3$u ssl; server_name expired.example.com;\n"
 	    "    ssl_certificate %1$s/certs/expired.pem; ssl_certificate_key %1$s/certs/expired.key;\n"
+	    "    location / { return 200 \"tls ok\\n\"; } }\n"
+	    /*
+	     * A certificate read at every handshake (a variable in the path) from
+	     * a symlink the test turns: same server, same TLS ticket keys, so a
+	     * client that resumed a session would not see the new certificate.
+	     */
+	    "  map $ssl_server_name $rot { default %1$s/certs/rotating; }\n"
+	    "  server { listen 127.0.0.1:%3$u ssl; server_name rotating.example.com;\n"
+	    "    ssl_certificate $rot.pem; ssl_certificate_key $rot.key;\n"
+	    "    ssl_session_tickets on; ssl_session_cache shared:rot:1m;\n"
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    "}\n", nginx_dir, hport, sport);
 	put(nginx_dir, "nginx.conf", conf);
@@ -427,6 +437,57 @@ Test(http, free_while_running_releases_the_transfer)
 	cr_assert(tu_run_until(ev, &done, 2000));
 	cr_expect_eq(q->result, PROBE_OK, "%s", q->msg);
 	probe_free(q);
+	cfg_free(cfg);
+}
+
+/* Points certs/rotating.{pem,key} at one of the test certificates. */
+static void
+rotate_cert(const char *name)
+{
+	char	link[512], target[64];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(link, sizeof(link), "%s/certs/rotating.%s", fx.dir, i ? "key" : "pem");
+		snprintf(target, sizeof(target), "%s.%s", name, i ? "key" : "pem");
+		unlink(link);
+		cr_assert_eq(symlink(target, link), 0, "symlink %s: %s", link, strerror(errno));
+	}
+}
+
+/*
+ * cert_min_days judges the certificate of every attempt: one probe, one
+ * server (same TLS ticket keys and session cache), the certificate changed
+ * between attempts. A resumed TLS session (no certificate sent) or a
+ * certificate kept from the previous attempt would pass the second attempt.
+ */
+Test(http, certificate_changed_between_attempts_is_seen)
+{
+	static const struct { const char *cert; enum probe_result want; } steps[] = {
+		{ "valid", PROBE_OK }, { "expiring", PROBE_CERT_EXPIRING },
+		{ "expiring", PROBE_CERT_EXPIRING }, { "valid", PROBE_OK },
+		{ "valid", PROBE_OK },
+	};
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 probe[512], svc[700];
+
+	expand("{ \"type\": \"http\", \"url\": \"https://rotating.example.com:{HTTPS}/\", "
+	    "\"connect_to\": \"127.0.0.1\", \"tls_verify\": false, \"cert_min_days\": 14 }",
+	    probe, sizeof(probe));
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.80/32\"], \"interval\": \"2s\", "
+	    "\"timeout\": \"1s\", \"probes\": [ %s ] }", probe);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	p = probe_new(ev, &cfg->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		rotate_cert(steps[i].cert);
+		done = false;
+		probe_run_once(p);
+		cr_assert(tu_run_until(ev, &done, 5000), "attempt %zu did not finish", i);
+		cr_expect_eq(p->result, steps[i].want, "attempt %zu (%s certificate): got %s: %s",
+		    i, steps[i].cert, probe_result_str(p->result), p->msg);
+	}
+	probe_free(p);
 	cfg_free(cfg);
 }
 
