@@ -331,8 +331,8 @@ hm_add(sd_event *ev, CURL *easy, const char **why)
 
 /*
  * A handle for a new transfer, as curl_easy_init() makes it: an idle one
- * reset to curl's defaults (the TLS session cache stays empty: see
- * http_setup()), else a new one.
+ * reset to curl's defaults (the reset keeps its TLS session cache, which
+ * http_setup() keeps empty), else a new one.
  */
 static CURL *
 hm_easy(void)
@@ -995,8 +995,10 @@ http_setup(struct probe *p, CURL *e)
 	SET(CURLOPT_FORBID_REUSE, 1L);
 	/*
 	 * And a full TLS handshake per attempt: a resumed session sends no
-	 * certificate, and cert_min_days judges the one of every attempt
-	 * (libcurl >= 8.12 keeps sessions in the multi, for every transfer).
+	 * certificate, and cert_min_days judges the one of every attempt. A
+	 * reused handle keeps its session cache through curl_easy_reset()
+	 * (and libcurl >= 8.12 keeps one in the multi): without this, the
+	 * second attempt resumes and sees the first one's certificate.
 	 */
 	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	/*

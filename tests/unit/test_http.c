@@ -98,6 +98,8 @@ nginx_start(void)
 	    "events { worker_connections 512; }\n"
 	    "http {\n"
 	    "  access_log off; default_type text/plain;\n"
+	    /* Sessions are looked up in the first server's cache, before SNI. */
+	    "  ssl_session_cache shared:tls:1m; ssl_session_tickets on;\n"
 	    "  client_body_temp_path %1$s; proxy_temp_path %1$s; fastcgi_temp_path %1$s;\n"
 	    "  uwsgi_temp_path %1$s; scgi_temp_path %1$s;\n"
 	    "  server { listen 127.0.0.1:%2$u default_server; root %1$s/www;\n"
@@ -122,13 +124,12 @@ nginx_start(void)
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    /*
 	     * A certificate read at every handshake (a variable in the path) from
-	     * a symlink the test turns: same server, same TLS ticket keys, so a
+	     * a symlink the test turns: same server, same session cache, so a
 	     * client that resumed a session would not see the new certificate.
 	     */
 	    "  map $ssl_server_name $rot { default %1$s/certs/rotating; }\n"
 	    "  server { listen 127.0.0.1:%3$u ssl; server_name rotating.example.com;\n"
 	    "    ssl_certificate $rot.pem; ssl_certificate_key $rot.key;\n"
-	    "    ssl_session_tickets on; ssl_session_cache shared:rot:1m;\n"
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    "}\n", nginx_dir, hport, sport);
 	put(nginx_dir, "nginx.conf", conf);
