@@ -5,6 +5,10 @@
  * wake it (the glue below), and every finished transfer ends in exactly one
  * probe_done(). Names are never looked up on the loop: the URL's host is an
  * IP literal, or "connect_to" sends every connection to one.
+ *
+ * Length: the curl <-> sd-event glue, the configuration's checks and the
+ * judging of one transfer belong together; each part is short, and split
+ * apart they would share the private structures through a header.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,13 +27,13 @@
 #include "cfg.h"
 #include "http.h"
 #include "probe.h"
-#include "sock.h"
 
 #define HTTP_MAX_BODY_DEFAULT	(64 * 1024)
 #define HTTP_MAX_BODY_LIMIT	(16 * 1024 * 1024)
 #define HTTP_MAX_REDIRS		5
 #define HTTP_URL_MAX		2048
 #define HM_CONNECTING		16
+#define HM_IDLE			16
 /* OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED, as CURLINFO_SSL_VERIFYRESULT reports it. */
 #define X509_ERR_CERT_HAS_EXPIRED	10
 
@@ -54,6 +58,7 @@ struct http_params {
 	char			*ca_file;
 	unsigned		 cert_min_days;	/* 0: no check */
 	bool			 follow_redirects;
+	bool			 one_segment;	/* the request is one small write */
 };
 
 struct http_run {
@@ -85,17 +90,32 @@ static struct {
 	sd_event_source	*now;		/* curl's "call me now": a defer source */
 	unsigned	 transfers;
 	unsigned	 dispatching;	/* inside a call into curl */
-	/* New sockets curl waits to see writable (connecting), at most HM_CONNECTING. */
+	/*
+	 * New sockets curl waits to see writable (connecting), at most
+	 * HM_CONNECTING, not yet watched by the loop (see hm_action()).
+	 */
 	curl_socket_t	 connecting[HM_CONNECTING];
 	unsigned	 nconnecting;
-} hm;
+	curl_socket_t	 nudged;	/* hm_nudge()'s socket until curl speaks of it */
+	/*
+	 * Easy handles of finished transfers, at most HM_IDLE (as many as
+	 * run at once, not one per probe): a reused handle keeps its buffers
+	 * (a 16 KiB receive buffer each), which saves an allocation that
+	 * costs a heap consolidation per attempt.
+	 */
+	CURL		*idle[HM_IDLE];
+	unsigned	 nidle;
+} hm = { .nudged = CURL_SOCKET_BAD };
 
 static void
 hm_teardown(void)
 {
+	while (hm.nidle > 0)
+		curl_easy_cleanup(hm.idle[--hm.nidle]);
 	curl_multi_cleanup(hm.multi);
 	hm.multi = NULL;
 	hm.nconnecting = 0;
+	hm.nudged = CURL_SOCKET_BAD;
 	hm.timer = sd_event_source_disable_unref(hm.timer);
 	hm.now = sd_event_source_disable_unref(hm.now);
 	hm.ev = sd_event_unref(hm.ev);
@@ -124,6 +144,8 @@ hm_collect(void)
 static void
 hm_connecting_drop(curl_socket_t fd)
 {
+	if (fd == hm.nudged)
+		hm.nudged = CURL_SOCKET_BAD;
 	for (unsigned i = 0; i < hm.nconnecting; i++)
 		if (hm.connecting[i] == fd) {
 			hm.connecting[i] = hm.connecting[--hm.nconnecting];
@@ -131,27 +153,50 @@ hm_connecting_drop(curl_socket_t fd)
 		}
 }
 
+static int	hm_io_cb(sd_event_source *s, int fd, uint32_t revents, void *arg);
+
 static void
-hm_action(curl_socket_t fd, int flags)
+hm_call(curl_socket_t fd, int flags)
 {
-	curl_socket_t	s;
-	int		running;
+	int	running;
 
 	hm.dispatching++;
 	curl_multi_socket_action(hm.multi, fd, flags, &running);
 	hm_collect();
 	hm.dispatching--;
-	/*
-	 * A connect on loopback has completed by the time curl gets back:
-	 * telling curl now that the socket is writable (which it is) saves a
-	 * wake-up of the loop per attempt. A connect still in flight is left
-	 * to the io source as before.
-	 */
-	while (hm.dispatching == 0 && hm.nconnecting > 0) {
-		s = hm.connecting[--hm.nconnecting];
-		if (sock_connected(s))
-			hm_action(s, CURL_CSELECT_OUT);
-	}
+}
+
+/*
+ * A connecting socket the loop does not watch yet: tell curl it is
+ * writable. A connect on loopback has completed by the time curl gets back
+ * (curl checks: poll() and SO_ERROR), so this saves a wake-up of the loop
+ * per attempt, and curl's next wish (readable: the answer) becomes the
+ * socket's first epoll registration instead of a second one. If curl says
+ * nothing about the socket, its connect is still in flight: watch it for
+ * writability as curl asked.
+ */
+static void
+hm_nudge(curl_socket_t s)
+{
+	sd_event_source	*src = NULL;
+
+	hm.nudged = s;
+	hm_call(s, CURL_CSELECT_OUT);
+	if (hm.nudged != s)
+		return;
+	hm.nudged = CURL_SOCKET_BAD;
+	/* On failure the transfer waits for the probe's deadline, which ends it. */
+	if (sd_event_add_io(hm.ev, &src, s, EPOLLOUT, hm_io_cb, NULL) >= 0)
+		curl_multi_assign(hm.multi, s, src);
+}
+
+static void
+hm_action(curl_socket_t fd, int flags)
+{
+	hm_call(fd, flags);
+	/* Calls into curl do not nest: one nudge at a time, from the outermost. */
+	while (hm.dispatching == 0 && hm.nconnecting > 0)
+		hm_nudge(hm.connecting[--hm.nconnecting]);
 }
 
 static int
@@ -201,9 +246,15 @@ hm_socket_fn(CURL *easy UNUSED, curl_socket_t fd, int what, void *arg UNUSED, vo
 		events |= EPOLLOUT;
 	if (src != NULL)
 		return sd_event_source_set_io_events(src, events) < 0 ? -1 : 0;
-	/* A new socket waiting for writability: connecting (see hm_action()). */
-	if (what == CURL_POLL_OUT && hm.nconnecting < HM_CONNECTING)
+	/*
+	 * A new socket waiting for writability is connecting: registered
+	 * after a nudge (hm_nudge()), once curl knows what it waits for next.
+	 * Only inside a call into curl, which hm_action() follows up.
+	 */
+	if (what == CURL_POLL_OUT && hm.dispatching > 0 && hm.nconnecting < HM_CONNECTING) {
 		hm.connecting[hm.nconnecting++] = fd;
+		return 0;
+	}
 	if (sd_event_add_io(hm.ev, &src, fd, events, hm_io_cb, NULL) < 0)
 		return -1;
 	curl_multi_assign(hm.multi, fd, src);
@@ -278,11 +329,38 @@ hm_add(sd_event *ev, CURL *easy, const char **why)
 	return 0;
 }
 
+/*
+ * A handle for a new transfer, as curl_easy_init() makes it: an idle one
+ * reset to curl's defaults (the reset keeps its TLS session cache, which
+ * http_setup() keeps empty), else a new one.
+ */
+static CURL *
+hm_easy(void)
+{
+	CURL	*e;
+
+	if (hm.nidle == 0)
+		return curl_easy_init();
+	e = hm.idle[--hm.nidle];
+	curl_easy_reset(e);
+	return e;
+}
+
+/* A handle no transfer uses any more (out of the multi). */
+static void
+hm_release(CURL *easy)
+{
+	if (hm.nidle < HM_IDLE)
+		hm.idle[hm.nidle++] = easy;
+	else
+		curl_easy_cleanup(easy);
+}
+
 static void
 hm_remove(CURL *easy)
 {
 	curl_multi_remove_handle(hm.multi, easy);
-	curl_easy_cleanup(easy);
+	hm_release(easy);
 	hm.transfers--;
 }
 
@@ -585,6 +663,26 @@ method_ok(const char *m)
 	return true;
 }
 
+/*
+ * Whether an attempt is one write of less than any path's MSS: a GET or
+ * HEAD without body over plain HTTP, no redirect followed, and a short
+ * request line and headers.
+ */
+static bool
+one_segment(const struct http_params *hp, bool https)
+{
+	const struct curl_slist	*l;
+	size_t			 n = strlen(hp->url) + 128;
+
+	if (https || hp->follow_redirects || hp->body != NULL ||
+	    (hp->method != NULL && strcmp(hp->method, "GET") != 0 &&
+	    strcmp(hp->method, "HEAD") != 0))
+		return false;
+	for (l = hp->headers; l != NULL; l = l->next)
+		n += strlen(l->data) + 2;
+	return n < 1000;
+}
+
 static int
 http_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 {
@@ -651,6 +749,7 @@ http_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 		http_free_params(hp);
 		return -1;
 	}
+	hp->one_segment = one_segment(hp, https);
 	*params = hp;
 	return 0;
 }
@@ -894,6 +993,22 @@ http_setup(struct probe *p, CURL *e)
 	/* A fresh connection per attempt: a reused one would hide a dead listener. */
 	SET(CURLOPT_FRESH_CONNECT, 1L);
 	SET(CURLOPT_FORBID_REUSE, 1L);
+	/*
+	 * And a full TLS handshake per attempt: a resumed session sends no
+	 * certificate, and cert_min_days judges the one of every attempt. A
+	 * reused handle keeps its session cache through curl_easy_reset()
+	 * (and libcurl >= 8.12 keeps one in the multi): without this, the
+	 * second attempt resumes and sees the first one's certificate.
+	 */
+	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	/*
+	 * A small plain GET or HEAD is one segment on a new connection, which
+	 * Nagle never holds back (nothing is unacknowledged yet): one
+	 * setsockopt() less per attempt. TLS, bodies and redirects write
+	 * more than once: no delay for them.
+	 */
+	if (hp->one_segment)
+		SET(CURLOPT_TCP_NODELAY, 0L);
 	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SET(CURLOPT_FOLLOWLOCATION, hp->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRS);
@@ -933,17 +1048,17 @@ http_start(struct probe *p)
 		return;
 	}
 	p->run = run;
-	if ((e = curl_easy_init()) == NULL) {
+	if ((e = hm_easy()) == NULL) {
 		why = "curl_easy_init failed";
 		goto fail;
 	}
 	if (http_setup(p, e) == -1) {
 		why = "this libcurl lacks an option the probe needs";
-		curl_easy_cleanup(e);
+		hm_release(e);
 		goto fail;
 	}
 	if (hm_add(p->ev, e, &why) == -1) {
-		curl_easy_cleanup(e);
+		hm_release(e);
 		goto fail;
 	}
 	/* Nothing completes inside curl_multi_add_handle(): curl only asks for a timer. */

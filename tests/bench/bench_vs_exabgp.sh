@@ -660,6 +660,11 @@ ratio_med() {
 		row "$l: same, anycast-healthd + FRR zebra/bgpd" "$hf" "$he" "$(div "$he" "$hf")"
 		ho=$(per_hour "${C_OWN[$e]:-}" "$n")
 		row "$l: of which the ExaBGP daemon itself" "" "$ho" ""
+		# The rest of anycast-healthd's column is its children: vtysh runs
+		# (FRR checks every 10 s), whatever the probes cost.
+		row "$l: of which anycast-healthd's own process (its vtysh runs left out), µs per check" \
+			"$(div "${C_OWN[$a]:-}" "${C_CHECKS[$a]:-}")" "" \
+			"$(div "$(div "${C_US[$e]:-}" "${C_CHECKS[$e]:-}")" "$(div "${C_OWN[$a]:-}" "${C_CHECKS[$a]:-}")")"
 		row "$l: memory PSS, MiB" "$(div "${C_PSS[$a]:-}" 1024)" "$(div "${C_PSS[$e]:-}" 1024)" \
 			"$(div "${C_PSS[$e]:-}" "${C_PSS[$a]:-}")"
 		row "$l: memory RSS, MiB (shared pages counted in every process)" "$(div "${C_RSS[$a]:-}" 1024)" \

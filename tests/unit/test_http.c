@@ -11,8 +11,10 @@
 #include <criterion/hooks.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +70,7 @@ static char	nginx_err[512];
 static void
 nginx_start(void)
 {
-	char		 cmd[300], conf[4096], big[100 * 1024 + 8];
+	char		 cmd[300], conf[6144], big[100 * 1024 + 8];
 	uint16_t	 hport, sport;
 	int		 r;
 
@@ -96,6 +98,8 @@ nginx_start(void)
 	    "events { worker_connections 512; }\n"
 	    "http {\n"
 	    "  access_log off; default_type text/plain;\n"
+	    /* Sessions are looked up in the first server's cache, before SNI. */
+	    "  ssl_session_cache shared:tls:1m; ssl_session_tickets on;\n"
 	    "  client_body_temp_path %1$s; proxy_temp_path %1$s; fastcgi_temp_path %1$s;\n"
 	    "  uwsgi_temp_path %1$s; scgi_temp_path %1$s;\n"
 	    "  server { listen 127.0.0.1:%2$u default_server; root %1$s/www;\n"
@@ -117,6 +121,15 @@ nginx_start(void)
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    "  server { listen 127.0.0.1:%3$u ssl; server_name expired.example.com;\n"
 	    "    ssl_certificate %1$s/certs/expired.pem; ssl_certificate_key %1$s/certs/expired.key;\n"
+	    "    location / { return 200 \"tls ok\\n\"; } }\n"
+	    /*
+	     * A certificate read at every handshake (a variable in the path) from
+	     * a symlink the test turns: same server, same session cache, so a
+	     * client that resumed a session would not see the new certificate.
+	     */
+	    "  map $ssl_server_name $rot { default %1$s/certs/rotating; }\n"
+	    "  server { listen 127.0.0.1:%3$u ssl; server_name rotating.example.com;\n"
+	    "    ssl_certificate $rot.pem; ssl_certificate_key $rot.key;\n"
 	    "    location / { return 200 \"tls ok\\n\"; } }\n"
 	    "}\n", nginx_dir, hport, sport);
 	put(nginx_dir, "nginx.conf", conf);
@@ -427,6 +440,198 @@ Test(http, free_while_running_releases_the_transfer)
 	cr_assert(tu_run_until(ev, &done, 2000));
 	cr_expect_eq(q->result, PROBE_OK, "%s", q->msg);
 	probe_free(q);
+	cfg_free(cfg);
+}
+
+/*
+ * A connect still in flight after the probe's first look (hm_nudge()): a
+ * listener whose accept queue is full drops the SYN, so the connect stays
+ * in progress until the attempt's deadline, which must end it and leave
+ * the multi clean for the next attempt.
+ */
+Test(http, connect_in_flight_times_out_on_time)
+{
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	struct pollfd		 pfd = { .events = POLLOUT };
+	struct cfg		*cfg;
+	struct probe		*p;
+	char			 probe[256];
+	uint16_t		 port;
+	uint64_t		 t0;
+	int			 lfd, c[4];
+
+	lfd = tu_listen(0, &port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	/* Fill the accept queue; the last connect is left in flight (checked). */
+	for (int i = 0; i < 4; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		cr_assert_geq(c[i], 0);
+		connect(c[i], (struct sockaddr *)&sin, sizeof(sin));
+		usleep(20000);
+	}
+	pfd.fd = c[3];
+	cr_assert_eq(poll(&pfd, 1, 50), 0, "the accept queue is not full: no connect in flight");
+	snprintf(probe, sizeof(probe), "{ \"type\": \"http\", \"url\": \"http://127.0.0.1:%u/\" }",
+	    port);
+	t0 = now_us();
+	p = run_probe(probe, "300ms", &cfg);
+	cr_expect_eq(p->result, PROBE_TIMEOUT, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_geq(now_us() - t0, 290000);
+	cr_expect_lt(now_us() - t0, 450000, "the hard timeout was late");
+	probe_free(p);
+	cfg_free(cfg);
+	for (int i = 0; i < 4; i++)
+		close(c[i]);
+	close(lfd);
+	tu_cleanup();
+	p = run_probe("{ \"type\": \"http\", " H("/healthz") " }", "300ms", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+}
+
+/* A one-shot HTTP server on the loop for the test below. */
+static struct {
+	int		 lfd, cfd;
+	int		 queued[4];
+	sd_event_source	*drain, *listen, *conn;
+} late;
+
+static int
+late_conn_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg UNUSED)
+{
+	static const char	 ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n";
+	char			 buf[2048];
+
+	/* The request fits one read on loopback; answer it and stop. */
+	if (read(fd, buf, sizeof(buf)) > 0 && write(fd, ok, sizeof(ok) - 1) < 0)
+		return 0;
+	late.conn = sd_event_source_disable_unref(late.conn);
+	return 0;
+}
+
+static int
+late_listen_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg UNUSED)
+{
+	if ((late.cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		sd_event_add_io(ev, &late.conn, late.cfd, EPOLLIN, late_conn_cb, NULL);
+	late.listen = sd_event_source_disable_unref(late.listen);
+	return 0;
+}
+
+/* Empties the accept queue: the probe's next SYN gets through. */
+static int
+late_drain_cb(sd_event_source *s UNUSED, uint64_t usec UNUSED, void *arg UNUSED)
+{
+	int	fd;
+
+	while ((fd = accept4(late.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		close(fd);
+	sd_event_add_io(ev, &late.listen, late.lfd, EPOLLIN, late_listen_cb, NULL);
+	return 0;
+}
+
+/*
+ * A connect still in flight after the probe's first look (hm_nudge()) must
+ * be watched by the loop: the listener's accept queue is full, so the
+ * probe's SYN is dropped; 100 ms later the test empties the queue, the
+ * kernel's SYN retransmission (after 1 s) connects, and the test server
+ * answers. Without the watch nobody would tell curl: a timeout at 1.9 s.
+ */
+Test(http, connect_in_flight_is_followed)
+{
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	struct pollfd		 pfd = { .events = POLLOUT };
+	struct cfg		*cfg;
+	struct probe		*p;
+	char			 probe[256];
+	uint16_t		 port;
+
+	late.lfd = tu_listen(0, &port);
+	/* Drained until EAGAIN (late_drain_cb()). */
+	cr_assert_eq(fcntl(late.lfd, F_SETFL, O_NONBLOCK), 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (int i = 0; i < 4; i++) {
+		late.queued[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		cr_assert_geq(late.queued[i], 0);
+		connect(late.queued[i], (struct sockaddr *)&sin, sizeof(sin));
+		usleep(20000);
+	}
+	pfd.fd = late.queued[3];
+	cr_assert_eq(poll(&pfd, 1, 50), 0, "the accept queue is not full: no connect in flight");
+	/*
+	 * The queued connection keeps the queue full when closed; the others
+	 * must not retry against the probe's connect.
+	 */
+	for (int i = 0; i < 4; i++)
+		close(late.queued[i]);
+	cr_assert_geq(sd_event_add_time_relative(ev, &late.drain, CLOCK_MONOTONIC, 100000, 1000,
+	    late_drain_cb, NULL), 0);
+	snprintf(probe, sizeof(probe), "{ \"type\": \"http\", \"url\": \"http://127.0.0.1:%u/\" }",
+	    port);
+	p = run_probe(probe, "1900ms", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	probe_free(p);
+	cfg_free(cfg);
+	sd_event_source_disable_unref(late.drain);
+	sd_event_source_disable_unref(late.listen);
+	sd_event_source_disable_unref(late.conn);
+	if (late.cfd > 0)
+		close(late.cfd);
+	close(late.lfd);
+}
+
+/* Points certs/rotating.{pem,key} at one of the test certificates. */
+static void
+rotate_cert(const char *name)
+{
+	char	link[512], target[64];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(link, sizeof(link), "%s/certs/rotating.%s", fx.dir, i ? "key" : "pem");
+		snprintf(target, sizeof(target), "%s.%s", name, i ? "key" : "pem");
+		unlink(link);
+		cr_assert_eq(symlink(target, link), 0, "symlink %s: %s", link, strerror(errno));
+	}
+}
+
+/*
+ * cert_min_days judges the certificate of every attempt: one probe, one
+ * server (same TLS ticket keys and session cache), the certificate changed
+ * between attempts. A resumed TLS session (no certificate sent) or a
+ * certificate kept from the previous attempt would pass the second attempt.
+ */
+Test(http, certificate_changed_between_attempts_is_seen)
+{
+	static const struct { const char *cert; enum probe_result want; } steps[] = {
+		{ "valid", PROBE_OK }, { "expiring", PROBE_CERT_EXPIRING },
+		{ "expiring", PROBE_CERT_EXPIRING }, { "valid", PROBE_OK },
+		{ "valid", PROBE_OK },
+	};
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 probe[512], svc[700];
+
+	expand("{ \"type\": \"http\", \"url\": \"https://rotating.example.com:{HTTPS}/\", "
+	    "\"connect_to\": \"127.0.0.1\", \"tls_verify\": false, \"cert_min_days\": 14 }",
+	    probe, sizeof(probe));
+	snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.80/32\"], \"interval\": \"2s\", "
+	    "\"timeout\": \"1s\", \"probes\": [ %s ] }", probe);
+	cfg = tu_load(NULL, "svc", svc, NULL);
+	p = probe_new(ev, &cfg->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		rotate_cert(steps[i].cert);
+		done = false;
+		probe_run_once(p);
+		cr_assert(tu_run_until(ev, &done, 5000), "attempt %zu did not finish", i);
+		cr_expect_eq(p->result, steps[i].want, "attempt %zu (%s certificate): got %s: %s",
+		    i, steps[i].cert, probe_result_str(p->result), p->msg);
+	}
+	probe_free(p);
 	cfg_free(cfg);
 }
 
