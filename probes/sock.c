@@ -75,15 +75,6 @@ tcp_state(int fd)
 	return state;
 }
 
-bool
-sock_connected(int fd)
-{
-	int	state = tcp_state(fd);
-
-	/* Connected; the peer may have closed since (a server that answers nothing). */
-	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT;
-}
-
 int
 sock_connect_done(int fd)
 {

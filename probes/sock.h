@@ -38,11 +38,6 @@ int		 sock_connect_error(int fd);
  * (or the state cannot be read: watch the socket then).
  */
 int		 sock_connect_done(int fd);
-/*
- * Whether a stream socket is connected now (no waiting; its pending error,
- * if any, is left for its owner to read).
- */
-bool		 sock_connected(int fd);
 /* What a connect error means for a probe: refused, or failed otherwise. */
 enum probe_result sock_connect_result(int err);
 /* "connection to WHERE refused" or "connect to WHERE failed: REASON"; returns buf. */
