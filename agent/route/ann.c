@@ -184,6 +184,8 @@ ann_free(struct ann *a)
 	free(a->svc_mode);
 	free(a->svc_fell);
 	free(a->orphans);
+	free(a->batch);
+	free(a->batch_ap);
 	free(a);
 }
 
@@ -350,14 +352,62 @@ ann_both_holds(const struct ann *a, const struct ann_prefix *ap)
 	    a->frr != NULL && frr_holds(a->frr, &ap->pfx) && !frr_failing(a->frr);
 }
 
+/* The kernel's answer to an address change of ap (add: making it present). */
 static void
+ann_address_done(struct ann *a, struct ann_prefix *ap, bool add, int rc, const char *err)
+{
+	char	buf[PFX_STRLEN];
+
+	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+	if (rc == -1) {
+		/* The periodic reconcile retries; the state says what is really there. */
+		log_err("cannot %s %s on %s: %s", add ? "add" : "remove", buf,
+		    ap->ifname, err);
+		a->errors++;
+		return;
+	}
+	ap->present = add;
+	ann_track_addr(a, ap);
+	a->noop = rc == 1;
+	log_msg(LOG_LVL_INFO, NULL, add ? "announce" : "withdraw",
+	    "%s %s on %s", add ? "announced" : "withdrew", buf, ap->ifname);
+}
+
+/* Queues ap's change for ann_batch_end(); -1 when out of memory (done alone then). */
+static int
+ann_batch_add(struct ann *a, struct ann_prefix *ap)
+{
+	struct nl_addr_op	*ops;
+	size_t			*aps, cap;
+
+	if (a->nbatch == a->batch_cap) {
+		cap = a->batch_cap == 0 ? 64 : a->batch_cap * 2;
+		if ((ops = realloc(a->batch, cap * sizeof(*ops))) == NULL)
+			return -1;
+		a->batch = ops;
+		if ((aps = realloc(a->batch_ap, cap * sizeof(*aps))) == NULL)
+			return -1;
+		a->batch_ap = aps;
+		a->batch_cap = cap;
+	}
+	ops = &a->batch[a->nbatch];
+	memset(ops, 0, sizeof(*ops));
+	ops->add = ap->desired;
+	ops->ifindex = ap->ifindex;
+	ops->pfx = ap->pfx;
+	a->batch_ap[a->nbatch++] = (size_t)(ap - a->prefixes);
+	return 0;
+}
+
+/* true: the change waits in the batch, and so does the rest of ann_apply(). */
+static bool
 ann_apply_address(struct ann *a, struct ann_prefix *ap)
 {
-	char	buf[PFX_STRLEN], err[256];
+	char	err[256];
 	int	rc;
 
 	if (ap->desired == ap->present || ann_unrecorded(a, ap))
-		return;
+		return false;
 	/*
 	 * both, planned (drain, reload, stop): the statement goes first, the
 	 * address after FRR dropped it (or could not be asked), so the
@@ -366,24 +416,26 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	 * (import-check), and the statement after it.
 	 */
 	if (ann_both_holds(a, ap))
-		return;
-	pfx_fmt(&ap->pfx, buf, sizeof(buf));
+		return false;
+	if (a->batching > 0 && ann_batch_add(a, ap) == 0)
+		return true;
 	if (ap->desired)
 		rc = nl_addr_add(a->nl, ap->ifindex, &ap->pfx, err, sizeof(err));
 	else
 		rc = nl_addr_del(a->nl, ap->ifindex, &ap->pfx, err, sizeof(err));
-	if (rc == -1) {
-		/* The periodic reconcile retries; the state says what is really there. */
-		log_err("cannot %s %s on %s: %s", ap->desired ? "add" : "remove", buf,
-		    ap->ifname, err);
-		a->errors++;
+	ann_address_done(a, ap, ap->desired, rc, err);
+	return false;
+}
+
+/* The statement's part of ann_apply(), after the address's. */
+static void
+ann_apply_frr(struct ann *a, struct ann_prefix *ap)
+{
+	if (ap->method == METHOD_ADDRESS || a->frr == NULL)
 		return;
-	}
-	ap->present = ap->desired;
-	ann_track_addr(a, ap);
-	a->noop = rc == 1;
-	log_msg(LOG_LVL_INFO, NULL, ap->desired ? "announce" : "withdraw",
-	    "%s %s on %s", ap->desired ? "announced" : "withdrew", buf, ap->ifname);
+	/* both: no statement without its address (import-check needs the route). */
+	frr_want(a->frr, &ap->pfx, ap->desired &&
+	    (ap->method == METHOD_NETWORK || ap->present), ap->route_map);
 }
 
 static void
@@ -396,13 +448,36 @@ ann_apply(struct ann *a, struct ann_prefix *ap)
 		a->record_cb(a->record_arg);
 		return;
 	}
-	if (ap->method != METHOD_NETWORK)
-		ann_apply_address(a, ap);
-	if (ap->method == METHOD_ADDRESS || a->frr == NULL)
+	if (ap->method != METHOD_NETWORK && ann_apply_address(a, ap))
 		return;
-	/* both: no statement without its address (import-check needs the route). */
-	frr_want(a->frr, &ap->pfx, ap->desired &&
-	    (ap->method == METHOD_NETWORK || ap->present), ap->route_map);
+	ann_apply_frr(a, ap);
+}
+
+/*
+ * A pass over many prefixes: their address changes go to the kernel
+ * together at the end (a thousand prefixes of one service in 16 system
+ * calls instead of a thousand round trips), each finished as if alone.
+ */
+static void
+ann_batch_begin(struct ann *a)
+{
+	a->batching++;
+}
+
+static void
+ann_batch_end(struct ann *a)
+{
+	struct ann_prefix	*ap;
+
+	if (--a->batching > 0 || a->nbatch == 0)
+		return;
+	nl_addr_batch(a->nl, a->batch, a->nbatch);
+	for (size_t k = 0; k < a->nbatch; k++) {
+		ap = &a->prefixes[a->batch_ap[k]];
+		ann_address_done(a, ap, a->batch[k].add, a->batch[k].rc, a->batch[k].err);
+		ann_apply_frr(a, ap);
+	}
+	a->nbatch = 0;
 }
 
 void
@@ -411,10 +486,12 @@ ann_set_service(struct ann *a, size_t svc, bool wanted, enum ann_mode mode, bool
 	a->svc_wanted[svc] = wanted;
 	a->svc_mode[svc] = mode;
 	a->svc_fell[svc] = !wanted && fell;
+	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++)
 		for (size_t j = 0; j < a->prefixes[i].nsvcs; j++)
 			if (a->prefixes[i].svcs[j] == svc)
 				ann_apply(a, &a->prefixes[i]);
+	ann_batch_end(a);
 }
 
 /*
@@ -478,6 +555,7 @@ ann_reconcile(struct ann *a)
 
 	/* An interface that could not be read keeps what was known of it. */
 	ann_scan(a);
+	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
 		bool want = ann_desired(a, ap);
@@ -489,6 +567,7 @@ ann_reconcile(struct ann *a)
 			    ap->present ? "present" : "absent", ap->present ? "not " : "");
 		ann_apply(a, ap);
 	}
+	ann_batch_end(a);
 	ann_orphans_apply(a);
 }
 
@@ -497,8 +576,10 @@ ann_withdraw_all(struct ann *a)
 {
 	for (size_t i = 0; i < a->cfg->nservices; i++)
 		a->svc_wanted[i] = false;
+	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++)
 		ann_apply(a, &a->prefixes[i]);
+	ann_batch_end(a);
 	ann_orphans_apply(a);
 }
 
@@ -512,6 +593,7 @@ ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap)
 void
 ann_recorded(struct ann *a)
 {
+	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
 		bool was = ap->recorded;
@@ -519,6 +601,7 @@ ann_recorded(struct ann *a)
 		if (ap->recorded && !was && ap->desired)
 			ann_apply(a, ap);
 	}
+	ann_batch_end(a);
 }
 
 void
@@ -749,8 +832,10 @@ ann_release_frr(const struct ann *old, const struct ann *nw)
 void
 ann_frr_update(struct ann *a)
 {
+	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++)
 		if (a->prefixes[i].method == METHOD_BOTH)
 			ann_apply(a, &a->prefixes[i]);
+	ann_batch_end(a);
 	ann_orphans_apply(a);
 }
