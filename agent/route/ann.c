@@ -1,3 +1,8 @@
+/*
+ * Length: the prefix table, its passes and their netlink batching are one
+ * state machine (present/desired/recorded per prefix); a split along the
+ * passes would export the table's internals.
+ */
 #include <errno.h>
 #include <net/if.h>
 #include <stdint.h>

@@ -296,13 +296,8 @@ nl_change_result(uint16_t type, unsigned ifindex, const struct pfx *p,
 	return -1;
 }
 
-static uint16_t
-nl_change_flags(uint16_t type)
-{
-	uint16_t	flags = NLM_F_REQUEST | NLM_F_ACK;
-
-	return type == RTM_NEWADDR ? flags | NLM_F_CREATE | NLM_F_EXCL : flags;
-}
+#define nl_change_flags(type) ((uint16_t)(NLM_F_REQUEST | NLM_F_ACK | \
+	((type) == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0)))
 
 static int
 nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
@@ -431,11 +426,9 @@ nl_batch_chunk(struct nl *nl, struct nl_addr_op *ops, size_t n)
 	}
 	mnl_nlmsg_batch_stop(b);
 out:
-	for (size_t k = 0; k < n; k++) {
-		type = ops[k].add ? RTM_NEWADDR : RTM_DELADDR;
-		ops[k].rc = nl_change_result(type, ops[k].ifindex, &ops[k].pfx, &rq[k],
-		    ops[k].err, sizeof(ops[k].err));
-	}
+	for (size_t k = 0; k < n; k++)
+		ops[k].rc = nl_change_result(ops[k].add ? RTM_NEWADDR : RTM_DELADDR,
+		    ops[k].ifindex, &ops[k].pfx, &rq[k], ops[k].err, sizeof(ops[k].err));
 }
 
 void
