@@ -269,9 +269,15 @@ ann_scan(struct ann *a)
 			rc = -1;
 			continue;
 		}
+		/*
+		 * frr_ is told changes only: it already holds every other
+		 * (see ann_set_frr), and a lookup per prefix in its table
+		 * made each periodic scan of 10,000 prefixes a 250 ms stall.
+		 */
 		for (size_t j = i; j < a->nprefixes; j++)
 			if (a->prefixes[j].method != METHOD_NETWORK &&
-			    a->prefixes[j].ifindex == sa.ifindex) {
+			    a->prefixes[j].ifindex == sa.ifindex &&
+			    a->prefixes[j].present != sa.found[j]) {
 				a->prefixes[j].present = sa.found[j];
 				ann_track_addr(a, &a->prefixes[j]);
 			}
@@ -650,8 +656,9 @@ ann_lookup(const struct ann *a, const struct pfx *p)
 static bool
 ann_orphan_del_addr(struct ann *a, const struct ann_orphan *o)
 {
-	unsigned	ifindex;
-	char		buf[PFX_STRLEN], err[256];
+	struct ann_prefix	*ap;
+	unsigned		 ifindex;
+	char			 buf[PFX_STRLEN], err[256];
 
 	pfx_fmt(&o->pfx, buf, sizeof(buf));
 	if ((ifindex = if_nametoindex(o->ifname)) == 0) {
@@ -670,6 +677,9 @@ gone:
 	/* Verified until bgpd no longer announces it (see frr_untrack_all()). */
 	if (a->frr != NULL)
 		frr_track_addr(a->frr, &o->pfx, false);
+	/* The same prefix, managed on another interface, says where it is now. */
+	if ((ap = ann_find(a, &o->pfx)) != NULL)
+		ann_track_addr(a, ap);
 	return true;
 }
 
