@@ -20,11 +20,16 @@ state_add_announced(struct state *st, const struct pfx *p, const char *ifname,
     enum cfg_method method)
 {
 	struct state_entry	*tmp;
+	size_t			 cap;
 
-	tmp = reallocarray(st->announced, st->nannounced + 1, sizeof(*tmp));
-	if (tmp == NULL)
-		return -1;
-	st->announced = tmp;
+	/* Doubling: the daemon lists 10,000 prefixes at every change. */
+	if (st->nannounced == st->capannounced) {
+		cap = st->capannounced == 0 ? 16 : st->capannounced * 2;
+		if ((tmp = reallocarray(st->announced, cap, sizeof(*tmp))) == NULL)
+			return -1;
+		st->announced = tmp;
+		st->capannounced = cap;
+	}
 	tmp = &st->announced[st->nannounced++];
 	memset(tmp, 0, sizeof(*tmp));
 	tmp->pfx = *p;
@@ -56,6 +61,25 @@ state_is_drained(const struct state *st, const char *name)
 		if (strcmp(st->drained[i], name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * Entries are zeroed before they are filled, and so is the frr block of a
+ * zero-initialised state, so equal bytes are equal contents.
+ */
+bool
+state_equal(const struct state *a, const struct state *b)
+{
+	if (a->nannounced != b->nannounced || a->ndrained != b->ndrained ||
+	    a->kept != b->kept || memcmp(&a->frr, &b->frr, sizeof(a->frr)) != 0)
+		return false;
+	if (a->nannounced > 0 && memcmp(a->announced, b->announced,
+	    a->nannounced * sizeof(a->announced[0])) != 0)
+		return false;
+	for (size_t i = 0; i < a->ndrained; i++)
+		if (strcmp(a->drained[i], b->drained[i]) != 0)
+			return false;
+	return true;
 }
 
 void

@@ -202,3 +202,61 @@ Test(state, links_are_errors_not_missing)
 	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
 	rmdir(path);
 }
+
+/* Two states built alike; each field that the file shows makes them differ. */
+static void
+build(struct state *st, const char *ifname, enum cfg_method m, const char *drained)
+{
+	struct pfx	p;
+	char		err[256], text[PFX_STRLEN];
+
+	memset(st, 0, sizeof(*st));
+	/* Past the first growth of the array. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d/32", i);
+		cr_assert_eq(pfx_parse(text, &p, err, sizeof(err)), 0);
+		cr_assert_eq(state_add_announced(st, &p, i == 39 ? ifname : "lo", m), 0);
+	}
+	cr_assert_eq(state_add_drained(st, drained), 0);
+	st->frr.set = true;
+	snprintf(st->frr.vtysh, sizeof(st->frr.vtysh), "/usr/bin/vtysh");
+	st->frr.asn = 65001;
+}
+
+Test(state, equal_means_the_same_text)
+{
+	struct state	a, b;
+	char		*ta, *tb;
+
+	build(&a, "lo", METHOD_ADDRESS, "web");
+	build(&b, "lo", METHOD_ADDRESS, "web");
+	cr_expect(state_equal(&a, &b));
+	cr_assert_not_null(ta = state_format(&a));
+	cr_assert_not_null(tb = state_format(&b));
+	cr_expect_str_eq(ta, tb);
+	free(ta);
+	free(tb);
+	state_clear(&b);
+	build(&b, "dummy0", METHOD_ADDRESS, "web");
+	cr_expect_not(state_equal(&a, &b), "interface");
+	state_clear(&b);
+	build(&b, "lo", METHOD_BOTH, "web");
+	cr_expect_not(state_equal(&a, &b), "method");
+	state_clear(&b);
+	build(&b, "lo", METHOD_ADDRESS, "dns");
+	cr_expect_not(state_equal(&a, &b), "drained");
+	state_clear(&b);
+	build(&b, "lo", METHOD_ADDRESS, "web");
+	b.nannounced--;
+	cr_expect_not(state_equal(&a, &b), "one prefix fewer");
+	b.nannounced++;
+	b.kept = true;
+	cr_expect_not(state_equal(&a, &b), "kept");
+	b.kept = false;
+	b.frr.asn = 65002;
+	cr_expect_not(state_equal(&a, &b), "asn");
+	b.frr.asn = 65001;
+	cr_expect(state_equal(&a, &b));
+	state_clear(&a);
+	state_clear(&b);
+}
