@@ -478,17 +478,28 @@ ann_batch_begin(struct ann *a)
 static void
 ann_batch_end(struct ann *a)
 {
+	struct nl_addr_op	*ops = a->batch;
+	size_t			*aps = a->batch_ap, n = a->nbatch;
 	struct ann_prefix	*ap;
 
-	if (--a->batching > 0 || a->nbatch == 0)
+	if (--a->batching > 0 || n == 0)
 		return;
-	nl_addr_batch(a->nl, a->batch, a->nbatch);
-	for (size_t k = 0; k < a->nbatch; k++) {
-		ap = &a->prefixes[a->batch_ap[k]];
-		ann_address_done(a, ap, a->batch[k].add, a->batch[k].rc, a->batch[k].err);
+	/*
+	 * Taken off ann first (a pass started from the results would begin
+	 * a batch of its own), and not kept: at 10,000 prefixes the start's
+	 * batch is 3 MB, mostly error buffers.
+	 */
+	a->batch = NULL;
+	a->batch_ap = NULL;
+	a->nbatch = a->batch_cap = 0;
+	nl_addr_batch(a->nl, ops, n);
+	for (size_t k = 0; k < n; k++) {
+		ap = &a->prefixes[aps[k]];
+		ann_address_done(a, ap, ops[k].add, ops[k].rc, ops[k].err);
 		ann_apply_frr(a, ap);
 	}
-	a->nbatch = 0;
+	free(ops);
+	free(aps);
 }
 
 void
