@@ -384,6 +384,11 @@ ann_address_done(struct ann *a, struct ann_prefix *ap, bool add, int rc, const c
 	    "%s %s on %s", add ? "announced" : "withdrew", buf, ap->ifname);
 }
 
+/* Address changes sent at once by a pass: 16 sendmsg() buffers of 64. */
+#define ANN_BATCH_MAX		1024
+
+static void	ann_batch_flush(struct ann *a);
+
 /* Queues ap's change for ann_batch_end(); -1 when out of memory (done alone then). */
 static int
 ann_batch_add(struct ann *a, struct ann_prefix *ap)
@@ -391,6 +396,9 @@ ann_batch_add(struct ann *a, struct ann_prefix *ap)
 	struct nl_addr_op	*ops;
 	size_t			*aps, cap;
 
+	/* A long pass goes out in parts: the ops (their error buffers) stay small. */
+	if (a->nbatch == ANN_BATCH_MAX)
+		ann_batch_flush(a);
 	if (a->nbatch == a->batch_cap) {
 		cap = a->batch_cap == 0 ? 64 : a->batch_cap * 2;
 		if ((ops = realloc(a->batch, cap * sizeof(*ops))) == NULL)
@@ -475,20 +483,15 @@ ann_batch_begin(struct ann *a)
 	a->batching++;
 }
 
+/* Sends what the pass collected so far and finishes each prefix. */
 static void
-ann_batch_end(struct ann *a)
+ann_batch_flush(struct ann *a)
 {
 	struct nl_addr_op	*ops = a->batch;
 	size_t			*aps = a->batch_ap, n = a->nbatch;
 	struct ann_prefix	*ap;
 
-	if (--a->batching > 0 || n == 0)
-		return;
-	/*
-	 * Taken off ann first (a pass started from the results would begin
-	 * a batch of its own), and not kept: at 10,000 prefixes the start's
-	 * batch is 3 MB, mostly error buffers.
-	 */
+	/* Taken off ann first: a pass started from the results has its own. */
 	a->batch = NULL;
 	a->batch_ap = NULL;
 	a->nbatch = a->batch_cap = 0;
@@ -500,6 +503,13 @@ ann_batch_end(struct ann *a)
 	}
 	free(ops);
 	free(aps);
+}
+
+static void
+ann_batch_end(struct ann *a)
+{
+	if (--a->batching == 0 && a->nbatch > 0)
+		ann_batch_flush(a);
 }
 
 void
