@@ -93,7 +93,7 @@ struct daemon {
 };
 
 static int	daemon_begin(struct daemon *d);
-static bool	daemon_save_state(struct daemon *d, bool kept);
+static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
 static void	daemon_dirty(void *arg);
 
@@ -194,14 +194,12 @@ static int
 daemon_flush_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
-	bool		 made;
 
 	d->flushed_us = now_us();
-	made = daemon_save_state(d, false);
+	daemon_save_state(d, false);
 	daemon_write_metrics(d);
 	/* The state's JSON tree (thousands of small objects) is gone: so are its pages. */
-	if (made)
-		malloc_trim(0);
+	malloc_trim(0);
 	return 0;
 }
 
@@ -268,21 +266,19 @@ ensure_parent(const char *path)
 	free(dir);
 }
 
-/* Returns whether the file's text was made (false: unchanged, or a failure). */
-static bool
+static void
 daemon_save_state(struct daemon *d, bool kept)
 {
 	struct state	 st = { .kept = kept };
 	char		*text, err[512];
 	int		 rc = 0;
-	bool		 made = false;
 
 	/*
 	 * Until daemon_adopt() has read the previous run's file (drains,
 	 * leftovers), writing would erase it: FRR's first read comes earlier.
 	 */
 	if (!d->begun)
-		return false;
+		return;
 
 	/*
 	 * A prefix is listed from the moment it is wanted (before the address
@@ -325,7 +321,6 @@ daemon_save_state(struct daemon *d, bool kept)
 		daemon_state_failed(d, "out of memory");
 		goto out;
 	}
-	made = true;
 	rc = state_write_file(d->cfg->state_file, text, err, sizeof(err));
 	free(text);
 	state_clear(&d->state_last);
@@ -347,7 +342,6 @@ written:
 	ann_recorded(d->ann);
 out:
 	state_clear(&st);
-	return made;
 }
 
 /* The FRR driver's counters as they are now, for the metrics. */
