@@ -5,15 +5,14 @@
  * ns_name_uncompress); the only bytes written by hand are TCP's 2-byte
  * length prefix. A reply that is not for our query (ID, QR flag or question
  * differ) is ignored as spoofed or stray, so the attempt waits on and times
- * out; a reply for our query that does not parse is CRITICAL.
+ * out; a reply for our query that does not parse is CRITICAL. Judging a
+ * reply (the wire format) is dns_wire.c.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,25 +24,11 @@
 #include "compiler.h"
 #include "cfg.h"
 #include "dns.h"
+#include "dns_int.h"
 #include "sock.h"
 #include "probe.h"
 
 #define DNS_MSG_MAX	65535		/* largest DNS message (TCP length field) */
-#define DNS_SHOW_MAX	160		/* answer text quoted in a message */
-
-struct dns_params {
-	struct sock_peer peer;
-	bool		 tcp;		/* "transport": "tcp" */
-	char		*query;		/* canonical presentation form */
-	uint16_t	 qtype;
-	int		 expect_rcode;
-	bool		 check_answer;	/* "expect_answer" was given */
-	char		**expect;	/* normalised, see dns_norm() */
-	size_t		 nexpect;
-	struct in6_addr	*expect_addr;	/* A/AAAA: expect[] parsed */
-	bool		 expect_aa;
-	bool		 rd;
-};
 
 enum dns_step { DNS_CONNECTING, DNS_SENDING, DNS_RECEIVING };
 
@@ -72,76 +57,6 @@ static const char *const dns_keys[] = {
 	"server", "port", "transport", "query", "qtype", "expect_rcode",
 	"expect_answer", "expect_aa", "recursion_desired", NULL
 };
-
-static const struct {
-	const char	*name;
-	uint16_t	 type;
-} qtypes[] = {
-	{ "A", ns_t_a }, { "AAAA", ns_t_aaaa }, { "NS", ns_t_ns },
-	{ "SOA", ns_t_soa }, { "MX", ns_t_mx }, { "TXT", ns_t_txt },
-	{ "CNAME", ns_t_cname }, { "PTR", ns_t_ptr }, { "SRV", ns_t_srv },
-	{ "CAA", ns_t_caa },
-};
-#define NQTYPES (sizeof(qtypes) / sizeof(qtypes[0]))
-
-/* RFC 1035 and RFC 2136 RCODEs, indexed by value. */
-static const char *const rcodes[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
-};
-#define NRCODES (sizeof(rcodes) / sizeof(rcodes[0]))
-
-static const char *
-qtype_name(uint16_t t)
-{
-	for (size_t i = 0; i < NQTYPES; i++)
-		if (qtypes[i].type == t)
-			return qtypes[i].name;
-	return "?";
-}
-
-static const char *
-rcode_name(int rc, char *buf, size_t len)
-{
-	if (rc >= 0 && (size_t)rc < NRCODES)
-		return rcodes[rc];
-	snprintf(buf, len, "RCODE%d", rc);
-	return buf;
-}
-
-/*
- * The form answers are compared in, for types other than A/AAAA: words
- * separated by one space; for types whose data holds domain names (all but
- * TXT and CAA) lower case, and a word's trailing dot dropped ("10
- * mail.example.com." and "10 Mail.Example.COM" are the same MX). TXT and CAA
- * compare exactly.
- */
-static void
-dns_norm(char *s, uint16_t qtype)
-{
-	bool	names = qtype != ns_t_txt && qtype != ns_t_caa;
-	char	*o = s, *i = s;
-
-	if (qtype == ns_t_txt)
-		return;
-	while (*i != '\0') {
-		if (isspace((unsigned char)*i)) {
-			while (isspace((unsigned char)*i))
-				i++;
-			if (o != s && *i != '\0')
-				*o++ = ' ';
-			continue;
-		}
-		if (names && *i == '.' && o != s && o[-1] != ' ' &&
-		    (i[1] == '\0' || isspace((unsigned char)i[1]))) {
-			i++;
-			continue;
-		}
-		*o++ = names ? (char)tolower((unsigned char)*i) : *i;
-		i++;
-	}
-	*o = '\0';
-}
 
 static void
 dns_free_params(void *arg)
@@ -180,7 +95,7 @@ dns_parse_answers(struct cfg_ctx *ctx, struct json_object *obj, struct dns_param
 			continue;
 		snprintf(k, sizeof(k), "expect_answer[%zu]", i);
 		cfg_error(ctx, k, "'%s' is not an %s address (qtype %s)", dp->expect[i],
-		    fam == AF_INET ? "IPv4" : "IPv6", qtype_name(dp->qtype));
+		    fam == AF_INET ? "IPv4" : "IPv6", dns_qtype_name(dp->qtype));
 		r = -1;
 	}
 	return r;
@@ -192,8 +107,7 @@ dns_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	struct dns_params	*dp;
 	unsigned char		 wire[NS_MAXCDNAME];
 	char			 name[NS_MAXDNAME], *s = NULL;
-	int			 ok = 0;
-	size_t			 i;
+	int			 ok = 0, t;
 
 	if ((dp = calloc(1, sizeof(*dp))) == NULL) {
 		cfg_error(ctx, NULL, "out of memory");
@@ -231,29 +145,23 @@ dns_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	free(s);
 	s = NULL;
 	if (cfg_get_string(ctx, obj, "qtype", false, &s) == 1) {
-		for (i = 0; i < NQTYPES; i++)
-			if (strcasecmp(s, qtypes[i].name) == 0)
-				break;
-		if (i == NQTYPES) {
+		if ((t = dns_qtype_lookup(s)) == -1) {
 			cfg_error(ctx, "qtype", "'%s' is not a supported query type "
 			    "(A, AAAA, NS, SOA, MX, TXT, CNAME, PTR, SRV, CAA)", s);
 			ok = -1;
 		} else
-			dp->qtype = qtypes[i].type;
+			dp->qtype = (uint16_t)t;
 	}
 	free(s);
 	s = NULL;
 	if (cfg_get_string(ctx, obj, "expect_rcode", false, &s) == 1) {
-		for (i = 0; i < NRCODES; i++)
-			if (strcasecmp(s, rcodes[i]) == 0)
-				break;
-		if (i == NRCODES) {
+		if ((t = dns_rcode_lookup(s)) == -1) {
 			cfg_error(ctx, "expect_rcode", "'%s' is not an RCODE (NOERROR, "
 			    "FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN, "
 			    "YXRRSET, NXRRSET, NOTAUTH, NOTZONE)", s);
 			ok = -1;
 		} else
-			dp->expect_rcode = (int)i;
+			dp->expect_rcode = t;
 	}
 	free(s);
 	if (cfg_get_bool(ctx, obj, "expect_aa", false, &dp->expect_aa) == -1)
@@ -294,318 +202,6 @@ dns_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/* Appends one character-string (RFC 1035 3.3) of rdata at *rd to out. */
-static int
-txt_append(const unsigned char **rd, const unsigned char *end, char *out, size_t len,
-    size_t *off)
-{
-	size_t	n;
-
-	if (*rd >= end || (size_t)(end - *rd) < 1U + **rd)
-		return -1;
-	n = **rd;
-	if (*off + n >= len)
-		return -1;
-	memcpy(out + *off, *rd + 1, n);
-	*off += n;
-	out[*off] = '\0';
-	*rd += 1 + n;
-	return 0;
-}
-
-/* Appends the domain name at *rd (compressed against the message) to out. */
-static int
-name_append(const ns_msg *h, const unsigned char **rd, const unsigned char *end,
-    char *out, size_t len, size_t *off)
-{
-	char	name[NS_MAXDNAME];
-	int	n;
-
-	if (*rd >= end)
-		return -1;
-	n = ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h), *rd, name, sizeof(name));
-	if (n < 0 || *rd + n > end)
-		return -1;
-	*rd += n;
-	n = snprintf(out + *off, len - *off, "%s", name);
-	if (n < 0 || (size_t)n >= len - *off)
-		return -1;
-	*off += (size_t)n;
-	return 0;
-}
-
-/* Appends a number, then sep. */
-static int
-u_append(char *out, size_t len, size_t *off, unsigned long v, const char *sep)
-{
-	int	n = snprintf(out + *off, len - *off, "%lu%s", v, sep);
-
-	if (n < 0 || (size_t)n >= len - *off)
-		return -1;
-	*off += (size_t)n;
-	return 0;
-}
-
-/*
- * The presentation form of a record's data, for non-address types (see
- * dns_norm()), and its length in *outlen; -1 if the data does not parse.
- * TXT and CAA data may hold NUL bytes: such text is left as it came, and
- * *outlen counts past the first NUL.
- */
-static int
-dns_rdata_str(const ns_msg *h, const ns_rr *rr, char *out, size_t len, size_t *outlen)
-{
-	const unsigned char	*rd = ns_rr_rdata(*rr), *end = rd + ns_rr_rdlen(*rr);
-	size_t			 off = 0;
-	unsigned		 tlen;
-
-	out[0] = '\0';
-	switch (ns_rr_type(*rr)) {
-	case ns_t_ns:
-	case ns_t_cname:
-	case ns_t_ptr:
-		if (name_append(h, &rd, end, out, len, &off) == -1)
-			return -1;
-		break;
-	case ns_t_mx:
-		if (end - rd < 2 || u_append(out, len, &off, ns_get16(rd), " ") == -1)
-			return -1;
-		rd += 2;
-		if (name_append(h, &rd, end, out, len, &off) == -1)
-			return -1;
-		break;
-	case ns_t_srv:
-		if (end - rd < 6)
-			return -1;
-		for (int i = 0; i < 3; i++, rd += 2)
-			if (u_append(out, len, &off, ns_get16(rd), " ") == -1)
-				return -1;
-		if (name_append(h, &rd, end, out, len, &off) == -1)
-			return -1;
-		break;
-	case ns_t_soa:
-		if (name_append(h, &rd, end, out, len, &off) == -1 || off + 1 >= len)
-			return -1;
-		out[off++] = ' ';
-		if (name_append(h, &rd, end, out, len, &off) == -1 || end - rd != 20 ||
-		    off + 1 >= len)
-			return -1;
-		out[off++] = ' ';
-		for (int i = 0; i < 5; i++, rd += 4)
-			if (u_append(out, len, &off, ns_get32(rd), i < 4 ? " " : "") == -1)
-				return -1;
-		break;
-	case ns_t_txt:
-		/* The strings joined: long TXT data is split at 255 bytes. */
-		while (rd < end)
-			if (txt_append(&rd, end, out, len, &off) == -1)
-				return -1;
-		break;
-	case ns_t_caa:
-		/* RFC 8659: FLAGS TAG "VALUE". */
-		if (end - rd < 2 || (tlen = rd[1]) == 0 || (size_t)(end - rd) < 2 + tlen)
-			return -1;
-		if (u_append(out, len, &off, rd[0], " ") == -1 ||
-		    off + tlen + (size_t)(end - rd) + 4 > len)
-			return -1;
-		memcpy(out + off, rd + 2, tlen);
-		off += tlen;
-		rd += 2 + tlen;
-		out[off++] = ' ';
-		out[off++] = '"';
-		memcpy(out + off, rd, (size_t)(end - rd));
-		off += (size_t)(end - rd);
-		out[off++] = '"';
-		out[off] = '\0';
-		rd = end;
-		break;
-	default:
-		return -1;
-	}
-	if (rd != end)
-		return -1;
-	if (memchr(out, '\0', off) != NULL) {
-		*outlen = off;
-		return 0;
-	}
-	dns_norm(out, ns_rr_type(*rr));
-	*outlen = strlen(out);
-	return 0;
-}
-
-/* Makes record data (inlen bytes, NULs included) printable for a message. */
-static void
-shown(const char *in, size_t inlen, char *out, size_t outlen)
-{
-	size_t	o = 0;
-
-	for (size_t i = 0; i < inlen && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
-/*
- * Compares the answer section's records of the query type with the expected
- * set (order does not matter; duplicates do not count). Returns 1 if equal,
- * 0 if not, -1 if a record does not parse; got holds what came.
- */
-static int
-dns_compare(const struct dns_params *dp, ns_msg *h, char *got, size_t gotlen)
-{
-	ns_rr		 rr;
-	char		 text[NS_MAXDNAME * 2 + 64], esc[NS_MAXDNAME * 2 + 64];
-	bool		*seen = NULL;
-	int		 equal = 1, fam = dp->qtype == ns_t_aaaa ? AF_INET6 : AF_INET;
-	size_t		 goff = 0, alen = dp->qtype == ns_t_aaaa ? 16 : 4, tlen;
-	uint16_t	 n = ns_msg_count(*h, ns_s_an);
-
-	got[0] = '\0';
-	if ((seen = calloc(dp->nexpect + 1, sizeof(*seen))) == NULL)
-		return -1;
-	for (uint16_t i = 0; i < n; i++) {
-		bool	found = false;
-
-		if (ns_parserr(h, ns_s_an, i, &rr) == -1) {
-			equal = -1;
-			break;
-		}
-		/* A CNAME chain ahead of the records asked for is not compared. */
-		if (ns_rr_type(rr) != dp->qtype || ns_rr_class(rr) != ns_c_in)
-			continue;
-		if (dp->expect_addr != NULL) {
-			if (ns_rr_rdlen(rr) != alen) {
-				equal = -1;
-				break;
-			}
-			inet_ntop(fam, ns_rr_rdata(rr), text, sizeof(text));
-			tlen = strlen(text);
-			for (size_t j = 0; j < dp->nexpect; j++)
-				if (memcmp(&dp->expect_addr[j], ns_rr_rdata(rr), alen) == 0)
-					found = seen[j] = true;
-		} else {
-			if (dns_rdata_str(h, &rr, text, sizeof(text), &tlen) == -1) {
-				equal = -1;
-				break;
-			}
-			/* Data holding a NUL equals no expected string (those end there). */
-			for (size_t j = 0; j < dp->nexpect && strlen(text) == tlen; j++)
-				if (strcmp(dp->expect[j], text) == 0)
-					found = seen[j] = true;
-		}
-		if (!found)
-			equal = 0;
-		shown(text, tlen, esc, sizeof(esc));
-		if (goff < gotlen)
-			goff += (size_t)snprintf(got + goff, gotlen - goff, "%s%s%s%s",
-			    goff ? ", " : "", dp->expect_addr == NULL ? "'" : "", esc,
-			    dp->expect_addr == NULL ? "'" : "");
-	}
-	for (size_t j = 0; equal == 1 && j < dp->nexpect; j++)
-		if (!seen[j])
-			equal = 0;
-	free(seen);
-	return equal;
-}
-
-/* Joins the expected answers for a message. */
-static void
-expected_str(const struct dns_params *dp, char *out, size_t len)
-{
-	size_t	off = 0;
-	char	esc[DNS_SHOW_MAX];
-
-	out[0] = '\0';
-	if (dp->nexpect == 0)
-		snprintf(out, len, "no %s record", qtype_name(dp->qtype));
-	for (size_t i = 0; i < dp->nexpect && off < len; i++) {
-		shown(dp->expect[i], strlen(dp->expect[i]), esc, sizeof(esc));
-		off += (size_t)snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "",
-		    dp->expect_addr == NULL ? "'" : "", esc,
-		    dp->expect_addr == NULL ? "'" : "");
-	}
-}
-
-/* Ends the verdict of dns_check_reply() with a result and its message. */
-static enum dns_verdict __attribute__((format(printf, 5, 6)))
-verdict(enum probe_result *result, enum probe_result r, char *msg, size_t msglen,
-    const char *fmt, ...)
-{
-	va_list	ap;
-
-	*result = r;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-	return DNS_DONE;
-}
-
-enum dns_verdict
-dns_check_reply(const struct dns_params *dp, uint16_t id, bool tcp, bool fell_back,
-    const unsigned char *m, size_t len, enum probe_result *result, char *msg,
-    size_t msglen)
-{
-	ns_msg		 h;
-	ns_rr		 q;
-	char		 rc[16], erc[16], got[DNS_SHOW_MAX], want[DNS_SHOW_MAX];
-	const char	*via = fell_back ? " (over TCP after a truncated UDP answer)" :
-			    tcp ? " over TCP" : "";
-	int		 rcode, eq;
-
-	if (len < 2 || ns_get16(m) != id)
-		return DNS_IGNORE;
-	if (ns_initparse(m, (int)len, &h) == -1)
-		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
-		    "malformed reply (%zu bytes)%s", dp->peer.where, len, via);
-	if (!ns_msg_getflag(h, ns_f_qr) || ns_msg_count(h, ns_s_qd) != 1)
-		return DNS_IGNORE;
-	if (ns_parserr(&h, ns_s_qd, 0, &q) == -1)
-		return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s sent a "
-		    "reply whose question does not parse%s", dp->peer.where, via);
-	if (ns_rr_type(q) != dp->qtype || ns_rr_class(q) != ns_c_in ||
-	    strcasecmp(ns_rr_name(q), dp->query) != 0)
-		return DNS_IGNORE;
-
-	if (ns_msg_getflag(h, ns_f_tc)) {
-		if (tcp)
-			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
-			    "sent a truncated reply over TCP", dp->peer.where);
-		return DNS_RETRY_TCP;
-	}
-	rcode = ns_msg_getflag(h, ns_f_rcode);
-	if (rcode != dp->expect_rcode)
-		return verdict(result, PROBE_DNS_RCODE, msg, msglen, "%s answered %s "
-		    "for %s/%s, expected %s%s", dp->peer.where, rcode_name(rcode, rc,
-		    sizeof(rc)), dp->query, qtype_name(dp->qtype),
-		    rcode_name(dp->expect_rcode, erc, sizeof(erc)), via);
-	if (dp->expect_aa && !ns_msg_getflag(h, ns_f_aa))
-		return verdict(result, PROBE_DNS_NOT_AA, msg, msglen, "%s answered "
-		    "%s/%s without the AA flag (not authoritative)%s", dp->peer.where,
-		    dp->query, qtype_name(dp->qtype), via);
-	if (dp->check_answer) {
-		if ((eq = dns_compare(dp, &h, got, sizeof(got))) == -1)
-			return verdict(result, PROBE_DNS_MALFORMED, msg, msglen, "%s "
-			    "sent a reply with a malformed %s record%s", dp->peer.where,
-			    qtype_name(dp->qtype), via);
-		if (eq == 0) {
-			expected_str(dp, want, sizeof(want));
-			return verdict(result, PROBE_DNS_ANSWER, msg, msglen, "%s "
-			    "answered %s/%s with %s, expected %s%s", dp->peer.where,
-			    dp->query, qtype_name(dp->qtype), got[0] ? got :
-			    "no record", want, via);
-		}
-	}
-	return verdict(result, PROBE_OK, msg, msglen, "%s answered %s for %s/%s "
-	    "(%u record%s%s)%s", dp->peer.where, rcode_name(rcode, rc, sizeof(rc)),
-	    dp->query, qtype_name(dp->qtype), ns_msg_count(h, ns_s_an),
-	    ns_msg_count(h, ns_s_an) == 1 ? "" : "s",
-	    ns_msg_getflag(h, ns_f_aa) ? ", authoritative" : "", via);
-}
-
 static void	dns_send_tcp(struct probe *p);
 
 /*
@@ -631,7 +227,7 @@ dns_examine(struct probe *p, const unsigned char *m, size_t len)
 		break;
 	}
 	dns_cleanup(p);
-	probe_done(p, r, "%s", msg);
+	probe_done(p, r, 0, NULL, "%s", msg);
 	return 1;
 }
 
@@ -650,13 +246,14 @@ dns_recv_udp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1 && errno == ECONNREFUSED) {
-			probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query (port "
+			probe_done(p, PROBE_CONN_REFUSED, PROBE_DONE_ABORT, NULL,
+			    "%s refused the query (port "
 			    "unreachable)", dp->peer.where);
 			return;
 		}
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    dp->peer.where, strerror(errno));
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (dns_examine(p, buf, (size_t)n))
@@ -679,12 +276,14 @@ dns_recv_tcp(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s over TCP "
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s over TCP "
 			    "failed: %s", dp->peer.where, strerror(errno));
 			return;
 		}
 		if (n == 0) {
-			probe_finish(p, PROBE_CLOSED, "%s closed the TCP connection "
+			probe_done(p, PROBE_CLOSED, PROBE_DONE_ABORT, NULL,
+			    "%s closed the TCP connection "
 			    "without answering", dp->peer.where);
 			return;
 		}
@@ -713,12 +312,13 @@ dns_send(struct probe *p)
 		return;
 	}
 	if (r == -1 && errno == ECONNREFUSED) {
-		probe_finish(p, PROBE_CONN_REFUSED, "%s refused the query", dp->peer.where);
+		probe_done(p, PROBE_CONN_REFUSED, PROBE_DONE_ABORT, NULL,
+		    "%s refused the query", dp->peer.where);
 		return;
 	}
 	if (r == -1) {
-		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-		    dp->peer.where, strerror(errno));
+		probe_done(p, PROBE_SEND_FAILED, PROBE_DONE_ABORT, NULL,
+		    "send to %s failed: %s", dp->peer.where, strerror(errno));
 		return;
 	}
 	run->step = DNS_RECEIVING;
@@ -741,8 +341,8 @@ dns_io_cb(sd_event_source *s UNUSED, int fd, uint32_t revents UNUSED, void *arg)
 	switch (run->step) {
 	case DNS_CONNECTING:
 		if ((err = sock_connect_error(fd)) != 0) {
-			probe_finish(p, sock_connect_result(err), "TCP %s",
-			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL,
+			    "TCP %s", sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 			return 0;
 		}
 		run->step = DNS_SENDING;
@@ -772,16 +372,17 @@ dns_open(struct probe *p)
 	run->sent = 0;
 	run->got = 0;
 	if (run->tcp && run->buf == NULL && (run->buf = malloc(2 + DNS_MSG_MAX)) == NULL) {
-		probe_finish(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "out of memory");
 		return;
 	}
 	/* Connected UDP: only the server's datagrams arrive, and ICMP errors are seen. */
 	run->fd = sock_connect(&dp->peer, run->tcp ? SOCK_STREAM : SOCK_DGRAM, &err);
 	if (run->fd == -1) {
 		if (err == 0)
-			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "socket: %s",
+			    strerror(errno));
 		else
-			probe_finish(p, sock_connect_result(err), "%s",
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 			    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -794,7 +395,7 @@ dns_open(struct probe *p)
 	 */
 	err = run->tcp ? sock_connect_done(run->fd) : 0;
 	if (err > 0) {
-		probe_finish(p, sock_connect_result(err), "TCP %s",
+		probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "TCP %s",
 		    sock_connect_msg(err, dp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -802,7 +403,8 @@ dns_open(struct probe *p)
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLET | (err == 0 ? EPOLLIN : EPOLLOUT),
 	    dns_io_cb, p);
 	if (r < 0) {
-		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "cannot watch socket: %s",
+		    strerror(-r));
 		return;
 	}
 	if (run->step == DNS_SENDING)
@@ -830,7 +432,7 @@ dns_start(struct probe *p)
 	int				 n;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	run->fd = -1;
@@ -839,7 +441,8 @@ dns_start(struct probe *p)
 	/* Once per process: res_ninit reads /etc/resolv.conf, which we do not use. */
 	if (!res_ready) {
 		if (res_ninit(&res) == -1) {
-			probe_finish(p, PROBE_INTERNAL, "cannot initialise libresolv");
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+			    "cannot initialise libresolv");
 			return;
 		}
 		res_ready = true;
@@ -849,8 +452,8 @@ dns_start(struct probe *p)
 	n = res_nmkquery(&res, ns_o_query, dp->query, ns_c_in, dp->qtype, NULL, 0,
 	    NULL, run->q + 2, NS_PACKETSZ);
 	if (n <= 0) {
-		probe_finish(p, PROBE_INTERNAL, "cannot build a query for %s/%s",
-		    dp->query, qtype_name(dp->qtype));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+		    "cannot build a query for %s/%s", dp->query, dns_qtype_name(dp->qtype));
 		return;
 	}
 	run->qlen = (size_t)n;

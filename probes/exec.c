@@ -528,8 +528,8 @@ exec_exit_cb(sd_event_source *s, int fd UNUSED, uint32_t revents UNUSED, void *a
 	    si.si_pid == 0) {
 		e = si.si_pid == 0 ? EAGAIN : errno;
 		exec_cleanup(p);
-		probe_done(p, PROBE_INTERNAL, "cannot collect the exit status of %s: %s",
-		    ep->argv[0], strerror(e));
+		probe_done(p, PROBE_INTERNAL, 0, NULL,
+		    "cannot collect the exit status of %s: %s", ep->argv[0], strerror(e));
 		return 0;
 	}
 	exec_untrack(run->pid);
@@ -540,25 +540,26 @@ exec_exit_cb(sd_event_source *s, int fd UNUSED, uint32_t revents UNUSED, void *a
 	exec_cleanup(p);
 	sep = msg[0] != '\0' ? ": " : "";
 	if (failed && f.stage == STAGE_USER)
-		probe_done(p, PROBE_EXEC_FAILED, "cannot run %s as user '%s' (uid %u): "
+		probe_done(p, PROBE_EXEC_FAILED, 0, NULL,
+		    "cannot run %s as user '%s' (uid %u): "
 		    "cannot %s: %s%s", ep->argv[0], ep->user, (unsigned)ep->uid,
 		    priv_stage_str((enum priv_stage)f.priv), strerror(f.err),
 		    f.err == EPERM && geteuid() != 0 ? " (not root, and no CAP_SETUID, "
 		    "CAP_SETGID and CAP_SETPCAP)" : "");
 	else if (failed)
-		probe_done(p, PROBE_EXEC_FAILED, "cannot %s %s: %s", f.stage == STAGE_EXEC ?
-		    "execute" : "set up", ep->argv[0], strerror(f.err));
+		probe_done(p, PROBE_EXEC_FAILED, 0, NULL, "cannot %s %s: %s",
+		    f.stage == STAGE_EXEC ? "execute" : "set up", ep->argv[0], strerror(f.err));
 	else if (si.si_code != CLD_EXITED)
-		probe_done_perf(p, PROBE_EXEC_SIGNALED, perf, "%s killed by signal %d "
+		probe_done(p, PROBE_EXEC_SIGNALED, 0, perf, "%s killed by signal %d "
 		    "(%s)%s%s", ep->argv[0], code, strsignal(code), sep, msg);
 	else if (code > 3)
-		probe_done_perf(p, PROBE_EXEC_BAD_EXIT, perf, "%s exited %d (not a "
+		probe_done(p, PROBE_EXEC_BAD_EXIT, 0, perf, "%s exited %d (not a "
 		    "Nagios state)%s%s", ep->argv[0], code, sep, msg);
 	else if (msg[0] == '\0')
-		probe_done_perf(p, results[code], perf, "%s exited %d without output",
+		probe_done(p, results[code], 0, perf, "%s exited %d without output",
 		    ep->argv[0], code);
 	else
-		probe_done_perf(p, results[code], perf, "%s", msg);
+		probe_done(p, results[code], 0, perf, "%s", msg);
 	return 0;
 }
 
@@ -622,7 +623,7 @@ exec_start(struct probe *p)
 	const char			*what;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	run->pidfd = run->out = run->err = -1;
@@ -656,7 +657,7 @@ exec_start(struct probe *p)
 		r = errno;
 		exec_kill_now(run);
 		exec_cleanup(p);
-		probe_done(p, PROBE_INTERNAL, "pidfd_open: %s", strerror(r));
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "pidfd_open: %s", strerror(r));
 		return;
 	}
 	if ((r = sd_event_add_io(p->ev, &run->exit_src, run->pidfd, EPOLLIN,
@@ -664,7 +665,8 @@ exec_start(struct probe *p)
 	    (r = sd_event_add_io(p->ev, &run->out_src, run->out, EPOLLIN,
 	    exec_out_cb, run)) < 0) {
 		exec_abort(p);
-		probe_done(p, PROBE_INTERNAL, "cannot watch the plugin: %s", strerror(-r));
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "cannot watch the plugin: %s",
+		    strerror(-r));
 	}
 	return;
 fail:
@@ -678,7 +680,7 @@ fail:
 	if (devnull != -1)
 		close(devnull);
 	free(run);
-	probe_done(p, PROBE_INTERNAL, "cannot start %s: %s: %s", ep->argv[0], what,
+	probe_done(p, PROBE_INTERNAL, 0, NULL, "cannot start %s: %s: %s", ep->argv[0], what,
 	    strerror(r));
 }
 

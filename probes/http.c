@@ -879,7 +879,7 @@ http_complete(struct probe *p, CURLcode rc)
 	r = PROBE_OK;
 done:
 	http_cleanup(p);
-	probe_done(p, r, "%s", msg);
+	probe_done(p, r, 0, NULL, "%s", msg);
 }
 
 static int
@@ -938,7 +938,7 @@ http_start(struct probe *p)
 	CURL		*e;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	p->run = run;
@@ -971,7 +971,7 @@ http_start(struct probe *p)
 	return;
 fail:
 	http_cleanup(p);
-	probe_done(p, PROBE_INTERNAL, "%s", why);
+	probe_done(p, PROBE_INTERNAL, 0, NULL, "%s", why);
 }
 
 const struct probe_type probe_type_http = {

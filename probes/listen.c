@@ -140,16 +140,17 @@ listen_start(struct probe *p)
 			continue;
 		q.family = i == 0 ? AF_INET : AF_INET6;
 		if (sockdiag_count(p->held, &q, &n, err, sizeof(err)) == -1) {
-			probe_done(p, PROBE_INTERNAL, "%s", err);
+			probe_done(p, PROBE_INTERNAL, 0, NULL, "%s", err);
 			return;
 		}
 		total += n;
 	}
 	if (total == 0)
-		probe_done(p, PROBE_NOT_LISTENING, "nothing %s on %s", lp->protocol ==
+		probe_done(p, PROBE_NOT_LISTENING, 0, NULL, "nothing %s on %s", lp->protocol ==
 		    IPPROTO_TCP ? "listens" : "is bound", lp->what);
 	else
-		probe_done(p, PROBE_OK, "%u socket%s %s on %s", total, total == 1 ? "" : "s",
+		probe_done(p, PROBE_OK, 0, NULL, "%u socket%s %s on %s", total,
+		    total == 1 ? "" : "s",
 		    lp->protocol == IPPROTO_TCP ? "listening" : "bound", lp->what);
 }
 

@@ -266,7 +266,7 @@ probe_begin(struct probe *p)
 	p->started_us = now_us();
 	if (!p->opened && probe_type_of(p->cfg)->open != NULL) {
 		if (probe_type_of(p->cfg)->open(p, err, sizeof(err)) == -1) {
-			probe_done(p, PROBE_INTERNAL, "%s", err);
+			probe_done(p, PROBE_INTERNAL, 0, NULL, "%s", err);
 			return;
 		}
 	}
@@ -282,10 +282,9 @@ probe_begin(struct probe *p)
 		return;
 	r = arm(p->ev, &p->deadline, usec_add(p->started_us, (int64_t)p->cfg->timeout_us), 1,
 	    probe_deadline_cb, p);
-	if (r < 0) {
-		probe_type_of(p->cfg)->abort(p);
-		probe_done(p, PROBE_INTERNAL, "cannot arm timeout: %s", strerror(-r));
-	}
+	if (r < 0)
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "cannot arm timeout: %s",
+		    strerror(-r));
 }
 
 void
@@ -348,78 +347,9 @@ probe_deadline_cb(sd_event_source *s, uint64_t usec, void *arg)
 	}
 	if (!p->running)
 		return 0;
-	probe_type_of(p->cfg)->abort(p);
-	probe_done(p, PROBE_TIMEOUT, "no answer within %s",
+	probe_done(p, PROBE_TIMEOUT, PROBE_DONE_ABORT, NULL, "no answer within %s",
 	    cfg_duration_fmt(p->cfg->timeout_us, buf, sizeof(buf)));
 	return 0;
-}
-
-static void	probe_vdone(struct probe *p, enum probe_result r, int err,
-		    const char *perfdata, const char *fmt, va_list ap)
-		    __attribute__((format(printf, 5, 0)));
-
-/*
- * errno is taken on entry, before anything here can change it: for
- * PROBE_INTERNAL it is what made the type give up (socket(), pipe2(),
- * pidfd_open() ...), see probe_starved().
- */
-void
-probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
-{
-	int		err = errno;
-	va_list		ap;
-
-	va_start(ap, fmt);
-	probe_vdone(p, r, err, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
-{
-	int	err = errno;
-	char	msg[sizeof(p->msg)];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	probe_type_of(p->cfg)->abort(p);
-	errno = err;
-	probe_done(p, r, "%s", msg);
-}
-
-void
-probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
-    const char *fmt, ...)
-{
-	int		err = errno;
-	va_list		ap;
-
-	va_start(ap, fmt);
-	probe_vdone(p, r, err, perfdata, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * For event-driven types: reports r at once, outside the schedule (an
- * attempt in flight is dropped first).
- */
-void
-probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (p->running)
-		probe_type_of(p->cfg)->abort(p);
-	/* An attempt of zero length that starts now: the wake-up is the news. */
-	p->running = true;
-	p->started_us = now_us();
-	p->event = true;
-	va_start(ap, fmt);
-	probe_vdone(p, r, 0, NULL, fmt, ap);
-	va_end(ap);
-	p->event = false;
 }
 
 /*
@@ -468,12 +398,6 @@ probe_starved(struct probe *p, enum probe_result r, int err)
 unsigned	probe_test_arm_failures;
 
 /*
- * Arms the next periodic attempt. If the timer cannot be armed, the
- * deadline source carries the attempt instead (a second after now), and
- * the result just recorded is replaced by UNKNOWN with the reason: a probe
- * that cannot run again must never keep showing a stale state.
- */
-/*
  * Sets the performance data from what an attempt reported (NULL: none):
  * validated and whole items only, and on the heap only when not empty.
  */
@@ -497,6 +421,12 @@ perf_set(struct probe *p, const char *perfdata)
 		p->perf_note = (char *)"";
 }
 
+/*
+ * Arms the next periodic attempt. If the timer cannot be armed, the
+ * deadline source carries the attempt instead (a second after now), and
+ * the result just recorded is replaced by UNKNOWN with the reason: a probe
+ * that cannot run again must never keep showing a stale state.
+ */
 static void
 probe_rearm(struct probe *p, uint64_t now)
 {
@@ -526,20 +456,15 @@ probe_rearm(struct probe *p, uint64_t now)
 	log_err("probe %s: %s", p->cfg->name, p->msg);
 }
 
+/* Records the attempt's result and hands it on (which may start the next attempt). */
 static void
-probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
-    const char *fmt, va_list ap)
+probe_record(struct probe *p, enum probe_result r, bool timed, const char *perfdata,
+    const char *msg)
 {
 	uint64_t	now = now_us();
-	char		t[32], msg[1024];
+	char		t[32];
 	size_t		len;
 
-	if (!p->running) {
-		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
-		return;
-	}
-	if (probe_starved(p, r, err))
-		return;
 	p->running = false;
 	p->starved_us = 0;
 	sd_event_source_set_enabled(p->deadline, SD_EVENT_OFF);
@@ -549,15 +474,13 @@ probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
 	p->runs++;
 	if (p->state != NAGIOS_OK)
 		p->failures++;
-	if (!p->event) {
+	if (timed) {
 		for (size_t i = 0; i < PROBE_LAT_BUCKETS; i++)
 			p->lat_buckets[i] += p->latency_us <= probe_lat_bounds_us[i];
 		p->lat_sum_us += p->latency_us;
 		p->lat_count++;
 	}
-	/* Messages quote what servers and plugins said: any bytes, any length. */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	plugin_clean(p->msg, sizeof(p->msg), msg, sizeof(msg), PLUGIN_ELLIPSIS);
+	plugin_clean(p->msg, sizeof(p->msg), msg, strlen(msg) + 1, PLUGIN_ELLIPSIS);
 	perf_set(p, perfdata);
 	if ((r == PROBE_OK && p->state != NAGIOS_OK) ||
 	    (r == PROBE_EXEC_WARNING && p->state == NAGIOS_CRITICAL)) {
@@ -570,4 +493,43 @@ probe_vdone(struct probe *p, enum probe_result r, int err, const char *perfdata,
 	if (p->periodic)
 		probe_rearm(p, now);
 	p->done_cb(p, p->done_arg);
+}
+
+/*
+ * The one sink of a finished attempt. errno is taken on entry, before
+ * anything here can change it: for PROBE_INTERNAL it is what made the
+ * type give up (socket(), pipe2(), pidfd_open() ...), see probe_starved().
+ * Messages quote what servers and plugins said: any bytes, any length; the
+ * message is formatted before the attempt's state is released (it may
+ * quote that state).
+ */
+void
+probe_done(struct probe *p, enum probe_result r, unsigned how, const char *perfdata,
+    const char *fmt, ...)
+{
+	int		err = errno;
+	char		msg[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (how & PROBE_DONE_EVENT) {
+		if (p->running)
+			probe_type_of(p->cfg)->abort(p);
+		/* An attempt of zero length that starts now: the wake-up is the news. */
+		p->running = true;
+		p->started_us = now_us();
+		err = 0;
+	}
+	if (!p->running) {
+		log_err("probe %s: result after the attempt ended (bug)", p->cfg->name);
+		return;
+	}
+	/* An event already dropped the attempt in flight: never abort twice. */
+	if ((how & PROBE_DONE_ABORT) && !(how & PROBE_DONE_EVENT))
+		probe_type_of(p->cfg)->abort(p);
+	if (probe_starved(p, r, err))
+		return;
+	probe_record(p, r, !(how & PROBE_DONE_EVENT), perfdata, msg);
 }

@@ -1,8 +1,9 @@
 /*
  * Probe engine. Each probe type (probes/X.c) is a non-blocking state machine
  * on the event loop; every attempt, however it ends, reports through exactly
- * one probe_done(). The engine owns scheduling (interval with jitter), the
- * hard timeout, and the one mapping from results to Nagios states.
+ * one probe_done(), the one sink of a finished attempt. The engine owns
+ * scheduling (interval with jitter), the hard timeout, and the one mapping
+ * from results to Nagios states.
  */
 #ifndef AHD_PROBE_H
 #define AHD_PROBE_H
@@ -102,10 +103,9 @@ struct probe {
 	uint64_t		 started_us;	/* CLOCK_MONOTONIC */
 	/*
 	 * Attempts in the latency histogram (lat_buckets): runs but for
-	 * probe_event()'s reports, which are a wake-up, not a 0 s attempt.
+	 * PROBE_DONE_EVENT reports, which are a wake-up, not a 0 s attempt.
 	 */
 	uint64_t		 lat_count;
-	bool			 event;		/* probe_event() is reporting */
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
 	uint64_t		 late_max_us;
@@ -161,27 +161,30 @@ int		 probe_schedule(struct probe *p);
 void		 probe_run_once(struct probe *p);
 
 /*
- * Ends an attempt from inside a type whose abort() releases the attempt's
- * state: the message is formatted first (it may quote that state), then
- * the state is released, then probe_done() (whose callee may start the
- * next attempt).
+ * How an attempt ends, for probe_done(): 0 for a plain end, or
+ * PROBE_DONE_ABORT: the type's abort() releases the attempt's state; the
+ *	message is formatted first (it may quote that state), then the state
+ *	is released, then the result recorded (whose callee may start the
+ *	next attempt).
+ * PROBE_DONE_EVENT: an event-driven type heard from the kernel that the
+ *	service is gone: the result is reported at once, outside the schedule
+ *	(an attempt in flight is dropped, then a zero-length attempt starting
+ *	now carries the result, and stays out of the latency histogram); the
+ *	periodic attempts go on from now. It implies the abort of whatever
+ *	was in flight; with PROBE_DONE_ABORT as well, abort() still runs once.
  */
-void		 probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-/* Called by probe types, exactly once per attempt. */
-void		 probe_done(struct probe *p, enum probe_result r, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-/* The same, for a probe that also reports performance data (NULL: none). */
-void		 probe_done_perf(struct probe *p, enum probe_result r, const char *perfdata,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define PROBE_DONE_ABORT	0x1
+#define PROBE_DONE_EVENT	0x2
 
 /*
- * Called by event-driven types when the kernel tells them the service is
- * gone: reports r at once, outside the schedule (an attempt in flight is
- * dropped); the periodic attempts go on from now.
+ * The one sink of a finished attempt (relayd's hce_notify_done()): every
+ * probe type ends every attempt here, exactly once, however it ends.
+ * perfdata is the performance data the attempt reported (exec: after '|'),
+ * NULL for none; how is 0 or PROBE_DONE_* above.
  */
-void		 probe_event(struct probe *p, enum probe_result r, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
+void		 probe_done(struct probe *p, enum probe_result r, unsigned how,
+		    const char *perfdata, const char *fmt, ...)
+		    __attribute__((format(printf, 5, 6)));
 
 /* The one mapping from a result and its latency to a Nagios state. */
 enum nagios_state probe_nagios(enum probe_result r, uint64_t latency_us,
@@ -197,9 +200,6 @@ probe_type_of(const struct cfg_probe *c)
 {
 	return (const struct probe_type *)(const void *)c->type;
 }
-/* "tcp, ..." for error messages. */
-
-
 /* For tests: the next N re-arms of a periodic timer fail (as when out of memory). */
 extern unsigned	probe_test_arm_failures;
 

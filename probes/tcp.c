@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "sock.h"
 #include "tcp.h"
+#include "text.h"
 
 #define TCP_RECV_MAX	4096
 
@@ -110,22 +111,6 @@ tcp_cleanup(struct probe *p)
 	p->run = NULL;
 }
 
-/* Makes received bytes printable for a message. */
-static void
-printable(const char *in, size_t n, char *out, size_t outlen)
-{
-	size_t	o = 0;
-
-	for (size_t i = 0; i < n && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 static void
 tcp_step_receive(struct probe *p)
 {
@@ -141,25 +126,28 @@ tcp_step_receive(struct probe *p)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
-			probe_finish(p, PROBE_RECV_FAILED, "receive from %s failed: %s",
-			    tp->peer.where, strerror(errno));
+			probe_done(p, PROBE_RECV_FAILED, PROBE_DONE_ABORT, NULL,
+			    "receive from %s failed: %s", tp->peer.where, strerror(errno));
 			return;
 		}
 		run->got += (size_t)n;
 		run->buf[run->got] = '\0';
 		if (memmem(run->buf, run->got, tp->expect, strlen(tp->expect)) != NULL) {
-			probe_finish(p, PROBE_OK, "%s answered as expected", tp->peer.where);
+			probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL,
+			    "%s answered as expected", tp->peer.where);
 			return;
 		}
 		if (n == 0 || run->got == TCP_RECV_MAX) {
 			size_t got = run->got;
 
-			printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
+			text_printable(run->buf, got > 40 ? 40 : got, shown, sizeof(shown));
 			if (got == 0)
-				probe_finish(p, PROBE_CLOSED, "%s closed the connection "
+				probe_done(p, PROBE_CLOSED, PROBE_DONE_ABORT, NULL,
+				    "%s closed the connection "
 				    "without answering", tp->peer.where);
 			else
-				probe_finish(p, PROBE_EXPECT_MISMATCH, "%s answered '%s%s', "
+				probe_done(p, PROBE_EXPECT_MISMATCH, PROBE_DONE_ABORT, NULL,
+				    "%s answered '%s%s', "
 				    "expected '%s'", tp->peer.where, shown,
 				    got > 40 ? "..." : "", tp->expect);
 			return;
@@ -177,13 +165,13 @@ tcp_step_send(struct probe *p)
 	if ((r = sock_send(run->fd, tp->send, tp->send_len, &run->sent)) == 1)
 		return;
 	if (r == -1) {
-		probe_finish(p, PROBE_SEND_FAILED, "send to %s failed: %s",
-		    tp->peer.where, strerror(errno));
+		probe_done(p, PROBE_SEND_FAILED, PROBE_DONE_ABORT, NULL,
+		    "send to %s failed: %s", tp->peer.where, strerror(errno));
 		return;
 	}
 	if (tp->expect == NULL) {
-		probe_finish(p, PROBE_OK, "connected to %s and sent %zu bytes",
-		    tp->peer.where, tp->send_len);
+		probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL,
+		    "connected to %s and sent %zu bytes", tp->peer.where, tp->send_len);
 		return;
 	}
 	run->step = TCP_RECEIVING;
@@ -208,12 +196,13 @@ tcp_connected(struct probe *p, int err)
 	int			 r;
 
 	if (err != 0) {
-		probe_finish(p, sock_connect_result(err), "%s",
+		probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 		    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
 	if (tp->send == NULL && tp->expect == NULL) {
-		probe_finish(p, PROBE_OK, "connected to %s", tp->peer.where);
+		probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL, "connected to %s",
+		    tp->peer.where);
 		return;
 	}
 	run->step = TCP_SENDING;
@@ -221,8 +210,8 @@ tcp_connected(struct probe *p, int err)
 	if (run->io == NULL) {
 		r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 		if (r < 0) {
-			probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s",
-			    strerror(-r));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL,
+			    "cannot watch socket: %s", strerror(-r));
 			return;
 		}
 	}
@@ -259,15 +248,16 @@ tcp_start(struct probe *p)
 
 	run = calloc(1, sizeof(*run) + (tp->expect != NULL ? TCP_RECV_MAX + 1 : 0));
 	if (run == NULL) {
-		probe_done(p, PROBE_INTERNAL, "out of memory");
+		probe_done(p, PROBE_INTERNAL, 0, NULL, "out of memory");
 		return;
 	}
 	p->run = run;
 	if ((run->fd = sock_connect(&tp->peer, SOCK_STREAM, &err)) == -1) {
 		if (err == 0)
-			probe_finish(p, PROBE_INTERNAL, "socket: %s", strerror(errno));
+			probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "socket: %s",
+			    strerror(errno));
 		else
-			probe_finish(p, sock_connect_result(err), "%s",
+			probe_done(p, sock_connect_result(err), PROBE_DONE_ABORT, NULL, "%s",
 			    sock_connect_msg(err, tp->peer.where, msg, sizeof(msg)));
 		return;
 	}
@@ -284,7 +274,8 @@ tcp_start(struct probe *p)
 	}
 	r = sd_event_add_io(p->ev, &run->io, run->fd, EPOLLOUT | EPOLLET, tcp_io_cb, p);
 	if (r < 0)
-		probe_finish(p, PROBE_INTERNAL, "cannot watch socket: %s", strerror(-r));
+		probe_done(p, PROBE_INTERNAL, PROBE_DONE_ABORT, NULL, "cannot watch socket: %s",
+		    strerror(-r));
 }
 
 const struct probe_type probe_type_tcp = {

@@ -7,9 +7,11 @@
 # A file may include headers of its own folder and of the folders before it;
 # daemon (the daemon) and ctl (the command-line tool) are peers that share
 # everything below them and never include each other. So there is no include
-# cycle between folders. Also checked: every source file is in one of these
-# folders, and no function is over MAX_FN lines and no file over MAX_FILE
-# lines unless its first comment block says why ("Length:").
+# cycle between folders. A header NAME_int.h (e.g. agent/cfg/cfg_int.h) is
+# private to its folder; the others use the public NAME.h. Also checked:
+# every source file is in one of these folders, and no function is over
+# MAX_FN lines and no file over MAX_FILE lines unless its first comment
+# block says why ("Length:").
 # Prints "layers: N files, N includes, N violations" and fails on any.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,16 @@ declare -A rank=([agent/lib]=0 [agent/cfg]=1 [probes]=2 [agent/svc]=3
 declare -A home
 bad=0 nfiles=0 nincl=0
 for d in "${!rank[@]}"; do
-	for h in "$d"/*.h; do [[ -e $h ]] && home[$(basename "$h")]=$d; done
+	for h in "$d"/*.h; do
+		[[ -e $h ]] || continue
+		b=$(basename "$h")
+		# Includes name headers without their folder: a name must be unique.
+		if [[ -n ${home[$b]:-} ]]; then
+			echo "layers: $h and ${home[$b]}/$b: one header name in two folders"
+			bad=$((bad + 1))
+		fi
+		home[$b]=$d
+	done
 done
 while IFS= read -r f; do
 	d=$(dirname "$f")
@@ -36,6 +47,9 @@ while IFS= read -r f; do
 			bad=$((bad + 1))
 		elif [[ $hd != "$d" ]] && (( rank[$hd] >= rank[$d] )); then
 			echo "layers: $f ($d) includes $hd/$inc: $hd is not below $d"
+			bad=$((bad + 1))
+		elif [[ $hd != "$d" && $inc == *_int.h ]]; then
+			echo "layers: $f ($d) includes $hd/$inc: a *_int.h header is private to its folder"
 			bad=$((bad + 1))
 		fi
 	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")

@@ -15,6 +15,9 @@
 #include "pfx.h"
 
 struct json_object;
+/* The longest degraded_route_map; the FRR driver's buffers hold one more. */
+#define CFG_ROUTE_MAP_MAX	64
+
 struct cfg_ctx;
 
 /*
@@ -49,6 +52,10 @@ enum cfg_on_warning	{ ONW_ANNOUNCE, ONW_DEGRADE, ONW_WITHDRAW };
 enum cfg_on_exit	{ ON_EXIT_WITHDRAW, ON_EXIT_KEEP };
 enum cfg_shared		{ SHARED_ALL, SHARED_ANY };
 
+/* "address", "network" or "both": the words of the configuration and the state file. */
+const char	*cfg_method_str(enum cfg_method m);
+/* The method a word names, or -1. */
+int		 cfg_method_parse(const char *s);
 
 struct cfg_probe {
 	char			*name;		/* "name", default "TYPE#INDEX" */

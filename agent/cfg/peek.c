@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "cfg.h"
+#include "file.h"
 #include "peek.h"
 
 #define PEEK_MAX_SIZE	(4 * 1024 * 1024)
@@ -24,44 +25,8 @@
 static char *
 peek_slurp(const char *path, char *why, size_t whylen)
 {
-	struct stat	 sb;
-	char		*text = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return NULL;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > PEEK_MAX_SIZE) {
-		errno = EINVAL;
-		goto fail;
-	}
-	if (cfg_stat_trusted(&sb, why, whylen) == -1) {
-		errno = EPERM;
-		goto fail;
-	}
-	if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto fail;
-	while (len < (size_t)sb.st_size) {
-		n = read(fd, text + len, (size_t)sb.st_size - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			goto fail;
-		}
-		len += (size_t)n;
-	}
-	text[len] = '\0';
-	close(fd);
-	return text;
-fail:
-	e = errno;
-	free(text);
-	close(fd);
-	errno = e;
-	return NULL;
+	/* Trust is judged on the opened descriptor, before anything is read. */
+	return file_read(path, 0, PEEK_MAX_SIZE, cfg_stat_trusted, why, whylen);
 }
 
 int

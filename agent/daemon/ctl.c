@@ -527,15 +527,32 @@ socket_alive(const struct sockaddr_un *sun)
 	return rc == 0 || errno == EAGAIN;
 }
 
+/* The admin group, looked up once: no NSS call on the loop for every connection. */
+static void
+ctl_lookup_admin(struct ctl *c)
+{
+	struct group	 gr;
+	char		*grbuf = NULL;
+	int		 r;
+
+	if ((r = priv_getgrnam(CTL_ADMIN_GROUP, &gr, &grbuf)) == 1)
+		ctl_set_admin_gid(c, gr.gr_gid);
+	else if (r == 0)
+		log_warn("control: group %s does not exist: only root may drain, undrain "
+		    "and reload", CTL_ADMIN_GROUP);
+	else
+		log_warn("control: cannot look up group %s: %s: only root may drain, "
+		    "undrain and reload", CTL_ADMIN_GROUP, strerror(errno));
+	free(grbuf);
+}
+
 struct ctl *
 ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *arg,
     char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct stat		 st;
-	struct group		 gr;
 	struct ctl		*c;
-	char			*grbuf = NULL;
 	mode_t			 old;
 	int			 r;
 
@@ -553,16 +570,7 @@ ctl_open(sd_event *ev, const char *path, const struct ctl_command *cmds, void *a
 	c->cmds = cmds;
 	c->arg = arg;
 	c->idle_us = CTL_IDLE_US;
-	/* Looked up once: no NSS call on the loop for every connection. */
-	if ((r = priv_getgrnam(CTL_ADMIN_GROUP, &gr, &grbuf)) == 1)
-		ctl_set_admin_gid(c, gr.gr_gid);
-	else if (r == 0)
-		log_warn("control: group %s does not exist: only root may drain, undrain "
-		    "and reload", CTL_ADMIN_GROUP);
-	else
-		log_warn("control: cannot look up group %s: %s: only root may drain, "
-		    "undrain and reload", CTL_ADMIN_GROUP, strerror(errno));
-	free(grbuf);
+	ctl_lookup_admin(c);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

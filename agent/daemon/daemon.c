@@ -1,3 +1,11 @@
+/*
+ * The daemon's loop and wiring: signals, the event sources (reconcile,
+ * flush of the state and metrics files, address notifications, FRR), start
+ * and stop. What a reload does is in reload.c, adoption at start in
+ * adopt.c, the control socket's commands in commands.c; the policy lives in
+ * the modules (svc: state and announcement mode; ann: the desired state
+ * and what the state file lists).
+ */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -8,7 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -17,12 +24,12 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "frr.h"
 #include "clock.h"
 #include "log.h"
 #include "nl.h"
 #include "nofile.h"
-#include "probe.h"
 #include "state.h"
 #include "status.h"
 #include "svc.h"
@@ -43,59 +50,8 @@
 #define FDS_BASE		64
 #define FDS_PER_PROBE		3
 
-/*
- * A loaded configuration. Services and probes keep pointers into the cfg
- * they were created from, so a reload that keeps a service keeps its cfg
- * alive: a generation is freed once it is not the current one and no
- * service points into it.
- */
-struct gen {
-	struct cfg	*cfg;
-	unsigned	 refs;		/* services created from it */
-	struct gen	*next;
-};
-
-struct daemon {
-	struct gen		 *gens;
-	struct gen		 *cur;
-	struct cfg		 *cfg;		/* cur->cfg: global settings, service order */
-	sd_event		 *ev;
-	struct nl		 *nl;
-	struct nl_watch		 *nlw;		/* address notifications; NULL: scan only */
-	sd_event_source		 *nlw_src;
-	bool			  nlw_fixed;	/* a foreign change was corrected */
-	bool			  nlw_reopen;	/* a read failed: open again at the next reconcile */
-	struct ann		 *ann;
-	struct svc		**svcs;		/* by index into cfg->services */
-	struct gen		**svc_gen;	/* where each service's cfg lives */
-	struct ctl		 *ctl;
-	struct frr		 *frr;		/* NULL until there is a service */
-	sd_event_source		 *reconcile;
-	sd_event_source		 *begin;	/* bounds the wait for FRR's first read */
-	sd_event_source		 *stop;		/* bounds the wait for FRR at SIGTERM */
-	/*
-	 * Writes the state file and the metrics file at most once per
-	 * FLUSH_GAP_US, so that a storm of transitions is a few writes, not
-	 * one each. Normal priority: at idle priority a storm that keeps the
-	 * loop busy would starve it, and announcements wait for it.
-	 */
-	sd_event_source		 *flush;
-	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
-	bool			  begun;
-	bool			  stopping;
-	/* Stopping with the address method's withdrawals verified (zebra unsettled). */
-	bool			  stop_addr;
-	/* What the state file says, as last written; valid while state_saved. */
-	struct state		  state_last;
-	bool			  state_saved;
-	struct status_counters	  counters;
-	int			  exit_status;
-};
-
 static int	daemon_begin(struct daemon *d);
-static void	daemon_save_state(struct daemon *d, bool kept);
 static void	daemon_write_metrics(struct daemon *d);
-static void	daemon_dirty(void *arg);
 
 /*
  * The open-files limit against what cfg's probes need at once (all of them
@@ -104,7 +60,7 @@ static void	daemon_dirty(void *arg);
  * 1024, 2000 services ran out ("Too many open files") as they all failed
  * together.
  */
-static void
+void
 daemon_nofile(const struct cfg *cfg, bool raise)
 {
 	struct rlimit	rl;
@@ -125,8 +81,8 @@ daemon_nofile(const struct cfg *cfg, bool raise)
 		    "(or ulimit -n)", (unsigned long long)rl.rlim_cur, cfg->nservices, need);
 }
 
-static struct gen *
-gen_new(struct daemon *d, struct cfg *cfg)
+struct gen *
+daemon_gen_new(struct daemon *d, struct cfg *cfg)
 {
 	struct gen	*g;
 
@@ -139,8 +95,8 @@ gen_new(struct daemon *d, struct cfg *cfg)
 }
 
 /* Frees every generation that is neither current nor used by a service. */
-static void
-gen_collect(struct daemon *d)
+void
+daemon_gen_collect(struct daemon *d)
 {
 	struct gen	**pp = &d->gens, *g;
 
@@ -163,16 +119,7 @@ daemon_svc_index(const struct daemon *d, const struct svc *s)
 	return -1;
 }
 
-/* A draining service still announced says so (GRACEFUL_SHUTDOWN); a degraded one prepends. */
-static enum ann_mode
-daemon_svc_mode(const struct svc *s)
-{
-	if (s->state == SVC_DRAINED)
-		return ANN_GSHUT;
-	return svc_is_degraded(s) ? ANN_DEGRADED : ANN_PLAIN;
-}
-
-static void
+void
 daemon_svc_changed(struct svc *s, void *arg)
 {
 	struct daemon	*d = arg;
@@ -181,8 +128,7 @@ daemon_svc_changed(struct svc *s, void *arg)
 	/* Stopping: everything is being withdrawn; nothing may come back. */
 	if (d->stopping || (i = daemon_svc_index(d, s)) == -1)
 		return;
-	ann_set_service(d->ann, (size_t)i, svc_wants_announce(s), daemon_svc_mode(s),
-	    svc_withdrawn_unplanned(s));
+	ann_follow_svc(d->ann, (size_t)i, s);
 	/* The agent's own share of the reaction time, for operators and tests. */
 	log_msg(LOG_LVL_DEBUG, s->cfg->name, "applied", "%s: announcements applied "
 	    "%.3f ms after the deciding probe result began", svc_state_str(s->state),
@@ -207,7 +153,7 @@ daemon_flush_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
  * Writes now, for what an operator's command changed: its reply says the
  * drain or the reload is on disk (a crash right after it must not lose it).
  */
-static void
+void
 daemon_flush_now(struct daemon *d)
 {
 	if (d->flush != NULL)
@@ -216,7 +162,7 @@ daemon_flush_now(struct daemon *d)
 }
 
 /* The state or the metrics changed: written once the pending events are handled. */
-static void
+void
 daemon_dirty(void *arg)
 {
 	struct daemon	*d = arg;
@@ -251,8 +197,8 @@ daemon_state_failed(struct daemon *d, const char *why)
 }
 
 /* Creates the directory a socket or state file goes into, if it is missing (no systemd). */
-static void
-ensure_parent(const char *path)
+void
+daemon_ensure_parent(const char *path)
 {
 	char	*dir, *slash;
 
@@ -266,7 +212,7 @@ ensure_parent(const char *path)
 	free(dir);
 }
 
-static void
+void
 daemon_save_state(struct daemon *d, bool kept)
 {
 	struct state	 st = { .kept = kept };
@@ -280,23 +226,8 @@ daemon_save_state(struct daemon *d, bool kept)
 	if (!d->begun)
 		return;
 
-	/*
-	 * A prefix is listed from the moment it is wanted (before the address
-	 * is added or vtysh asked: ann_ waits for this write) until it is gone
-	 * from the interface and FRR is read without it; an orphan (an earlier
-	 * configuration's) until its removal is done. So withdraw-all after a
-	 * crash at any point removes it.
-	 */
-	for (size_t i = 0; i < d->ann->nprefixes && rc == 0; i++) {
-		const struct ann_prefix *ap = &d->ann->prefixes[i];
-		if (ann_prefix_listed(d->ann, ap))
-			rc = state_add_announced(&st, &ap->pfx, ap->ifname, ap->method);
-	}
-	for (size_t i = 0; i < d->ann->norphans && rc == 0; i++) {
-		const struct ann_orphan *o = &d->ann->orphans[i];
-		rc = state_add_announced(&st, &o->pfx, o->ifname, o->addr && o->stmt ?
-		    METHOD_BOTH : o->addr ? METHOD_ADDRESS : METHOD_NETWORK);
-	}
+	/* What withdraw-all after a crash at any point must remove. */
+	rc = ann_snapshot(d->ann, &st);
 	if (d->frr != NULL) {
 		st.frr.set = true;
 		snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "%s", d->cfg->frr.vtysh);
@@ -345,7 +276,7 @@ out:
 }
 
 /* The FRR driver's counters as they are now, for the metrics. */
-static void
+void
 daemon_counters(struct daemon *d)
 {
 	d->counters.frr = d->frr != NULL ? frr_stats(d->frr) : NULL;
@@ -454,42 +385,11 @@ daemon_stop_cb(sd_event_source *src, uint64_t usec UNUSED, void *arg UNUSED)
 
 /*
  * The FRR driver for cfg: created the first time a configuration needs it,
- * then kept (a later configuration without network statements just wants
- * them all absent). Moving statements to another vtysh, pathspace, ASN or
- * VRF at run time would orphan the old ones, so that needs a restart.
- */
-static bool
-str_same(const char *a, const char *b)
-{
-	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
-}
-
-/*
- * Whether cfg may take over the running FRR driver: moving statements to
- * another vtysh, pathspace, ASN or VRF at run time would orphan the old
- * ones, so that needs a restart. No side effects.
- */
-static int
-daemon_frr_check(const struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
-{
-	const struct cfg	*o = d->cfg;
-
-	if (d->frr == NULL || (str_same(o->frr.vtysh, cfg->frr.vtysh) &&
-	    o->frr.asn == cfg->frr.asn && str_same(o->frr.pathspace, cfg->frr.pathspace) &&
-	    str_same(o->frr.vrf, cfg->frr.vrf)))
-		return 0;
-	snprintf(err, errlen, "frr: vtysh, pathspace, asn or vrf changed; "
-	    "restart the daemon to move the network statements");
-	return -1;
-}
-
-/*
- * The FRR driver for cfg: created the first time a configuration needs it,
  * then kept (a later configuration without network statements just releases
  * them). A driver created here that cannot be started is dropped again, so
  * a failure leaves things as they were.
  */
-static int
+int
 daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *err,
     size_t errlen)
 {
@@ -517,23 +417,16 @@ daemon_frr_attach(struct daemon *d, const struct cfg *cfg, struct ann *a, char *
 drop:
 	frr_free(d->frr);
 	d->frr = NULL;
-	a->frr = NULL;
+	ann_drop_frr(a);
 	return -1;
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
 
-static void
-notify_reloading(void)
-{
-	/* MONOTONIC_USEC lets Type=notify-reload match this to its request. */
-	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading the configuration\n"
-	    "MONOTONIC_USEC=%llu", (unsigned long long)now_us());
-}
 
-static void
-notify_ready(const struct daemon *d)
+void
+daemon_notify_ready(const struct daemon *d)
 {
 	size_t	up = 0;
 
@@ -542,345 +435,6 @@ notify_ready(const struct daemon *d)
 	sd_notifyf(0, "READY=1\nSTATUS=%zu service(s), %zu announced", d->cfg->nservices, up);
 }
 
-static void
-reload_error(struct json_object *errors, const char *msg)
-{
-	log_err("reload: %s", msg);
-	if (errors != NULL)
-		json_object_array_add(errors, json_object_new_string(msg));
-}
-
-/*
- * Loads the configuration again. If it is invalid, nothing changes and every
- * error is logged and added to errors. Otherwise: a service whose settings
- * are unchanged keeps its probes, state and announcement (no flap); a
- * changed service starts again, adopting its announcement if it had one (its
- * first probe results decide, as after a restart with on_exit "keep"); a new
- * service starts in init; a removed service's prefixes are withdrawn.
- */
-static int
-daemon_reload(struct daemon *d, struct json_object *errors)
-{
-	struct cfg_errors	  errs = { 0 };
-	struct cfg		 *ncfg;
-	struct ann		 *nann;
-	struct svc		**nsvcs = NULL;
-	struct gen		**ngen = NULL, *g = NULL;
-	bool			 *kept = NULL;
-	char			  err[512];
-	size_t			  nkept = 0, nnew = 0;
-	int			  r;
-
-	log_info("reloading the configuration");
-	if ((ncfg = cfg_load(d->cfg->main_file, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			reload_error(errors, errs.msgs[i]);
-		log_err("reload: configuration invalid (%zu error%s); still running the "
-		    "previous one", errs.n, errs.n == 1 ? "" : "s");
-		cfg_errors_clear(&errs);
-		d->counters.reloads_failed++;
-		return -1;
-	}
-	if ((nann = ann_new(ncfg, d->nl, err, sizeof(err))) == NULL) {
-		reload_error(errors, err);
-		goto invalid;
-	}
-	if (daemon_frr_check(d, ncfg, err, sizeof(err)) == -1) {
-		reload_error(errors, err);
-		ann_free(nann);
-		goto invalid;
-	}
-	nsvcs = calloc(ncfg->nservices + 1, sizeof(*nsvcs));
-	ngen = calloc(ncfg->nservices + 1, sizeof(*ngen));
-	kept = calloc(d->cfg->nservices + 1, sizeof(*kept));
-	if (nsvcs == NULL || ngen == NULL || kept == NULL || (g = gen_new(d, ncfg)) == NULL) {
-		reload_error(errors, "out of memory");
-		ann_free(nann);
-		goto invalid;
-	}
-	notify_reloading();
-
-	for (size_t i = 0; i < ncfg->nservices; i++) {
-		const struct cfg_service *nc = &ncfg->services[i];
-		struct svc *old = NULL;
-		size_t j;
-		for (j = 0; j < d->cfg->nservices; j++)
-			if (strcmp(d->cfg->services[j].name, nc->name) == 0) {
-				old = d->svcs[j];
-				break;
-			}
-		if (old != NULL && cfg_service_equal(old->cfg, nc)) {
-			nsvcs[i] = old;
-			ngen[i] = d->svc_gen[j];
-			kept[j] = true;
-			nkept++;
-			continue;
-		}
-		if ((nsvcs[i] = svc_new(d->ev, nc, daemon_svc_changed, d)) == NULL) {
-			snprintf(err, sizeof(err), "out of memory");
-			goto unwind;
-		}
-		ngen[i] = g;
-		g->refs++;
-		nnew++;
-		if (old == NULL) {
-			log_info("%s: new service, starting in init", nc->name);
-			continue;
-		}
-		log_info("%s: configuration changed, restarting its probes", nc->name);
-		/*
-		 * What the operator set up stays: a drain and its grace, the
-		 * degraded route-map until the probes decide, the hold-down
-		 * history (an edit must not bypass flap damping).
-		 */
-		if ((r = svc_inherit(nsvcs[i], old)) < 0)
-			log_err("%s: grace timer: %s; drained at once", nc->name, strerror(-r));
-	}
-	/* The last step that can fail: FRR is changed only for a reload that goes through. */
-	if (daemon_frr_attach(d, ncfg, nann, err, sizeof(err)) == -1)
-		goto unwind;
-
-	for (size_t i = 0; i < ncfg->nservices; i++) {
-		nann->svc_wanted[i] = svc_wants_announce(nsvcs[i]) || nsvcs[i]->adopt;
-		nann->svc_mode[i] = daemon_svc_mode(nsvcs[i]);
-	}
-
-	/*
-	 * Withdraw what the old configuration announced and the new one does
-	 * not manage: retried until done, listed in the state file meanwhile.
-	 */
-	nann->errors = d->ann->errors;
-	nann->record_cb = daemon_dirty;
-	nann->record_arg = d;
-	ann_release_frr(d->ann, nann);
-	ann_take_over(nann, d->ann);
-	for (size_t j = 0; j < d->cfg->nservices; j++) {
-		if (kept[j])
-			continue;
-		bool gone = true;
-		for (size_t i = 0; i < ncfg->nservices && gone; i++)
-			gone = strcmp(ncfg->services[i].name, d->cfg->services[j].name) != 0;
-		if (gone)
-			log_info("%s: removed from the configuration", d->cfg->services[j].name);
-		d->svc_gen[j]->refs--;
-		svc_free(d->svcs[j]);
-	}
-	ann_free(d->ann);
-	d->ann = nann;
-	free(d->svcs);
-	free(d->svc_gen);
-	d->svcs = nsvcs;
-	d->svc_gen = ngen;
-	if (strcmp(ncfg->control_socket, d->cfg->control_socket) != 0)
-		log_warn("reload: control_socket changed to %s; the daemon keeps listening "
-		    "on %s until it is restarted", ncfg->control_socket, d->cfg->control_socket);
-	d->cur = g;
-	d->cfg = ncfg;
-	gen_collect(d);
-	log_setup((enum log_level)ncfg->log.level, (enum log_format)ncfg->log.format,
-	    ncfg->log.syslog);
-
-	ann_reconcile(d->ann);
-	for (size_t i = 0; i < ncfg->nservices; i++)
-		/* Before daemon_begin() nothing runs yet; it starts every service. */
-		if (d->begun && ngen[i] == g && (r = svc_start(d->svcs[i])) < 0)
-			log_err("%s: cannot schedule probes: %s", ncfg->services[i].name,
-			    strerror(-r));
-	free(kept);
-	d->counters.reloads_ok++;
-	daemon_flush_now(d);
-	log_info("reloaded: %zu service(s), %zu unchanged, %zu (re)started", ncfg->nservices,
-	    nkept, nnew);
-	daemon_nofile(ncfg, false);
-	notify_ready(d);
-	return 0;
-unwind:
-	reload_error(errors, err);
-	for (size_t k = 0; k < ncfg->nservices; k++)
-		if (ngen[k] == g && nsvcs[k] != NULL)
-			svc_free(nsvcs[k]);
-	g->refs = 0;
-	ann_free(nann);
-	/* RELOADING=1 was sent: the running configuration is ready again. */
-	notify_ready(d);
-invalid:
-	log_err("reload: configuration not usable; still running the previous one");
-	free(nsvcs);
-	free(ngen);
-	free(kept);
-	if (g == NULL)
-		cfg_free(ncfg);
-	else
-		gen_collect(d);
-	d->counters.reloads_failed++;
-	return -1;
-}
-
-static struct svc *
-daemon_find_svc(const struct daemon *d, struct json_object *req, struct json_object **errp)
-{
-	struct json_object	*v;
-	const char		*name;
-
-	if (!json_object_object_get_ex(req, "service", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		*errp = ctl_error("\"service\" (a service name) is required");
-		return NULL;
-	}
-	name = json_object_get_string(v);
-	for (size_t i = 0; i < d->cfg->nservices; i++)
-		if (strcmp(d->cfg->services[i].name, name) == 0)
-			return d->svcs[i];
-	*errp = ctl_error("no service '%.64s'", name);
-	return NULL;
-}
-
-static struct json_object *
-cmd_status(struct json_object *req UNUSED, void *arg)
-{
-	struct daemon	*d = arg;
-
-	return status_json(d->svcs, d->cfg->nservices, d->ann, &d->counters);
-}
-
-static struct json_object *
-cmd_metrics(struct json_object *req UNUSED, void *arg)
-{
-	struct daemon		*d = arg;
-	struct json_object	*o;
-	char			*text;
-
-	daemon_counters(d);
-	if ((text = metrics_text(d->svcs, d->cfg->nservices, d->ann, &d->counters)) == NULL)
-		return ctl_error("out of memory");
-	o = json_object_new_object();
-	json_object_object_add(o, "metrics", json_object_new_string(text));
-	free(text);
-	return o;
-}
-
-static struct json_object *
-cmd_drain(struct json_object *req, void *arg)
-{
-	struct daemon		*d = arg;
-	struct json_object	*o, *v, *e = NULL;
-	struct svc		*s;
-	uint64_t		 grace;
-	char			 why[128];
-	bool			 was;
-	int			 r;
-
-	if ((s = daemon_find_svc(d, req, &e)) == NULL)
-		return e;
-	grace = s->cfg->drain_grace_us;
-	if (json_object_object_get_ex(req, "grace", &v)) {
-		if (json_object_is_type(v, json_type_string)) {
-			if (cfg_duration_parse(json_object_get_string(v), &grace, why,
-			    sizeof(why)) == -1)
-				return ctl_error("grace: %s", why);
-		} else if (json_object_is_type(v, json_type_int) &&
-		    json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= 86400)
-			grace = (uint64_t)json_object_get_int64(v) * 1000000;
-		else
-			return ctl_error("grace: expected a duration such as \"30s\"");
-	}
-	was = s->state == SVC_DRAINED;
-	if ((r = svc_drain(s, grace)) < 0)
-		log_err("%s: grace timer: %s; drained at once", s->cfg->name, strerror(-r));
-	daemon_flush_now(d);
-	o = json_object_new_object();
-	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
-	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
-	json_object_object_add(o, "already", json_object_new_boolean(was));
-	json_object_object_add(o, "announcing", json_object_new_boolean(
-	    svc_wants_announce(s)));
-	json_object_object_add(o, "grace_ms", json_object_new_int64(
-	    (int64_t)(was ? 0 : grace / 1000)));
-	return o;
-}
-
-static struct json_object *
-cmd_undrain(struct json_object *req, void *arg)
-{
-	struct daemon		*d = arg;
-	struct json_object	*o, *e = NULL;
-	struct svc		*s;
-	bool			 was;
-
-	if ((s = daemon_find_svc(d, req, &e)) == NULL)
-		return e;
-	was = s->state == SVC_DRAINED;
-	svc_undrain(s);
-	/* Nothing else writes the file when undrain leaves the announcement as it was. */
-	daemon_flush_now(d);
-	o = json_object_new_object();
-	json_object_object_add(o, "service", json_object_new_string(s->cfg->name));
-	json_object_object_add(o, "state", json_object_new_string(svc_state_str(s->state)));
-	json_object_object_add(o, "was_drained", json_object_new_boolean(was));
-	return o;
-}
-
-static struct json_object *
-cmd_reload(struct json_object *req UNUSED, void *arg)
-{
-	struct daemon		*d = arg;
-	struct json_object	*errors = json_object_new_array(), *o;
-
-	if (daemon_reload(d, errors) == 0) {
-		json_object_put(errors);
-		o = json_object_new_object();
-		json_object_object_add(o, "services", json_object_new_int(
-		    (int)d->cfg->nservices));
-		return o;
-	}
-	o = ctl_error("configuration invalid (%zu error%s); still running the previous "
-	    "one", json_object_array_length(errors),
-	    json_object_array_length(errors) == 1 ? "" : "s");
-	json_object_object_add(o, "errors", errors);
-	return o;
-}
-
-/*
- * The probe engine's counters alone, for benchmarks: with thousands of
- * services, building status or metrics stalls the loop long enough to
- * show up in the lateness it is asked to measure; this costs microseconds.
- */
-static struct json_object *
-cmd_probe_stats(struct json_object *req UNUSED, void *arg)
-{
-	struct daemon			*d = arg;
-	const struct probe_lateness	*l = probe_lateness();
-	struct json_object		*o, *le, *cnt;
-	uint64_t			 runs = 0;
-
-	for (size_t i = 0; i < d->cfg->nservices; i++)
-		for (size_t j = 0; j < d->cfg->services[i].nprobes; j++)
-			runs += d->svcs[i]->probes[j]->runs;
-	o = json_object_new_object();
-	json_object_object_add(o, "runs", json_object_new_int64((int64_t)runs));
-	le = json_object_new_array();
-	cnt = json_object_new_array();
-	for (size_t i = 0; i < PROBE_LATENESS_BUCKETS; i++) {
-		if (i < PROBE_LATENESS_BUCKETS - 1)
-			json_object_array_add(le, json_object_new_int64(
-			    (int64_t)probe_lateness_le_us[i]));
-		json_object_array_add(cnt, json_object_new_int64((int64_t)l->count[i]));
-	}
-	json_object_object_add(o, "lateness_le_us", le);
-	json_object_object_add(o, "lateness_count", cnt);
-	json_object_object_add(o, "lateness_max_us", json_object_new_int64((int64_t)l->max_us));
-	return o;
-}
-
-static const struct ctl_command daemon_cmds[] = {
-	{ "status",	false,	cmd_status },
-	{ "metrics",	false,	cmd_metrics },
-	{ "probe-stats", false,	cmd_probe_stats },
-	{ "drain",	true,	cmd_drain },
-	{ "undrain",	true,	cmd_undrain },
-	{ "reload",	true,	cmd_reload },
-	{ NULL,		false,	NULL },
-};
 
 static int
 daemon_signal_cb(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
@@ -1050,8 +604,7 @@ daemon_setup(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	d->ann->record_cb = daemon_dirty;
-	d->ann->record_arg = d;
+	ann_on_record(d->ann, daemon_dirty, d);
 	daemon_watch_addrs(d);
 	if (daemon_frr_attach(d, cfg, d->ann, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -1072,7 +625,7 @@ daemon_setup(struct daemon *d)
 		d->svc_gen[i] = d->cur;
 		d->cur->refs++;
 	}
-	ensure_parent(cfg->control_socket);
+	daemon_ensure_parent(cfg->control_socket);
 	if ((d->ctl = ctl_open(d->ev, cfg->control_socket, daemon_cmds, d, err,
 	    sizeof(err))) == NULL) {
 		log_err("control socket: %s", err);
@@ -1081,72 +634,6 @@ daemon_setup(struct daemon *d)
 	return 0;
 }
 
-/*
- * Whether FRR announces service i's prefixes through its degraded route-map
- * (a previous run left it degraded, on_exit "keep"): adopted as it is, so
- * that the restart changes nothing at the neighbour.
- */
-static bool
-daemon_found_degraded(const struct daemon *d, size_t i)
-{
-	const struct cfg_service	*c = &d->cfg->services[i];
-	const char			*rm;
-
-	if (d->frr == NULL || c->method == METHOD_ADDRESS || c->on_warning != ONW_DEGRADE)
-		return false;
-	for (size_t j = 0; j < c->nprefixes; j++)
-		if ((rm = frr_held_route_map(d->frr, &c->prefixes[j])) == NULL ||
-		    strcmp(rm, c->degraded_route_map) != 0)
-			return false;
-	return c->nprefixes > 0;
-}
-
-/*
- * What is on the system at start. The state file of the previous run names
- * drained services (they stay drained) and what it announced: anything
- * there that this configuration does not manage is removed. With on_exit
- * "keep", a service whose prefixes are all present is adopted (its first
- * probe results decide); every other configured prefix that is present is
- * removed, since its service has not been seen healthy by this process.
- */
-static void
-daemon_adopt(struct daemon *d)
-{
-	struct state	st;
-	char		err[512];
-	int		rc;
-
-	ensure_parent(d->cfg->state_file);
-	rc = state_read(d->cfg->state_file, &st, err, sizeof(err));
-	if (rc == -1)
-		log_warn("state file %s: %s; ignored", d->cfg->state_file, err);
-	else if (rc == 0 && st.nbad > 0)
-		log_warn("state file %s: %zu malformed entries ignored (first: %s)",
-		    d->cfg->state_file, st.nbad, err);
-	for (size_t i = 0; rc == 0 && i < st.nannounced; i++)
-		ann_remove_unmanaged(d->ann, &st.announced[i].pfx, st.announced[i].ifname,
-		    st.announced[i].method);
-	for (size_t i = 0; rc == 0 && i < d->cfg->nservices; i++)
-		if (state_is_drained(&st, d->cfg->services[i].name))
-			svc_drain(d->svcs[i], 0);
-	state_clear(&st);
-
-	ann_scan(d->ann);
-	for (size_t i = 0; i < d->cfg->nservices; i++) {
-		if (d->cfg->on_exit != ON_EXIT_KEEP || d->svcs[i]->state == SVC_DRAINED ||
-		    !ann_service_present(d->ann, i))
-			continue;
-		svc_adopt(d->svcs[i], daemon_found_degraded(d, i));
-		d->ann->svc_wanted[i] = true;
-		d->ann->svc_mode[i] = daemon_svc_mode(d->svcs[i]);
-		ann_adopted(d->ann, i);
-		log_info("%s: prefixes found announced%s; adopting them until the "
-		    "first probe results", d->cfg->services[i].name,
-		    d->svcs[i]->adopt_degraded ? " through the degraded route-map" : "");
-	}
-	ann_reconcile(d->ann);
-	daemon_save_state(d, false);
-}
 
 /* Adoption decided: the probes start, the reconcile timer runs. */
 static int
@@ -1173,7 +660,7 @@ daemon_begin(struct daemon *d)
 	log_info("running %zu service(s); interface addresses reconciled%s; control socket %s",
 	    d->cfg->nservices, d->frr != NULL && frr_known(d->frr) ? "; FRR read" : "",
 	    ctl_path(d->ctl));
-	notify_ready(d);
+	daemon_notify_ready(d);
 	return 0;
 }
 
@@ -1214,7 +701,7 @@ daemon_run(struct cfg *cfg)
 
 	d.counters.start_us = realtime_us();
 	daemon_nofile(cfg, true);
-	if ((d.cur = gen_new(&d, cfg)) == NULL) {
+	if ((d.cur = daemon_gen_new(&d, cfg)) == NULL) {
 		log_err("out of memory");
 		cfg_free(cfg);
 		return 1;
@@ -1246,8 +733,7 @@ out:
 	if (started) {
 		if (d.cfg->on_exit == ON_EXIT_WITHDRAW) {
 			/* The loop is over: addresses of method both go without waiting for FRR. */
-			d.ann->final = true;
-			ann_withdraw_all(d.ann);
+			ann_withdraw_final(d.ann);
 		} else
 			log_info("on_exit \"keep\": leaving announcements for the next start");
 		/* A clean stop: what is left (if anything) is on purpose. */

@@ -17,8 +17,6 @@
 #include "status.h"
 #include "svc.h"
 
-static const char *const method_names[] = { "address", "network", "both" };
-
 static void
 iso_time(uint64_t us, char *buf, size_t len)
 {
@@ -99,7 +97,8 @@ service_json(const struct svc *s, const struct ann *a)
 	    (int64_t)s->transitions));
 	json_object_object_add(o, "announcing", json_object_new_boolean(
 	    svc_wants_announce(s)));
-	json_object_object_add(o, "method", json_object_new_string(method_names[c->method]));
+	json_object_object_add(o, "method",
+	    json_object_new_string(cfg_method_str(c->method)));
 	json_object_object_add(o, "rise", json_object_new_int((int)c->rise));
 	json_object_object_add(o, "fall", json_object_new_int((int)c->fall));
 	json_object_object_add(o, "init_limit_ms", json_object_new_int64(
@@ -330,18 +329,153 @@ frr_metrics(struct buf *b, const struct status_counters *sc)
 	put(b, "anycast_healthd_frr_verify_failing %d\n", sc->frr_verify_failing);
 }
 
-char *
-metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
-    const struct status_counters *sc)
+/* Per service: the state it is in, since when, how often it changed. */
+static void
+metrics_services(struct buf *b, struct svc *const *svcs, size_t n)
 {
 	static const enum svc_state states[] = {
 		SVC_INIT, SVC_UP, SVC_DEGRADED, SVC_DOWN, SVC_DRAINED
 	};
-	struct buf	 b = { 0 };
-	char		 sv[160], pr[160], px[PFX_STRLEN], ifn[64], t[32];
+	char		 sv[160], t[32];
+
+	if (n > 0)
+		help(b, "service_state", "gauge",
+		    "1 for the state the service is in, 0 for the others.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < sizeof(states) / sizeof(states[0]); j++)
+			put(b, "anycast_healthd_service_state{service=\"%s\",state=\"%s\"} %d\n",
+			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), svc_state_str(states[j]),
+			    svcs[i]->state == states[j]);
+	if (n > 0)
+		help(b, "service_state_since_timestamp_seconds", "gauge",
+		    "When the service entered its current state (Unix time).");
+	for (size_t i = 0; i < n; i++)
+		put(b, "anycast_healthd_service_state_since_timestamp_seconds{service=\"%s\"} "
+		    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+		    secs(svcs[i]->since_us, t, sizeof(t)));
+	if (n > 0)
+		help(b, "service_transitions_total", "counter", "State changes of the service.");
+	for (size_t i = 0; i < n; i++)
+		put(b, "anycast_healthd_service_transitions_total{service=\"%s\"} %llu\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+		    (unsigned long long)svcs[i]->transitions);
+}
+
+/* Per service (n > 0): flap damping. */
+static void
+metrics_damping(struct buf *b, struct svc *const *svcs, size_t n)
+{
+	char		 sv[160], t[32];
 	bool		 sup;
 	double		 pen;
 	uint64_t	 in;
+
+	help(b, "service_damping_suppressed", "gauge",
+	    "1 while flap damping keeps the service withdrawn.");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(b, "anycast_healthd_service_damping_suppressed{service=\"%s\"} %d\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), sup);
+	}
+	help(b, "service_damping_penalty", "gauge", "Flap damping penalty, decayed "
+	    "to now (suppressed above the suppress threshold).");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(b, "anycast_healthd_service_damping_penalty{service=\"%s\"} %.0f\n",
+		    esc(svcs[i]->cfg->name, sv, sizeof(sv)), pen);
+	}
+	help(b, "service_damping_reuse_seconds", "gauge", "Time until a suppressed "
+	    "service may be announced again; 0 when not suppressed.");
+	for (size_t i = 0; i < n; i++) {
+		damp_now(svcs[i], &sup, &pen, &in);
+		put(b, "anycast_healthd_service_damping_reuse_seconds{service=\"%s\"} "
+		    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)), secs(in, t, sizeof(t)));
+	}
+}
+
+/* Per probe (n > 0): its last run, the histogram of its runs, its counters. */
+static void
+metrics_probes(struct buf *b, struct svc *const *svcs, size_t n)
+{
+	char		 sv[160], pr[160], t[32];
+
+	help(b, "probe_state", "gauge", "Nagios state of the probe's last run: "
+	    "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+			put(b, "anycast_healthd_probe_state{service=\"%s\",probe=\"%s\"} "
+			    "%d\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+			    (int)svcs[i]->probes[j]->state);
+	help(b, "probe_latency_seconds", "gauge", "Duration of the probe's last run.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+			put(b, "anycast_healthd_probe_latency_seconds{service=\"%s\","
+			    "probe=\"%s\"} %s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+			    secs(svcs[i]->probes[j]->latency_us, t, sizeof(t)));
+	help(b, "probe_duration_seconds", "histogram",
+	    "Duration of every run of the probe.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+			probe_histogram(b, esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+			    svcs[i]->probes[j]);
+	help(b, "probe_runs_total", "counter", "Probe runs.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+			put(b, "anycast_healthd_probe_runs_total{service=\"%s\",probe=\"%s\"} "
+			    "%llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+			    (unsigned long long)svcs[i]->probes[j]->runs);
+	help(b, "probe_failures_total", "counter", "Probe runs that were not OK.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
+			put(b, "anycast_healthd_probe_failures_total{service=\"%s\","
+			    "probe=\"%s\"} %llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
+			    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
+			    (unsigned long long)svcs[i]->probes[j]->failures);
+}
+
+/* The prefixes, and what stands between them and the system: netlink, the state file. */
+static void
+metrics_prefixes(struct buf *b, const struct ann *a, const struct status_counters *sc)
+{
+	char		 px[PFX_STRLEN], ifn[64];
+
+	if (a->nprefixes > 0)
+		help(b, "prefix_announced", "gauge",
+		    "1 while the prefix is announced (its address on the interface and/or "
+		    "its network statement in FRR, as the method has it).");
+	for (size_t i = 0; i < a->nprefixes; i++)
+		put(b, "anycast_healthd_prefix_announced{prefix=\"%s\",interface=\"%s\"} %d\n",
+		    pfx_fmt(&a->prefixes[i].pfx, px, sizeof(px)),
+		    esc(a->prefixes[i].ifname, ifn, sizeof(ifn)),
+		    ann_prefix_announced(a, &a->prefixes[i]));
+	help(b, "netlink_errors_total", "counter", "Failed kernel requests.");
+	put(b, "anycast_healthd_netlink_errors_total %u\n", a->errors);
+	help(b, "state_file_ok", "gauge", "1 while the state file is written, 0 while "
+	    "it cannot be (new announcements are then held back).");
+	put(b, "anycast_healthd_state_file_ok %d\n", sc->state_error[0] == '\0');
+	help(b, "state_file_writes_total", "counter", "State file writes, by result.");
+	put(b, "anycast_healthd_state_file_writes_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)sc->state_writes);
+	put(b, "anycast_healthd_state_file_writes_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)sc->state_write_failures);
+	help(b, "metrics_file_writes_total", "counter", "Writes of metrics_file.");
+	put(b, "anycast_healthd_metrics_file_writes_total %llu\n",
+	    (unsigned long long)sc->metrics_writes);
+	help(b, "prefixes_held_back", "gauge", "Prefixes that should be announced and "
+	    "wait for the state file to list them.");
+	put(b, "anycast_healthd_prefixes_held_back %zu\n", ann_waiting(a));
+}
+
+char *
+metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
+    const struct status_counters *sc)
+{
+	struct buf	 b = { 0 };
+	char		 t[32];
 
 	help(&b, "build_info", "gauge", "Version of the running daemon.");
 	put(&b, "anycast_healthd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
@@ -353,112 +487,13 @@ metrics_text(struct svc *const *svcs, size_t n, const struct ann *a,
 	/* Stopped: no service has a state any more; the prefixes say what is left. */
 	if (sc->stopped)
 		n = 0;
-	if (n > 0)
-		help(&b, "service_state", "gauge",
-		    "1 for the state the service is in, 0 for the others.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < sizeof(states) / sizeof(states[0]); j++)
-			put(&b, "anycast_healthd_service_state{service=\"%s\",state=\"%s\"} %d\n",
-			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), svc_state_str(states[j]),
-			    svcs[i]->state == states[j]);
-	if (n > 0)
-		help(&b, "service_state_since_timestamp_seconds", "gauge",
-		    "When the service entered its current state (Unix time).");
-	for (size_t i = 0; i < n; i++)
-		put(&b, "anycast_healthd_service_state_since_timestamp_seconds{service=\"%s\"} "
-		    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-		    secs(svcs[i]->since_us, t, sizeof(t)));
-	if (n > 0)
-		help(&b, "service_transitions_total", "counter", "State changes of the service.");
-	for (size_t i = 0; i < n; i++)
-		put(&b, "anycast_healthd_service_transitions_total{service=\"%s\"} %llu\n",
-		    esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-		    (unsigned long long)svcs[i]->transitions);
+	metrics_services(&b, svcs, n);
 	if (n > 0) {
-		help(&b, "service_damping_suppressed", "gauge",
-		    "1 while flap damping keeps the service withdrawn.");
-		for (size_t i = 0; i < n; i++) {
-			damp_now(svcs[i], &sup, &pen, &in);
-			put(&b, "anycast_healthd_service_damping_suppressed{service=\"%s\"} %d\n",
-			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), sup);
-		}
-		help(&b, "service_damping_penalty", "gauge", "Flap damping penalty, decayed "
-		    "to now (suppressed above the suppress threshold).");
-		for (size_t i = 0; i < n; i++) {
-			damp_now(svcs[i], &sup, &pen, &in);
-			put(&b, "anycast_healthd_service_damping_penalty{service=\"%s\"} %.0f\n",
-			    esc(svcs[i]->cfg->name, sv, sizeof(sv)), pen);
-		}
-		help(&b, "service_damping_reuse_seconds", "gauge", "Time until a suppressed "
-		    "service may be announced again; 0 when not suppressed.");
-		for (size_t i = 0; i < n; i++) {
-			damp_now(svcs[i], &sup, &pen, &in);
-			put(&b, "anycast_healthd_service_damping_reuse_seconds{service=\"%s\"} "
-			    "%s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)), secs(in, t, sizeof(t)));
-		}
-		help(&b, "probe_state", "gauge", "Nagios state of the probe's last run: "
-		    "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-				put(&b, "anycast_healthd_probe_state{service=\"%s\",probe=\"%s\"} "
-				    "%d\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-				    (int)svcs[i]->probes[j]->state);
-		help(&b, "probe_latency_seconds", "gauge", "Duration of the probe's last run.");
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-				put(&b, "anycast_healthd_probe_latency_seconds{service=\"%s\","
-				    "probe=\"%s\"} %s\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-				    secs(svcs[i]->probes[j]->latency_us, t, sizeof(t)));
-		help(&b, "probe_duration_seconds", "histogram",
-		    "Duration of every run of the probe.");
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-				probe_histogram(&b, esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-				    svcs[i]->probes[j]);
-		help(&b, "probe_runs_total", "counter", "Probe runs.");
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-				put(&b, "anycast_healthd_probe_runs_total{service=\"%s\",probe=\"%s\"} "
-				    "%llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-				    (unsigned long long)svcs[i]->probes[j]->runs);
-		help(&b, "probe_failures_total", "counter", "Probe runs that were not OK.");
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < svcs[i]->cfg->nprobes; j++)
-				put(&b, "anycast_healthd_probe_failures_total{service=\"%s\","
-				    "probe=\"%s\"} %llu\n", esc(svcs[i]->cfg->name, sv, sizeof(sv)),
-				    esc(svcs[i]->probes[j]->cfg->name, pr, sizeof(pr)),
-				    (unsigned long long)svcs[i]->probes[j]->failures);
+		metrics_damping(&b, svcs, n);
+		metrics_probes(&b, svcs, n);
 	}
 	metrics_lateness(&b);
-	if (a->nprefixes > 0)
-		help(&b, "prefix_announced", "gauge",
-		    "1 while the prefix is announced (its address on the interface and/or "
-		    "its network statement in FRR, as the method has it).");
-	for (size_t i = 0; i < a->nprefixes; i++)
-		put(&b, "anycast_healthd_prefix_announced{prefix=\"%s\",interface=\"%s\"} %d\n",
-		    pfx_fmt(&a->prefixes[i].pfx, px, sizeof(px)),
-		    esc(a->prefixes[i].ifname, ifn, sizeof(ifn)),
-		    ann_prefix_announced(a, &a->prefixes[i]));
-	help(&b, "netlink_errors_total", "counter", "Failed kernel requests.");
-	put(&b, "anycast_healthd_netlink_errors_total %u\n", a->errors);
-	help(&b, "state_file_ok", "gauge", "1 while the state file is written, 0 while "
-	    "it cannot be (new announcements are then held back).");
-	put(&b, "anycast_healthd_state_file_ok %d\n", sc->state_error[0] == '\0');
-	help(&b, "state_file_writes_total", "counter", "State file writes, by result.");
-	put(&b, "anycast_healthd_state_file_writes_total{result=\"ok\"} %llu\n",
-	    (unsigned long long)sc->state_writes);
-	put(&b, "anycast_healthd_state_file_writes_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)sc->state_write_failures);
-	help(&b, "metrics_file_writes_total", "counter", "Writes of metrics_file.");
-	put(&b, "anycast_healthd_metrics_file_writes_total %llu\n",
-	    (unsigned long long)sc->metrics_writes);
-	help(&b, "prefixes_held_back", "gauge", "Prefixes that should be announced and "
-	    "wait for the state file to list them.");
-	put(&b, "anycast_healthd_prefixes_held_back %zu\n", ann_waiting(a));
+	metrics_prefixes(&b, a, sc);
 	frr_metrics(&b, sc);
 	help(&b, "reloads_total", "counter", "Configuration reloads, by result.");
 	put(&b, "anycast_healthd_reloads_total{result=\"ok\"} %llu\n",

@@ -446,6 +446,20 @@ ann_apply_address(struct ann *a, struct ann_prefix *ap)
 	return false;
 }
 
+/* The statement FRR must hold for ap; frr_ is told when it changed. */
+static void
+ann_want_stmt(struct ann *a, struct ann_prefix *ap, bool present, const char *rm)
+{
+	const char	*old = ap->stmt_rm != NULL ? ap->stmt_rm : "";
+
+	rm = present && rm != NULL ? rm : "";
+	if (ap->stmt == present && strcmp(old, rm) == 0)
+		return;
+	ap->stmt = present;
+	ap->stmt_rm = rm[0] != '\0' ? rm : NULL;
+	frr_changed(a->frr);
+}
+
 /* The statement's part of ann_apply(), after the address's. */
 static void
 ann_apply_frr(struct ann *a, struct ann_prefix *ap)
@@ -453,8 +467,8 @@ ann_apply_frr(struct ann *a, struct ann_prefix *ap)
 	if (ap->method == METHOD_ADDRESS || a->frr == NULL)
 		return;
 	/* both: no statement without its address (import-check needs the route). */
-	frr_want(a->frr, &ap->pfx, ap->desired &&
-	    (ap->method == METHOD_NETWORK || ap->present), ap->route_map);
+	ann_want_stmt(a, ap, ap->desired && (ap->method == METHOD_NETWORK || ap->present),
+	    ap->route_map);
 }
 
 static void
@@ -831,6 +845,19 @@ ann_needs_frr(const struct cfg *cfg)
 	return false;
 }
 
+/* frr_'s question (frr_set_desired()): the statement p must have. */
+static bool
+ann_frr_desired(void *arg, const struct pfx *p, const char **rm)
+{
+	const struct ann_prefix	*ap = ann_find(arg, p);
+
+	*rm = NULL;
+	if (ap == NULL || ap->method == METHOD_ADDRESS)
+		return false;
+	*rm = ap->stmt_rm;
+	return ap->stmt;
+}
+
 int
 ann_set_frr(struct ann *a, struct frr *f)
 {
@@ -845,6 +872,8 @@ ann_set_frr(struct ann *a, struct frr *f)
 			return -1;
 		ann_track_addr(a, ap);
 	}
+	/* Only now: a failed reload leaves the running owner in place. */
+	frr_set_desired(f, ann_frr_desired, a);
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /*
  * Announcements: the one place that decides what the kernel and FRR must
- * hold for the configured prefixes. It makes the kernel so through nl_ and
- * asks frr_ for the `network` statements (method network and both). It never
- * touches an address or statement that is not one of the configured prefixes.
+ * hold for the configured prefixes, and the one place that keeps it (the
+ * desired state). It makes the kernel so through nl_; for the `network`
+ * statements (method network and both) frr_ asks it (ann_set_frr()) and
+ * keeps only what FRR holds and what is in flight. It never touches an
+ * address or statement that is not one of the configured prefixes.
  */
 #ifndef AHD_ANN_H
 #define AHD_ANN_H
@@ -14,21 +16,24 @@
 #include <net/if.h>
 
 #include "pfx.h"
+#include "svc.h"
 
 struct nl_addr_op;
 
 struct cfg;
 struct frr;
 struct nl;
+struct state;
 
 /*
  * How a wanted prefix is announced through its network statement; a larger
- * value wins when services sharing a prefix disagree.
+ * value wins when services sharing a prefix disagree. A service says which
+ * it wants (svc_mode()): the values are the same.
  */
 enum ann_mode {
-	ANN_PLAIN,		/* `network P` */
-	ANN_DEGRADED,		/* route-map degraded_route_map: prepend, MED */
-	ANN_GSHUT,		/* route-map ANYCAST-GSHUT: community 65535:0 while draining */
+	ANN_PLAIN = SVC_MODE_PLAIN,		/* `network P` */
+	ANN_DEGRADED = SVC_MODE_DEGRADED,	/* route-map degraded_route_map: prepend, MED */
+	ANN_GSHUT = SVC_MODE_GSHUT,		/* route-map ANYCAST-GSHUT: community 65535:0 while draining */
 };
 
 /* The route-map frr-templates/anycast-healthd.conf defines for draining. */
@@ -44,6 +49,13 @@ struct ann_prefix {
 	bool		 present;	/* on the interface, as last seen or made */
 	bool		 desired;
 	const char	*route_map;	/* desired route-map: NULL, or degraded */
+	/*
+	 * The statement FRR must hold (network, both), as frr_ is told when
+	 * it asks: desired, for both only while the address is present, and
+	 * only once ap may go out (recorded). What FRR holds is frr_'s.
+	 */
+	bool		 stmt;
+	const char	*stmt_rm;	/* its route-map: NULL, or as route_map */
 	/*
 	 * The state file as last written lists it. Nothing is announced
 	 * before that (a desired prefix not yet recorded waits for the
@@ -110,7 +122,9 @@ struct ann	*ann_new(const struct cfg *cfg, struct nl *nl, char *err, size_t errl
 void		 ann_free(struct ann *a);
 /*
  * Hands the network statements of methods network and both to f, and the
- * prefixes of method address for verification (frr_track()). 0 or -1.
+ * prefixes of method address for verification (frr_track()); on success a
+ * becomes f's owner of the desired state (frr_set_desired()), so a must
+ * outlive f or be replaced by the next ann_set_frr(). 0 or -1.
  */
 int		 ann_set_frr(struct ann *a, struct frr *f);
 /* Whether any service uses method network or both. */
@@ -209,5 +223,36 @@ const struct ann_prefix *ann_lookup(const struct ann *a, const struct pfx *p);
  */
 void		 ann_remove_unmanaged(struct ann *a, const struct pfx *p, const char *ifname,
 		    int method /* enum cfg_method */);
+/*
+ * Service i is s, which changed: ann_set_service() with what s wants (and
+ * how, and whether it fell).
+ */
+void		 ann_follow_svc(struct ann *a, size_t svc_index, const struct svc *s);
+/*
+ * Service i is s in a table not applied yet (a reload's, or adoption at
+ * start): records whether it holds its announcement and how; the
+ * ann_reconcile() that follows applies it.
+ */
+void		 ann_seed_svc(struct ann *a, size_t svc_index, const struct svc *s);
+/* Whom to tell that the state file must be written (ann_record_cb). */
+void		 ann_on_record(struct ann *a, ann_record_cb cb, void *arg);
+/*
+ * A reload: nw, built from the new configuration with its services seeded,
+ * succeeds old: the error count and record callback carry over, FRR
+ * releases what nw does not announce (ann_release_frr()), and nw takes over
+ * old's orphans and unmanaged announcements (ann_take_over()). old is then
+ * only to be freed.
+ */
+void		 ann_succeed(struct ann *nw, const struct ann *old);
+/* Forgets the FRR driver (it could not be started): nothing goes to FRR. */
+void		 ann_drop_frr(struct ann *a);
+/* The loop has stopped: ann_withdraw_all() without waiting for FRR. */
+void		 ann_withdraw_final(struct ann *a);
+/*
+ * What the state file lists: every ann_prefix_listed() prefix and every
+ * orphan (with the method that removes it), added to st. 0, or -1 when out
+ * of memory. So withdraw-all after a crash at any point removes it.
+ */
+int		 ann_snapshot(const struct ann *a, struct state *st);
 
 #endif

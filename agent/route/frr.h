@@ -3,9 +3,12 @@
  * event loop (argv, never a shell), one call at a time, each with a hard
  * timeout; changes made in one loop iteration go out in one call; every
  * change is read back from `show running-config`, and a mismatch is an error
- * retried with backoff. ann_ decides what FRR must hold; frr_ makes it so and
- * keeps it so across bgpd restarts. It never touches a `network` statement
- * for a prefix it was not told to manage, and never runs `write memory`.
+ * retried with backoff. ann_ decides what FRR must hold and keeps it (the one
+ * desired state); frr_ keeps only what it read from FRR and what it has in
+ * flight, asks ann_ for the desired statement at every flush
+ * (frr_set_desired()), makes FRR so and keeps it so across bgpd restarts.
+ * It never touches a `network` statement for a prefix it was not told to
+ * manage, and never runs `write memory`.
  */
 #ifndef AHD_FRR_H
 #define AHD_FRR_H
@@ -102,9 +105,9 @@ void		 frr_free(struct frr *f);
 int		 frr_reconfigure(struct frr *f, const struct cfg *cfg);
 /*
  * Declares p as managed, before frr_start() or after it (a reload: FRR is
- * read again soon to learn what it holds for p). A new entry's statement is
- * wanted absent until frr_want(); an entry still being released (see
- * frr_release()) is managed again, its statement still wanted absent.
+ * read again soon to learn what it holds for p). Its statement is what the
+ * owner of the desired state says (frr_set_desired()); an entry still being
+ * released (see frr_release()) is managed again, and the owner asked again.
  */
 int		 frr_manage(struct frr *f, const struct pfx *p);
 /*
@@ -115,16 +118,30 @@ int		 frr_manage(struct frr *f, const struct pfx *p);
  * asked for first, and p forgotten once a read shows it. remove true (p left the
  * configuration): its statement is wanted absent, and p is forgotten once a
  * read shows it absent, so that a statement added by hand later stays.
- * frr_want() is ignored for p meanwhile.
+ * The owner of the desired state is not asked about p meanwhile.
  */
 void		 frr_release(struct frr *f, const struct pfx *p, bool remove);
 /*
- * The desired statement for a managed p: absent, `network P`, or `network P
- * route-map RM`. Nothing is sent when nothing changed; changes made in the
- * same loop iteration go out in one vtysh call.
+ * The owner of the desired state (ann_): the statement a managed p must
+ * have, absent (false), `network P` or `network P route-map RM` (true,
+ * *route_map NULL or "" for the plain one). Asked whenever the driver
+ * compares or flushes; it must answer from its own state, without calling
+ * back into frr_.
  */
-void		 frr_want(struct frr *f, const struct pfx *p, bool present,
-		    const char *route_map);
+typedef bool (*frr_desired_fn)(void *arg, const struct pfx *p, const char **route_map);
+/*
+ * Sets the owner (after a reload: the new one; arg must stay valid until it
+ * is replaced or f is freed), and compares its answers soon (frr_changed()).
+ * Without an owner every managed statement is wanted absent: that is what
+ * withdraw-all asks for.
+ */
+void		 frr_set_desired(struct frr *f, frr_desired_fn fn, void *arg);
+/*
+ * The owner's desired state changed: FRR is made to match soon. Nothing is
+ * sent when nothing differs; changes made in the same loop iteration go out
+ * in one vtysh call.
+ */
+void		 frr_changed(struct frr *f);
 /*
  * Reads FRR's running configuration and makes it match (the first read
  * also serves adoption, see frr_holds()); watches the FRR run directory for

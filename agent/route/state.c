@@ -8,12 +8,11 @@
 
 #include <json-c/json.h>
 
+#include "file.h"
 #include "state.h"
 
 #define STATE_VERSION	1
 #define STATE_MAX_SIZE	(16 * 1024 * 1024)
-
-static const char *const method_names[] = { "address", "network", "both" };
 
 int
 state_add_announced(struct state *st, const struct pfx *p, const char *ifname,
@@ -109,7 +108,7 @@ state_format(const struct state *st)
 		json_object_object_add(e, "interface",
 		    json_object_new_string(st->announced[i].ifname));
 		json_object_object_add(e, "method",
-		    json_object_new_string(method_names[st->announced[i].method]));
+		    json_object_new_string(cfg_method_str(st->announced[i].method)));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(o, "announced", arr);
@@ -225,9 +224,7 @@ read_entry(struct state *st, struct json_object *e, size_t i, char *err, size_t 
 		    "name", i, ifname);
 		return -1;
 	}
-	for (size_t j = 0; j < sizeof(method_names) / sizeof(method_names[0]); j++)
-		if (strcmp(method, method_names[j]) == 0)
-			m = (int)j;
+	m = cfg_method_parse(method);
 	if (m == -1) {
 		snprintf(err, errlen, "announced[%zu].method: unknown method '%s'", i, method);
 		return -1;
@@ -259,49 +256,6 @@ state_skip(struct state *st, char *err, size_t errlen, const char *why)
 		snprintf(err, errlen, "%s", why);
 }
 
-/* The file's text, read without following a link and within a sane size. */
-static char *
-state_slurp(const char *path, char *err, size_t errlen)
-{
-	struct stat	 sb;
-	char		*text = NULL;
-	ssize_t		 n;
-	size_t		 len = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_SIZE) {
-		snprintf(err, errlen, "not a regular file of at most %d bytes",
-		    STATE_MAX_SIZE);
-		goto fail;
-	}
-	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	while (len < (size_t)sb.st_size) {
-		n = read(fd, text + len, (size_t)sb.st_size - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s", n == 0 ? "shorter than its size" :
-			    strerror(errno));
-			goto fail;
-		}
-		len += (size_t)n;
-	}
-	text[len] = '\0';
-	close(fd);
-	return text;
-fail:
-	free(text);
-	close(fd);
-	return NULL;
-}
-
 /*
  * The file is written by the daemon's unprivileged user and read by root
  * (withdraw-all): it is hostile data. Every entry is validated; a bad one
@@ -331,7 +285,8 @@ state_read(const char *path, struct state *st, char *err, size_t errlen)
 		snprintf(err, errlen, "a symbolic link, not a file the daemon wrote");
 		return -1;
 	}
-	if ((text = state_slurp(path, err, errlen)) == NULL)
+	if ((text = file_read(path, O_NOFOLLOW, STATE_MAX_SIZE, NULL, err,
+	    errlen)) == NULL)
 		return -1;
 	if ((o = json_tokener_parse(text)) == NULL) {
 		snprintf(err, errlen, "not JSON");

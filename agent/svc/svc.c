@@ -44,22 +44,32 @@ svc_state_healthy(enum nagios_state s, int on_warning)
 	return false;
 }
 
+/*
+ * One result into a pair of streaks: good counts up to rise, bad up to fall,
+ * and each resets the other. CRITICAL and WARNING are debounced alike.
+ */
+static void
+streak_feed(unsigned *good, unsigned *bad, bool ok, unsigned rise, unsigned fall)
+{
+	if (ok) {
+		*bad = 0;
+		if (*good < rise)
+			(*good)++;
+	} else {
+		*good = 0;
+		if (*bad < fall)
+			(*bad)++;
+	}
+}
+
 enum probe_health
 svc_debounce(struct debounce *d, bool healthy, unsigned rise, unsigned fall)
 {
-	if (healthy) {
-		d->fail_streak = 0;
-		if (d->ok_streak < rise)
-			d->ok_streak++;
-		if (d->ok_streak >= rise)
-			d->health = PH_UP;
-	} else {
-		d->ok_streak = 0;
-		if (d->fail_streak < fall)
-			d->fail_streak++;
-		if (d->fail_streak >= fall)
-			d->health = PH_DOWN;
-	}
+	streak_feed(&d->ok_streak, &d->fail_streak, healthy, rise, fall);
+	if (healthy && d->ok_streak >= rise)
+		d->health = PH_UP;
+	else if (!healthy && d->fail_streak >= fall)
+		d->health = PH_DOWN;
 	return d->health;
 }
 
@@ -67,15 +77,7 @@ bool
 svc_debounce_warning(struct debounce *d, bool clean, bool rose, unsigned rise,
     unsigned fall)
 {
-	if (clean) {
-		d->warn_streak = 0;
-		if (d->clean_streak < rise)
-			d->clean_streak++;
-	} else {
-		d->clean_streak = 0;
-		if (d->warn_streak < fall)
-			d->warn_streak++;
-	}
+	streak_feed(&d->clean_streak, &d->warn_streak, clean, rise, fall);
 	if (rose)
 		d->warned = d->clean_streak < rise;
 	else if (d->clean_streak >= rise)
@@ -146,6 +148,20 @@ svc_is_degraded(const struct svc *s)
 	    s->adopt_degraded);
 }
 
+enum svc_mode
+svc_mode(const struct svc *s)
+{
+	if (s->state == SVC_DRAINED)
+		return SVC_MODE_GSHUT;
+	return svc_is_degraded(s) ? SVC_MODE_DEGRADED : SVC_MODE_PLAIN;
+}
+
+bool
+svc_holds_announce(const struct svc *s)
+{
+	return svc_wants_announce(s) || s->adopt;
+}
+
 /* "tcp#0 CRITICAL (connection to 127.0.0.1:53 refused), tcp#1 OK (...)" */
 static void
 describe_probes(const struct svc *s, char *buf, size_t len)
@@ -161,38 +177,38 @@ describe_probes(const struct svc *s, char *buf, size_t len)
 	}
 }
 
-/* A fall starts a hold: longer when the previous fall was recent (flapping). */
+/*
+ * A fall starts a hold on coming back, up -> degraded one on leaving
+ * degraded: longer when the previous one was recent (flapping). at_us and
+ * hold_us are the pair for that kind (fell_us/hold_us, degr_us/degr_hold_us);
+ * what and held name it in the log.
+ */
+static void
+svc_hold_start(struct svc *s, uint64_t *at_us, uint64_t *hold_us, const char *what,
+    const char *held)
+{
+	uint64_t	now = now_us(), base = s->cfg->hold_down_us;
+	char		d[32];
+
+	*hold_us = svc_hold_next(*hold_us, base, *at_us != 0 ? now - *at_us : UINT64_MAX);
+	*at_us = now;
+	s->hold_logged = false;
+	if (*hold_us > base)
+		log_msg(LOG_LVL_WARNING, s->cfg->name, "hold", "%s again within "
+		    "10 x hold_down: %s for at least %s", what, held,
+		    cfg_duration_fmt(*hold_us, d, sizeof(d)));
+}
+
 static void
 svc_fell(struct svc *s)
 {
-	uint64_t	now = now_us(), base = s->cfg->hold_down_us;
-	char		d[32];
-
-	s->hold_us = svc_hold_next(s->hold_us, base, s->fell_us != 0 ?
-	    now - s->fell_us : UINT64_MAX);
-	s->fell_us = now;
-	s->hold_logged = false;
-	if (s->hold_us > base)
-		log_msg(LOG_LVL_WARNING, s->cfg->name, "hold", "fell again within "
-		    "10 x hold_down: withdrawn for at least %s", cfg_duration_fmt(s->hold_us,
-		    d, sizeof(d)));
+	svc_hold_start(s, &s->fell_us, &s->hold_us, "fell", "withdrawn");
 }
 
-/* up -> degraded starts a hold on leaving degraded, as a fall does on coming back. */
 static void
 svc_degraded_start(struct svc *s)
 {
-	uint64_t	now = now_us(), base = s->cfg->hold_down_us;
-	char		d[32];
-
-	s->degr_hold_us = svc_hold_next(s->degr_hold_us, base, s->degr_us != 0 ?
-	    now - s->degr_us : UINT64_MAX);
-	s->degr_us = now;
-	s->hold_logged = false;
-	if (s->degr_hold_us > base)
-		log_msg(LOG_LVL_WARNING, s->cfg->name, "hold", "degraded again within "
-		    "10 x hold_down: degraded for at least %s", cfg_duration_fmt(
-		    s->degr_hold_us, d, sizeof(d)));
+	svc_hold_start(s, &s->degr_us, &s->degr_hold_us, "degraded", "degraded");
 }
 
 static void

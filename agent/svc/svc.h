@@ -20,6 +20,16 @@
 struct cfg_service;
 
 enum svc_state { SVC_INIT, SVC_UP, SVC_DEGRADED, SVC_DOWN, SVC_DRAINED };
+/*
+ * How a service's prefixes are announced while it wants them (through the
+ * network statement; the address method can only say yes or no). A larger
+ * value wins when services sharing a prefix disagree (ann_mode).
+ */
+enum svc_mode {
+	SVC_MODE_PLAIN,		/* `network P` */
+	SVC_MODE_DEGRADED,	/* its degraded_route_map: prepend, MED */
+	SVC_MODE_GSHUT,		/* draining, still announced: GRACEFUL_SHUTDOWN */
+};
 enum probe_health { PH_INIT, PH_UP, PH_DOWN };
 
 struct debounce {
@@ -151,6 +161,17 @@ bool		 svc_wants_announce(const struct svc *s);
 bool		 svc_withdrawn_unplanned(const struct svc *s);
 /* Whether they are announced through the degraded route-map. */
 bool		 svc_is_degraded(const struct svc *s);
+/*
+ * How they are announced: a draining service still announced says so
+ * (GRACEFUL_SHUTDOWN); a degraded one prepends.
+ */
+enum svc_mode	 svc_mode(const struct svc *s);
+/*
+ * Whether its prefixes are to stay announced when a new announcement table
+ * takes over (reload, adoption): wanted now, or adopted until its first
+ * probe results decide.
+ */
+bool		 svc_holds_announce(const struct svc *s);
 /*
  * A reload replaced old (changed configuration) with s, not started yet:
  * s takes over what the operator and the history set up. A drain stays,

@@ -197,10 +197,19 @@ Test(frr, render_repeats_prefix_lines_and_drops_unset_ones)
 
 /* ---- the driver against the fake vtysh ---- */
 
+/* The desired statement of one prefix, as its owner (ann_ in the daemon) keeps it. */
+struct rig_want {
+	struct pfx	 pfx;
+	bool		 present;
+	const char	*rm;
+};
+
 struct rig {
 	struct cfg	*cfg;
 	sd_event	*ev;
 	struct frr	*frr;
+	struct rig_want	 wants[4];	/* the owner of the desired state */
+	size_t		 nwants;
 	char		 state[256], log[256];
 	unsigned	 updates;
 	bool		 track;		/* frr_track() the prefixes instead of frr_manage() */
@@ -214,6 +223,37 @@ rig_cb(struct frr *f, void *arg)
 
 	(void)f;
 	r->updates++;
+}
+
+/* The owner's answer (frr_set_desired()): absent unless asked for. */
+static bool
+rig_desired(void *arg, const struct pfx *p, const char **rm)
+{
+	struct rig	*r = arg;
+
+	*rm = NULL;
+	for (size_t i = 0; i < r->nwants; i++)
+		if (pfx_equal(&r->wants[i].pfx, p)) {
+			*rm = r->wants[i].rm;
+			return r->wants[i].present;
+		}
+	return false;
+}
+
+/* What ann_ does when a prefix's statement is to change: keep it, tell frr_. */
+static void
+want(struct rig *r, const struct pfx *p, bool present, const char *rm)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nwants && !pfx_equal(&r->wants[i].pfx, p); i++)
+		;
+	if (i == r->nwants) {
+		cr_assert_lt(r->nwants, sizeof(r->wants) / sizeof(r->wants[0]));
+		r->nwants++;
+	}
+	r->wants[i] = (struct rig_want){ .pfx = *p, .present = present, .rm = rm };
+	frr_changed(r->frr);
 }
 
 static void	rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout,
@@ -252,6 +292,7 @@ rig_setup_vtysh(struct rig *r, const char *mode, const char *timeout, const char
 	cr_assert_geq(sd_event_new(&r->ev), 0);
 	r->frr = frr_new(r->ev, r->cfg, rig_cb, r);
 	cr_assert_not_null(r->frr);
+	frr_set_desired(r->frr, rig_desired, r);
 	frr_set_timing(r->frr, &t);
 	for (size_t i = 0; i < r->cfg->services[0].nprefixes; i++)
 		cr_assert_eq(r->track ? frr_track(r->frr, &r->cfg->services[0].prefixes[i]) :
@@ -308,8 +349,8 @@ Test(frr, changes_of_one_iteration_go_out_in_one_call_and_are_read_back)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, "ANYCAST-DEGRADED");
-	frr_want(r.frr, &v6, true, NULL);
+	want(&r, &v4, true, "ANYCAST-DEGRADED");
+	want(&r, &v6, true, NULL);
 	cr_assert(run_until_synced(&r, 3000));
 	cr_expect(frr_holds(r.frr, &v4));
 	cr_expect(frr_holds(r.frr, &v6));
@@ -325,7 +366,7 @@ Test(frr, changes_of_one_iteration_go_out_in_one_call_and_are_read_back)
 	cr_expect_eq(frr_stats(r.frr)->calls, 3);
 	cr_expect_eq(frr_stats(r.frr)->failures, 0);
 	/* Nothing is re-sent when nothing changed. */
-	frr_want(r.frr, &v6, true, NULL);
+	want(&r, &v6, true, NULL);
 	run_ms(r.ev, 100);
 	cr_expect_eq(frr_stats(r.frr)->calls, 3);
 	free(state);
@@ -339,7 +380,7 @@ Test(frr, readback_catches_normalised_prefix)
 	struct pfx	v4 = P("192.0.2.53/32");
 
 	rig_setup(&r, "normalize", "2s");
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	run_ms(r.ev, 600);
 	cr_expect_geq(frr_stats(r.frr)->mismatches, 1);
 	cr_expect(frr_failing(r.frr));
@@ -355,7 +396,7 @@ Test(frr, readback_catches_wrong_family_fallthrough)
 	struct pfx	v6 = P("2001:db8::53/128");
 
 	rig_setup(&r, "fallthrough", "2s");
-	frr_want(r.frr, &v6, true, NULL);
+	want(&r, &v6, true, NULL);
 	run_ms(r.ev, 400);
 	cr_expect_geq(frr_stats(r.frr)->mismatches, 1);
 	cr_expect(frr_failing(r.frr));
@@ -370,7 +411,7 @@ Test(frr, bgpd_not_running_is_a_failure_with_backoff)
 	uint64_t	calls;
 
 	rig_setup(&r, "down", "2s");
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	/* No router bgp: waits for FRR's replay (200 ms), then fails and backs off. */
 	run_ms(r.ev, 1000);
 	cr_expect(frr_failing(r.frr));
@@ -393,12 +434,12 @@ Test(frr, nonzero_exit_is_an_error)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	cr_assert(run_until_synced(&r, 3000));
 	/* Someone removes it behind our back; we still believe it is there. */
 	f = fopen(r.state, "w");
 	fclose(f);
-	frr_want(r.frr, &v4, false, NULL);	/* `no network` for an absent one: exit 1 */
+	want(&r, &v4, false, NULL);	/* `no network` for an absent one: exit 1 */
 	cr_expect(run_until_synced(&r, 3000));
 	cr_expect_eq(frr_stats(r.frr)->failures, 1);
 	cr_expect_not(frr_holds(r.frr, &v4));
@@ -432,7 +473,7 @@ Test(frr, silent_vtysh_failure_logs_no_heap_bytes)
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
 	dup2(fd, STDERR_FILENO);
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	run_ms(r.ev, 300);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
@@ -495,7 +536,7 @@ Test(frr, hung_vtysh_is_killed_and_probes_keep_their_schedule)
 	p = probe_new(r.ev, &pcfg->services[0].probes[0], late_cb, &l);
 	cr_assert_not_null(p);
 	cr_assert_geq(probe_schedule(p), 0);
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	run_ms(r.ev, 1000);
 	cr_expect_geq(frr_stats(r.frr)->timeouts, 1);
 	cr_expect(frr_failing(r.frr));
@@ -543,7 +584,7 @@ Test(frr, hung_vtysh_is_killed_with_everything_it_started)
 	unsigned	 n = 0, left = 0;
 
 	rig_setup(&r, "hangchild", "200ms");
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	run_ms(r.ev, 700);
 	cr_expect_geq(frr_stats(r.frr)->timeouts, 1);
 	/* The call in flight now goes with the driver, as at shutdown. */
@@ -597,13 +638,13 @@ Test(frr, wish_changed_during_an_apply_is_no_mismatch)
 	rig_setup(&r, "ok", "2s");
 	frr_set_timing(r.frr, &t);
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	/* Service up, then down again while `network` is on its way. */
 	end = now_us() + 3000000;
 	while (frr_stats(r.frr)->calls < 2 && now_us() < end)
 		cr_assert_geq(sd_event_run(r.ev, 10000), 0);
 	cr_assert_eq(frr_stats(r.frr)->calls, 2);
-	frr_want(r.frr, &v4, false, NULL);
+	want(&r, &v4, false, NULL);
 	cr_expect(run_until_synced(&r, 2000));
 	cr_expect_eq(frr_stats(r.frr)->mismatches, 0);
 	cr_expect_eq(frr_stats(r.frr)->failures, 0);
@@ -633,7 +674,7 @@ Test(frr, released_to_method_address_is_never_touched_again)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	cr_assert(run_until_synced(&r, 3000));
 	/* A reload moves it to method address: the line is the operator's now. */
 	frr_release(r.frr, &v4, false);
@@ -663,11 +704,11 @@ Test(frr, released_prefix_is_removed_once_then_forgotten)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	cr_assert(run_until_synced(&r, 3000));
 	/* A reload drops the prefix from the configuration. */
 	frr_release(r.frr, &v4, true);
-	frr_want(r.frr, &v4, true, NULL);	/* ignored from now on */
+	want(&r, &v4, true, NULL);	/* ignored from now on */
 	cr_assert(run_until_synced(&r, 3000));
 	state = slurp(r.state);
 	cr_expect_str_eq(state, "");
@@ -699,18 +740,52 @@ Test(frr, managed_again_before_the_release_completed)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, NULL);
+	want(&r, &v4, true, NULL);
 	cr_assert(run_until_synced(&r, 3000));
-	/* Released by one reload, managed again by the next before any read. */
+	/*
+	 * Released by one reload, managed again by the next before any read:
+	 * the next configuration's owner has not asked for it yet.
+	 */
 	frr_release(r.frr, &v4, true);
+	r.nwants = 0;
 	cr_assert_eq(frr_manage(r.frr, &v4), 0);
 	cr_assert(run_until_synced(&r, 3000));
 	cr_expect_not(frr_holds(r.frr, &v4));
-	frr_want(r.frr, &v4, true, "ANYCAST-DEGRADED");
+	want(&r, &v4, true, "ANYCAST-DEGRADED");
 	cr_assert(run_until_synced(&r, 3000));
 	cr_expect(frr_holds(r.frr, &v4));
 	state = slurp(r.state);
 	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 ANYCAST-DEGRADED\n");
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	rig_teardown(&r);
+}
+
+/*
+ * A reload hands the desired state to a new owner (ann_set_frr()) whose
+ * answer differs from the old one's without ever changing itself: a prefix
+ * still configured that the new configuration does not want (its service
+ * renamed and in init, shared_prefixes now "all", a sharing service that
+ * was up removed). Its `no network` must go out at once, not at the next
+ * periodic check (60 s here, 10 s in the daemon).
+ */
+Test(frr, a_new_owner_of_the_desired_state_is_asked_at_once)
+{
+	struct rig	 r = { 0 }, nw = { 0 };
+	struct pfx	 v4 = P("192.0.2.53/32");
+	char		*state;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	want(&r, &v4, true, NULL);
+	cr_assert(run_until_synced(&r, 3000));
+	cr_assert(frr_holds(r.frr, &v4));
+	/* The new owner has not asked for v4, and never will while it is not wanted. */
+	frr_set_desired(r.frr, rig_desired, &nw);
+	cr_expect(run_until_synced(&r, 2000), "the new owner's answer was not applied");
+	cr_expect_not(frr_holds(r.frr, &v4));
+	state = slurp(r.state);
+	cr_expect_str_eq(state, "", "%s", state);
 	cr_expect_eq(frr_stats(r.frr)->failures, 0);
 	free(state);
 	rig_teardown(&r);
@@ -922,6 +997,34 @@ get(const struct rig *r, const char *ext)
 	return slurp(path);
 }
 
+/* Managed statements and one of the operator's in FRR; the driver has no owner. */
+static void
+owner_less(struct rig *r)
+{
+	put(r, "", "ipv4 192.0.2.53/32 ANYCAST-GSHUT\nipv4 198.51.100.0/24 \n"
+	    "ipv6 2001:db8::53/128 \n");
+	/* The owner it had wanted v4 kept as it is; it is gone now. */
+	want(r, &r->cfg->services[0].prefixes[0], true, "ANYCAST-GSHUT");
+	frr_set_desired(r->frr, NULL, NULL);
+}
+
+/* withdraw-all's driver: without an owner of the desired state, everything managed goes. */
+Test(frr, without_an_owner_every_managed_statement_is_wanted_absent)
+{
+	struct rig	 r = { .before_start = owner_less };
+	char		*state;
+
+	rig_setup(&r, "ok", "2s");
+	cr_assert(run_until_synced(&r, 3000));
+	state = get(&r, "");
+	cr_expect_str_eq(state, "ipv4 198.51.100.0/24 \n", "%s", state);
+	cr_expect_not(frr_holds(r.frr, &r.cfg->services[0].prefixes[0]));
+	cr_expect_not(frr_holds(r.frr, &r.cfg->services[0].prefixes[1]));
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	free(state);
+	rig_teardown(&r);
+}
+
 /* Both statements in FRR; v4 announced by bgpd, its address gone, nothing tracked. */
 static void
 stale_after_zebra_restart(struct rig *r)
@@ -1120,7 +1223,7 @@ network_failing_v6_stale(struct rig *r)
 	frr_untrack_all(r->frr);
 	cr_assert_eq(frr_track(r->frr, &v6), 0);
 	cr_assert_eq(frr_manage(r->frr, &v4), 0);
-	frr_want(r->frr, &v4, true, NULL);
+	want(r, &v4, true, NULL);
 	put(r, "", "ipv6 2001:db8::53/128 \n");
 	put(r, ".announced", "2001:db8::53/128\n");
 	put(r, ".addrs", "");
@@ -1260,10 +1363,10 @@ Test(frr, released_to_method_address_loses_our_route_map)
 
 	rig_setup(&r, "ok", "2s");
 	cr_assert(run_until_synced(&r, 3000));
-	frr_want(r.frr, &v4, true, "ANYCAST-GSHUT");
+	want(&r, &v4, true, "ANYCAST-GSHUT");
 	cr_assert(run_until_synced(&r, 3000));
 	frr_release(r.frr, &v4, false);
-	frr_want(r.frr, &v4, false, NULL);	/* ignored from now on */
+	want(&r, &v4, false, NULL);	/* ignored from now on */
 	cr_assert(run_until_synced(&r, 3000));
 	state = slurp(r.state);
 	cr_expect_str_eq(state, "ipv4 192.0.2.53/32 \n", "the route-map stayed: %s", state);

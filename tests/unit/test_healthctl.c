@@ -200,6 +200,44 @@ Test(healthctl, check_all_prefixes_labels_with_the_service)
 	cr_expect_not_null(strstr(out, "\nsvc/a: WARNING - CHECK 1 ("), "%s", out);
 }
 
+/*
+ * check decides a service as the daemon does (svc_decide(), svc_degrade()):
+ * on_warning says whether a WARNING probe counts for require.
+ */
+Test(healthctl, check_on_warning_decides_like_the_daemon)
+{
+	static const struct {
+		const char	*on_warning, *method, *require;
+		int		 rc;
+		const char	*first;
+	} cases[] = {
+		/* A WARNING probe is down for routing: require "all" is not met. */
+		{ "withdraw", "address", "\"all\"", 2,
+		  "ANYCAST-HEALTH CRITICAL - svc: b CHECK 1 (1/2 probes OK) | " },
+		{ "withdraw", "address", "\"any\"", 1,
+		  "ANYCAST-HEALTH WARNING - svc: b CHECK 1 (1/2 probes OK) | " },
+		/* Up for routing (degraded, or announced as it is): WARNING. */
+		{ "degrade", "network", "\"all\"", 1,
+		  "ANYCAST-HEALTH WARNING - svc: b CHECK 1 (1/2 probes OK) | " },
+		{ "announce", "address", "\"all\"", 1,
+		  "ANYCAST-HEALTH WARNING - svc: b CHECK 1 (1/2 probes OK) | " },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char	svc[2048], out[8192];
+		int	rc;
+
+		snprintf(svc, sizeof(svc), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+		    "\"method\": \"%s\", \"on_warning\": \"%s\", \"require\": %s, "
+		    "\"timeout\": \"900ms\", \"probes\": [ " EXIT("a", 0) ", " EXIT("b", 1)
+		    " ] }", cases[i].method, cases[i].on_warning, cases[i].require);
+		rc = check(svc, "svc", out, sizeof(out));
+		cr_expect_eq(rc, cases[i].rc, "case %zu: exit %d\n%s", i, rc, out);
+		cr_expect_eq(strncmp(out, cases[i].first, strlen(cases[i].first)), 0,
+		    "case %zu: %s", i, out);
+	}
+}
+
 Test(healthctl, plugin_perfdata_is_relabelled_or_dropped_when_broken)
 {
 	char	out[8192], svc[1024];

@@ -261,7 +261,7 @@ set_done(struct probe *p UNUSED, void *arg)
 	*(bool *)arg = true;
 }
 
-/* An event-driven report (probe_event()) is a wake-up, not a 0 s attempt in the histogram. */
+/* An event-driven report (PROBE_DONE_EVENT) is a wake-up, not a 0 s attempt in the histogram. */
 Test(probe, events_are_not_timed_attempts)
 {
 	struct cfg	*cfg;
@@ -281,7 +281,7 @@ Test(probe, events_are_not_timed_attempts)
 	cr_assert_not_null(p);
 	probe_run_once(p);
 	cr_assert(tu_run_until(ev, &done, 3000), "no result");
-	probe_event(p, PROBE_GONE, "gone");
+	probe_done(p, PROBE_GONE, PROBE_DONE_EVENT, NULL, "gone");
 	cr_expect_eq(p->runs, 2);
 	cr_expect_eq(p->lat_count, 1);
 	for (size_t k = 0; k < PROBE_LAT_BUCKETS; k++)
@@ -292,4 +292,118 @@ Test(probe, events_are_not_timed_attempts)
 	close(lfd);
 	sd_event_unref(ev);
 	cfg_free(cfg);
+}
+
+/* A type whose attempt never ends by itself: the test ends it through probe_done(). */
+static char	fake_state[32];
+static unsigned	fake_aborts;
+
+static void
+fake_start(struct probe *p UNUSED)
+{
+	snprintf(fake_state, sizeof(fake_state), "state in flight");
+}
+
+static void
+fake_abort(struct probe *p UNUSED)
+{
+	fake_aborts++;
+	snprintf(fake_state, sizeof(fake_state), "state released");
+}
+
+static const struct probe_type fake_type = {
+	.cfg = { .name = "fake" },
+	.start = fake_start,
+	.abort = fake_abort,
+};
+
+/*
+ * The one sink: PROBE_DONE_ABORT formats the message before the type's
+ * abort() releases what it quotes, releases it once, and records the
+ * result; a second report of the ended attempt records nothing; an event
+ * drops an attempt in flight (abort() again) and is not a timed attempt.
+ */
+Test(probe, one_sink_for_every_end)
+{
+	struct cfg_probe	 cp = { .name = (char *)"fake", .type = &fake_type.cfg,
+				    .interval_us = 1000000, .timeout_us = 500000 };
+	struct probe		*p;
+	sd_event		*ev;
+	bool			 done = false;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	cr_assert_not_null(p = probe_new(ev, &cp, set_done, &done));
+	fake_aborts = 0;
+	probe_run_once(p);
+	cr_assert(p->running);
+	probe_done(p, PROBE_EXPECT_MISMATCH, PROBE_DONE_ABORT, NULL, "%s", fake_state);
+	cr_expect(done);
+	cr_expect_not(p->running);
+	cr_expect_str_eq(p->msg, "state in flight");
+	cr_expect_eq(fake_aborts, 1);
+	cr_expect_eq(p->runs, 1);
+	cr_expect_eq(p->result, PROBE_EXPECT_MISMATCH);
+	cr_expect_eq(p->lat_count, 1);
+
+	/* A report after the attempt ended: a bug, logged, nothing recorded. */
+	done = false;
+	probe_done(p, PROBE_OK, PROBE_DONE_ABORT, NULL, "late");
+	cr_expect_not(done);
+	cr_expect_eq(fake_aborts, 1);
+	cr_expect_eq(p->runs, 1);
+	cr_expect_str_eq(p->msg, "state in flight");
+
+	/* An event while an attempt is in flight drops it and reports at once. */
+	probe_run_once(p);
+	cr_assert(p->running);
+	probe_done(p, PROBE_GONE, PROBE_DONE_EVENT, "x=1", "gone");
+	cr_expect(done);
+	cr_expect_eq(fake_aborts, 2);
+	cr_expect_eq(p->runs, 2);
+	cr_expect_eq(p->result, PROBE_GONE);
+	cr_expect_eq(p->lat_count, 1);
+	cr_expect_str_eq(p->perfdata, "'x'=1");	/* validated: plugin_perf_parse() */
+	cr_expect_str_eq(p->msg, "gone");
+	probe_free(p);
+	sd_event_unref(ev);
+}
+
+/*
+ * A message longer than p->msg is cut the same way however the attempt
+ * ends: between characters, with "…". Before the one sink, probe_finish()
+ * (now PROBE_DONE_ABORT) formatted into a buffer of sizeof(p->msg) first,
+ * so its long messages (tcp/dns: a long expect, a server's answer) lost
+ * their tail silently while probe_done()'s showed the ellipsis.
+ */
+Test(probe, long_messages_cut_alike_on_every_path)
+{
+	static const unsigned	 hows[] = { 0, PROBE_DONE_ABORT, PROBE_DONE_EVENT };
+	struct cfg_probe	 cp = { .name = (char *)"fake", .type = &fake_type.cfg,
+				    .interval_us = 1000000, .timeout_us = 500000 };
+	char			 big[600], first[sizeof(((struct probe *)NULL)->msg)];
+	struct probe		*p;
+	sd_event		*ev;
+	bool			 done = false;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_geq(sd_event_new(&ev), 0);
+	cr_assert_not_null(p = probe_new(ev, &cp, set_done, &done));
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		if (!(hows[i] & PROBE_DONE_EVENT))
+			probe_run_once(p);
+		done = false;
+		probe_done(p, PROBE_EXPECT_MISMATCH, hows[i], NULL, "%s", big);
+		cr_assert(done, "how %u: not recorded", hows[i]);
+		/* Cut: shorter than the buffer allows, ending in U+2026. */
+		cr_expect_lt(strlen(p->msg), sizeof(p->msg));
+		cr_expect_str_eq(p->msg + strlen(p->msg) - 3, "\xe2\x80\xa6", "how %u: '%s'",
+		    hows[i], p->msg);
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", p->msg);
+		else
+			cr_expect_str_eq(p->msg, first, "how %u", hows[i]);
+	}
+	probe_free(p);
+	sd_event_unref(ev);
 }

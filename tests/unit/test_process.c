@@ -342,7 +342,7 @@ on_changed(struct svc *s, void *arg)
  * loop stays usable: tu_run_until() ends it on a timeout).
  */
 static bool
-wait_change(struct seen *seen UNUSED, unsigned timeout_ms)
+wait_change(unsigned timeout_ms)
 {
 	uint64_t	end = now_us() + (uint64_t)timeout_ms * 1000, now;
 
@@ -371,13 +371,13 @@ check_exit_event(const char *probe)
 	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
 	cr_assert_not_null(s);
 	cr_assert_eq(svc_start(s), 0);
-	cr_assert(wait_change(&seen, 2000) && seen.state == SVC_UP, "never came up: %s",
+	cr_assert(wait_change(2000) && seen.state == SVC_UP, "never came up: %s",
 	    s->probes[0]->msg);
 	/* Let the loop go idle, then kill. */
-	wait_change(&seen, 100);
+	wait_change(100);
 	t0 = now_us();
 	kill(pid, SIGKILL);
-	cr_assert(wait_change(&seen, 900), "not down before the next attempt");
+	cr_assert(wait_change(900), "not down before the next attempt");
 	cr_expect_eq(seen.state, SVC_DOWN);
 	cr_expect_lt(seen.at_us - t0, 50000, "took %llu us",
 	    (unsigned long long)(seen.at_us - t0));
@@ -388,7 +388,7 @@ check_exit_event(const char *probe)
 	/* Back: rise applies through the periodic attempts. */
 	pid = spawn();
 	write_pid(pid);
-	cr_assert(wait_change(&seen, 2500), "never came back");
+	cr_assert(wait_change(2500), "never came back");
 	cr_expect_eq(seen.state, SVC_UP);
 	reap(pid);
 	svc_free(s);
@@ -413,17 +413,17 @@ Test(process, rewritten_pidfile_is_followed)
 	    "\"rise\": 1, \"fall\": 5");
 	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
 	cr_assert_eq(svc_start(s), 0);
-	cr_assert(wait_change(&seen, 2000) && seen.state == SVC_UP);
+	cr_assert(wait_change(2000) && seen.state == SVC_UP);
 	/* A restart writes the new pid before the old process ends (inotify). */
 	write_pid(b);
-	wait_change(&seen, 100);
+	wait_change(100);
 	reap(a);
-	cr_expect_not(wait_change(&seen, 300), "went %s when the old process ended",
+	cr_expect_not(wait_change(300), "went %s when the old process ended",
 	    svc_state_str(seen.state));
 	cr_expect_eq(seen.changes, 1);
 	t0 = now_us();
 	kill(b, SIGKILL);
-	cr_assert(wait_change(&seen, 900));
+	cr_assert(wait_change(900));
 	cr_expect_eq(seen.state, SVC_DOWN);
 	cr_expect_lt(seen.at_us - t0, 50000);
 	waitpid(b, NULL, 0);
@@ -510,15 +510,15 @@ Test(process, cgroup_events)
 	    "\"rise\": 1, \"fall\": 5");
 	s = svc_new(ev, &cfg->services[0], on_changed, &seen);
 	cr_assert_eq(svc_start(s), 0);
-	cr_assert(wait_change(&seen, 2000) && seen.state == SVC_UP, "%s",
+	cr_assert(wait_change(2000) && seen.state == SVC_UP, "%s",
 	    s->probes[0]->msg);
 	/* Idle: no event while populated (EPOLLPRI only, no spinning). */
-	cr_expect_not(wait_change(&seen, 300));
+	cr_expect_not(wait_change(300));
 	cr_expect_eq(s->probes[0]->runs, 1);
 	t0 = now_us();
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	cr_assert(wait_change(&seen, 900), "not down before the next attempt");
+	cr_assert(wait_change(900), "not down before the next attempt");
 	cr_expect_eq(seen.state, SVC_DOWN);
 	cr_expect_lt(seen.at_us - t0, 50000);
 	cr_expect_eq(s->probes[0]->result, PROBE_GONE);

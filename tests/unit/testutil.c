@@ -156,3 +156,12 @@ tu_run_until(sd_event *ev, const bool *flag, unsigned timeout_ms)
 	sd_event_source_disable_unref(t);
 	return *flag;
 }
+
+const char *
+tu_mkdir(void)
+{
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ahd-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(tu_dir));
+	chmod(tu_dir, 0755);
+	return tu_dir;
+}

@@ -16,6 +16,8 @@ struct cfg;
  */
 struct cfg	*tu_load(const char *main_json, const char *name, const char *svc_json, ...);
 void		 tu_cleanup(void);
+/* A fresh temporary directory (mode 0755), removed by tu_cleanup(). */
+const char	*tu_mkdir(void);
 /*
  * Writes an empty main.json and services.d/svc.json and tries to load them;
  * returns NULL with every error joined by newlines in errs (test of bad

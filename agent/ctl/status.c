@@ -1,0 +1,446 @@
+/* status: the daemon's services, prefixes and probes, as a Nagios plugin or a table. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "plugin.h"
+#include "probe.h"
+#include "ctl_int.h"
+
+static void
+fmt_age(double secs, char *buf, size_t len)
+{
+	unsigned long	s = secs < 0 ? 0 : (unsigned long)secs;
+
+	if (s < 60)
+		snprintf(buf, len, "%lus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%luh%02lum", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%lud%02luh", s / 86400, s / 3600 % 24);
+}
+
+/*
+ * The Nagios verdict for one service: up 0; degraded, drained or briefly
+ * in init 1; down, or in init for longer than rise x interval, 2.
+ */
+static int
+service_exit(struct json_object *svc, double now)
+{
+	const char	*st = jstr(svc, "state");
+
+	if (strcmp(st, "up") == 0)
+		return 0;
+	if (strcmp(st, "degraded") == 0 || strcmp(st, "drained") == 0)
+		return 1;
+	if (strcmp(st, "init") == 0 &&
+	    (now - jnum(svc, "since_unix")) * 1000 <= jnum(svc, "init_limit_ms"))
+		return 1;
+	return 2;
+}
+
+/* What status prints when -t runs out or it is terminated: set before the alarm. */
+static char	status_alarm_line[256];
+
+static void
+status_signal(int sig)
+{
+	const char	*l = sig == SIGALRM ? status_alarm_line :
+	    sig == SIGTERM ? "ANYCAST-HEALTH UNKNOWN - terminated by SIGTERM\n" :
+	    "ANYCAST-HEALTH UNKNOWN - interrupted\n";
+
+	(void)!write(STDOUT_FILENO, l, strlen(l));
+	_exit(EXIT_UNKNOWN);
+}
+
+/* The daemon could not be asked: why, in a plugin line. */
+static int
+status_unreachable(const char *sock)
+{
+	char	summary[SUMMARY_MAX];
+
+	if (ctl_errno == EACCES || ctl_errno == EPERM)
+		snprintf(summary, sizeof(summary), "permission denied on the control socket "
+		    "%s for uid %u: status needs write access to the socket (its group, "
+		    "see anycast-healthctl(8))", sock, (unsigned)geteuid());
+	else if (ctl_errno == ENOENT || ctl_errno == ECONNREFUSED)
+		snprintf(summary, sizeof(summary), "daemon not running: %s", ctl_err);
+	else
+		snprintf(summary, sizeof(summary), "daemon not reachable: %s", ctl_err);
+	plugin_line("UNKNOWN", summary);
+	return EXIT_UNKNOWN;
+}
+
+/* A probe's Nagios state as status reports it; PENDING (not run yet) counts as UNKNOWN. */
+static enum nagios_state
+json_probe_state(struct json_object *probe)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL" };
+	const char	*st = jstr(probe, "state");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(st, names[i]) == 0)
+			return (enum nagios_state)i;
+	return NAGIOS_UNKNOWN;
+}
+
+/* One service of the daemon in the first line. */
+static void
+status_summary(struct json_object *svc, int src, char *summary, size_t len, size_t *off)
+{
+	struct json_object	*arr, *e, *worst = NULL;
+	size_t			 n_ok = 0, n = 0;
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
+	for (size_t j = 0; j < n; j++) {
+		e = json_object_array_get_idx(arr, j);
+		if (json_probe_state(e) == NAGIOS_OK)
+			n_ok++;
+		else if (src != 0 && (worst == NULL || badness(json_probe_state(e)) >
+		    badness(json_probe_state(worst))))
+			worst = e;
+	}
+	summary_item(summary, len, off, jstr(svc, "name"), jstr(svc, "state"),
+	    worst != NULL ? jstr(worst, "name") : NULL,
+	    worst != NULL ? jstr(worst, "message") : NULL, n_ok, n);
+}
+
+/* One service's perfdata: state, announced prefixes, probe latencies. */
+static void
+status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf *pp)
+{
+	struct json_object	*arr, *e;
+	char			 prefix[160], rest[128], v[32], w[32], c[32];
+	size_t			 n = 0, ann = 0, npfx = 0;
+	const char		*name = jstr(svc, "name");
+
+	if ((arr = jarr(svc, "probes")) != NULL)
+		n = json_object_array_length(arr);
+	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
+	/*
+	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
+	 * scale. Nagios ranges: warning "0" alerts above 0, critical "1" above 1.
+	 */
+	snprintf(rest, sizeof(rest), "%d;0;1;0;2", src);
+	plugin_perf_add(pp, prefix, "state", rest);
+	if ((arr = jarr(svc, "prefixes")) != NULL)
+		npfx = json_object_array_length(arr);
+	for (size_t j = 0; j < npfx; j++)
+		ann += jbool(json_object_array_get_idx(arr, j), "announced");
+	snprintf(rest, sizeof(rest), "%zu;;;0;%zu", ann, npfx);
+	plugin_perf_add(pp, prefix, "announced", rest);
+	arr = jarr(svc, "probes");
+	for (size_t j = 0; j < n; j++) {
+		e = json_object_array_get_idx(arr, j);
+		snprintf(prefix, sizeof(prefix), "%s%s%s", prefixed ? name : "",
+		    prefixed ? "/" : "", jstr(e, "name"));
+		plugin_num(v, sizeof(v), jnum(e, "latency_ms") / 1000.0);
+		w[0] = c[0] = '\0';
+		if (jnum(e, "warning_ms") > 0)
+			plugin_num(w, sizeof(w), jnum(e, "warning_ms") / 1000.0);
+		if (jnum(e, "critical_ms") > 0)
+			plugin_num(c, sizeof(c), jnum(e, "critical_ms") / 1000.0);
+		snprintf(rest, sizeof(rest), "%ss;%s;%s;0", v, w, c);
+		plugin_perf_add(pp, prefix, "_time", rest);
+	}
+}
+
+/* The table for a person at a terminal (--verbose): the daemon, then each service. */
+static void
+status_table(struct json_object *reply, struct json_object **sel, size_t nsel, double now)
+{
+	struct json_object	*svc, *e, *arr;
+	char			 age[32];
+
+	detail_line("anycast-healthd %s, pid %d, started %s", jstr(reply, "version"),
+	    (int)jnum(reply, "pid"), jstr(reply, "started"));
+	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
+		detail_line("CRITICAL: state file not written (%s); %d prefix(es) held back",
+		    jstr(e, "error"), (int)jnum(e, "held_back"));
+	if (nsel == 0)
+		detail_line("no services configured");
+	for (size_t i = 0; i < nsel; i++) {
+		svc = sel[i];
+		fmt_age(now - jnum(svc, "since_unix"), age, sizeof(age));
+		printf("\n");
+		detail_line("%-20s %-9s since %s (%s)%s", jstr(svc, "name"), jstr(svc, "state"),
+		    jstr(svc, "since"), age, strcmp(jstr(svc, "state"), "drained") == 0 &&
+		    jbool(svc, "announcing") ? ", grace period: still announced" : "");
+		if ((e = json_object_object_get(svc, "damping")) != NULL &&
+		    (jbool(e, "suppressed") || jnum(e, "penalty") >= 1)) {
+			fmt_age(jnum(e, "reuse_in_ms") / 1000, age, sizeof(age));
+			printf("  damping %s, penalty %.0f (suppress above %.0f, reuse below "
+			    "%.0f)%s%s\n", jbool(e, "suppressed") ? "SUPPRESSED" : "not suppressed",
+			    jnum(e, "penalty"), jnum(e, "suppress"), jnum(e, "reuse"),
+			    jbool(e, "suppressed") ? ", reuse in " : "",
+			    jbool(e, "suppressed") ? age : "");
+		}
+		if ((arr = jarr(svc, "prefixes")) != NULL)
+			for (size_t j = 0; j < json_object_array_length(arr); j++) {
+				e = json_object_array_get_idx(arr, j);
+				detail_line("  prefix %-28s on %-8s %s", jstr(e, "prefix"),
+				    jstr(e, "interface"), jbool(e, "announced") ?
+				    "announced" : "not announced");
+			}
+		if ((arr = jarr(svc, "probes")) != NULL)
+			for (size_t j = 0; j < json_object_array_length(arr); j++) {
+				e = json_object_array_get_idx(arr, j);
+				detail_line("  probe  %-20s %-8s %-4s %8.1f ms  %s", jstr(e, "name"),
+				    jstr(e, "state"), jstr(e, "health"), jnum(e, "latency_ms"),
+				    jstr(e, "message"));
+			}
+	}
+}
+
+/* Long output for a monitoring system: one line per probe. */
+static void
+status_details(struct json_object **sel, size_t nsel)
+{
+	struct json_object	*arr, *e;
+	char			 t[32];
+	size_t			 ann, npfx;
+
+	for (size_t i = 0; i < nsel; i++) {
+		ann = npfx = 0;
+		if ((arr = jarr(sel[i], "prefixes")) != NULL)
+			npfx = json_object_array_length(arr);
+		for (size_t j = 0; j < npfx; j++)
+			ann += jbool(json_object_array_get_idx(arr, j), "announced");
+		detail_line("%s: %s since %s, %zu/%zu prefixes announced", jstr(sel[i], "name"),
+		    jstr(sel[i], "state"), jstr(sel[i], "since"), ann, npfx);
+		if ((arr = jarr(sel[i], "probes")) == NULL)
+			continue;
+		for (size_t j = 0; j < json_object_array_length(arr); j++) {
+			e = json_object_array_get_idx(arr, j);
+			plugin_num(t, sizeof(t), jnum(e, "latency_ms"));
+			detail_line("%s/%s: %s - %s (%s ms)", jstr(sel[i], "name"), jstr(e, "name"),
+			    jstr(e, "state"), jstr(e, "message"), t);
+		}
+	}
+}
+
+/*
+ * Until the daemon answers, -t and SIGTERM/SIGINT end status with a plugin
+ * line of their own.
+ */
+static void
+status_timer_on(const char *sock, double timeout_s)
+{
+	struct sigaction	 sa;
+	struct itimerval	 it = { 0 };
+	char			 t[32];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = status_signal;
+	plugin_num(t, sizeof(t), timeout_s);
+	snprintf(status_alarm_line, sizeof(status_alarm_line), "ANYCAST-HEALTH UNKNOWN - "
+	    "no answer from the daemon at %s within %ss\n", sock, t);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (timeout_s > 0) {
+		/*
+		 * The timer says why; the socket's timeouts, a little longer,
+		 * are only a backstop, so that the message does not depend on
+		 * which of the two comes first.
+		 */
+		ctl_timeout_s = timeout_s + 0.5;
+		it.it_value.tv_sec = (time_t)timeout_s;
+		it.it_value.tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) *
+		    1e6);
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+}
+
+/* Answered: no timer any more, and a signal no longer adds a line to the output. */
+static void
+status_timer_off(void)
+{
+	struct sigaction	 sa;
+	struct itimerval	 it = { 0 };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * Asks the daemon for its status: the reply, with its services, or NULL
+ * after saying why (a plugin line, or stderr with --json).
+ */
+static struct json_object *
+status_request(const char *sock, bool json, double timeout_s)
+{
+	struct json_object	*reply, *req = json_object_new_object();
+
+	ctl_plugin = !json;
+	status_timer_on(sock, timeout_s);
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	if ((reply = ctl_request(sock, req)) == NULL) {
+		if (!json)
+			status_unreachable(sock);
+		return NULL;
+	}
+	status_timer_off();
+	if (!reply_ok(reply) || jarr(reply, "services") == NULL) {
+		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
+		    EACCES : EPROTO;
+		snprintf(ctl_err, sizeof(ctl_err), "%s", jstr(reply, "error"));
+		json_object_put(reply);
+		if (json)
+			fprintf(stderr, "anycast-healthctl: %s\n", ctl_err);
+		else
+			status_unreachable(sock);
+		return NULL;
+	}
+	return reply;
+}
+
+/* The services status reports, with their exit statuses. */
+struct status_sel {
+	struct json_object	 *reply;
+	struct json_object	**sel;
+	int			 *exits;
+	size_t			  nsel;
+	double			  now;
+	int			  rc;	/* the worst exit status */
+};
+
+/* Selects the service asked for (all: NULL). 0, or -1 out of memory. */
+static int
+status_select(struct status_sel *ss, const char *service)
+{
+	struct json_object	*svcs = jarr(ss->reply, "services");
+	struct timespec		 ts;
+	size_t			 n = json_object_array_length(svcs);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ss->now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if ((ss->sel = calloc(n + 1, sizeof(*ss->sel))) == NULL ||
+	    (ss->exits = calloc(n + 1, sizeof(*ss->exits))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *svc = json_object_array_get_idx(svcs, i);
+		if (service != NULL && strcmp(jstr(svc, "name"), service) != 0)
+			continue;
+		ss->exits[ss->nsel] = service_exit(svc, ss->now);
+		ss->rc = ss->exits[ss->nsel] > ss->rc ? ss->exits[ss->nsel] : ss->rc;
+		ss->sel[ss->nsel++] = svc;
+	}
+	return 0;
+}
+
+/* --json: the daemon's object, with the one service asked for if any. */
+static void
+status_json(const struct status_sel *ss, const char *service)
+{
+	struct json_object	*reply = ss->reply;
+
+	json_object_object_del(reply, "ok");
+	if (service != NULL) {
+		struct json_object *one = json_object_new_array();
+		for (size_t i = 0; i < ss->nsel; i++)
+			json_object_array_add(one, json_object_get(ss->sel[i]));
+		json_object_object_add(reply, "services", one);
+	}
+	printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/*
+ * The plugin line after what summary has already (soff bytes), the worst
+ * services first; then the table or the detail lines.
+ */
+static void
+status_plugin(const struct status_sel *ss, char *summary, size_t len, size_t soff,
+    char *perf, bool prefixed, bool verbose)
+{
+	struct plugin_perf	 pp;
+	char			 head[HEAD_MAX];
+
+	if (ss->nsel == 0)
+		append(summary, len, &soff, "%sno services configured", soff > 0 ? ", " : "");
+	/* The worst services first: 2, 1, then 0. */
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < ss->nsel; i++)
+			if (ss->exits[i] == b)
+				status_summary(ss->sel[i], ss->exits[i], summary, len, &soff);
+	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)ss->rc), summary);
+	plugin_perf_init(&pp, perf, perf_room(head));
+	for (int b = 2; b >= 0; b--)
+		for (size_t i = 0; i < ss->nsel; i++)
+			if (ss->exits[i] == b)
+				status_perf(ss->sel[i], ss->exits[i], prefixed, &pp);
+	plugin_print(head, perf);
+	if (verbose)
+		status_table(ss->reply, ss->sel, ss->nsel, ss->now);
+	else
+		status_details(ss->sel, ss->nsel);
+	if (pp.dropped > 0)
+		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
+		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
+}
+
+/*
+ * status is a plugin: "ANYCAST-HEALTH STATE - summary | perfdata" first,
+ * the worst services first and the probe that decides named; then the
+ * table (verbose: --verbose, or stdout is a terminal) or one line per
+ * probe (for a monitoring system). --json prints the daemon's object.
+ */
+int
+cmd_status(const char *sock, const char *service, bool json, bool verbose, double timeout_s)
+{
+	struct status_sel	 ss = { 0 };
+	struct json_object	*sf;
+	char			 summary[8192] = "", *perf = NULL;
+	size_t			 soff = 0;
+
+	if ((ss.reply = status_request(sock, json, timeout_s)) == NULL)
+		return EXIT_UNKNOWN;
+	if (status_select(&ss, service) == -1 || (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+		plugin_line("UNKNOWN", "out of memory");
+		ss.rc = EXIT_UNKNOWN;
+		goto out;
+	}
+	/*
+	 * An unwritable state file is critical: new announcements are held
+	 * back, and withdraw-all after a crash would miss what is out.
+	 */
+	if (json_object_object_get_ex(ss.reply, "state_file", &sf) && !jbool(sf, "ok")) {
+		ss.rc = 2;
+		append(summary, sizeof(summary), &soff, "state file not written (%s); %d "
+		    "prefix(es) held back", jstr(sf, "error"), (int)jnum(sf, "held_back"));
+	}
+	if (service != NULL && ss.nsel == 0) {
+		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);
+		plugin_line("UNKNOWN", summary);
+		ss.rc = EXIT_UNKNOWN;
+		goto out;
+	}
+	if (json)
+		status_json(&ss, service);
+	else
+		status_plugin(&ss, summary, sizeof(summary), soff, perf, service == NULL,
+		    verbose);
+out:
+	free(ss.sel);
+	free(ss.exits);
+	free(perf);
+	json_object_put(ss.reply);
+	return ss.rc;
+}
