@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "ctl.h"
+#include "state.h"
 #include "status.h"
 
 struct ann;
@@ -65,7 +66,9 @@ struct daemon {
 	bool			  stopping;
 	/* Stopping with the address method's withdrawals verified (zebra unsettled). */
 	bool			  stop_addr;
-	char			 *state_text;	/* as last written */
+	/* What the state file says, as last written; valid while state_saved. */
+	struct state		  state_last;
+	bool			  state_saved;
 	struct status_counters	  counters;
 	int			  exit_status;
 };

@@ -18,6 +18,8 @@
 #include "pfx.h"
 #include "svc.h"
 
+struct nl_addr_op;
+
 struct cfg;
 struct frr;
 struct nl;
@@ -103,6 +105,16 @@ struct ann {
 	bool			 noop;		/* the last address change found it already so */
 	ann_record_cb		 record_cb;
 	void			*record_arg;
+	/*
+	 * Address changes of one pass over many prefixes, sent to the kernel
+	 * together when the pass ends (nl_addr_batch): batch_ap[k] is the
+	 * prefix of batch[k]. batching counts nested passes.
+	 */
+	unsigned		 batching;
+	struct nl_addr_op	*batch;
+	size_t			*batch_ap;
+	size_t			 nbatch;
+	size_t			 batch_cap;
 };
 
 /* Builds the prefix table; fails if an interface does not exist. */

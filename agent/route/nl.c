@@ -23,12 +23,22 @@
 #define NL_REQ_BUFSIZE		512
 /* A dump that races an address change is retried this often. */
 #define NL_DUMP_TRIES	10	/* IPv6 addrconf work finishes asynchronously after an add */
+/*
+ * Requests per sendmsg() of a batch. The kernel handles them one after the
+ * other and queues an ACK for each before we read any: 64 short ACKs
+ * (NETLINK_CAP_ACK) stay far below the default receive buffer, so none is
+ * dropped. An address request is at most 72 bytes; the batch buffer has
+ * room for one more past its limit, as mnl_nlmsg_batch asks.
+ */
+#define NL_BATCH_MAX		64
+#define NL_BATCH_LIMIT		(NL_BATCH_MAX * 128)
 
 struct nl {
 	struct mnl_socket	*sock;
 	unsigned		 portid;
 	unsigned		 seq;
 	char			 buf[NL_RECV_BUFSIZE];
+	char			 bbuf[2 * NL_BATCH_LIMIT];
 };
 
 /* One request in flight: what went wrong, and for dumps what came back. */
@@ -270,6 +280,25 @@ nl_addr_msg(char *buf, uint16_t type, uint16_t flags, unsigned ifindex,
 	return nlh;
 }
 
+/* What a request's ACK means to nl_addr_add/nl_addr_del: 0, 1 (no change needed), -1 with err. */
+static int
+nl_change_result(uint16_t type, unsigned ifindex, const struct pfx *p,
+    const struct nl_req *rq, char *err, size_t errlen)
+{
+	if (rq->error == 0)
+		return 0;
+	/* The state asked for is already there: the kernel changed nothing. */
+	if (type == RTM_NEWADDR && rq->error == EEXIST)
+		return 1;
+	if (type == RTM_DELADDR && rq->error == EADDRNOTAVAIL)
+		return 1;
+	nl_fmt_err(err, errlen, type == RTM_NEWADDR ? "add" : "delete", p, ifindex, rq);
+	return -1;
+}
+
+#define nl_change_flags(type) ((uint16_t)(NLM_F_REQUEST | NLM_F_ACK | \
+	((type) == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0)))
+
 static int
 nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
     const struct pfx *p, char *err, size_t errlen)
@@ -277,26 +306,14 @@ nl_addr_change(struct nl *nl, uint16_t type, unsigned ifindex,
 	char		 buf[NL_REQ_BUFSIZE];
 	struct nl_req	 rq = { 0 };
 	struct nlmsghdr	*nlh;
-	const char	*op = type == RTM_NEWADDR ? "add" : "delete";
-	uint16_t	 flags = NLM_F_REQUEST | NLM_F_ACK;
 
-	if (p->family != AF_INET && p->family != AF_INET6) {
+	if (p->family != AF_INET && p->family != AF_INET6)
 		nl_req_fail(&rq, EAFNOSUPPORT, NULL);
-		goto fail;
+	else {
+		nlh = nl_addr_msg(buf, type, nl_change_flags(type), ifindex, p);
+		nl_talk(nl, nlh, &rq, NULL);
 	}
-	if (type == RTM_NEWADDR)
-		flags |= NLM_F_CREATE | NLM_F_EXCL;
-	nlh = nl_addr_msg(buf, type, flags, ifindex, p);
-	if (nl_talk(nl, nlh, &rq, NULL) == 0)
-		return 0;
-	/* The state asked for is already there: the kernel changed nothing. */
-	if (type == RTM_NEWADDR && rq.error == EEXIST)
-		return 1;
-	if (type == RTM_DELADDR && rq.error == EADDRNOTAVAIL)
-		return 1;
-fail:
-	nl_fmt_err(err, errlen, op, p, ifindex, &rq);
-	return -1;
+	return nl_change_result(type, ifindex, p, &rq, err, errlen);
 }
 
 int
@@ -311,6 +328,118 @@ nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
     char *err, size_t errlen)
 {
 	return nl_addr_change(nl, RTM_DELADDR, ifindex, p, err, errlen);
+}
+
+/* Fails every request of a chunk still unanswered. */
+static void
+nl_batch_fail(struct nl_req *rq, const bool *done, size_t n, int error, const char *what)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!done[k])
+			nl_req_fail(&rq[k], error, what);
+}
+
+/*
+ * Reads the ACKs of requests first .. first + n - 1 (in any order, with
+ * replies to earlier requests given up on dropped) into rq[].
+ */
+static void
+nl_batch_acks(struct nl *nl, unsigned first, struct nl_req *rq, bool *done, size_t n)
+{
+	const struct nlmsghdr	*nlh;
+	size_t			 left = n, k;
+	ssize_t			 got;
+	int			 len, e;
+
+	for (k = 0; k < n; k++)
+		left -= done[k];
+	while (left > 0) {
+		got = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1) {
+			e = errno;
+			nl_batch_fail(rq, done, n, e == EAGAIN ? ETIMEDOUT : e,
+			    e == EAGAIN ? "no reply from the kernel within "
+			    NL_STR(NL_TIMEOUT_SEC) " s" : e == ENOBUFS ?
+			    "netlink socket overrun, reply lost (outcome unknown)" : NULL);
+			return;
+		}
+		nlh = (const struct nlmsghdr *)nl->buf;
+		for (len = (int)got; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != nl->portid ||
+			    nlh->nlmsg_seq - first >= n || done[nlh->nlmsg_seq - first])
+				continue;
+			k = nlh->nlmsg_seq - first;
+			/* The one-request path's parser: an error code and the kernel's words. */
+			nl_error_cb(nlh, &rq[k]);
+			done[k] = true;
+			left--;
+		}
+	}
+}
+
+/* Up to NL_BATCH_MAX requests: one sendmsg, then their ACKs. */
+static void
+nl_batch_chunk(struct nl *nl, struct nl_addr_op *ops, size_t n)
+{
+	struct nl_req		 rq[NL_BATCH_MAX];
+	bool			 done[NL_BATCH_MAX] = { false };
+	struct mnl_nlmsg_batch	*b;
+	struct nlmsghdr		*nlh;
+	unsigned		 first;
+	ssize_t			 sent;
+	uint16_t		 type;
+
+	memset(rq, 0, sizeof(rq));
+	/* Sequence numbers first .. first + n - 1, none of them 0. */
+	if (nl->seq > UINT32_MAX - NL_BATCH_MAX - 1)
+		nl->seq = 0;
+	first = nl->seq + 1;
+	nl->seq += (unsigned)n;
+	if ((b = mnl_nlmsg_batch_start(nl->bbuf, NL_BATCH_LIMIT)) == NULL) {
+		nl_batch_fail(rq, done, n, ENOMEM, NULL);
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (ops[k].pfx.family != AF_INET && ops[k].pfx.family != AF_INET6) {
+			nl_req_fail(&rq[k], EAFNOSUPPORT, NULL);
+			done[k] = true;
+			continue;
+		}
+		type = ops[k].add ? RTM_NEWADDR : RTM_DELADDR;
+		nlh = nl_addr_msg(mnl_nlmsg_batch_current(b), type, nl_change_flags(type),
+		    ops[k].ifindex, &ops[k].pfx);
+		nlh->nlmsg_seq = first + (unsigned)k;
+		/* Never full: the limit has room for NL_BATCH_MAX requests. */
+		mnl_nlmsg_batch_next(b);
+	}
+	if (!mnl_nlmsg_batch_is_empty(b)) {
+		do
+			sent = mnl_socket_sendto(nl->sock, mnl_nlmsg_batch_head(b),
+			    mnl_nlmsg_batch_size(b));
+		while (sent == -1 && errno == EINTR);
+		if (sent != (ssize_t)mnl_nlmsg_batch_size(b))
+			nl_batch_fail(rq, done, n, sent == -1 ? errno : EMSGSIZE, NULL);
+		else
+			nl_batch_acks(nl, first, rq, done, n);
+	}
+	mnl_nlmsg_batch_stop(b);
+out:
+	for (size_t k = 0; k < n; k++)
+		ops[k].rc = nl_change_result(ops[k].add ? RTM_NEWADDR : RTM_DELADDR,
+		    ops[k].ifindex, &ops[k].pfx, &rq[k], ops[k].err, sizeof(ops[k].err));
+}
+
+void
+nl_addr_batch(struct nl *nl, struct nl_addr_op *ops, size_t n)
+{
+	size_t	k;
+
+	for (size_t i = 0; i < n; i += k) {
+		k = n - i < NL_BATCH_MAX ? n - i : NL_BATCH_MAX;
+		nl_batch_chunk(nl, ops + i, k);
+	}
 }
 
 static int

@@ -27,6 +27,23 @@ int		 nl_addr_add(struct nl *nl, unsigned ifindex, const struct pfx *p,
 /* Removes p from ifindex: 0 removed, 1 it was not there (success), -1 with err. */
 int		 nl_addr_del(struct nl *nl, unsigned ifindex, const struct pfx *p,
 		    char *err, size_t errlen);
+
+/* One address change of a batch: add, ifindex and pfx in; rc and err out. */
+struct nl_addr_op {
+	bool		add;
+	unsigned	ifindex;
+	struct pfx	pfx;
+	int		rc;		/* as nl_addr_add/nl_addr_del: 0, 1, -1 with err */
+	char		err[256];
+};
+
+/*
+ * Many changes in few system calls (a service with a thousand prefixes):
+ * up to 64 requests per sendmsg() buffer, each with its own sequence
+ * number and ACK. The kernel handles them in order and independently, so
+ * each op's rc and err are what nl_addr_add/nl_addr_del would have given.
+ */
+void		 nl_addr_batch(struct nl *nl, struct nl_addr_op *ops, size_t n);
 /*
  * Calls cb for every address on ifindex (both families), as a prefix of the
  * address with its prefix length. Returns 0, or -1 with err.

@@ -40,6 +40,7 @@ struct state_frr {
 struct state {
 	struct state_entry	 *announced;
 	size_t			  nannounced;
+	size_t			  capannounced;
 	char			**drained;	/* service names */
 	size_t			  ndrained;
 	/* The daemon stopped cleanly with on_exit "keep": leftovers are on purpose. */
@@ -54,6 +55,12 @@ int	state_add_announced(struct state *st, const struct pfx *p, const char *ifnam
 int	state_add_drained(struct state *st, const char *name);
 bool	state_is_drained(const struct state *st, const char *name);
 void	state_clear(struct state *st);
+/*
+ * Whether a and b would give the same state_format() text (the frr block
+ * compared as set, though the file's reader skips it): the daemon's test
+ * for "nothing changed since the last write", without formatting.
+ */
+bool	state_equal(const struct state *a, const struct state *b);
 
 /* The file's text (one JSON object); the caller frees it. NULL when out of memory. */
 char	*state_format(const struct state *st);

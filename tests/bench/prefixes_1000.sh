@@ -3,9 +3,10 @@
 # tests/bench/prefixes_1000.sh: one service with PFX_N (1000) prefixes goes
 # down at once (its process probe's server is killed): how long until the
 # last prefix is withdrawn at the GoBGP neighbour, for the address method
-# (one netlink request per address) and the network method (one vtysh
-# call for all statements). A benchmark (tests/bench/run.sh runs it); as
-# root, after a build, ~1 minute:
+# (netlink requests batched, 64 per sendmsg) and the network method (one
+# vtysh call for all statements); for the address method also when the
+# addresses left lo (ip monitor), the daemon's own share. A benchmark
+# (tests/bench/run.sh runs it); as root, after a build, ~1 minute:
 #   AHD_BUILD=$PWD/_build bash tests/bench/prefixes_1000.sh
 # Prints markdown rows "| 1000 prefixes, METHOD: ... |" and the details.
 set -euo pipefail
@@ -43,8 +44,19 @@ count_at_peer() {
 	ahd_gobgp global rib -a ipv4 2>/dev/null | grep -c " 10\.$1\." || true
 }
 
+# gone_ms first|last OCTET T0_MS: when the first or last 10.OCTET.x.y left lo,
+# stamped by `ip -ts monitor address` (local time, microseconds).
+gone_ms() {
+	local line ts
+	line=$(grep "Deleted.* 10\.$2\." "$AHD_TMP/ipmon-address.log" | { [[ $1 == first ]] && head -1 || tail -1; })
+	[[ -n $line ]] || { echo "-"; return 0; }
+	ts=${line%%]*}
+	ts=$(date -d "${ts#[}" +%s%6N)
+	echo $(((ts - $3 * 1000) / 1000))
+}
+
 run_method() { # METHOD OCTET PFX...
-	local method=$1 octet=$2 dir=$AHD_TMP/$1 list t0 t_kernel last n i
+	local method=$1 octet=$2 dir=$AHD_TMP/$1 list t0 t_kernel last n i kern
 	shift 2
 	mkdir -p "$dir/services.d"
 	printf '{ "interface": "lo", "control_socket": "%s/ctl.sock", "state_file": "%s/state.json", "log": { "level": "info" }, "frr": { "pathspace": "%s" } }\n' \
@@ -69,6 +81,9 @@ run_method() { # METHOD OCTET PFX...
 	fi
 	sleep 2
 	: >"$AHD_TMP/monitor.log"
+	# The kernel's side (address method): when the daemon's removals happened.
+	[[ $method == address ]] && ahd_start_bg "ipmon-$method" ip -ts monitor address
+	sleep 0.2
 	t0=$(ahd_now_ms)
 	kill -KILL "$(cat "$AHD_TMP/srv-$method.pid")"
 	for ((i = 0; i < 600; i++)); do
@@ -82,8 +97,13 @@ run_method() { # METHOD OCTET PFX...
 	first=$(awk -v re="\"prefix\":\"10\\\\.$octet\\\\." '$0 ~ re && /"withdrawal":true/ { print $1; exit }' \
 		"$AHD_TMP/monitor.log")
 	t_kernel=$(grep -c "withdrew 10\.$octet\." "$AHD_TMP/daemon-$method.log" || true)
-	echo "$method: kill -> first withdrawal at GoBGP $((first - t0)) ms, last $((last - t0)) ms (daemon log: $t_kernel addresses withdrawn)"
-	echo "| $N prefixes on one service, method $method: kill -9 → last withdrawal at the neighbour | $((last - t0)) ms (first $((first - t0)) ms) | | |"
+	kern=""
+	if [[ $method == address ]]; then
+		ahd_stop_bg "ipmon-$method"
+		kern="; on lo: first address gone $(gone_ms first "$octet" "$t0") ms, last $(gone_ms last "$octet" "$t0") ms"
+	fi
+	echo "$method: kill -> first withdrawal at GoBGP $((first - t0)) ms, last $((last - t0)) ms (daemon log: $t_kernel addresses withdrawn)$kern"
+	echo "| $N prefixes on one service, method $method: kill -9 → last withdrawal at the neighbour | $((last - t0)) ms (first $((first - t0)) ms$kern) | | |"
 	ahd_stop_bg "daemon-$method"
 }
 

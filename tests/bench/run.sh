@@ -198,7 +198,8 @@ metrics() {
 stats() { echo '{"cmd": "probe-stats"}' | socat -t 10 - "UNIX-CONNECT:$1/ctl.sock"; }
 runs_total() { python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["runs"])'; }
 # lateness_window BEFORE AFTER: "p99 worst" over the window (histogram bounds in
-# ms, ">100" beyond the last), and the count of starts.
+# ms, ">100" beyond the last), the count of starts, the worst since start and
+# the % of starts in the window more than 5 ms late.
 lateness_window() {
 	python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -215,7 +216,10 @@ for i, n in enumerate(d):
         p99 = bound(i)
     if n:
         worst = bound(i)
-print(p99.replace(" ", ""), worst.replace(" ", ""), tot, "%.1f" % (b["lateness_max_us"] / 1000))
+# The share of starts later than 5 ms (the goal's p99 bound), in %.
+over5 = sum(n for n, x in zip(d, le) if x is None or x > 5)
+print(p99.replace(" ", ""), worst.replace(" ", ""), tot, "%.1f" % (b["lateness_max_us"] / 1000),
+      "%.2f" % (100.0 * over5 / tot if tot else 0))
 PY
 }
 ups() { "$CTL" -s "$1/ctl.sock" status --json 2>/dev/null | grep -o '"state": *"up"' | wc -l; }
@@ -365,7 +369,7 @@ if [[ $SKIP != *" scale "* ]]; then
 	r0=$(runs_total <<<"$s0") r1=$(runs_total <<<"$s1")
 	read -r pss rss anon < <(mem_of "$pid")
 	# Lateness over the window: bucket counts now minus before.
-	read -r p99 wmax tot maxall < <(lateness_window "$s0" "$s1")
+	read -r p99 wmax tot maxall over5 < <(lateness_window "$s0" "$s1")
 	# Reactions while everything else runs.
 	t0=$(now_us)
 	kill "$(cat "$T/tcpsrv2.pid")"
@@ -378,14 +382,14 @@ if [[ $SKIP != *" scale "* ]]; then
 	cat <<-EOF
 
 		Scale: $N services at 1 s ($N_TCP tcp, $N_HTTP http, $N_DNS dns, $N_PROC process, $N_LISTEN listen, 2 for reactions)
-		| start-up (exec → "running") | exec → status answers | one status --json call | exec → all up | PSS / RSS / anon | CPU | checks in ${SECS} s | lateness p99 / worst in the window | worst since start |
-		| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-		| $t_run ms | $t_status ms | $t_status_call ms | $t_up ms | $((pss / 1024)) / $((rss / 1024)) / $((anon / 1024)) MiB | $cpu_pct % of a core | $((r1 - r0)) | ≤ $p99 ms / ≤ $wmax ms ($tot starts) | $maxall ms |
+		| start-up (exec → "running") | exec → status answers | one status --json call | exec → all up | PSS / RSS / anon | CPU | checks in ${SECS} s | lateness p99 / worst in the window | starts > 5 ms late | worst since start |
+		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+		| $t_run ms | $t_status ms | $t_status_call ms | $t_up ms | $((pss / 1024)) / $((rss / 1024)) / $((anon / 1024)) MiB | $cpu_pct % of a core | $((r1 - r0)) | ≤ $p99 ms / ≤ $wmax ms ($tot starts) | $over5 % | $maxall ms |
 		Reaction while all others run: tcp listener stopped → address gone from lo $react_tcp ms (bound: fall 2 × 1 s + timeout 500 ms + 150 ms = 2650 ms); process killed (-9) → address gone $react_proc ms
 	EOF
 	sum "$N services: start-up / status / all up" "$t_run / $t_status / $t_up ms" "" ""
 	sum "$N services: CPU, PSS" "$cpu_pct % of a core, $((pss / 1024)) MiB" "" ""
-	sum "$N services: lateness p99 / worst (window)" "≤ $p99 / ≤ $wmax ms" "p99 ≤ 5 ms" ""
+	sum "$N services: lateness p99 / worst (window)" "≤ $p99 / ≤ $wmax ms ($over5 % > 5 ms)" "p99 ≤ 5 ms" ""
 	sum "$N services: reaction tcp / process" "$react_tcp / $react_proc ms" "≤ 2650 / ≤ 10 ms" ""
 fi
 

@@ -6,6 +6,7 @@
  * test_nl.c does; a failing RTM_DELADDR is made by dropping CAP_NET_ADMIN
  * from the effective set for a moment. Needs root.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <net/if.h>
@@ -341,6 +342,71 @@ Test(ann, adopted_prefixes_count_as_recorded)
 	ann_set_service(a, 0, true, ANN_PLAIN, false);
 	cr_expect_eq(ann_waiting(a), 1);
 	cr_expect_not(on_lo("192.0.2.53/32"));
+	ann_free(a);
+	cfg_free(cfg);
+}
+
+struct count {
+	size_t	n;
+};
+
+static void
+count_10_cb(const struct pfx *p, void *arg)
+{
+	struct count	*c = arg;
+
+	c->n += p->family == AF_INET && (ntohl(p->addr.v4.s_addr) >> 24) == 10;
+}
+
+static size_t
+on_lo_10(void)
+{
+	struct count	c = { 0 };
+
+	cr_assert_eq(nl_addr_dump(nl, lo, count_10_cb, &c, err, sizeof(err)), 0, "%s", err);
+	return c.n;
+}
+
+/*
+ * One service with more prefixes than one batch holds: every address goes
+ * on and off with the service, a refused batch leaves each prefix as it
+ * was (counted, retried by the reconcile), as one request at a time did.
+ */
+Test(ann, a_thousand_prefixes_go_in_batches_each_as_if_alone)
+{
+	enum { N = 1100 };
+	static char	 json[N * 24 + 256];
+	struct cfg	*cfg;
+	struct ann	*a;
+	size_t		 off;
+
+	off = (size_t)snprintf(json, sizeof(json), "{ \"prefixes\": [");
+	for (int i = 0; i < N; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off, "%s\"10.%d.%d.1/32\"",
+		    i ? ", " : "", i / 250, i % 250);
+	snprintf(json + off, sizeof(json) - off, "], \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": 9 } ] }");
+	cfg = tu_load(NULL, "many", json, NULL);
+	a = ann_new(cfg, nl, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_expect_eq(on_lo_10(), N);
+	cr_expect_eq(a->errors, 0);
+	for (size_t i = 0; i < a->nprefixes; i++)
+		cr_assert(a->prefixes[i].present, "prefix %zu", i);
+
+	net_admin(false);
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	net_admin(true);
+	cr_expect_eq(a->errors, N, "one error per refused request");
+	cr_expect_eq(on_lo_10(), N);
+	for (size_t i = 0; i < a->nprefixes; i++)
+		cr_assert(a->prefixes[i].present, "prefix %zu: a refused removal is not done", i);
+	ann_reconcile(a);
+	cr_expect_eq(on_lo_10(), 0, "the reconcile removes what was refused");
+	for (size_t i = 0; i < a->nprefixes; i++)
+		cr_assert_not(a->prefixes[i].present, "prefix %zu", i);
+	cr_expect_null(a->batch, "no batch is kept between passes");
 	ann_free(a);
 	cfg_free(cfg);
 }

@@ -568,3 +568,49 @@ Test(nl, watch_read_is_bounded_per_call)
 	}
 	nl_watch_close(w);
 }
+
+/*
+ * A batch larger than one sendmsg() buffer: every op gets the answer it
+ * would have got alone (added, already there, bad interface), in order.
+ */
+Test(nl, batch_answers_each_request)
+{
+	static struct nl_addr_op	ops[203];
+	struct seen			s;
+	size_t				n = 0;
+
+	add("10.9.0.7/32");
+	for (int i = 0; i < 200; i++) {
+		snprintf(err, sizeof(err), "10.8.%d.%d/32", i / 100, i % 100);
+		ops[n].add = true;
+		ops[n].ifindex = lo;
+		/* One already there, in the middle of the first buffer. */
+		ops[n++].pfx = i == 7 ? P("10.9.0.7/32") : P(err);
+	}
+	ops[n].add = true;
+	ops[n].ifindex = 999999;
+	ops[n++].pfx = P("10.9.0.9/32");
+	ops[n].add = false;
+	ops[n].ifindex = lo;
+	ops[n++].pfx = P("10.9.9.9/32");
+	ops[n].add = false;
+	ops[n].ifindex = lo;
+	ops[n++].pfx = P("10.8.0.0/32");
+	nl_addr_batch(nl, ops, n);
+	for (size_t k = 0; k < 200; k++)
+		cr_expect_eq(ops[k].rc, k == 7 ? 1 : 0, "op %zu: rc %d %s", k, ops[k].rc,
+		    ops[k].err);
+	cr_expect_eq(ops[200].rc, -1);
+	cr_expect(strstr(ops[200].err, "add 10.9.0.9/32 on ifindex 999999") != NULL,
+	    "%s", ops[200].err);
+	cr_expect_eq(ops[201].rc, 1, "%s", ops[201].err);
+	cr_expect_eq(ops[202].rc, 0, "%s", ops[202].err);
+	dump(&s);
+	/* 127.0.0.1, ::1, 10.9.0.7 and the 199 added, less 10.8.0.0 (gone again). */
+	cr_assert_eq(s.n, 201, "got %zu addresses", s.n);
+	cr_assert(has(&s, "10.8.1.99/32"));
+	cr_assert(!has(&s, "10.8.0.0/32"));
+	/* A single request after a batch still matches its own ACK. */
+	cr_assert_eq(del("10.8.1.99/32"), 0);
+	cr_assert_eq(del("10.8.1.99/32"), 1);
+}

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "state.h"
 
 static char	dir[64], path[128];
@@ -201,4 +203,143 @@ Test(state, links_are_errors_not_missing)
 	cr_assert_eq(mkdir(path, 0755), 0);
 	cr_expect_eq(state_read(path, &st, err, sizeof(err)), -1);
 	rmdir(path);
+}
+
+/* Two states built alike; each field that the file shows makes them differ. */
+static void
+build(struct state *st, const char *ifname, enum cfg_method m, const char *drained)
+{
+	struct pfx	p;
+	char		err[256], text[PFX_STRLEN];
+
+	memset(st, 0, sizeof(*st));
+	/* Past the first growth of the array. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d/32", i);
+		cr_assert_eq(pfx_parse(text, &p, err, sizeof(err)), 0);
+		cr_assert_eq(state_add_announced(st, &p, i == 39 ? ifname : "lo", m), 0);
+	}
+	cr_assert_eq(state_add_drained(st, drained), 0);
+	st->frr.set = true;
+	snprintf(st->frr.vtysh, sizeof(st->frr.vtysh), "/usr/bin/vtysh");
+	st->frr.asn = 65001;
+}
+
+Test(state, equal_means_the_same_text)
+{
+	struct state	a, b;
+	char		*ta, *tb;
+
+	build(&a, "lo", METHOD_ADDRESS, "web");
+	build(&b, "lo", METHOD_ADDRESS, "web");
+	cr_expect(state_equal(&a, &b));
+	cr_assert_not_null(ta = state_format(&a));
+	cr_assert_not_null(tb = state_format(&b));
+	cr_expect_str_eq(ta, tb);
+	free(ta);
+	free(tb);
+	state_clear(&b);
+	build(&b, "dummy0", METHOD_ADDRESS, "web");
+	cr_expect_not(state_equal(&a, &b), "interface");
+	state_clear(&b);
+	build(&b, "lo", METHOD_BOTH, "web");
+	cr_expect_not(state_equal(&a, &b), "method");
+	state_clear(&b);
+	build(&b, "lo", METHOD_ADDRESS, "dns");
+	cr_expect_not(state_equal(&a, &b), "drained");
+	state_clear(&b);
+	build(&b, "lo", METHOD_ADDRESS, "web");
+	b.nannounced--;
+	cr_expect_not(state_equal(&a, &b), "one prefix fewer");
+	b.nannounced++;
+	b.kept = true;
+	cr_expect_not(state_equal(&a, &b), "kept");
+	b.kept = false;
+	b.frr.asn = 65002;
+	cr_expect_not(state_equal(&a, &b), "asn");
+	b.frr.asn = 65001;
+	cr_expect(state_equal(&a, &b));
+	state_clear(&a);
+	state_clear(&b);
+}
+
+/* The file as json-c's tree printed it before state_format() wrote it directly. */
+static char *
+reference_format(const struct state *st)
+{
+	struct json_object	*o, *arr, *e;
+	char			 buf[PFX_STRLEN], *text;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->nannounced; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "prefix", json_object_new_string(
+		    pfx_fmt(&st->announced[i].pfx, buf, sizeof(buf))));
+		json_object_object_add(e, "interface",
+		    json_object_new_string(st->announced[i].ifname));
+		json_object_object_add(e, "method", json_object_new_string(
+		    cfg_method_str(st->announced[i].method)));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "announced", arr);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->ndrained; i++)
+		json_object_array_add(arr, json_object_new_string(st->drained[i]));
+	json_object_object_add(o, "drained", arr);
+	json_object_object_add(o, "kept_on_exit", json_object_new_boolean(st->kept));
+	if (st->frr.set) {
+		e = json_object_new_object();
+		json_object_object_add(e, "vtysh", json_object_new_string(st->frr.vtysh));
+		json_object_object_add(e, "pathspace", json_object_new_string(st->frr.pathspace));
+		json_object_object_add(e, "vrf", json_object_new_string(st->frr.vrf));
+		json_object_object_add(e, "asn", json_object_new_int64(st->frr.asn));
+		json_object_object_add(e, "timeout_us",
+		    json_object_new_int64((int64_t)st->frr.timeout_us));
+		json_object_object_add(o, "frr", e);
+	}
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+static void
+expect_as_before(const struct state *st, const char *what)
+{
+	char	*a = state_format(st), *b = reference_format(st);
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	cr_expect_str_eq(a, b, "%s", what);
+	free(a);
+	free(b);
+}
+
+Test(state, the_text_is_what_json_c_printed)
+{
+	struct state	st = { 0 };
+	struct pfx	p;
+	char		err[256];
+
+	expect_as_before(&st, "empty");
+	cr_assert_eq(pfx_parse("192.0.2.1/32", &p, err, sizeof(err)), 0);
+	cr_assert_eq(state_add_announced(&st, &p, "lo", METHOD_ADDRESS), 0);
+	cr_assert_eq(pfx_parse("2001:db8::1/128", &p, err, sizeof(err)), 0);
+	cr_assert_eq(state_add_announced(&st, &p, "a\"b\\c/d\te\x01\x7f\xc3\xa9", METHOD_BOTH), 0);
+	cr_assert_eq(state_add_announced(&st, &p, "x\b\f\n\ry\x1f", METHOD_NETWORK), 0);
+	expect_as_before(&st, "announced only");
+	cr_assert_eq(state_add_drained(&st, "web"), 0);
+	cr_assert_eq(state_add_drained(&st, "q\"\\/\x02"), 0);
+	st.kept = true;
+	expect_as_before(&st, "drained, kept");
+	st.frr.set = true;
+	snprintf(st.frr.vtysh, sizeof(st.frr.vtysh), "/usr/bin/vtysh");
+	snprintf(st.frr.vrf, sizeof(st.frr.vrf), "red\"");
+	st.frr.asn = 4200000000u;
+	st.frr.timeout_us = 5000000;
+	expect_as_before(&st, "frr");
+	state_clear(&st);
 }
