@@ -122,6 +122,8 @@ vty_say(struct frr *f, int state, const char *fmt, ...)
 	char	msg[512];
 	va_list	ap;
 
+	if (state == 1 && f->vty_state == 1)
+		return;		/* every read answered: frr_call_done() says it at debug */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
