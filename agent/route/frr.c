@@ -285,7 +285,8 @@ frr_call_done(struct frr *f)
 			    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
 		return;
 	}
-	log_debug("%s %s: exit %d in %.1f ms", c->vty ? "vty" : "vtysh", frr_op_name(op), c->status, ms);
+	log_debug("%s %s: exit %d in %.1f ms", c->vty ? "vty" : "vtysh", frr_op_name(op),
+	    c->status, ms);
 	if (op == FRR_OP_VERIFY) {
 		/* A daemon that is down makes vtysh exit 1 after the others answered. */
 		char *out = c->out;
