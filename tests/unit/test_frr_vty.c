@@ -68,12 +68,36 @@ put(int fd, const void *buf, size_t len)
 
 /* One command's answer as bgpd would give it, or broken as mode says. */
 static void
-srv_answer(int fd, const char *mode, const char *cmd)
+srv_answer(int fd, const char *mode, const char *cmd, bool zebra)
 {
 	static const char	 ok[4] = { 0, 0, 0, 0 }, warn[4] = { 0, 0, 0, 1 };
 	size_t			 half = sizeof(running) / 2;
 
 	if (strcmp(cmd, "enable") == 0) {
+		put(fd, ok, 4);
+		return;
+	}
+	/* Each daemon knows its own commands only. */
+	if (zebra != (strncmp(cmd, "show zebra ", 11) == 0 || strstr(cmd, " nht") != NULL)) {
+		put(fd, "% Unknown command\n", 18);
+		put(fd, warn, 4);
+		return;
+	}
+	if (strncmp(cmd, "show bgp ", 9) == 0) {
+		put(fd, "{\n}\n", 4);	/* not announced */
+		put(fd, ok, 4);
+		return;
+	}
+	if (strcmp(cmd, "show zebra client summary") == 0) {
+		put(fd, "Name    Connect Time\n-----\nbgp     00:00:01\n", 44);
+		put(fd, ok, 4);
+		return;
+	}
+	if (strncmp(cmd, "show ip nht", 11) == 0 || strncmp(cmd, "show ipv6 nht", 13) == 0) {
+		const char *a = strncmp(cmd, "show ip ", 8) == 0 ? "192.0.2.53\n" : "2001:db8::53\n";
+		put(fd, a, strlen(a));
+		a = " resolved via connected\n Client list: bgp(fd 15)\n";
+		put(fd, a, strlen(a));
 		put(fd, ok, 4);
 		return;
 	}
@@ -103,7 +127,7 @@ srv_answer(int fd, const char *mode, const char *cmd)
 
 /* Serves one connection until the client closes it. */
 static void
-srv_conn(int fd, const char *mode)
+srv_conn(int fd, const char *mode, bool zebra)
 {
 	char	cmd[512];
 	size_t	n = 0;
@@ -115,35 +139,51 @@ srv_conn(int fd, const char *mode)
 				_exit(1);
 			continue;
 		}
-		srv_answer(fd, mode, cmd);
+		srv_answer(fd, mode, cmd, zebra);
 		n = 0;
 	}
 	close(fd);
 }
 
-static void
-srv_start(struct vrig *r, const char *mode)
+static int
+srv_listen(struct vrig *r, const char *daemon)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	int			l, c;
+	int			l;
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/bgpd.vty", r->dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.vty", r->dir, daemon);
 	cr_assert_neq(l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), -1);
 	cr_assert_eq(bind(l, (struct sockaddr *)&sun, sizeof(sun)), 0, "%s", strerror(errno));
 	cr_assert_eq(listen(l, 8), 0);
+	return l;
+}
+
+/* bgpd.vty and zebra.vty in r->dir, served one connection at a time by a child. */
+static void
+srv_start(struct vrig *r, const char *mode)
+{
+	struct pollfd	pf[2] = { { .events = POLLIN }, { .events = POLLIN } };
+	int		c;
+
+	pf[0].fd = srv_listen(r, "bgpd");
+	pf[1].fd = srv_listen(r, "zebra");
 	cr_assert_neq(r->srv = fork(), -1);
 	if (r->srv == 0) {
 		signal(SIGPIPE, SIG_IGN);
-		while ((c = accept(l, NULL, NULL)) != -1)
-			srv_conn(c, mode);
+		while (poll(pf, 2, -1) > 0)
+			for (size_t i = 0; i < 2; i++)
+				if ((pf[i].revents & POLLIN) &&
+				    (c = accept(pf[i].fd, NULL, NULL)) != -1)
+					srv_conn(c, mode, i == 1);
 		_exit(0);
 	}
-	close(l);
+	close(pf[0].fd);
+	close(pf[1].fd);
 }
 
 /* A driver managing two prefixes, both wanted, its sockets in r->dir. */
 static void
-vrig_setup(struct vrig *r, const char *mode, const char *timeout)
+vrig_setup_track(struct vrig *r, const char *mode, const char *timeout, bool track)
 {
 	char		main_json[512];
 	sigset_t	mask;
@@ -176,9 +216,20 @@ vrig_setup(struct vrig *r, const char *mode, const char *timeout)
 	frr_set_desired(r->frr, vrig_desired, r);
 	frr_set_timing(r->frr, &t);
 	frr_set_vty_dir(r->frr, r->dir);
-	for (size_t i = 0; i < r->cfg->services[0].nprefixes; i++)
-		cr_assert_eq(frr_manage(r->frr, &r->cfg->services[0].prefixes[i]), 0);
+	for (size_t i = 0; i < r->cfg->services[0].nprefixes; i++) {
+		const struct pfx *p = &r->cfg->services[0].prefixes[i];
+		cr_assert_eq(track ? frr_track(r->frr, p) : frr_manage(r->frr, p), 0);
+		/* The v6 address gone: the verification asks bgpd about it. */
+		if (track)
+			frr_track_addr(r->frr, p, p->family == AF_INET);
+	}
 	cr_assert_geq(frr_start(r->frr), 0);
+}
+
+static void
+vrig_setup(struct vrig *r, const char *mode, const char *timeout)
+{
+	vrig_setup_track(r, mode, timeout, false);
 }
 
 static void
@@ -194,6 +245,8 @@ vrig_teardown(struct vrig *r)
 		waitpid(r->srv, NULL, 0);
 	}
 	snprintf(path, sizeof(path), "%s/bgpd.vty", r->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/zebra.vty", r->dir);
 	unlink(path);
 	rmdir(r->dir);
 	unlink(r->state);
@@ -321,5 +374,29 @@ Test(frr_vty, silent_socket_times_out_and_falls_back_to_vtysh)
 	cr_expect(run_until_synced(&r, 5000));
 	cr_expect_geq(frr_stats(r.frr)->vty_fallbacks, 1);
 	cr_expect_geq(vtysh_calls(&r, "show running-config"), 1);
+	vrig_teardown(&r);
+}
+
+/*
+ * The address method's verification: `show bgp ... json` from bgpd,
+ * `show zebra client summary` and `show ip|ipv6 nht` from zebra, each on
+ * its own socket; nothing stale, nothing repaired, no vtysh.
+ */
+Test(frr_vty, verification_asks_bgpd_and_zebra_on_their_sockets)
+{
+	struct vrig	r;
+	uint64_t	end;
+
+	vrig_setup_track(&r, "ok", "2s", true);
+	end = now_us() + 3000000;
+	while (now_us() < end && (frr_stats(r.frr)->verifies == 0 || !frr_zebra_settled(r.frr)))
+		sd_event_run(r.ev, 10000);
+	cr_expect_geq(frr_stats(r.frr)->verifies, 1);
+	cr_expect(frr_zebra_settled(r.frr), "zebra's answers not understood");
+	cr_expect(!frr_verify_failing(r.frr));
+	cr_expect(frr_withdrawn(r.frr), "the v6 prefix not seen withdrawn");
+	cr_expect_eq(frr_stats(r.frr)->repairs, 0);
+	cr_expect_eq(frr_stats(r.frr)->vty_fallbacks, 0);
+	cr_expect_eq(vtysh_calls(&r, ""), 0, "vtysh ran: %u", vtysh_calls(&r, ""));
 	vrig_teardown(&r);
 }
