@@ -313,6 +313,13 @@ frr_metrics(struct buf *b, const struct status_counters *sc)
 		return;
 	help(b, "frr_calls_total", "counter", "vtysh calls made by the FRR driver.");
 	put(b, "anycast_healthd_frr_calls_total %llu\n", (unsigned long long)fs->calls);
+	help(b, "frr_vty_reads_total", "counter",
+	    "Read-only FRR calls answered through bgpd's and zebra's vty sockets.");
+	put(b, "anycast_healthd_frr_vty_reads_total %llu\n", (unsigned long long)fs->vty_reads);
+	help(b, "frr_vty_fallbacks_total", "counter",
+	    "Read-only FRR calls the vty sockets could not answer, made through vtysh.");
+	put(b, "anycast_healthd_frr_vty_fallbacks_total %llu\n",
+	    (unsigned long long)fs->vty_fallbacks);
 	help(b, "frr_failures_total", "counter",
 	    "Failed vtysh calls: errors, timeouts and read-back mismatches.");
 	put(b, "anycast_healthd_frr_failures_total %llu\n", (unsigned long long)fs->failures);

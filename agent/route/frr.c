@@ -285,7 +285,8 @@ frr_call_done(struct frr *f)
 			    cfg_duration_fmt(f->set.timeout_us, d, sizeof(d)));
 		return;
 	}
-	log_debug("vtysh %s: exit %d in %.1f ms", frr_op_name(op), c->status, ms);
+	log_debug("%s %s: exit %d in %.1f ms", c->vty ? "vty" : "vtysh", frr_op_name(op),
+	    c->status, ms);
 	if (op == FRR_OP_VERIFY) {
 		/* A daemon that is down makes vtysh exit 1 after the others answered. */
 		char *out = c->out;
@@ -597,14 +598,14 @@ frr_free(struct frr *f)
 {
 	if (f == NULL)
 		return;
-	if (f->call.op != FRR_OP_NONE) {
+	if (f->call.op != FRR_OP_NONE && f->call.pid > 0) {
 		/* Shutting down with a call in flight: it must not outlive us. */
 		f->call.child = sd_event_source_disable_unref(f->call.child);
 		kill(-f->call.pid, SIGKILL);
 		kill(f->call.pid, SIGKILL);
 		waitpid(f->call.pid, NULL, 0);
-		frr_call_release(&f->call);
 	}
+	frr_call_release(&f->call);	/* a vty call's socket, too */
 	sd_event_source_disable_unref(f->defer);
 	sd_event_source_disable_unref(f->retry);
 	sd_event_source_disable_unref(f->periodic);

@@ -90,6 +90,8 @@ struct frr_stats {
 	uint64_t	applies;
 	uint64_t	verifies;	/* read-only checks of the address method */
 	uint64_t	repairs;	/* statements re-entered to make bgpd re-evaluate */
+	uint64_t	vty_reads;	/* read-only calls answered by the vty sockets */
+	uint64_t	vty_fallbacks;	/* ... that fell back to vtysh */
 };
 
 struct frr	*frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg);
@@ -265,5 +267,7 @@ struct frr_timing {
 	uint64_t	zebra_wait_max_us;	/* longest such polling: 120 s */
 };
 void		 frr_set_timing(struct frr *f, const struct frr_timing *t);
+/* For tests: where bgpd.vty and zebra.vty are (default FRR_RUNDIR[/pathspace]). */
+void		 frr_set_vty_dir(struct frr *f, const char *dir);
 
 #endif

@@ -38,6 +38,11 @@ frr_call_release(struct frr_call *c)
 	c->op = FRR_OP_NONE;
 	c->pid = 0;
 	c->exited = c->timed_out = false;
+	frr_argv_free(c->argv);
+	c->argv = NULL;
+	c->vty = c->enabling = false;
+	c->daemon = NULL;
+	c->cmd = c->start = 0;
 }
 
 /* Reads what is there without blocking; 1 at EOF, 0 otherwise. */
@@ -137,8 +142,20 @@ call_deadline_cb(sd_event_source *src, uint64_t usec, void *arg)
 	return 0;
 }
 
+/*
+ * A read-only call goes to the daemons' vty sockets when it can, vtysh
+ * otherwise (and whenever the sockets fail: frr_vty.c falls back).
+ */
 int
 frr_spawn(struct frr *f, enum frr_op op, char **argv)
+{
+	if ((op == FRR_OP_READ || op == FRR_OP_VERIFY) && frr_vty_start(f, op, argv) == 0)
+		return 0;
+	return frr_spawn_vtysh(f, op, argv);
+}
+
+int
+frr_spawn_vtysh(struct frr *f, enum frr_op op, char **argv)
 {
 	struct frr_call		*c = &f->call;
 	posix_spawn_file_actions_t fa;

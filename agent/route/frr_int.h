@@ -98,6 +98,17 @@ struct frr_call {
 	bool		 timed_out;
 	int		 status;	/* si_code/si_status folded: exit code, or 128+signal */
 	uint64_t	 started_us;
+	/*
+	 * A read-only call answered through the daemons' vty sockets
+	 * (frr_vty.c) instead of vtysh: pid 0, fd the socket. argv is the
+	 * vtysh call it falls back to.
+	 */
+	bool		 vty;
+	char		**argv;
+	size_t		 cmd;		/* the -c word being answered */
+	const char	*daemon;	/* connected to: "bgpd", "zebra", NULL */
+	bool		 enabling;	/* the answer to `enable` is pending */
+	size_t		 start;		/* where the current answer starts in out */
 };
 
 struct frr {
@@ -123,6 +134,8 @@ struct frr {
 	struct frr_timing	 t;
 
 	struct frr_call		 call;
+	char			 vty_dir[256];	/* "": FRR_RUNDIR[/pathspace] */
+	int			 vty_state;	/* 1 sockets answer, -1 falling back, 0 unknown */
 	bool			 started;
 	bool			 known;		/* `have` reflects a read */
 	bool			 need_read;
@@ -160,9 +173,14 @@ struct frr {
 
 /* frr_call.c: the vtysh child. */
 int		 frr_spawn(struct frr *f, enum frr_op op, char **argv);
+int		 frr_spawn_vtysh(struct frr *f, enum frr_op op, char **argv);
 void		 frr_call_release(struct frr_call *c);
 const char	*frr_op_name(enum frr_op op);
 const char	*frr_out_tail(const struct frr_call *c, char *buf, size_t len);
+
+/* frr_vty.c: read-only calls through the daemons' vty sockets. */
+int		 frr_vty_start(struct frr *f, enum frr_op op, char **argv);
+const char	*frr_vty_daemon(const char *cmd);
 
 /* frr.c: the driver. */
 void		 frr_kick(struct frr *f);

@@ -25,6 +25,9 @@
 #           (bench_vs_exabgp.sh with BENCH_CHECK=http): CPU, PSS, RSS.
 #  frr      zebra work-queue values: convergence and the cost of a 100k-route
 #           upstream table (frr_tuning.sh).
+#  frrread  CPU of one FRR read (show running-config and its parse, the
+#           periodic check's) through bgpd's vty socket and through vtysh
+#           (frr_read.sh).
 # Everything runs in network namespaces made here and removed at the end.
 set -euo pipefail
 
@@ -408,6 +411,11 @@ if [[ $SKIP != *" exabgp "* ]]; then
 	while IFS= read -r line; do
 		SUMMARY+=("| ExaBGP, ${line#| }")
 	done < <(grep -E '^\| 10 services: (CPU µs per check|memory)' "$T/exabgp.txt" 2>/dev/null || true)
+fi
+if [[ $SKIP != *" frrread "* ]]; then
+	log "frrread: one FRR read through the vty socket and through vtysh"
+	AHD_BUILD=$BUILD bash "$SRC/tests/bench/frr_read.sh" | tee "$T/frrread.txt" || true
+	while IFS= read -r line; do SUMMARY+=("$line"); done < <(grep '^| one FRR read' "$T/frrread.txt" || true)
 fi
 if [[ $SKIP != *" frr "* ]]; then
 	log "frr: zebra work-queue"

@@ -492,13 +492,15 @@ else
 fi
 
 # --- The FRR driver's failures are exported: a network-method service with a
-# vtysh that always fails (/bin/false), no FRR needed.
+# vtysh that always fails (/bin/false), no FRR needed (a pathspace where
+# no vty socket is: every read falls back to that vtysh, whatever FRR the
+# host runs).
 C=$AHD_TMP/c
 mkdir -p "$C/services.d"
 cat >"$C/main.json" <<JSON
 { "interface": "lo", "on_exit": "withdraw", "control_socket": "$AHD_TMP/run/c.sock",
   "state_file": "$AHD_TMP/run/c-state.json", "metrics_file": "$AHD_TMP/run/c.prom",
-  "frr": { "vtysh": "/bin/false", "asn": 65001, "timeout": "1s" } }
+  "frr": { "vtysh": "/bin/false", "asn": 65001, "timeout": "1s", "pathspace": "ahd-none-$$" } }
 JSON
 cat >"$C/services.d/net1.json" <<JSON
 { "prefixes": ["192.0.2.4/32"], "method": "network", "interval": "300ms", "timeout": "250ms",
@@ -513,7 +515,8 @@ for ((i = 0; i < 60; i++)); do
 	sleep 0.1
 done
 if [[ $m =~ anycast_healthd_frr_failures_total\ [1-9] && $m == *'anycast_healthd_frr_failing 1'* &&
-	$m =~ anycast_healthd_frr_calls_total\ [1-9] ]] && out=$(promtool check metrics <<<"$m" 2>&1); then
+	$m =~ anycast_healthd_frr_calls_total\ [1-9] && $m == *'anycast_healthd_frr_vty_reads_total '* &&
+	$m =~ anycast_healthd_frr_vty_fallbacks_total\ [1-9] ]] && out=$(promtool check metrics <<<"$m" 2>&1); then
 	ahd_pass "FRR driver failures exported (vtysh /bin/false): $(grep -o '^anycast_healthd_frr_failures_total [0-9]*' <<<"$m"), promtool OK"
 else
 	ahd_fail "FRR metrics: ${out:-} $(grep frr_ <<<"$m" | head -12)"

@@ -152,6 +152,14 @@ else
 	ahd_fail "plain statement: AS path '$(as_path "$NET4")'"
 fi
 
+# The reads (at start, every read-back) went to bgpd's vty socket, not vtysh.
+if grep -q '"msg":"reading FRR through the vty sockets' "$AHD_TMP/daemon.log" &&
+	! grep -q 'vty socket read failed' "$AHD_TMP/daemon.log"; then
+	ahd_pass "reads through bgpd's vty socket, no fallback to vtysh"
+else
+	ahd_fail "reads not through the vty socket: $(grep -m1 'vty' "$AHD_TMP/daemon.log")"
+fi
+
 # 4. Degraded: a WARNING probe (answer slower than 60 ms) prepends; OK again restores.
 ahd_stop_bg web
 start_web slow

@@ -32,13 +32,13 @@ conf=$AHD_TMP/frr
 
 etc=$AHD_TMP/etc
 mkdir -p "$etc/services.d"
-write_config() { # VTYSH
+write_config() { # VTYSH [PATHSPACE]
 	# Each stop is timed on its own: flap damping (on by default) would
 	# suppress the service from the third fall within a minute.
 	cat >"$etc/anycast-healthd.json" <<JSON
 { "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
   "on_exit": "withdraw", "log": { "level": "info", "format": "json" },
-  "frr": { "pathspace": "$AHD_NODE", "vtysh": "$1" } }
+  "frr": { "pathspace": "${2:-$AHD_NODE}", "vtysh": "$1" } }
 JSON
 	cat >"$etc/services.d/dns.json" <<JSON
 { "prefixes": ["$V4", "$V6"], "interval": "${INTERVAL_MS}ms", "timeout": "${TIMEOUT_MS}ms",
@@ -176,8 +176,10 @@ fi
 
 ahd_stop_daemon
 
-# 3. Address only, FRR not reachable (vtysh missing): works, warns once.
-write_config /nonexistent/vtysh
+# 3. Address only, FRR not reachable (vtysh missing, and no vty sockets
+#    where the pathspace points: the reads would answer through them):
+#    works, warns once.
+write_config /nonexistent/vtysh "$AHD_NODE-none"
 cp "$AHD_TMP/daemon.log" "$AHD_TMP/daemon-frr.log"	# kept with AHD_KEEP_TMP=1
 ahd_start_daemon "$etc/anycast-healthd.json"	# a new daemon.log
 if start_and_wait && stop_and_measure 5 && ((a <= BOUND_MS && b <= BOUND_MS)); then
