@@ -272,12 +272,15 @@ slot_put(uint64_t t)
 /*
  * The start of a periodic attempt within [lo, hi]: a grid slot there that
  * already holds 1 to PROBE_SLOT_MAX - 1 attempts, looked for from pick (the
- * random choice, on the grid) onwards and round the window; pick if none.
+ * random choice, on the grid) onwards and round the window; if none, the
+ * least loaded slot seen, the first from pick: an empty one while probes
+ * are few (pick itself, if empty), and with thousands of probes (every
+ * slot full) the loop's bursts are levelled instead of kept.
  */
 static uint64_t
 slot_choose(uint64_t lo, uint64_t hi, uint64_t pick, const struct cfg_probe *cfg)
 {
-	uint64_t	g = grid(cfg), first = on_grid(lo, cfg), n, k0, t, c;
+	uint64_t	g = grid(cfg), first = on_grid(lo, cfg), n, k0, t, c, best, bestc;
 
 	/* On the grid, rounded up, a random pick may pass the window's end by < g. */
 	if (g > 1 && pick > hi && pick - g >= first)
@@ -286,12 +289,18 @@ slot_choose(uint64_t lo, uint64_t hi, uint64_t pick, const struct cfg_probe *cfg
 		return pick;
 	n = (hi - first) / g + 1;
 	k0 = (pick - first) / g;
+	best = pick;
+	bestc = UINT64_MAX;
 	for (uint64_t i = 0; i < n && i < SLOT_SCAN; i++) {
 		t = first + (k0 + i) % n * g;
 		if ((c = probe_slot_count(t)) > 0 && c < PROBE_SLOT_MAX)
 			return t;
+		if (c < bestc) {
+			best = t;
+			bestc = c;
+		}
 	}
-	return pick;
+	return best;
 }
 
 static void
