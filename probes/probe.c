@@ -172,7 +172,7 @@ on_grid(uint64_t t, const struct cfg_probe *cfg)
  * prefers a grid slot of its jitter window where other attempts are already
  * due, while that slot holds fewer than PROBE_SLOT_MAX: the loop wakes once
  * for them all, every interval stays within its +- jitter, and a slot's
- * burst stays short (8 checks of ~100 us: under a millisecond). Otherwise
+ * burst stays short (12 checks of ~90 us: about a millisecond). Otherwise
  * the slot is random as before. The table counts, per slot time, the
  * periodic timers armed there (open addressing, linear probing, deletion
  * by backward shift); a timer leaves its slot when it fires, is re-armed

@@ -159,7 +159,7 @@ const struct probe_lateness *probe_lateness(void);
  * its jitter window where fewer than PROBE_SLOT_MAX attempts are due.
  * probe_slot_count() says how many timers are armed for time t (tests).
  */
-#define PROBE_SLOT_MAX	8
+#define PROBE_SLOT_MAX	12
 uint64_t	 probe_slot_count(uint64_t t);
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
