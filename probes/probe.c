@@ -270,17 +270,18 @@ slot_put(uint64_t t)
 }
 
 /*
- * The start of a periodic attempt within [lo, hi]: a grid slot there that
- * already holds 1 to PROBE_SLOT_MAX - 1 attempts, looked for from pick (the
- * random choice, on the grid) onwards and round the window; if none, the
- * least loaded slot seen, the first from pick: an empty one while probes
- * are few (pick itself, if empty), and with thousands of probes (every
- * slot full) the loop's bursts are levelled instead of kept.
+ * The start of a periodic attempt within [lo, hi]: the grid slot nearest
+ * to pick (the random choice, on the grid), either side, that already
+ * holds 1 to PROBE_SLOT_MAX - 1 attempts; pick if none. Nearest, either
+ * side: later slots have had fewer takers yet, so the first one found
+ * looking only forwards, or the least loaded one, lengthens intervals
+ * (with 10,000 probes, the least loaded made them 9 % longer on average).
  */
 static uint64_t
 slot_choose(uint64_t lo, uint64_t hi, uint64_t pick, const struct cfg_probe *cfg)
 {
-	uint64_t	g = grid(cfg), first = on_grid(lo, cfg), n, k0, t, c, best, bestc;
+	uint64_t	g = grid(cfg), first = on_grid(lo, cfg), n, k0, k, c, looked = 0;
+	int64_t		dir;
 
 	/* On the grid, rounded up, a random pick may pass the window's end by < g. */
 	if (g > 1 && pick > hi && pick - g >= first)
@@ -289,18 +290,17 @@ slot_choose(uint64_t lo, uint64_t hi, uint64_t pick, const struct cfg_probe *cfg
 		return pick;
 	n = (hi - first) / g + 1;
 	k0 = (pick - first) / g;
-	best = pick;
-	bestc = UINT64_MAX;
-	for (uint64_t i = 0; i < n && i < SLOT_SCAN; i++) {
-		t = first + (k0 + i) % n * g;
-		if ((c = probe_slot_count(t)) > 0 && c < PROBE_SLOT_MAX)
-			return t;
-		if (c < bestc) {
-			best = t;
-			bestc = c;
-		}
+	dir = (pick / g) & 1 ? 1 : -1;	/* which side first: pick is random */
+	for (uint64_t i = 0; i < 2 * n && looked < SLOT_SCAN; i++) {
+		/* k0, k0 + dir, k0 - dir, k0 + 2 dir, ...: outside [0, n) skipped */
+		k = k0 + (uint64_t)((i % 2 ? dir : -dir) * (int64_t)((i + 1) / 2));
+		if (k >= n)
+			continue;
+		looked++;
+		if ((c = probe_slot_count(first + k * g)) > 0 && c < PROBE_SLOT_MAX)
+			return first + k * g;
 	}
-	return best;
+	return pick;
 }
 
 static void

@@ -427,7 +427,7 @@ static const struct probe_type instant_type = {
 };
 
 struct cadence {
-	uint64_t	prev_started, min_us, max_us;
+	uint64_t	prev_started, min_us, max_us, sum_us;
 	unsigned	n;
 };
 
@@ -442,6 +442,7 @@ cadence_done(struct probe *p, void *arg)
 		d = p->due_us - c->prev_started;
 		c->min_us = c->n == 0 || d < c->min_us ? d : c->min_us;
 		c->max_us = c->n == 0 || d > c->max_us ? d : c->max_us;
+		c->sum_us += d;
 		c->n++;
 	}
 	c->prev_started = p->started_us;
@@ -454,7 +455,7 @@ static size_t
 share_run(sd_event *ev, struct probe **ps, struct cadence *cad, size_t n,
     const struct cfg_probe *cp, uint64_t run_ms)
 {
-	uint64_t	t0, seen[SHARE_MAX];
+	uint64_t	t0, seen[SHARE_MAX], sum = 0, runs = 0;
 	size_t		distinct = 0, held = 0, k;
 
 	for (size_t i = 0; i < n; i++) {
@@ -483,7 +484,12 @@ share_run(sd_event *ev, struct probe **ps, struct cadence *cad, size_t n,
 		    (unsigned long long)cad[i].min_us);
 		cr_expect_leq(cad[i].max_us, 110000, "probe %zu: a gap of %llu us", i,
 		    (unsigned long long)cad[i].max_us);
+		sum += cad[i].sum_us;
+		runs += cad[i].n;
 	}
+	/* Shared, yet the mean interval is the configured one: no drift to one side. */
+	cr_expect(sum > runs * 97000 && sum < runs * 103000, "mean gap %llu us",
+	    (unsigned long long)(sum / (runs ? runs : 1)));
 	return distinct;
 }
 
