@@ -109,6 +109,8 @@ struct probe {
 	/* How late the last periodic start was against its timer, and the worst so far. */
 	uint64_t		 late_us;
 	uint64_t		 late_max_us;
+	uint64_t		 due_us;	/* when the last periodic attempt was due */
+	uint64_t		 slot_us;	/* the shared wake-up the timer holds (0: none) */
 	/* The last completed attempt. */
 	enum probe_result	 result;
 	enum nagios_state	 state;
@@ -151,6 +153,14 @@ struct probe_lateness {
 	uint64_t	 max_us;
 };
 const struct probe_lateness *probe_lateness(void);
+
+/*
+ * Wake-ups shared between probes: a periodic attempt joins a grid slot of
+ * its jitter window where fewer than PROBE_SLOT_MAX attempts are due.
+ * probe_slot_count() says how many timers are armed for time t (tests).
+ */
+#define PROBE_SLOT_MAX	12
+uint64_t	 probe_slot_count(uint64_t t);
 
 struct probe	*probe_new(sd_event *ev, const struct cfg_probe *cfg,
 		    probe_done_cb cb, void *arg);

@@ -407,3 +407,176 @@ Test(probe, long_messages_cut_alike_on_every_path)
 	probe_free(p);
 	sd_event_unref(ev);
 }
+
+/* Shared wake-ups: a type whose attempt ends inside start(), as a local connect does. */
+static void
+instant_start(struct probe *p)
+{
+	probe_done(p, PROBE_OK, 0, NULL, "ok");
+}
+
+static void
+instant_abort(struct probe *p UNUSED)
+{
+}
+
+static const struct probe_type instant_type = {
+	.cfg = { .name = "instant" },
+	.start = instant_start,
+	.abort = instant_abort,
+};
+
+struct cadence {
+	uint64_t	prev_started, min_us, max_us, sum_us;
+	unsigned	n;
+};
+
+/* The gap from an attempt's start to when the next one was due: interval +- jitter. */
+static void
+cadence_done(struct probe *p, void *arg)
+{
+	struct cadence	*c = arg;
+	uint64_t	 d;
+
+	if (c->prev_started != 0) {
+		d = p->due_us - c->prev_started;
+		c->min_us = c->n == 0 || d < c->min_us ? d : c->min_us;
+		c->max_us = c->n == 0 || d > c->max_us ? d : c->max_us;
+		c->sum_us += d;
+		c->n++;
+	}
+	c->prev_started = p->started_us;
+}
+
+#define SHARE_MAX	24
+
+/* Runs n probes of 100 ms +- 10 % for secs_ms; returns how many distinct slots they hold. */
+static size_t
+share_run(sd_event *ev, struct probe **ps, struct cadence *cad, size_t n,
+    const struct cfg_probe *cp, uint64_t run_ms)
+{
+	uint64_t	t0, seen[SHARE_MAX], sum = 0, runs = 0;
+	size_t		distinct = 0, held = 0, k;
+
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_not_null(ps[i] = probe_new(ev, cp, cadence_done, &cad[i]));
+		cr_assert_geq(probe_schedule(ps[i]), 0);
+	}
+	t0 = now_us();
+	while (now_us() - t0 < run_ms * 1000)
+		sd_event_run(ev, 10000);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_neq(ps[i]->slot_us, 0, "probe %zu holds no slot", i);
+		for (k = 0; k < distinct && seen[k] != ps[i]->slot_us; k++)
+			;
+		if (k == distinct)
+			seen[distinct++] = ps[i]->slot_us;
+	}
+	for (k = 0; k < distinct; k++) {
+		cr_expect_leq(probe_slot_count(seen[k]), PROBE_SLOT_MAX, "slot %zu: %llu timers",
+		    k, (unsigned long long)probe_slot_count(seen[k]));
+		held += probe_slot_count(seen[k]);
+	}
+	cr_expect_eq(held, n, "the slots count %zu timers for %zu probes", held, n);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_geq(cad[i].n, 8, "probe %zu: %u attempts", i, cad[i].n);
+		cr_expect_geq(cad[i].min_us, 90000, "probe %zu: a gap of %llu us", i,
+		    (unsigned long long)cad[i].min_us);
+		cr_expect_leq(cad[i].max_us, 110000, "probe %zu: a gap of %llu us", i,
+		    (unsigned long long)cad[i].max_us);
+		sum += cad[i].sum_us;
+		runs += cad[i].n;
+	}
+	/* Shared, yet the mean interval is the configured one: no drift to one side. */
+	cr_expect(sum > runs * 97000 && sum < runs * 103000, "mean gap %llu us",
+	    (unsigned long long)(sum / (runs ? runs : 1)));
+	return distinct;
+}
+
+/*
+ * Ten probes of one interval end up sharing one or two wake-ups (not ten),
+ * every gap within the interval +- jitter; a freed probe leaves its slot.
+ */
+Test(probe, wakeups_shared_within_jitter)
+{
+	struct cfg_probe	 cp = { .name = (char *)"instant", .type = &instant_type.cfg,
+				    .interval_us = 100000, .timeout_us = 50000, .jitter_pct = 10 };
+	struct probe		*ps[10];
+	struct cadence		 cad[10] = { { 0 } };
+	sd_event		*ev;
+	size_t			 distinct;
+	uint64_t		 t, c;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	distinct = share_run(ev, ps, cad, 10, &cp, 1500);
+	cr_expect_leq(distinct, 3, "10 probes wake up in %zu slots", distinct);
+	t = ps[0]->slot_us;
+	c = probe_slot_count(t);
+	probe_free(ps[0]);
+	cr_expect_eq(probe_slot_count(t), c - 1);
+	for (size_t i = 1; i < 10; i++)
+		probe_free(ps[i]);
+	cr_expect_eq(probe_slot_count(t), 0);
+	sd_event_unref(ev);
+}
+
+/* More probes than a slot may hold: never more than PROBE_SLOT_MAX in one wake-up. */
+Test(probe, wakeup_slots_stay_small)
+{
+	struct cfg_probe	 cp = { .name = (char *)"instant", .type = &instant_type.cfg,
+				    .interval_us = 100000, .timeout_us = 50000, .jitter_pct = 10 };
+	struct probe		*ps[SHARE_MAX];
+	struct cadence		 cad[SHARE_MAX] = { { 0 } };
+	sd_event		*ev;
+	size_t			 distinct;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	distinct = share_run(ev, ps, cad, SHARE_MAX, &cp, 1500);
+	cr_expect_geq(distinct, (SHARE_MAX + PROBE_SLOT_MAX - 1) / PROBE_SLOT_MAX);
+	cr_expect_leq(distinct, 6, "%d probes wake up in %zu slots", SHARE_MAX, distinct);
+	for (size_t i = 0; i < SHARE_MAX; i++)
+		probe_free(ps[i]);
+	sd_event_unref(ev);
+}
+
+/* Every slot counts exactly the probes armed there, as probes come and go in any order. */
+Test(probe, wakeup_slots_count_exactly)
+{
+	struct cfg_probe	 cp = { .name = (char *)"instant", .type = &instant_type.cfg,
+				    .interval_us = 60000000, .timeout_us = 50000, .jitter_pct = 50 };
+	/* Off any grid (interval / 250 < 2 us): a slot of its own, many table entries. */
+	struct cfg_probe	 cp2 = { .name = (char *)"instant", .type = &instant_type.cfg,
+				    .interval_us = 499, .timeout_us = 50000, .jitter_pct = 50 };
+	struct probe		*ps[300];
+	sd_event		*ev;
+	size_t			 n = 300, same;
+
+	cr_assert_geq(sd_event_new(&ev), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_not_null(ps[i] = probe_new(ev, i % 2 ? &cp2 : &cp, count_done, NULL));
+		cr_assert_geq(probe_schedule(ps[i]), 0);
+		/* Scheduled twice: the first slot is released, not counted twice. */
+		if (i % 7 == 0)
+			cr_assert_geq(probe_schedule(ps[i]), 0);
+	}
+	while (n > 0) {
+		for (size_t i = 0; i < n; i += 3) {
+			same = 0;
+			for (size_t j = 0; j < n; j++)
+				same += ps[j]->slot_us == ps[i]->slot_us;
+			cr_assert_eq(probe_slot_count(ps[i]->slot_us), same, "%zu probes left", n);
+			cr_assert_leq(same, PROBE_SLOT_MAX);
+		}
+		/* Freed in a scrambled order: deletions from the middle of the table. */
+		for (size_t k = 0; k < 10 && n > 0; k++) {
+			size_t i = (n * 7919 + k * 104729) % n;
+
+			probe_free(ps[i]);
+			ps[i] = ps[--n];
+		}
+		/* Moved: new slots, into entries emptied just before. */
+		for (size_t k = 0; k < 5 && k < n; k++)
+			cr_assert_geq(probe_schedule(ps[(n * 31 + k * 17) % n]), 0);
+	}
+	sd_event_unref(ev);
+}
