@@ -7,7 +7,10 @@
  * Invariants beyond "no crash": a refused file leaves an empty state and a
  * non-empty reason; an accepted one holds only valid entries (interface
  * names that fit, known methods, an absolute vtysh path); and what was read,
- * written out with state_format() and read back, is the same state.
+ * written out with state_format() and read back, is the same state,
+ * state_equal() to it, and the text byte for byte what json-c's printer
+ * made of it before state_format() wrote the file directly (the
+ * interface and service names are any bytes the reader let through).
  */
 #include <net/if.h>
 #include <stdio.h>
@@ -15,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "state.h"
 
@@ -76,12 +81,55 @@ same(const struct state *a, const struct state *b)
 	return true;
 }
 
+/* The file as json-c printed it before state_format() wrote it directly. */
+static char *
+reference_format(const struct state *st)
+{
+	struct json_object	*o, *arr, *e;
+	char			 buf[PFX_STRLEN], *text;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->nannounced; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "prefix", json_object_new_string(
+		    pfx_fmt(&st->announced[i].pfx, buf, sizeof(buf))));
+		json_object_object_add(e, "interface",
+		    json_object_new_string(st->announced[i].ifname));
+		json_object_object_add(e, "method", json_object_new_string(
+		    cfg_method_str(st->announced[i].method)));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "announced", arr);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < st->ndrained; i++)
+		json_object_array_add(arr, json_object_new_string(st->drained[i]));
+	json_object_object_add(o, "drained", arr);
+	json_object_object_add(o, "kept_on_exit", json_object_new_boolean(st->kept));
+	if (st->frr.set) {
+		e = json_object_new_object();
+		json_object_object_add(e, "vtysh", json_object_new_string(st->frr.vtysh));
+		json_object_object_add(e, "pathspace", json_object_new_string(st->frr.pathspace));
+		json_object_object_add(e, "vrf", json_object_new_string(st->frr.vrf));
+		json_object_object_add(e, "asn", json_object_new_int64(st->frr.asn));
+		json_object_object_add(e, "timeout_us",
+		    json_object_new_int64((int64_t)st->frr.timeout_us));
+		json_object_object_add(o, "frr", e);
+	}
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	struct state	 st, back;
 	char		 err[256], err2[256];
-	char		*text;
+	char		*text, *ref;
 	FILE		*f;
 	int		 rc;
 
@@ -102,12 +150,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 	}
 	check_valid(&st);
-	if ((text = state_format(&st)) == NULL)
+	if ((text = state_format(&st)) == NULL || (ref = reference_format(&st)) == NULL)
 		abort();
+	if (strcmp(text, ref) != 0)
+		abort();
+	free(ref);
 	err2[0] = '\0';
 	if (state_write_file(path, text, err2, sizeof(err2)) == -1)
 		abort();
-	if (state_read(path, &back, err2, sizeof(err2)) != 0 || !same(&st, &back))
+	if (state_read(path, &back, err2, sizeof(err2)) != 0 || !same(&st, &back) ||
+	    !state_equal(&st, &back) || !state_equal(&back, &st))
 		abort();
 	free(text);
 	state_clear(&st);

@@ -400,3 +400,49 @@ Test(frr_vty, verification_asks_bgpd_and_zebra_on_their_sockets)
 	cr_expect_eq(vtysh_calls(&r, ""), 0, "vtysh ran: %u", vtysh_calls(&r, ""));
 	vrig_teardown(&r);
 }
+
+/* Bit k set: descriptor k is a socket (k < 1024). */
+static void
+socket_fds(unsigned char set[128])
+{
+	char	path[64], link[64];
+	ssize_t	n;
+
+	memset(set, 0, 128);
+	for (int k = 0; k < 1024; k++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", k);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strncmp(link, "socket:", 7) == 0)
+			set[k / 8] |= (unsigned char)(1u << (k % 8));
+	}
+}
+
+/*
+ * Shutting down while a daemon has not answered yet: frr_free() closes the
+ * socket (and ASan's leak check sees the call's argv and buffer freed).
+ */
+Test(frr_vty, free_during_a_socket_read_closes_the_socket)
+{
+	struct vrig	r;
+	unsigned char	before[128], during[128], after[128];
+	int		opened = 0, left = 0;
+
+	socket_fds(before);
+	vrig_setup(&r, "hang", "5s");
+	for (int i = 0; i < 5; i++)
+		cr_assert_geq(sd_event_run(r.ev, 20000), 0);
+	socket_fds(during);
+	frr_free(r.frr);
+	r.frr = NULL;
+	socket_fds(after);
+	for (size_t k = 0; k < 128; k++) {
+		opened += __builtin_popcount(during[k] & (unsigned char)~before[k]);
+		left += __builtin_popcount(during[k] & (unsigned char)~before[k] & after[k]);
+	}
+	cr_expect_eq(opened, 1, "%d sockets opened for the read, not one", opened);
+	cr_expect_eq(left, 0, "%d of them still open after frr_free()", left);
+	cr_expect_eq(vtysh_calls(&r, ""), 0, "vtysh ran before the socket's timeout");
+	vrig_teardown(&r);
+}
