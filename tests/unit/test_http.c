@@ -775,3 +775,55 @@ ParameterizedTest(size_t *i, http, config_errors)
 	cfg_errors_clear(&errs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/*
+ * curl's sockets are edge-triggered on the loop (probes/http.c): that is
+ * only right while curl reads a readable socket until it would block. A
+ * server that sends its whole answer in one go and keeps the connection
+ * open gives one edge for far more than one read: if curl stopped early,
+ * no event would come again and the attempt would hang to its timeout.
+ */
+Test(http, a_large_answer_in_one_write_is_read_to_its_end)
+{
+	enum { BODY = 768 * 1024 };
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 probe[256], req[4096], *answer;
+	uint16_t	 port;
+	uint64_t	 t0;
+	size_t		 hlen;
+	pid_t		 pid;
+	int		 lfd, fd;
+
+	lfd = tu_listen(4, &port);
+	cr_assert_not_null(answer = malloc(BODY + 256));
+	hlen = (size_t)sprintf(answer, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %d\r\n\r\n", BODY);
+	memset(answer + hlen, 'x', BODY);
+	memcpy(answer + hlen + BODY - 4, "END\n", 4);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = accept(lfd, NULL, NULL)) == -1 || read(fd, req, sizeof(req)) <= 0)
+			_exit(1);
+		/* One write of headers and body; the connection stays open. */
+		if (write(fd, answer, hlen + BODY) != (ssize_t)(hlen + BODY))
+			_exit(1);
+		sleep(10);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	close(lfd);
+	snprintf(probe, sizeof(probe), "{ \"type\": \"http\", \"url\": "
+	    "\"http://127.0.0.1:%u/big\", \"max_body\": %d, \"expect_body\": \"xEND\" }",
+	    port, 2 * BODY);
+	t0 = now_us();
+	p = run_probe(probe, "1500ms", &cfg);
+	cr_expect_eq(p->result, PROBE_OK, "%s: %s", probe_result_str(p->result), p->msg);
+	cr_expect_lt(now_us() - t0, 1000000, "the answer was read %llu ms late",
+	    (unsigned long long)((now_us() - t0) / 1000));
+	probe_free(p);
+	cfg_free(cfg);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(answer);
+}
