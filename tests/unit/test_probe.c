@@ -487,8 +487,14 @@ share_run(sd_event *ev, struct probe **ps, struct cadence *cad, size_t n,
 		sum += cad[i].sum_us;
 		runs += cad[i].n;
 	}
-	/* Shared, yet the mean interval is the configured one: no drift to one side. */
-	cr_expect(sum > runs * 97000 && sum < runs * 103000, "mean gap %llu us",
+	/*
+	 * Shared, yet the mean interval is the configured one: no drift to one
+	 * side. Probes sharing a slot share their gaps, so the mean has only
+	 * about one sample per round: its spread over 3 s is ~1 ms (1.5 s runs
+	 * measured 98.6-103.6 ms). 5 % still catches the drift of choosing the
+	 * least loaded slot (+9 %).
+	 */
+	cr_expect(sum > runs * 95000 && sum < runs * 105000, "mean gap %llu us",
 	    (unsigned long long)(sum / (runs ? runs : 1)));
 	return distinct;
 }
@@ -508,7 +514,7 @@ Test(probe, wakeups_shared_within_jitter)
 	uint64_t		 t, c;
 
 	cr_assert_geq(sd_event_new(&ev), 0);
-	distinct = share_run(ev, ps, cad, 10, &cp, 1500);
+	distinct = share_run(ev, ps, cad, 10, &cp, 3000);
 	cr_expect_leq(distinct, 3, "10 probes wake up in %zu slots", distinct);
 	t = ps[0]->slot_us;
 	c = probe_slot_count(t);
@@ -531,7 +537,7 @@ Test(probe, wakeup_slots_stay_small)
 	size_t			 distinct;
 
 	cr_assert_geq(sd_event_new(&ev), 0);
-	distinct = share_run(ev, ps, cad, SHARE_MAX, &cp, 1500);
+	distinct = share_run(ev, ps, cad, SHARE_MAX, &cp, 3000);
 	cr_expect_geq(distinct, (SHARE_MAX + PROBE_SLOT_MAX - 1) / PROBE_SLOT_MAX);
 	cr_expect_leq(distinct, 6, "%d probes wake up in %zu slots", SHARE_MAX, distinct);
 	for (size_t i = 0; i < SHARE_MAX; i++)
