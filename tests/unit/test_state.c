@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "state.h"
+#include "../state_reference.h"
 
 static char	dir[64], path[128];
 
@@ -263,53 +264,11 @@ Test(state, equal_means_the_same_text)
 	state_clear(&b);
 }
 
-/* The file as json-c's tree printed it before state_format() wrote it directly. */
-static char *
-reference_format(const struct state *st)
-{
-	struct json_object	*o, *arr, *e;
-	char			 buf[PFX_STRLEN], *text;
-
-	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_int(1));
-	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
-	arr = json_object_new_array();
-	for (size_t i = 0; i < st->nannounced; i++) {
-		e = json_object_new_object();
-		json_object_object_add(e, "prefix", json_object_new_string(
-		    pfx_fmt(&st->announced[i].pfx, buf, sizeof(buf))));
-		json_object_object_add(e, "interface",
-		    json_object_new_string(st->announced[i].ifname));
-		json_object_object_add(e, "method", json_object_new_string(
-		    cfg_method_str(st->announced[i].method)));
-		json_object_array_add(arr, e);
-	}
-	json_object_object_add(o, "announced", arr);
-	arr = json_object_new_array();
-	for (size_t i = 0; i < st->ndrained; i++)
-		json_object_array_add(arr, json_object_new_string(st->drained[i]));
-	json_object_object_add(o, "drained", arr);
-	json_object_object_add(o, "kept_on_exit", json_object_new_boolean(st->kept));
-	if (st->frr.set) {
-		e = json_object_new_object();
-		json_object_object_add(e, "vtysh", json_object_new_string(st->frr.vtysh));
-		json_object_object_add(e, "pathspace", json_object_new_string(st->frr.pathspace));
-		json_object_object_add(e, "vrf", json_object_new_string(st->frr.vrf));
-		json_object_object_add(e, "asn", json_object_new_int64(st->frr.asn));
-		json_object_object_add(e, "timeout_us",
-		    json_object_new_int64((int64_t)st->frr.timeout_us));
-		json_object_object_add(o, "frr", e);
-	}
-	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return text;
-}
 
 static void
 expect_as_before(const struct state *st, const char *what)
 {
-	char	*a = state_format(st), *b = reference_format(st);
+	char	*a = state_format(st), *b = state_reference_format(st);
 
 	cr_assert_not_null(a);
 	cr_assert_not_null(b);
