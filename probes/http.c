@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "cfg.h"
 #include "http.h"
+#include "http_curl.h"
 #include "probe.h"
 
 #define HTTP_MAX_BODY_DEFAULT	(64 * 1024)
@@ -111,8 +112,8 @@ static void
 hm_teardown(void)
 {
 	while (hm.nidle > 0)
-		curl_easy_cleanup(hm.idle[--hm.nidle]);
-	curl_multi_cleanup(hm.multi);
+		hc.easy_cleanup(hm.idle[--hm.nidle]);
+	hc.multi_cleanup(hm.multi);
 	hm.multi = NULL;
 	hm.nconnecting = 0;
 	hm.nudged = CURL_SOCKET_BAD;
@@ -130,12 +131,12 @@ hm_collect(void)
 	char		*priv;
 	int		 left;
 
-	while ((msg = curl_multi_info_read(hm.multi, &left)) != NULL) {
+	while ((msg = hc.multi_info_read(hm.multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		/* msg dies with the transfer: copy what we need first. */
 		rc = msg->data.result;
-		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) == CURLE_OK &&
+		if (hc.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) == CURLE_OK &&
 		    priv != NULL)
 			http_complete((struct probe *)priv, rc);
 	}
@@ -161,7 +162,7 @@ hm_call(curl_socket_t fd, int flags)
 	int	running;
 
 	hm.dispatching++;
-	curl_multi_socket_action(hm.multi, fd, flags, &running);
+	hc.multi_socket_action(hm.multi, fd, flags, &running);
 	hm_collect();
 	hm.dispatching--;
 }
@@ -187,7 +188,7 @@ hm_nudge(curl_socket_t s)
 	hm.nudged = CURL_SOCKET_BAD;
 	/* On failure the transfer waits for the probe's deadline, which ends it. */
 	if (sd_event_add_io(hm.ev, &src, s, EPOLLOUT, hm_io_cb, NULL) >= 0)
-		curl_multi_assign(hm.multi, s, src);
+		hc.multi_assign(hm.multi, s, src);
 }
 
 static void
@@ -237,7 +238,7 @@ hm_socket_fn(CURL *easy UNUSED, curl_socket_t fd, int what, void *arg UNUSED, vo
 	hm_connecting_drop(fd);
 	if (what == CURL_POLL_REMOVE) {
 		sd_event_source_disable_unref(src);
-		curl_multi_assign(hm.multi, fd, NULL);
+		hc.multi_assign(hm.multi, fd, NULL);
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
@@ -271,7 +272,7 @@ hm_socket_fn(CURL *easy UNUSED, curl_socket_t fd, int what, void *arg UNUSED, vo
 	}
 	if (sd_event_add_io(hm.ev, &src, fd, events, hm_io_cb, NULL) < 0)
 		return -1;
-	curl_multi_assign(hm.multi, fd, src);
+	hc.multi_assign(hm.multi, fd, src);
 	return 0;
 }
 
@@ -322,20 +323,20 @@ hm_add(sd_event *ev, CURL *easy, const char **why)
 		hm_teardown();
 	}
 	if (hm.multi == NULL) {
-		if (!global_done && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		if (!global_done && hc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			*why = "curl_global_init failed";
 			return -1;
 		}
 		global_done = true;
-		if ((hm.multi = curl_multi_init()) == NULL) {
+		if ((hm.multi = hc.multi_init()) == NULL) {
 			*why = "curl_multi_init failed";
 			return -1;
 		}
 		hm.ev = sd_event_ref(ev);
-		curl_multi_setopt(hm.multi, CURLMOPT_SOCKETFUNCTION, hm_socket_fn);
-		curl_multi_setopt(hm.multi, CURLMOPT_TIMERFUNCTION, hm_timer_fn);
+		hc.multi_setopt(hm.multi, CURLMOPT_SOCKETFUNCTION, hm_socket_fn);
+		hc.multi_setopt(hm.multi, CURLMOPT_TIMERFUNCTION, hm_timer_fn);
 	}
-	if (curl_multi_add_handle(hm.multi, easy) != CURLM_OK) {
+	if (hc.multi_add_handle(hm.multi, easy) != CURLM_OK) {
 		*why = "curl_multi_add_handle failed";
 		return -1;
 	}
@@ -354,9 +355,9 @@ hm_easy(void)
 	CURL	*e;
 
 	if (hm.nidle == 0)
-		return curl_easy_init();
+		return hc.easy_init();
 	e = hm.idle[--hm.nidle];
-	curl_easy_reset(e);
+	hc.easy_reset(e);
 	return e;
 }
 
@@ -367,13 +368,13 @@ hm_release(CURL *easy)
 	if (hm.nidle < HM_IDLE)
 		hm.idle[hm.nidle++] = easy;
 	else
-		curl_easy_cleanup(easy);
+		hc.easy_cleanup(easy);
 }
 
 static void
 hm_remove(CURL *easy)
 {
-	curl_multi_remove_handle(hm.multi, easy);
+	hc.multi_remove_handle(hm.multi, easy);
 	hm_release(easy);
 	hm.transfers--;
 }
@@ -391,8 +392,8 @@ http_free_params(void *arg)
 	free(hp->host);
 	free(hp->method);
 	free(hp->body);
-	curl_slist_free_all(hp->headers);
-	curl_slist_free_all(hp->connect_to);
+	hc.slist_free_all(hp->headers);
+	hc.slist_free_all(hp->connect_to);
 	free(hp->status);
 	if (hp->expect_body != NULL)
 		regfree(&hp->re);
@@ -529,7 +530,7 @@ parse_headers(struct cfg_ctx *ctx, struct json_object *obj, struct http_params *
 		}
 		if (asprintf(&line, "%s: %s", name, val) == -1)
 			return -1;
-		l = curl_slist_append(hp->headers, line);
+		l = hc.slist_append(hp->headers, line);
 		free(line);
 		if (l == NULL)
 			return -1;
@@ -601,24 +602,24 @@ parse_url(struct cfg_ctx *ctx, struct json_object *obj, struct http_params *hp,
 	size_t		 hl;
 	int		 ok = -1;
 
-	if ((u = curl_url()) == NULL)
+	if ((u = hc.url()) == NULL)
 		return -1;
 	if (strlen(hp->url) > HTTP_URL_MAX) {
 		cfg_error(ctx, "url", "longer than %d characters", HTTP_URL_MAX);
 		goto out;
 	}
-	if ((uc = curl_url_set(u, CURLUPART_URL, hp->url, 0)) != CURLUE_OK) {
-		cfg_error(ctx, "url", "'%s' is not a URL: %s", hp->url, curl_url_strerror(uc));
+	if ((uc = hc.url_set(u, CURLUPART_URL, hp->url, 0)) != CURLUE_OK) {
+		cfg_error(ctx, "url", "'%s' is not a URL: %s", hp->url, hc.url_strerror(uc));
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	if (hc.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
 		cfg_error(ctx, "url", "'%s' is not an http:// or https:// URL", hp->url);
 		goto out;
 	}
 	*https = strcmp(scheme, "https") == 0;
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+	if (hc.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    hc.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		cfg_error(ctx, "url", "'%s' has no host", hp->url);
 		goto out;
 	}
@@ -654,15 +655,15 @@ parse_url(struct cfg_ctx *ctx, struct json_object *obj, struct http_params *hp,
 		snprintf(line, sizeof(line), "::%s:", addr);
 		snprintf(hp->where, sizeof(hp->where), "%s:%s", addr, port);
 	}
-	if ((hp->connect_to = curl_slist_append(NULL, line)) == NULL)
+	if ((hp->connect_to = hc.slist_append(NULL, line)) == NULL)
 		goto out;
 	ok = 0;
 out:
 	free(ct);
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
+	hc.free(scheme);
+	hc.free(host);
+	hc.free(port);
+	hc.url_cleanup(u);
 	return ok;
 }
 
@@ -703,10 +704,15 @@ http_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
 	struct http_params	*hp;
 	struct stat		 st;
 	unsigned		 max_body = HTTP_MAX_BODY_DEFAULT;
-	char			 reerr[128];
+	char			 reerr[128], lerr[512];
 	bool			 https = false;
 	int			 ok = 0, r;
 
+	/* The first http probe loads libcurl (probes/http_curl.c): the URL needs it. */
+	if (hc_load(lerr, sizeof(lerr)) == -1) {
+		cfg_error(ctx, NULL, "%s", lerr);
+		return -1;
+	}
 	if ((hp = calloc(1, sizeof(*hp))) == NULL) {
 		cfg_error(ctx, NULL, "out of memory");
 		return -1;
@@ -821,7 +827,7 @@ status_expected(const struct http_params *hp, long code)
 static const char *
 errtext(struct http_run *run, CURLcode rc)
 {
-	return run->errbuf[0] != '\0' ? run->errbuf : curl_easy_strerror(rc);
+	return run->errbuf[0] != '\0' ? run->errbuf : hc.easy_strerror(rc);
 }
 
 /* Turns a failed transfer into a precise result. */
@@ -832,8 +838,8 @@ classify_error(struct probe *p, CURLcode rc, char *msg, size_t len)
 	struct http_run			*run = p->run;
 	long				 oserr = 0, verify = 0;
 
-	curl_easy_getinfo(run->easy, CURLINFO_OS_ERRNO, &oserr);
-	curl_easy_getinfo(run->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+	hc.easy_getinfo(run->easy, CURLINFO_OS_ERRNO, &oserr);
+	hc.easy_getinfo(run->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == ECONNREFUSED) {
@@ -889,7 +895,7 @@ cert_expiry(CURL *easy, time_t *when, char *text, size_t len)
 	const char		*v;
 	char			*end;
 
-	if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+	if (hc.easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
 	    ci->num_of_certs < 1)
 		return -1;
 	for (sl = ci->certinfo[0]; sl != NULL; sl = sl->next) {
@@ -948,9 +954,9 @@ http_complete(struct probe *p, CURLcode rc)
 
 	if (rc == CURLE_WRITE_ERROR && run->full)
 		rc = CURLE_OK;
-	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(run->easy, CURLINFO_TOTAL_TIME_T, &total);
-	curl_easy_getinfo(run->easy, CURLINFO_EFFECTIVE_URL, &url);
+	hc.easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &code);
+	hc.easy_getinfo(run->easy, CURLINFO_TOTAL_TIME_T, &total);
+	hc.easy_getinfo(run->easy, CURLINFO_EFFECTIVE_URL, &url);
 	if (url == NULL)
 		url = hp->url;
 	if (rc != CURLE_OK) {
@@ -958,7 +964,7 @@ http_complete(struct probe *p, CURLcode rc)
 		goto done;
 	}
 	if (!status_expected(hp, code)) {
-		curl_easy_getinfo(run->easy, CURLINFO_REDIRECT_URL, &loc);
+		hc.easy_getinfo(run->easy, CURLINFO_REDIRECT_URL, &loc);
 		snprintf(msg, sizeof(msg), "HTTP %ld from %s in %ld ms%s%s%s", code, url,
 		    (long)(total / 1000), loc ? " (redirect to " : "", loc ? loc : "",
 		    loc ? ")" : "");
@@ -993,7 +999,7 @@ http_setup(struct probe *p, CURL *e)
 	struct http_run			*run = p->run;
 	CURLcode			 rc = CURLE_OK;
 
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = hc.easy_setopt(e, opt, val); } while (0)
 	SET(CURLOPT_URL, hp->url);
 	SET(CURLOPT_PRIVATE, p);
 	SET(CURLOPT_ERRORBUFFER, run->errbuf);
