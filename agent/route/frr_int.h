@@ -175,6 +175,14 @@ struct frr {
 };
 
 /* frr_call.c: the vtysh child. */
+enum frr_drain {
+	FRR_DRAIN_MORE,		/* nothing more to read now */
+	FRR_DRAIN_EOF,
+	FRR_DRAIN_FULL,		/* FRR_OUT_MAX read: what that means is the caller's */
+	FRR_DRAIN_ERROR		/* *err: errno, ENOMEM */
+};
+/* Reads c->fd without blocking into c->out, a string whenever allocated. */
+enum frr_drain	 frr_drain(struct frr_call *c, int *err);
 int		 frr_spawn(struct frr *f, enum frr_op op, char **argv);
 int		 frr_spawn_vtysh(struct frr *f, enum frr_op op, char **argv);
 void		 frr_call_release(struct frr_call *c);
