@@ -42,7 +42,9 @@ cmd_status(struct json_object *req UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
 
-	return status_json(d->svcs, d->cfg->nservices, d->ann, &d->counters);
+	struct json_object	*o = status_json(d->svcs, d->cfg->nservices, d->ann, &d->counters);
+
+	return o != NULL ? o : ctl_error("out of memory");
 }
 
 static struct json_object *

@@ -136,6 +136,37 @@ daemon_svc_changed(struct svc *s, void *arg)
 	daemon_dirty(d);
 }
 
+/*
+ * The next part of what the state file lists, RECORDED_GAP_US after the
+ * last: 10,000 services coming up at start would otherwise hold the loop
+ * for seconds of address additions. A timer, not a defer source: sd-event
+ * runs a re-enabled defer source ahead of what became ready meanwhile (an
+ * older pending iteration), so the parts would run back to back.
+ */
+#define RECORDED_GAP_US	1000
+
+static void
+daemon_recorded_more(struct daemon *d)
+{
+	if (d->recorded == NULL ||
+	    sd_event_source_set_time_relative(d->recorded, RECORDED_GAP_US) < 0 ||
+	    sd_event_source_set_enabled(d->recorded, SD_EVENT_ONESHOT) < 0) {
+		/* Cannot wait: everything at once, as before. */
+		while (ann_recorded(d->ann))
+			;
+	}
+}
+
+static int
+daemon_recorded_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (ann_recorded(d->ann))
+		daemon_recorded_more(d);
+	return 0;
+}
+
 static int
 daemon_flush_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
@@ -269,8 +300,9 @@ written:
 		log_info("state file %s written again", d->cfg->state_file);
 		d->counters.state_error[0] = '\0';
 	}
-	/* What waited to be listed goes out now. */
-	ann_recorded(d->ann);
+	/* What waited to be listed goes out now, or in parts from the loop. */
+	if (ann_recorded(d->ann))
+		daemon_recorded_more(d);
 out:
 	state_clear(&st);
 }
@@ -596,7 +628,10 @@ daemon_setup(struct daemon *d)
 	}
 	if ((r = sd_event_add_time(d->ev, &d->flush, CLOCK_MONOTONIC, now_us(), 1000,
 	    daemon_flush_cb, d)) < 0 ||
-	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0) {
+	    (r = sd_event_source_set_enabled(d->flush, SD_EVENT_OFF)) < 0 ||
+	    (r = sd_event_add_time_relative(d->ev, &d->recorded, CLOCK_MONOTONIC,
+	    RECORDED_GAP_US, 0, daemon_recorded_cb, d)) < 0 ||
+	    (r = sd_event_source_set_enabled(d->recorded, SD_EVENT_OFF)) < 0) {
 		log_err("event loop: %s", strerror(-r));
 		return -1;
 	}
@@ -678,6 +713,7 @@ daemon_teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->begin);
 	sd_event_source_disable_unref(d->stop);
 	sd_event_source_disable_unref(d->flush);
+	sd_event_source_disable_unref(d->recorded);
 	ann_free(d->ann);
 	frr_free(d->frr);
 	sd_event_source_disable_unref(d->nlw_src);

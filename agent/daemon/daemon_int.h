@@ -61,6 +61,7 @@ struct daemon {
 	 * loop busy would starve it, and announcements wait for it.
 	 */
 	sd_event_source		 *flush;
+	sd_event_source		 *recorded;	/* announces what the state file lists, in parts */
 	uint64_t		  flushed_us;	/* CLOCK_MONOTONIC of the last flush */
 	bool			  begun;
 	bool			  stopping;

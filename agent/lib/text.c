@@ -16,3 +16,44 @@ text_printable(const char *in, size_t n, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 }
+
+void
+text_json_str(FILE *f, const char *s)
+{
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		c;
+
+	putc_unlocked('"', f);
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		switch (c) {
+		case '"':
+		case '\\':
+			putc_unlocked('\\', f);
+			putc_unlocked((int)c, f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (c < 0x20) {
+				fputs("\\u00", f);
+				putc_unlocked(hex[c >> 4], f);
+				putc_unlocked(hex[c & 0xf], f);
+			} else
+				putc_unlocked((int)c, f);
+		}
+	}
+	putc_unlocked('"', f);
+}

@@ -168,9 +168,12 @@ void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
 bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
 /*
  * The state file listing every ann_prefix_listed() prefix and every orphan
- * was written: what waited for it is announced now.
+ * was written: what waited for it is announced now, ANN_RECORDED_MAX at a
+ * time. true: more wait, for the next call (from the event loop, so that
+ * it answers in between).
  */
-void		 ann_recorded(struct ann *a);
+#define ANN_RECORDED_MAX	64
+bool		 ann_recorded(struct ann *a);
 /*
  * The state file on disk may no longer list what it did (removed, replaced,
  * or a write failed): only a prefix still on the system counts as recorded

@@ -25,18 +25,9 @@
 static struct frr_entry *
 frr_find(const struct frr *f, const struct pfx *p)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (pfx_equal(&f->e[i].pfx, p))
-			return &f->e[i];
-	return NULL;
-}
+	ptrdiff_t	i = frr_index_find(&f->eidx, f->e, p);
 
-/* Forgets entry i: its statement is never touched again. */
-static void
-frr_drop(struct frr *f, size_t i)
-{
-	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(f->e[0]));
-	f->n--;
+	return i >= 0 ? &f->e[i] : NULL;
 }
 
 /*
@@ -204,12 +195,20 @@ frr_entries_read(struct frr *f, const struct frr_running *r)
 static void
 frr_drop_released(struct frr *f)
 {
-	for (size_t i = 0; i < f->n; ) {
+	size_t	n = 0;
+
+	/* In one pass: a reload can release thousands at once. */
+	for (size_t i = 0; i < f->n; i++) {
 		if (f->e[i].released && (!f->e[i].have ||
 		    (f->e[i].release_plain && f->e[i].have_rm[0] == '\0')))
-			frr_drop(f, i);
-		else
-			i++;
+			continue;
+		if (n != i)
+			f->e[n] = f->e[i];
+		n++;
+	}
+	if (n != f->n) {
+		f->n = n;
+		frr_index_rebuild(&f->eidx, f->e, f->n);
 	}
 }
 
@@ -549,6 +548,8 @@ frr_new(sd_event *ev, const struct cfg *cfg, frr_update_cb cb, void *arg)
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	frr_index_init(&f->eidx, sizeof(f->e[0]), offsetof(struct frr_entry, pfx));
+	frr_index_init(&f->tridx, sizeof(f->tr[0]), offsetof(struct frr_track, pfx));
 	f->ev = sd_event_ref(ev);
 	if (frr_settings(f, cfg) == -1) {
 		frr_free(f);
@@ -613,7 +614,8 @@ frr_free(struct frr *f)
 	sd_event_source_disable_unref(f->verify);
 	sd_event_source_disable_unref(f->vretry);
 	sd_event_unref(f->ev);
-	free(f->tr);
+	frr_tracks_free(f);
+	frr_index_free(&f->eidx);
 	free(f->asked);
 	free(f->set.vtysh);
 	free(f->set.pathspace);
@@ -625,7 +627,7 @@ frr_free(struct frr *f)
 int
 frr_manage(struct frr *f, const struct pfx *p)
 {
-	struct frr_entry	*e, *tmp;
+	struct frr_entry	*e;
 
 	frr_untrack_leaving(f, p);
 	if ((e = frr_find(f, p)) != NULL) {
@@ -637,12 +639,9 @@ frr_manage(struct frr *f, const struct pfx *p)
 		e->release_plain = false;
 		return 0;
 	}
-	if ((tmp = realloc(f->e, (f->n + 1) * sizeof(*tmp))) == NULL)
+	if ((e = frr_index_append(&f->eidx, f->e, &f->n, &f->ecap, p)) == NULL)
 		return -1;
-	f->e = tmp;
-	memset(&f->e[f->n], 0, sizeof(f->e[0]));
-	f->e[f->n].pfx = *p;
-	f->n++;
+	f->e = e;
 	/* Managed by a reload: what FRR holds for it is not known before a read. */
 	if (f->started)
 		frr_check(f);
@@ -672,7 +671,8 @@ frr_release(struct frr *f, const struct pfx *p, bool remove)
 			sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT);
 			return;
 		}
-		frr_drop(f, (size_t)(e - f->e));
+		/* Forgotten: its statement is never touched again. */
+		frr_index_remove(&f->eidx, f->e, &f->n, (size_t)(e - f->e));
 		return;
 	}
 	e->released = true;

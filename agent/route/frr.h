@@ -20,6 +20,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "frr_index.h"
 #include "pfx.h"
 
 struct cfg;
@@ -40,7 +41,8 @@ struct frr_running {
 	bool		 found;		/* `router bgp ASN [vrf VRF]` for the VRF asked for */
 	uint32_t	 asn;
 	struct frr_net	*nets;
-	size_t		 nnets;
+	size_t		 nnets, cap;
+	struct frr_index idx;		/* nets in their own family's section, by prefix */
 };
 
 /*

@@ -45,22 +45,24 @@ frr_call_release(struct frr_call *c)
 	c->cmd = c->start = 0;
 }
 
-/* Reads what is there without blocking; 1 at EOF, 0 otherwise. */
-static int
-call_drain(struct frr_call *c)
+enum frr_drain
+frr_drain(struct frr_call *c, int *err)
 {
 	char	*tmp;
 	ssize_t	 r;
 
+	*err = 0;
 	for (;;) {
 		if (c->cap - c->len < 4096) {
 			if (c->cap >= FRR_OUT_MAX)
-				return 1;	/* enough; the rest is not ours to parse */
+				return FRR_DRAIN_FULL;
 			c->cap = c->cap ? c->cap * 2 : 16384;
-			if ((tmp = realloc(c->out, c->cap)) == NULL)
-				return 1;
+			if ((tmp = realloc(c->out, c->cap)) == NULL) {
+				*err = ENOMEM;
+				return FRR_DRAIN_ERROR;
+			}
 			c->out = tmp;
-			/* A string from the first allocation on, even if vtysh says nothing. */
+			/* A string from the first allocation on, even if nothing comes. */
 			c->out[c->len] = '\0';
 		}
 		r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
@@ -70,11 +72,27 @@ call_drain(struct frr_call *c)
 			continue;
 		}
 		if (r == 0)
-			return 1;
+			return FRR_DRAIN_EOF;
 		if (errno == EINTR)
 			continue;
-		return errno == EAGAIN ? 0 : 1;
+		if (errno == EAGAIN)
+			return FRR_DRAIN_MORE;
+		*err = errno;
+		return FRR_DRAIN_ERROR;
 	}
+}
+
+/*
+ * vtysh's output, without blocking; 1 at its end, 0 otherwise. Over the
+ * cap is enough (the rest is not ours to parse), and so is a read error:
+ * the exit status decides.
+ */
+static int
+call_drain(struct frr_call *c)
+{
+	int	err;
+
+	return frr_drain(c, &err) == FRR_DRAIN_MORE ? 0 : 1;
 }
 
 const char *

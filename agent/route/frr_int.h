@@ -15,6 +15,7 @@
 
 #include "cfg.h"
 #include "frr.h"
+#include "frr_index.h"
 #include "pfx.h"
 
 /*
@@ -129,7 +130,8 @@ struct frr {
 	frr_desired_fn		 desired;	/* NULL: every statement wanted absent */
 	void			*desired_arg;
 	struct frr_entry	*e;
-	size_t			 n;
+	size_t			 n, ecap;
+	struct frr_index	 eidx;		/* e by prefix */
 	uint32_t		 asn;		/* configured, or learned from FRR */
 	struct frr_timing	 t;
 
@@ -152,7 +154,8 @@ struct frr {
 	struct frr_stats	 stats;
 
 	struct frr_track	*tr;		/* address-method prefixes, verified */
-	size_t			 ntr;
+	size_t			 ntr, trcap;
+	struct frr_index	 tridx;		/* tr by prefix */
 	bool			 verify_due;
 	sd_event_source		*verify;	/* delays a verification */
 	uint64_t		 zebra_since_us;	/* 0, or when a zebra restart was seen */
@@ -172,6 +175,14 @@ struct frr {
 };
 
 /* frr_call.c: the vtysh child. */
+enum frr_drain {
+	FRR_DRAIN_MORE,		/* nothing more to read now */
+	FRR_DRAIN_EOF,
+	FRR_DRAIN_FULL,		/* FRR_OUT_MAX read: what that means is the caller's */
+	FRR_DRAIN_ERROR		/* *err: errno, ENOMEM */
+};
+/* Reads c->fd without blocking into c->out, a string whenever allocated. */
+enum frr_drain	 frr_drain(struct frr_call *c, int *err);
 int		 frr_spawn(struct frr *f, enum frr_op op, char **argv);
 int		 frr_spawn_vtysh(struct frr *f, enum frr_op op, char **argv);
 void		 frr_call_release(struct frr_call *c);
@@ -196,6 +207,7 @@ int		 frr_verify_cb(sd_event_source *src, uint64_t usec, void *arg);
 int		 frr_vretry_cb(sd_event_source *src, uint64_t usec, void *arg);
 void		 frr_zebra_restarted(struct frr *f, const char *name);
 void		 frr_untrack_leaving(struct frr *f, const struct pfx *p);
+void		 frr_tracks_free(struct frr *f);
 void		 frr_tracks_read(struct frr *f, const struct frr_running *r);
 void		 frr_verify_done(struct frr *f, const char *out, int status);
 void		 frr_start_repair(struct frr *f);

@@ -48,19 +48,34 @@ parse_router_line(const char *line, const char *vrf, uint32_t *asn)
 	return 1;
 }
 
+/* Only a statement in its own family's section is ever looked up. */
+static bool
+running_indexed(const void *rec)
+{
+	const struct frr_net	*net = rec;
+
+	return net->af == net->pfx.family;
+}
+
 static int
 running_add(struct frr_running *r, const struct pfx *p, int af, const char *rm, bool options)
 {
 	struct frr_net	*tmp;
+	size_t		 cap;
 
-	if ((tmp = realloc(r->nets, (r->nnets + 1) * sizeof(*tmp))) == NULL)
-		return -1;
-	r->nets = tmp;
+	if ((cap = frr_index_grow(r->cap, r->nnets)) != r->cap) {
+		if ((tmp = reallocarray(r->nets, cap, sizeof(*tmp))) == NULL)
+			return -1;
+		r->nets = tmp;
+		r->cap = cap;
+	}
 	memset(&r->nets[r->nnets], 0, sizeof(r->nets[0]));
 	r->nets[r->nnets].pfx = *p;
 	r->nets[r->nnets].af = af;
 	snprintf(r->nets[r->nnets].route_map, FRR_RM_MAX, "%s", rm);
 	r->nets[r->nnets].options = options;
+	if (frr_index_add(&r->idx, r->nets, r->nnets) == -1)
+		return -1;
 	r->nnets++;
 	return 0;
 }
@@ -97,6 +112,8 @@ frr_running_parse(const char *text, const char *vrf, struct frr_running *out)
 	size_t		 len;
 
 	memset(out, 0, sizeof(*out));
+	frr_index_init(&out->idx, sizeof(out->nets[0]), offsetof(struct frr_net, pfx));
+	out->idx.keep = running_indexed;
 	while (*s != '\0') {
 		nl = strchr(s, '\n');
 		len = nl != NULL ? (size_t)(nl - s) : strlen(s);
@@ -144,16 +161,16 @@ void
 frr_running_clear(struct frr_running *r)
 {
 	free(r->nets);
+	frr_index_free(&r->idx);
 	memset(r, 0, sizeof(*r));
 }
 
 const struct frr_net *
 frr_running_find(const struct frr_running *r, const struct pfx *p)
 {
-	for (size_t i = 0; i < r->nnets; i++)
-		if (r->nets[i].af == p->family && pfx_equal(&r->nets[i].pfx, p))
-			return &r->nets[i];
-	return NULL;
+	ptrdiff_t	i = frr_index_find(&r->idx, r->nets, p);
+
+	return i >= 0 ? &r->nets[i] : NULL;
 }
 
 void
@@ -233,15 +250,64 @@ nht_header(const char *line, int *af, unsigned char addr[16])
 	return false;
 }
 
-/* zebra prints the tracked address without its length: the prefix's address. */
-static void
-nht_mark(const struct pfx *ps, size_t n, int af, const unsigned char addr[16], bool *reg)
-{
-	size_t	alen = af == AF_INET ? 4 : 16;
+/*
+ * A tracked prefix's address, for a sorted table: zebra prints one block
+ * per tracked address, and a linear search per block made reading the
+ * verification of N prefixes O(N^2).
+ */
+struct nht_key {
+	int		family;
+	unsigned char	addr[16];	/* zero beyond an IPv4 address */
+	size_t		i;		/* in tracked */
+};
 
-	for (size_t i = 0; i < n; i++)
-		if (ps[i].family == af && memcmp(&ps[i].addr, addr, alen) == 0)
-			reg[i] = true;
+static int
+nht_cmp(const void *a, const void *b)
+{
+	const struct nht_key	*x = a, *y = b;
+	int			 c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if ((c = memcmp(x->addr, y->addr, sizeof(x->addr))) != 0)
+		return c;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+static struct nht_key *
+nht_keys(const struct pfx *ps, size_t n)
+{
+	struct nht_key	*k;
+
+	if ((k = calloc(n + 1, sizeof(*k))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		k[i].family = ps[i].family;
+		memcpy(k[i].addr, &ps[i].addr, ps[i].family == AF_INET ? 4 : 16);
+		k[i].i = i;
+	}
+	qsort(k, n, sizeof(*k), nht_cmp);
+	return k;
+}
+
+/* zebra prints the tracked address without its length: every prefix at that address. */
+static void
+nht_mark(const struct nht_key *k, size_t n, int af, const unsigned char addr[16], bool *reg)
+{
+	struct nht_key	want = { .family = af, .i = 0 };
+	size_t		lo = 0, hi = n, mid;
+
+	memcpy(want.addr, addr, af == AF_INET ? 4 : 16);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (nht_cmp(&k[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && k[lo].family == af &&
+	    memcmp(k[lo].addr, want.addr, sizeof(want.addr)) == 0; lo++)
+		reg[k[lo].i] = true;
 }
 
 int
@@ -250,6 +316,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 {
 	json_tokener	*tok = NULL;
 	json_object	*o;
+	struct nht_key	*keys = NULL;
 	const char	*s = text, *nl;
 	char		 line[512];
 	size_t		 njson = 0, len;
@@ -261,7 +328,8 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 	out->announced = calloc(n + 1, sizeof(bool));
 	out->registered = calloc(ntracked + 1, sizeof(bool));
 	if (out->announced == NULL || out->registered == NULL ||
-	    (tok = json_tokener_new()) == NULL)
+	    (tok = json_tokener_new()) == NULL ||
+	    (zebra_answered && (keys = nht_keys(tracked, ntracked)) == NULL))
 		goto fail;
 	while (*s != '\0') {
 		nl = strchr(s, '\n');
@@ -293,7 +361,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 			in_block = nht_header(line, &af, addr);
 		else if (in_block && strstr(line, "Client list:") != NULL &&
 		    strstr(line, "bgp(") != NULL)
-			nht_mark(tracked, ntracked, af, addr, out->registered);
+			nht_mark(keys, ntracked, af, addr, out->registered);
 	}
 	out->bgp_ok = njson == n;
 	out->zebra_ok = zebra_answered;
@@ -301,6 +369,7 @@ frr_verify_parse(const char *text, bool zebra_answered, const struct pfx *ps, si
 fail:
 	if (tok != NULL)
 		json_tokener_free(tok);
+	free(keys);
 	if (rc == -1)
 		frr_seen_clear(out);
 	return rc;

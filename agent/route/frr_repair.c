@@ -68,10 +68,18 @@ frr_vfail(struct frr *f, const char *fmt, ...)
 static struct frr_track *
 track_find(const struct frr *f, const struct pfx *p)
 {
-	for (size_t i = 0; i < f->ntr; i++)
-		if (pfx_equal(&f->tr[i].pfx, p))
-			return &f->tr[i];
-	return NULL;
+	ptrdiff_t	i = frr_index_find(&f->tridx, f->tr, p);
+
+	return i >= 0 ? &f->tr[i] : NULL;
+}
+
+void
+frr_tracks_free(struct frr *f)
+{
+	free(f->tr);
+	f->tr = NULL;
+	f->ntr = f->trcap = 0;
+	frr_index_free(&f->tridx);
 }
 
 /* A repair due now: newly stale at once, repaired and still stale after its backoff. */
@@ -355,13 +363,20 @@ frr_track_judge(struct frr *f, size_t i, const struct frr_seen *seen, bool settl
 static void
 frr_drop_gone(struct frr *f)
 {
-	for (size_t i = 0; i < f->ntr; ) {
+	size_t	n = 0;
+
+	/* In one pass: a reload can remove thousands at once. */
+	for (size_t i = 0; i < f->ntr; i++) {
 		if (f->tr[i].leaving && f->tr[i].gone && !f->tr[i].inflight &&
-		    !f->tr[i].reenter) {
-			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
-			f->ntr--;
-		} else
-			i++;
+		    !f->tr[i].reenter)
+			continue;
+		if (n != i)
+			f->tr[n] = f->tr[i];
+		n++;
+	}
+	if (n != f->ntr) {
+		f->ntr = n;
+		frr_index_rebuild(&f->tridx, f->tr, f->ntr);
 	}
 	f->vcursor = f->ntr > 0 ? f->vcursor % f->ntr : 0;
 }
@@ -480,30 +495,25 @@ frr_zebra_restarted(struct frr *f, const char *name)
 void
 frr_untrack_leaving(struct frr *f, const struct pfx *p)
 {
-	for (size_t i = 0; i < f->ntr; i++)
-		if (f->tr[i].leaving && pfx_equal(&f->tr[i].pfx, p)) {
-			memmove(&f->tr[i], &f->tr[i + 1], (f->ntr - i - 1) * sizeof(f->tr[0]));
-			f->ntr--;
-			break;
-		}
+	struct frr_track	*t = track_find(f, p);
+
+	if (t != NULL && t->leaving)
+		frr_index_remove(&f->tridx, f->tr, &f->ntr, (size_t)(t - f->tr));
 }
 
 int
 frr_track(struct frr *f, const struct pfx *p)
 {
-	struct frr_track	*tmp, *t;
+	struct frr_track	*t;
 
 	if ((t = track_find(f, p)) != NULL) {
 		/* Still configured after the reload. */
 		t->leaving = false;
 		return 0;
 	}
-	if ((tmp = realloc(f->tr, (f->ntr + 1) * sizeof(*tmp))) == NULL)
+	if ((t = frr_index_append(&f->tridx, f->tr, &f->ntr, &f->trcap, p)) == NULL)
 		return -1;
-	f->tr = tmp;
-	memset(&f->tr[f->ntr], 0, sizeof(f->tr[0]));
-	f->tr[f->ntr].pfx = *p;
-	f->ntr++;
+	f->tr = t;
 	if (f->started) {
 		f->verify_due = true;
 		frr_check(f);

@@ -174,43 +174,28 @@ vty_send(struct frr *f, const char *cmd)
 	return -1;
 }
 
-/* Reads what is there; 1 on EOF, -1 on error or an answer too large, 0 otherwise. */
+/*
+ * Reads what is there; 1 on EOF, -1 on error or an answer too large (vtysh
+ * then answers: it has no cap of its own to hit), 0 otherwise.
+ */
 static int
 vty_drain(struct frr *f)
 {
 	struct frr_call	*c = &f->call;
-	char		*tmp;
-	ssize_t		 r;
+	int		 err;
 
-	for (;;) {
-		if (c->cap - c->len < 4096) {
-			if (c->cap >= FRR_OUT_MAX) {
-				snprintf(f->last_err, sizeof(f->last_err), "%s: answer larger "
-				    "than %d bytes", c->daemon, FRR_OUT_MAX);
-				return -1;
-			}
-			c->cap = c->cap ? c->cap * 2 : 16384;
-			if ((tmp = realloc(c->out, c->cap)) == NULL) {
-				snprintf(f->last_err, sizeof(f->last_err), "out of memory");
-				return -1;
-			}
-			c->out = tmp;
-			c->out[c->len] = '\0';
-		}
-		r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
-		if (r > 0) {
-			c->len += (size_t)r;
-			c->out[c->len] = '\0';
-			continue;
-		}
-		if (r == 0)
-			return 1;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN)
-			return 0;
+	switch (frr_drain(c, &err)) {
+	case FRR_DRAIN_MORE:
+		return 0;
+	case FRR_DRAIN_EOF:
+		return 1;
+	case FRR_DRAIN_FULL:
+		snprintf(f->last_err, sizeof(f->last_err), "%s: answer larger than %d "
+		    "bytes", c->daemon, FRR_OUT_MAX);
+		return -1;
+	default:
 		snprintf(f->last_err, sizeof(f->last_err), "%s: read: %s", c->daemon,
-		    strerror(errno));
+		    strerror(err));
 		return -1;
 	}
 }

@@ -10,6 +10,7 @@
 
 #include "file.h"
 #include "state.h"
+#include "text.h"
 
 #define STATE_VERSION	1
 #define STATE_MAX_SIZE	(16 * 1024 * 1024)
@@ -91,48 +92,6 @@ state_clear(struct state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* A JSON string as json-c writes it (no slash escaping): control characters as \u00XX. */
-static void
-state_put_str(FILE *f, const char *s)
-{
-	static const char	hex[] = "0123456789abcdef";
-	unsigned char		c;
-
-	putc_unlocked('"', f);
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
-		switch (c) {
-		case '"':
-		case '\\':
-			putc_unlocked('\\', f);
-			putc_unlocked((int)c, f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (c < 0x20) {
-				fputs("\\u00", f);
-				putc_unlocked(hex[c >> 4], f);
-				putc_unlocked(hex[c & 0xf], f);
-			} else
-				putc_unlocked((int)c, f);
-		}
-	}
-	putc_unlocked('"', f);
-}
-
 /*
  * Written directly, in json-c's pretty layout (what the file always looked
  * like): a json-c tree of 10,000 entries took 10-17 ms of the loop at every
@@ -152,24 +111,24 @@ state_format(const struct state *st)
 	for (size_t i = 0; i < st->nannounced; i++) {
 		fprintf(f, "    {\n      \"prefix\": \"%s\",\n      \"interface\": ",
 		    pfx_fmt(&st->announced[i].pfx, buf, sizeof(buf)));
-		state_put_str(f, st->announced[i].ifname);
+		text_json_str(f, st->announced[i].ifname);
 		fprintf(f, ",\n      \"method\": \"%s\"\n    }%s\n",
 		    cfg_method_str(st->announced[i].method), i + 1 < st->nannounced ? "," : "");
 	}
 	fputs("  ],\n  \"drained\": [\n", f);
 	for (size_t i = 0; i < st->ndrained; i++) {
 		fputs("    ", f);
-		state_put_str(f, st->drained[i]);
+		text_json_str(f, st->drained[i]);
 		fputs(i + 1 < st->ndrained ? ",\n" : "\n", f);
 	}
 	fprintf(f, "  ],\n  \"kept_on_exit\": %s", st->kept ? "true" : "false");
 	if (st->frr.set) {
 		fputs(",\n  \"frr\": {\n    \"vtysh\": ", f);
-		state_put_str(f, st->frr.vtysh);
+		text_json_str(f, st->frr.vtysh);
 		fputs(",\n    \"pathspace\": ", f);
-		state_put_str(f, st->frr.pathspace);
+		text_json_str(f, st->frr.pathspace);
 		fputs(",\n    \"vrf\": ", f);
-		state_put_str(f, st->frr.vrf);
+		text_json_str(f, st->frr.vrf);
 		fprintf(f, ",\n    \"asn\": %u,\n    \"timeout_us\": %lld\n  }",
 		    (unsigned)st->frr.asn, (long long)(int64_t)st->frr.timeout_us);
 	}

@@ -116,6 +116,56 @@ count_cb(void *arg)
 #define SVC(pfx) "{ \"prefixes\": [\"" pfx "\"], \"probes\": [ { \"type\": \"tcp\", " \
 	"\"host\": \"127.0.0.1\", \"port\": 9 } ] }"
 
+/*
+ * What waited for the state file goes out ANN_RECORDED_MAX at a time, each
+ * part from its own call (the daemon's loop answers in between), and a
+ * prefix not yet sent stays unrecorded, held back.
+ */
+Test(ann, what_waited_goes_out_in_parts)
+{
+	char		 json[16384], pb[32];
+	size_t		 off, n = 2 * ANN_RECORDED_MAX + 22, calls = 0;
+	struct cfg	*cfg;
+	struct ann	*a;
+	unsigned	 asked = 0;
+	bool		 more;
+
+	off = (size_t)snprintf(json, sizeof(json), "{ \"prefixes\": [");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off, "%s\"198.18.%zu.%zu/32\"",
+		    i ? ", " : "", i / 200, i % 200 + 1);
+	snprintf(json + off, sizeof(json) - off, "], \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": 9 } ] }");
+	cfg = tu_load(NULL, "a", json, NULL);
+	a = ann_new(cfg, nl, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_assert_eq(ann_waiting(a), n);
+	do {
+		more = ann_recorded(a);
+		calls++;
+		cr_expect_eq(ann_waiting(a), n - (calls * ANN_RECORDED_MAX < n ?
+		    calls * ANN_RECORDED_MAX : n), "after call %zu", calls);
+		/* The first of those still waiting is not on lo yet. */
+		snprintf(pb, sizeof(pb), "198.18.%zu.%zu/32", calls * ANN_RECORDED_MAX / 200,
+		    calls * ANN_RECORDED_MAX % 200 + 1);
+		if (more)
+			cr_expect_not(on_lo(pb), "%s added before its part", pb);
+	} while (more && calls < 10);
+	cr_expect_eq(calls, 3);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pb, sizeof(pb), "198.18.%zu.%zu/32", i / 200, i % 200 + 1);
+		cr_expect(on_lo(pb), "%s", pb);
+	}
+	cr_expect_not(ann_recorded(a), "nothing left");
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	cr_expect_not(on_lo("198.18.0.1/32"), "withdrawals never wait");
+	ann_free(a);
+	cfg_free(cfg);
+}
+
 Test(ann, nothing_is_added_before_the_state_file_lists_it)
 {
 	struct cfg	*cfg = tu_load(NULL, "a", SVC("192.0.2.53/32"), NULL);

@@ -732,6 +732,94 @@ Test(frr, released_prefix_is_removed_once_then_forgotten)
 	rig_teardown(&r);
 }
 
+/* Many prefixes: the owner wants every managed one present unless listed as absent. */
+#define MANY	120
+
+struct many {
+	struct pfx	p[MANY];
+	bool		absent[MANY];
+};
+
+static bool
+many_desired(void *arg, const struct pfx *p, const char **rm)
+{
+	struct many	*m = arg;
+
+	*rm = NULL;
+	for (size_t i = 0; i < MANY; i++)
+		if (pfx_equal(&m->p[i], p))
+			return !m->absent[i];
+	return false;
+}
+
+static unsigned
+state_lines(const struct rig *r)
+{
+	char		*st = slurp(r->state);
+	unsigned	 n = 0;
+
+	for (const char *c = st; *c != '\0'; c++)
+		n += *c == '\n';
+	free(st);
+	return n;
+}
+
+/*
+ * Hundreds of statements through the driver's table (hashed since the
+ * linear search made 10,000 O(N^2)): added in scrambled order and twice,
+ * removed in the middle, forgotten, managed again; each found as itself.
+ */
+Test(frr, hundreds_of_statements_are_found_removed_and_managed_again)
+{
+	struct rig	 r = { 0 };
+	static struct many m;
+	char		 buf[64];
+	size_t		 k;
+
+	rig_setup(&r, "ok", "10s");
+	cr_assert(run_until_synced(&r, 5000));
+	memset(&m, 0, sizeof(m));
+	for (size_t i = 0; i < MANY; i++) {
+		k = (i * 97) % MANY;	/* 97 is prime to MANY: a permutation */
+		snprintf(buf, sizeof(buf), k % 2 ? "10.%zu.0.0/16" : "2001:db8:%zx::/48", k);
+		m.p[i] = P(buf);
+	}
+	frr_set_desired(r.frr, many_desired, &m);
+	for (size_t i = 0; i < MANY; i++)
+		cr_assert_eq(frr_manage(r.frr, &m.p[i]), 0);
+	for (size_t i = 0; i < MANY; i += 3)
+		cr_assert_eq(frr_manage(r.frr, &m.p[i]), 0, "managed twice");
+	cr_assert(run_until_synced(&r, 20000));
+	for (size_t i = 0; i < MANY; i++)
+		cr_assert(frr_holds(r.frr, &m.p[i]), "%s", pfx_fmt(&m.p[i], buf, sizeof(buf)));
+	cr_expect_eq(state_lines(&r), MANY, "one statement each");
+	/* A reload removes a third from the middle. */
+	for (size_t i = MANY / 3; i < 2 * MANY / 3; i++)
+		frr_release(r.frr, &m.p[i], true);
+	cr_assert(run_until_synced(&r, 20000));
+	for (size_t i = 0; i < MANY; i++)
+		cr_assert_eq(frr_holds(r.frr, &m.p[i]), i < MANY / 3 || i >= 2 * MANY / 3,
+		    "%zu %s", i, pfx_fmt(&m.p[i], buf, sizeof(buf)));
+	cr_expect_eq(state_lines(&r), MANY - MANY / 3);
+	/* Ten at the start move to the address method: forgotten at once, left in FRR. */
+	for (size_t i = 0; i < 10; i++)
+		frr_release(r.frr, &m.p[i], false);
+	for (size_t i = 0; i < 10; i++)
+		cr_expect_not(frr_holds(r.frr, &m.p[i]), "forgotten");
+	cr_expect(frr_holds(r.frr, &m.p[10]));
+	cr_expect(frr_holds(r.frr, &m.p[MANY - 1]));
+	/* And the removed ones come back with the next reload. */
+	for (size_t i = MANY / 3; i < 2 * MANY / 3; i++)
+		cr_assert_eq(frr_manage(r.frr, &m.p[i]), 0);
+	cr_assert(run_until_synced(&r, 20000));
+	for (size_t i = 10; i < MANY; i++)
+		cr_assert(frr_holds(r.frr, &m.p[i]), "%zu %s", i,
+		    pfx_fmt(&m.p[i], buf, sizeof(buf)));
+	cr_expect_eq(state_lines(&r), MANY, "the forgotten ones are still there");
+	cr_expect_eq(frr_stats(r.frr)->failures, 0);
+	rig_teardown(&r);
+}
+
 Test(frr, managed_again_before_the_release_completed)
 {
 	struct rig	 r = { 0 };
