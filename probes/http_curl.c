@@ -43,15 +43,28 @@ hc_loaded(void)
 	return hc_handle != NULL;
 }
 
+/* 0 if libcurl version num (named version) is one the probe works with. */
+int
+hc_check_version(const char *soname, unsigned int num, const char *version,
+    char *err, size_t errlen)
+{
+	if (num >= HC_MIN_VERSION_NUM)
+		return 0;
+	snprintf(err, errlen, "http probe: %s is libcurl %s, the http probe needs %s or later",
+	    soname, version != NULL ? version : "of unknown version", HC_MIN_VERSION);
+	return -1;
+}
+
 /* Loads soname and resolves every function; 0, or -1 with the reason in err. */
 int
 hc_load_soname(const char *soname, char *err, size_t errlen)
 {
-	struct hc_api	 api;
-	const char	*e;
-	void		*h, *sym;
-	size_t		 i;
-	int		 ok = -1;
+	const curl_version_info_data	*vi;
+	struct hc_api			 api;
+	const char			*e;
+	void				*h, *sym;
+	size_t				 i;
+	int				 ok = -1;
 
 	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		e = dlerror();
@@ -70,6 +83,12 @@ hc_load_soname(const char *soname, char *err, size_t errlen)
 			goto out;
 		}
 		memcpy((char *)&api + hc_syms[i].off, &sym, sizeof(sym));
+	}
+	vi = api.version_info(CURLVERSION_NOW);
+	if (hc_check_version(soname, vi != NULL ? vi->version_num : 0,
+	    vi != NULL ? vi->version : NULL, err, errlen) == -1) {
+		dlclose(h);
+		goto out;
 	}
 	ok = 0;
 	/* Loaded before: this dlopen() only counted one more reference. */

@@ -15,6 +15,15 @@
 #define HC_SONAME	"libcurl.so.4"
 
 /*
+ * The oldest libcurl the probe works with: CURLOPT_PROTOCOLS_STR and
+ * CURLOPT_REDIR_PROTOCOLS_STR (7.85.0). The soname is the same since 7.16,
+ * so an older one loads; without this check every attempt would fail at
+ * curl_easy_setopt() instead of the configuration being refused.
+ */
+#define HC_MIN_VERSION_NUM	0x075500
+#define HC_MIN_VERSION		"7.85.0"
+
+/*
  * The functions the probe uses, each member typed from curl.h's own
  * prototype (so the table follows the headers it is built with). The
  * variadic ones (setopt, getinfo) are called through pointers of their
@@ -28,7 +37,8 @@
 	X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_add_handle) \
 	X(multi_remove_handle) X(multi_assign) X(multi_socket_action) \
 	X(multi_info_read) X(slist_append) X(slist_free_all) X(free) \
-	X(url) X(url_cleanup) X(url_set) X(url_get) X(url_strerror)
+	X(url) X(url_cleanup) X(url_set) X(url_get) X(url_strerror) \
+	X(version_info)
 
 #define HC_MEMBER(name)	__typeof__(&curl_##name) name;
 struct hc_api {
@@ -42,5 +52,7 @@ extern struct hc_api	hc;
 int	hc_load(char *err, size_t errlen);
 int	hc_load_soname(const char *soname, char *err, size_t errlen);
 int	hc_loaded(void);
+int	hc_check_version(const char *soname, unsigned int num, const char *version,
+	    char *err, size_t errlen);
 
 #endif

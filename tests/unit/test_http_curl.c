@@ -69,6 +69,33 @@ Test(http_curl, the_soname_loads_every_function_once)
 	cr_assert_str_eq(hc.url_strerror(CURLUE_OK), "No error");
 }
 
+Test(http_curl, a_libcurl_older_than_7_85_is_refused_with_both_versions)
+{
+	char	err[512] = "";
+
+	cr_assert_eq(hc_check_version("libcurl.so.4", 0x075100, "7.81.0", err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "http probe: libcurl.so.4 is libcurl 7.81.0, "
+	    "the http probe needs 7.85.0 or later");
+	cr_assert_eq(hc_check_version("libcurl.so.4", 0x075400, NULL, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "of unknown version"), "%s", err);
+	cr_assert_eq(hc_check_version("libcurl.so.4", 0x075500, "7.85.0", err, sizeof(err)), 0);
+	/* The one installed here passes (it is what the package depends on). */
+	cr_assert_eq(hc_load(err, sizeof(err)), 0, "%s", err);
+	cr_assert_geq(hc.version_info(CURLVERSION_NOW)->version_num, HC_MIN_VERSION_NUM);
+}
+
+/* What a reload after installing libcurl relies on: a failure is not remembered. */
+Test(http_curl, a_failed_load_is_retried)
+{
+	char	err[512] = "";
+
+	cr_assert_eq(hc_load_soname("libahd-no-such-curl.so.4", err, sizeof(err)), -1);
+	cr_assert_not(hc_loaded());
+	cr_assert_eq(hc_load(err, sizeof(err)), 0, "%s", err);
+	cr_assert(hc_loaded());
+	cr_assert_str_eq(hc.url_strerror(CURLUE_OK), "No error");
+}
+
 Test(http_curl, only_an_http_probe_loads_libcurl)
 {
 	struct cfg	*cfg;
