@@ -7,14 +7,15 @@
 # http probe is refused with an error naming the library, and the old
 # configuration keeps running; `validate` and a start with that
 # configuration fail with the same error. Where libcurl loads, the same
-# reload maps it. The daemon runs in a namespace of its own (addresses on
+# reload maps it and the http probe, against nginx, announces its prefix
+# (so step 2's "not announced" is the load failing, not the server). The daemon runs in a namespace of its own (addresses on
 # its lo); FRR is not needed.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh
 . ./lib.sh
 
-TCP=192.0.2.91/32 WEB=192.0.2.92/32 PORT=9191
+TCP=192.0.2.91/32 WEB=192.0.2.92/32 PORT=9191 HPORT=9192
 # What linking libcurl used to map into every daemon.
 HEAVY='libcurl|libcrypto|libssl|libgnutls|libnettle|libhogweed|libgmp|libp11-kit|libssh|libldap|libkrb5|librtmp|libnghttp2|libpsl|libidn2|libbrotli'
 
@@ -22,11 +23,14 @@ ahd_init
 : "${AHD_DAEMON:?AHD_DAEMON must point at the built anycast-healthd}"
 : "${AHD_HEALTHCTL:?AHD_HEALTHCTL must point at the built anycast-healthctl}"
 [[ $EUID -eq 0 ]] || { ahd_log "must run as root"; exit 1; }
+command -v nginx >/dev/null || { ahd_fail "nginx is not installed (tests/deps.sh)"; ahd_summary; exit 1; }
 curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64|64bit/ { print $NF; exit }')
 [[ -n $curl_so ]] || curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" { print $NF; exit }')
 [[ -e $curl_so ]] || { ahd_log "libcurl.so.4 is not installed"; exit 1; }
 ahd_setup_netns
 ahd_start_tcp_service tcpsrv "$PORT"
+ahd_nginx_setup "$HPORT"
+ahd_start_nginx
 
 etc=$AHD_TMP/etc sock=$AHD_TMP/ctl.sock
 mkdir -p "$etc/services.d"
@@ -42,7 +46,8 @@ JSON
 web_json() {
 	cat >"$etc/services.d/web.json" <<JSON
 { "prefixes": ["$WEB"], "interval": "200ms", "timeout": "150ms", "rise": 1, "fall": 1,
-  "probes": [ { "type": "http", "url": "http://127.0.0.1:$PORT/" } ] }
+  "probes": [ { "type": "http", "url": "http://127.0.0.1:$HPORT/healthz",
+    "headers": { "Host": "www.example.com" }, "expect_status": ["2xx"] } ] }
 JSON
 	chmod 644 "$etc/services.d/web.json"
 }
@@ -118,6 +123,12 @@ if [[ -z $before ]] && ((rc == 0)) && [[ $after == *libcurl.so.4* ]]; then
 	ahd_pass "with libcurl: tcp only maps none, the reload adding http loads it: $out; now mapped: $(wc -w <<<"$after") of libcurl's libraries"
 else
 	ahd_fail "reload with libcurl: rc=$rc '$out' before='$before' after='$after'"
+fi
+# The table loaded at reload time drives real transfers: nginx's 200 announces WEB.
+if wait_up "$WEB"; then
+	ahd_pass "the http probe loaded at reload time checks nginx: $WEB announced"
+else
+	ahd_fail "http probe after the reload-time load: $WEB not announced: $(ctl status 2>&1 | grep -i web | head -3)"
 fi
 ahd_stop_daemon || true
 ahd_summary
