@@ -24,7 +24,7 @@ for d in agent/lib agent/cfg probes agent/svc agent/route; do
 done
 # shellcheck disable=SC2046
 cc -O2 -std=gnu11 "${inc[@]}" -I"$AHD_BUILD" -o "$AHD_TMP/frr_read" frr_read.c \
-	"$AHD_BUILD/libahd.a" $(pkg-config --libs libsystemd json-c libcurl libmnl) -lresolv -lm
+	"$AHD_BUILD/libahd.a" $(pkg-config --libs libsystemd json-c libmnl) -lresolv -lm
 ahd_setup_netns
 ahd_start_frr
 ahd_log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -13,7 +13,9 @@ passed=0 failed=0
 flags=(-std=gnu11 -D_GNU_SOURCE -DPACKAGE_NAME='"anycast-healthd"' -DPACKAGE_VERSION='"fuzz"' -g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$top/agent/lib" -I"$top/agent/cfg"
 	-I"$top/probes" -I"$top/agent/svc" -I"$top/agent/route" -I"$top/agent/daemon")
-libs=$(pkg-config --cflags --libs json-c libsystemd libmnl libcurl)
+# libcurl: headers only, as in Makefile.am (probes/http_curl.c dlopen()s it),
+# so a direct curl call fails to link here too.
+libs="$(pkg-config --cflags --libs json-c libsystemd libmnl) $(pkg-config --cflags libcurl)"
 # What libahd.a holds: every layer below the programs, and the control
 # socket and status modules of agent/daemon/ (see Makefile.am).
 core=("$top"/agent/{lib,cfg,svc,route}/*.c "$top"/probes/*.c
