@@ -152,7 +152,7 @@ daemon_recorded_more(struct daemon *d)
 	    sd_event_source_set_time_relative(d->recorded, RECORDED_GAP_US) < 0 ||
 	    sd_event_source_set_enabled(d->recorded, SD_EVENT_ONESHOT) < 0) {
 		/* Cannot wait: everything at once, as before. */
-		while (ann_recorded(d->ann))
+		while (ann_release(d->ann))
 			;
 	}
 }
@@ -162,7 +162,11 @@ daemon_recorded_cb(sd_event_source *src UNUSED, uint64_t usec UNUSED, void *arg)
 {
 	struct daemon	*d = arg;
 
-	if (ann_recorded(d->ann))
+	/*
+	 * Only what the last write listed (not ann_recorded(): that would take
+	 * what became desired since as written); nothing new while stopping.
+	 */
+	if (!d->stopping && ann_release(d->ann))
 		daemon_recorded_more(d);
 	return 0;
 }

@@ -644,30 +644,44 @@ ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap)
 bool
 ann_recorded(struct ann *a)
 {
+	for (size_t i = 0; i < a->nprefixes; i++) {
+		struct ann_prefix *ap = &a->prefixes[i];
+		bool listed = ann_prefix_listed(a, ap);
+		/*
+		 * What waited goes out in parts (ann_release()), held back
+		 * (unrecorded) until its part: the kernel takes ~0.4 ms per
+		 * address next to 10,000 others on lo, and the loop must answer
+		 * in between. Marked now, while listed is what was written.
+		 */
+		ap->release = listed && !ap->recorded && ap->desired;
+		if (!ap->release)
+			ap->recorded = listed;
+	}
+	return ann_release(a);
+}
+
+bool
+ann_release(struct ann *a)
+{
 	size_t	sent = 0;
 	bool	more = false;
 
 	ann_batch_begin(a);
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
-		bool listed = ann_prefix_listed(a, ap);
-		if (listed && !ap->recorded && ap->desired) {
-			/*
-			 * At most ANN_RECORDED_MAX per call, the rest held back
-			 * (unrecorded) for the next: the kernel takes ~0.4 ms per
-			 * address next to 10,000 others on lo, and the loop must
-			 * answer in between.
-			 */
-			if (sent == ANN_RECORDED_MAX) {
-				more = true;
-				continue;
-			}
-			ap->recorded = true;
+		if (!ap->release)
+			continue;
+		if (sent == ANN_RECORDED_MAX) {
+			more = true;
+			break;
+		}
+		/* The file lists it, desired or no longer. */
+		ap->release = false;
+		ap->recorded = true;
+		if (ap->desired) {
 			ann_apply(a, ap);
 			sent++;
-			continue;
 		}
-		ap->recorded = listed;
 	}
 	ann_batch_end(a);
 	return more;
@@ -678,6 +692,8 @@ ann_record_lost(struct ann *a)
 {
 	for (size_t i = 0; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
+		/* A part not yet out waits for a write that lists it again. */
+		ap->release = false;
 		ap->recorded = ap->recorded && (ap->present || (ap->method != METHOD_ADDRESS &&
 		    a->frr != NULL && frr_holds(a->frr, &ap->pfx)));
 	}

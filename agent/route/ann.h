@@ -63,6 +63,12 @@ struct ann_prefix {
 	 * point finds everything this daemon put on the system.
 	 */
 	bool		 recorded;
+	/*
+	 * Listed by the last write while desired and not yet recorded: goes
+	 * out with the next part (ann_release()). Only what a write listed,
+	 * not what became desired after it.
+	 */
+	bool		 release;
 	uint64_t	 foreign_since;	/* start of the window counting foreign changes */
 	unsigned	 foreign_n;	/* foreign changes corrected in that window */
 };
@@ -168,12 +174,18 @@ void		 ann_set_service(struct ann *a, size_t svc_index, bool wanted,
 bool		 ann_prefix_listed(const struct ann *a, const struct ann_prefix *ap);
 /*
  * The state file listing every ann_prefix_listed() prefix and every orphan
- * was written: what waited for it is announced now, ANN_RECORDED_MAX at a
- * time. true: more wait, for the next call (from the event loop, so that
- * it answers in between).
+ * was written: what waited for it is announced, ANN_RECORDED_MAX at a time,
+ * the first part now. true: more wait, for ann_release() (from the event
+ * loop, so that it answers in between).
  */
 #define ANN_RECORDED_MAX	64
 bool		 ann_recorded(struct ann *a);
+/*
+ * The next ANN_RECORDED_MAX of what the last write listed (and that is
+ * still desired); true: more wait. What became desired after that write
+ * waits for the next one; so does everything after ann_record_lost().
+ */
+bool		 ann_release(struct ann *a);
 /*
  * The state file on disk may no longer list what it did (removed, replaced,
  * or a write failed): only a prefix still on the system counts as recorded

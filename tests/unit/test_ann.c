@@ -26,6 +26,9 @@
 #include "pfx.h"
 #include "testutil.h"
 
+/* The daemon's timer: the next part of what the last write listed. */
+#define RELEASE(a)	ann_release(a)
+
 static struct nl	*nl;
 static unsigned		 lo;
 static char		 err[512];
@@ -162,6 +165,58 @@ Test(ann, what_waited_goes_out_in_parts)
 	cr_expect_not(ann_recorded(a), "nothing left");
 	ann_set_service(a, 0, false, ANN_PLAIN, true);
 	cr_expect_not(on_lo("198.18.0.1/32"), "withdrawals never wait");
+	ann_free(a);
+	cfg_free(cfg);
+}
+
+/*
+ * The parts after the first go out from the loop, with no write in between:
+ * only what that write listed may go. A service that came up meanwhile
+ * waits for the next write, and so does everything after a lost record.
+ */
+Test(ann, the_parts_release_only_what_the_write_listed)
+{
+	char		 json[16384], pb[32];
+	size_t		 off, n = ANN_RECORDED_MAX + 10;
+	struct cfg	*cfg;
+	struct ann	*a;
+	unsigned	 asked = 0;
+
+	off = (size_t)snprintf(json, sizeof(json), "{ \"prefixes\": [");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off, "%s\"198.18.0.%zu/32\"",
+		    i ? ", " : "", i + 1);
+	snprintf(json + off, sizeof(json) - off, "], \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": 9 } ] }");
+	cfg = tu_load(NULL, "a", json, "b", SVC("192.0.2.53/32"), "c", SVC("192.0.2.54/32"),
+	    NULL);
+	a = ann_new(cfg, nl, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+	a->record_cb = count_cb;
+	a->record_arg = &asked;
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	cr_assert(ann_recorded(a), "the state file was written: a first part goes");
+	/* b comes up before the next part: the file on disk does not list it. */
+	ann_set_service(a, 1, true, ANN_PLAIN, false);
+	cr_expect_not(RELEASE(a), "the second part is the last");
+	cr_expect(on_lo("198.18.0.74/32"), "the rest of what the write listed");
+	cr_expect_not(on_lo("192.0.2.53/32"), "added before a write listed it");
+	cr_expect_eq(ann_waiting(a), 1);
+	cr_expect_not(ann_recorded(a), "written again");
+	cr_expect(on_lo("192.0.2.53/32"));
+
+	/* A record lost between the write and the part: the part waits for a write. */
+	ann_set_service(a, 0, false, ANN_PLAIN, true);
+	cr_expect_not(ann_recorded(a), "written without a's prefixes");
+	ann_set_service(a, 0, true, ANN_PLAIN, false);
+	ann_set_service(a, 2, true, ANN_PLAIN, false);
+	cr_assert(ann_recorded(a));
+	ann_record_lost(a);
+	cr_expect_not(RELEASE(a));
+	snprintf(pb, sizeof(pb), "198.18.0.%zu/32", n);
+	cr_expect_not(on_lo(pb), "%s added after the record was lost", pb);
+	cr_expect_not(on_lo("192.0.2.54/32"), "added after the record was lost");
+	cr_expect_eq(ann_waiting(a), n - ANN_RECORDED_MAX + 1);
 	ann_free(a);
 	cfg_free(cfg);
 }
