@@ -48,24 +48,37 @@ frr_call_release(struct frr_call *c)
 enum frr_drain
 frr_drain(struct frr_call *c, int *err)
 {
-	char	*tmp;
+	char	*tmp, one;
+	size_t	 cap;
 	ssize_t	 r;
+	bool	 full;
 
 	*err = 0;
 	for (;;) {
-		if (c->cap - c->len < 4096) {
-			if (c->cap >= FRR_OUT_MAX)
-				return FRR_DRAIN_FULL;
-			c->cap = c->cap ? c->cap * 2 : 16384;
-			if ((tmp = realloc(c->out, c->cap)) == NULL) {
+		if (c->cap - c->len < 4096 && c->cap < FRR_OUT_MAX) {
+			/* c->cap only once allocated: a later call must not read past it. */
+			cap = c->cap ? c->cap * 2 : 16384;
+			if ((tmp = realloc(c->out, cap)) == NULL) {
 				*err = ENOMEM;
 				return FRR_DRAIN_ERROR;
 			}
 			c->out = tmp;
+			c->cap = cap;
 			/* A string from the first allocation on, even if nothing comes. */
 			c->out[c->len] = '\0';
 		}
-		r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
+		/*
+		 * No room left but the NUL's: one byte more says the answer is
+		 * larger than the cap; an answer that fits it exactly still ends
+		 * (EOF, or the caller's framing after FRR_DRAIN_MORE).
+		 */
+		full = c->cap - c->len <= 1;
+		if (full)
+			r = read(c->fd, &one, 1);
+		else
+			r = read(c->fd, c->out + c->len, c->cap - c->len - 1);
+		if (r > 0 && full)
+			return FRR_DRAIN_FULL;
 		if (r > 0) {
 			c->len += (size_t)r;
 			c->out[c->len] = '\0';

@@ -178,7 +178,7 @@ struct frr {
 enum frr_drain {
 	FRR_DRAIN_MORE,		/* nothing more to read now */
 	FRR_DRAIN_EOF,
-	FRR_DRAIN_FULL,		/* FRR_OUT_MAX read: what that means is the caller's */
+	FRR_DRAIN_FULL,		/* more than FRR_OUT_MAX - 1 bytes: what that means is the caller's */
 	FRR_DRAIN_ERROR		/* *err: errno, ENOMEM */
 };
 /* Reads c->fd without blocking into c->out, a string whenever allocated. */
