@@ -1,8 +1,10 @@
 /*
  * The FRR driver's prefix index: open addressing with linear probing over
- * 32-bit positions (4-8 bytes a record at half to quarter load), FNV-1a over
- * what pfx_equal() compares. Removal goes through a rebuild, which the
- * callers do once per compaction of their arrays, not once per record.
+ * 32-bit positions (8-16 bytes a record at half to quarter load; up to 8
+ * times that after mass removals, before a rebuild shrinks it), FNV-1a over
+ * what pfx_equal() compares. Removal goes through a rebuild: once per
+ * compaction of the arrays, but once per record through frr_index_remove()
+ * (O(n) as its memmove already is: 10,000 removals ~0.3 s).
  */
 #include <stdlib.h>
 #include <string.h>
