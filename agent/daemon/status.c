@@ -71,9 +71,14 @@ put_double(FILE *f, double v)
 {
 	char	buf[64];
 
+	/* JSON has no NaN or infinity; null keeps the answer parseable. */
+	if (!isfinite(v)) {
+		fputs("null", f);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%.17g", v);
 	fputs(buf, f);
-	if (isfinite(v) && strpbrk(buf, ".e") == NULL)
+	if (strpbrk(buf, ".e") == NULL)
 		fputs(".0", f);
 }
 
