@@ -8,8 +8,11 @@
  *
  * One check is what a probe must do at least: socket(NONBLOCK), connect
  * (EINPROGRESS), wait for writability (poll), read the outcome
- * (getsockopt SO_ERROR), close. Paced at RATE it also pays one wake-up
- * (clock_nanosleep) per check, as a daemon does. Build:
+ * (getsockopt SO_ERROR), close with a reset (SO_LINGER 0, as the tcp probe
+ * does: no FIN exchange, no TIME_WAIT socket; a FIN close made the floor
+ * up to twice as expensive back to back, and would flatter the probe's ratio).
+ * Paced at RATE it also pays one wake-up (clock_nanosleep) per check, as a
+ * daemon does. Build:
  *   cc -O2 -o floor_tcp floor_tcp.c
  */
 #define _GNU_SOURCE
@@ -60,9 +63,10 @@ serve(struct sockaddr_in *sin)
 static int
 check(const struct sockaddr_in *sin)
 {
-	struct pollfd	pfd;
-	int		fd, err = 0;
-	socklen_t	len = sizeof(err);
+	static const struct linger	rst = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd			pfd;
+	int				fd, err = 0;
+	socklen_t			len = sizeof(err);
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
@@ -76,6 +80,8 @@ check(const struct sockaddr_in *sin)
 	if (poll(&pfd, 1, 1000) != 1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0)
 		err = -1;
+	if (err == 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 	close(fd);
 	return err;
 }

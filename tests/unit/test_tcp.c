@@ -1,6 +1,11 @@
 /* The TCP probe against listeners made by the test, on the real event loop. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -218,6 +223,9 @@ Test(tcp, send_and_expect)
 	p = run_probe(ev, json, &cfg);
 	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
 	cr_expect_str_eq(sv.got, "PING\r\n");
+	/* Answered: nothing more to say, the connection is reset. */
+	cr_expect_eq(recv(sv.cfd, sv.got, 1, MSG_DONTWAIT), -1);
+	cr_expect_eq(errno, ECONNRESET, "%s", strerror(errno));
 	probe_free(p);
 	cfg_free(cfg);
 }
@@ -297,4 +305,107 @@ Test(tcp, slow_answer_is_a_warning)
 	cr_expect_not_null(strstr(p->msg, "(slower than 5ms)"), "%s", p->msg);
 	probe_free(p);
 	cfg_free(cfg);
+}
+
+/* TCP sockets on 127.0.0.1 in TIME_WAIT towards port (a sock_diag dump of that state). */
+static unsigned
+time_wait_towards(uint16_t port)
+{
+	struct {
+		struct nlmsghdr		nlh;
+		struct inet_diag_req_v2	req;
+	} q = {
+		.nlh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.req = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP,
+		    .idiag_states = 1U << TCP_TIME_WAIT },
+	};
+	static char		 buf[32768];
+	struct nlmsghdr		*h;
+	struct inet_diag_msg	*m;
+	unsigned		 n = 0;
+	bool			 end = false;
+	ssize_t			 len;
+	int			 fd;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	cr_assert_geq(fd, 0, "sock_diag: %s", strerror(errno));
+	cr_assert_eq(send(fd, &q, sizeof(q), 0), (ssize_t)sizeof(q));
+	while (!end) {
+		len = recv(fd, buf, sizeof(buf), 0);
+		cr_assert_gt(len, 0, "sock_diag: %s", strerror(errno));
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len) && !end;
+		    h = NLMSG_NEXT(h, len)) {
+			cr_assert_neq(h->nlmsg_type, NLMSG_ERROR, "sock_diag dump failed");
+			if (h->nlmsg_type == NLMSG_DONE) {
+				end = true;
+				break;
+			}
+			m = NLMSG_DATA(h);
+			n += m->id.idiag_dport == htons(port) &&
+			    m->id.idiag_dst[0] == htonl(INADDR_LOOPBACK);
+		}
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * A connect-only check resets the connection it is done with: the server
+ * reads ECONNRESET instead of EOF, and, once the server has closed its
+ * side too, no TIME_WAIT socket is left (a FIN close leaves one on the
+ * probe's side per check).
+ */
+Test(tcp, done_connection_is_reset_and_leaves_no_time_wait)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 json[128], c;
+	uint16_t	 port;
+	int		 lfd = tu_listen(32, &port), cfd;
+	ssize_t		 n;
+
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u }", port);
+	for (int i = 0; i < 20; i++) {
+		p = run_probe(ev, json, &cfg);
+		cr_assert_eq(p->result, PROBE_OK, "%s", p->msg);
+		probe_free(p);
+		cfg_free(cfg);
+		tu_cleanup();
+		cr_assert_geq(cfd = accept(lfd, NULL, NULL), 0, "accept: %s", strerror(errno));
+		n = recv(cfd, &c, 1, 0);
+		cr_expect(n == -1 && errno == ECONNRESET, "attempt %d: the server read %zd (%s), "
+		    "not a reset", i, n, n == -1 ? strerror(errno) : "EOF");
+		close(cfd);
+	}
+	cr_expect_eq(time_wait_towards(port), 0);
+	close(lfd);
+}
+
+/* send without expect: what was sent must arrive whole, so that connection ends with a FIN. */
+Test(tcp, send_without_expect_closes_gracefully)
+{
+	struct cfg	*cfg;
+	struct probe	*p;
+	char		 json[160], got[16];
+	uint16_t	 port;
+	int		 lfd = tu_listen(8, &port), cfd;
+	ssize_t		 n, m;
+
+	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
+	    "\"port\": %u, \"send\": \"QUIT\\r\\n\" }", port);
+	p = run_probe(ev, json, &cfg);
+	cr_assert_eq(p->result, PROBE_OK, "%s", p->msg);
+	cr_assert_geq(cfd = accept(lfd, NULL, NULL), 0);
+	n = recv(cfd, got, sizeof(got) - 1, MSG_WAITALL);
+	cr_assert_eq(n, 6, "read %zd: %s", n, n == -1 ? strerror(errno) : "");
+	got[n] = '\0';
+	cr_expect_str_eq(got, "QUIT\r\n");
+	m = recv(cfd, got, sizeof(got), 0);
+	cr_expect_eq(m, 0, "not EOF after the string: %zd (%s)", m, m == -1 ? strerror(errno) : "");
+	probe_free(p);
+	cfg_free(cfg);
+	close(cfd);
+	close(lfd);
 }
