@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,19 @@ pfx_equal(const struct pfx *a, const struct pfx *b)
 		return false;
 	n = a->family == AF_INET ? sizeof(a->addr.v4) : sizeof(a->addr.v6);
 	return memcmp(&a->addr, &b->addr, n) == 0;
+}
+
+/* FNV-1a over what pfx_equal() compares, high half folded in: the tables index by the low bits. */
+size_t
+pfx_hash(const struct pfx *p)
+{
+	const unsigned char	*b = (const unsigned char *)&p->addr;
+	size_t			 n = p->family == AF_INET ? sizeof(p->addr.v4) : sizeof(p->addr.v6);
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+
+	h = (h ^ (uint64_t)p->family) * 0x100000001b3ULL;
+	h = (h ^ p->len) * 0x100000001b3ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32));
 }

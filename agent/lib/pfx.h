@@ -29,6 +29,7 @@ int		 pfx_parse(const char *s, struct pfx *p, char *err, size_t errlen);
 /* Writes the canonical text form; returns buf. */
 const char	*pfx_fmt(const struct pfx *p, char *buf, size_t buflen);
 bool		 pfx_equal(const struct pfx *a, const struct pfx *b);
+size_t		 pfx_hash(const struct pfx *p);
 /* Parses a bare IPv4/IPv6 address literal (no hostname lookups). */
 int		 pfx_addr_parse(const char *s, int *family, void *addr);
 

@@ -17,21 +17,6 @@
 #include "nl.h"
 #include "clock.h"
 
-/* FNV-1a over what pfx_equal() compares. */
-static size_t
-pfx_hash(const struct pfx *p)
-{
-	const unsigned char	*b = (const unsigned char *)&p->addr;
-	size_t			 n = p->family == AF_INET ? sizeof(p->addr.v4) : sizeof(p->addr.v6);
-	uint64_t		 h = 0xcbf29ce484222325ULL;
-
-	h = (h ^ (uint64_t)p->family) * 0x100000001b3ULL;
-	h = (h ^ p->len) * 0x100000001b3ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return (size_t)h;
-}
-
 /*
  * A prefix's entry, through a hash index: the kernel's address dump (every
  * 5 s), status and every change look prefixes up, and a linear search made

@@ -11,20 +11,6 @@
 
 #include "frr_index.h"
 
-static size_t
-index_hash(const struct pfx *p)
-{
-	const unsigned char	*b = (const unsigned char *)&p->addr;
-	size_t			 n = p->family == AF_INET ? sizeof(p->addr.v4) : sizeof(p->addr.v6);
-	uint64_t		 h = 0xcbf29ce484222325ULL;
-
-	h = (h ^ (uint64_t)p->family) * 0x100000001b3ULL;
-	h = (h ^ p->len) * 0x100000001b3ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return (size_t)(h ^ (h >> 32));
-}
-
 static const struct pfx *
 index_key(const struct frr_index *x, const void *base, size_t i)
 {
@@ -55,7 +41,7 @@ frr_index_find(const struct frr_index *x, const void *base, const struct pfx *p)
 
 	if (x->cap == 0)
 		return -1;
-	for (size_t i = index_hash(p) & mask; (j = x->slot[i]) != 0; i = (i + 1) & mask)
+	for (size_t i = pfx_hash(p) & mask; (j = x->slot[i]) != 0; i = (i + 1) & mask)
 		if (pfx_equal(index_key(x, base, j - 1), p))
 			return (ptrdiff_t)j - 1;
 	return -1;
@@ -71,7 +57,7 @@ index_put(struct frr_index *x, const void *base, size_t n)
 
 	if (x->keep != NULL && !x->keep((const char *)base + n * x->size))
 		return;
-	for (i = index_hash(p) & mask; (j = x->slot[i]) != 0; i = (i + 1) & mask)
+	for (i = pfx_hash(p) & mask; (j = x->slot[i]) != 0; i = (i + 1) & mask)
 		if (pfx_equal(index_key(x, base, j - 1), p))
 			return;
 	x->slot[i] = (uint32_t)n + 1;
