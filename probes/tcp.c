@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,16 +104,23 @@ tcp_parse(struct cfg_ctx *ctx, struct json_object *obj, void **params)
  * A connection the probe is done with is reset, not closed (SO_LINGER 0,
  * as HAProxy's health checks do): the FIN/ACK exchange is skipped, and
  * neither side keeps a TIME_WAIT socket (1000 checks a second kept
- * ~14,000 of them, each holding an ephemeral port, and made every connect's
- * port search longer). The server sees ECONNRESET instead of EOF. Not after a `send` without `expect`: a
- * reset would discard what is still queued, so that connection ends with
- * a FIN and the server gets the whole string.
+ * ~14,000 of them, each holding an ephemeral port, and made every
+ * connect's port search longer). The server sees ECONNRESET instead of
+ * EOF. A reset discards what is still queued or unacknowledged, and some
+ * stacks drop what the server has not read yet: a `send` without `expect`
+ * always ends with a FIN, so the server gets the whole string; so does a
+ * `send` with `expect` whose string is still in flight (a server that
+ * spoke first can match `expect` before our `send` is acknowledged).
  */
 static void
 tcp_close(struct tcp_run *run)
 {
 	static const struct linger	rst = { .l_onoff = 1, .l_linger = 0 };
+	int				queued = 0;
 
+	if (run->reset && run->sent > 0 &&
+	    (ioctl(run->fd, SIOCOUTQ, &queued) == -1 || queued > 0))
+		run->reset = false;
 	if (run->reset)
 		(void)setsockopt(run->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 	close(run->fd);

@@ -216,6 +216,8 @@ Test(tcp, send_and_expect)
 	struct server	 sv = { .reply = "+PONG\r\n", .read_first = true };
 	char		 json[256];
 	uint16_t	 port;
+	ssize_t		 n;
+	int		 e;
 
 	server_start(ev, &sv, &port);
 	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
@@ -224,8 +226,9 @@ Test(tcp, send_and_expect)
 	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
 	cr_expect_str_eq(sv.got, "PING\r\n");
 	/* Answered: nothing more to say, the connection is reset. */
-	cr_expect_eq(recv(sv.cfd, sv.got, 1, MSG_DONTWAIT), -1);
-	cr_expect_eq(errno, ECONNRESET, "%s", strerror(errno));
+	n = recv(sv.cfd, sv.got, 1, MSG_DONTWAIT);
+	e = errno;
+	cr_expect(n == -1 && e == ECONNRESET, "recv %zd: %s", n, strerror(e));
 	probe_free(p);
 	cfg_free(cfg);
 }
@@ -408,4 +411,49 @@ Test(tcp, send_without_expect_closes_gracefully)
 	cfg_free(cfg);
 	close(cfd);
 	close(lfd);
+}
+
+/*
+ * A server that speaks first can match `expect` while our `send` is still
+ * in flight (here: more than its small window, and it does not read). A
+ * reset would discard the rest; the probe closes with a FIN instead, and the
+ * server, reading later, gets the whole string and then EOF.
+ */
+Test(tcp, send_still_in_flight_after_expect_closes_gracefully)
+{
+	enum { LEN = 8192 };
+	struct cfg	*cfg;
+	struct probe	*p;
+	struct server	 sv = { .reply = "220 ready\r\n" };
+	struct timeval	 tv = { .tv_sec = 1 };
+	static char	 json[LEN + 512], big[LEN + 1], got[LEN + 1];
+	int		 small = 2048;
+	uint16_t	 port;
+	size_t		 total = 0;
+	ssize_t		 n;
+
+	memset(big, 'x', LEN);
+	server_start(ev, &sv, &port);
+	/* Accepted sockets inherit the listener's receive buffer: a window of ~2 KiB. */
+	cr_assert_eq(setsockopt(sv.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	snprintf(json, sizeof(json), "{ \"prefixes\": [\"192.0.2.53/32\"], "
+	    "\"interval\": \"1s\", \"timeout\": \"300ms\", \"probes\": [ { \"type\": \"tcp\", "
+	    "\"host\": \"127.0.0.1\", \"port\": %u, \"send\": \"%s\", \"expect\": \"220\" } ] }",
+	    port, big);
+	cfg = tu_load(NULL, "svc", json, NULL);
+	p = probe_new(ev, &cfg->services[0].probes[0], on_done, NULL);
+	cr_assert_not_null(p);
+	done = false;
+	probe_run_once(p);
+	cr_assert(tu_run_until(ev, &done, 2000), "probe did not finish");
+	cr_expect_eq(p->result, PROBE_OK, "%s", p->msg);
+	probe_free(p);
+	cr_assert_geq(sv.cfd, 0);
+	cr_assert_eq(setsockopt(sv.cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	while ((n = recv(sv.cfd, got, sizeof(got), 0)) > 0)
+		total += (size_t)n;
+	cr_expect_eq(total, (size_t)LEN, "server got %zu of %d bytes", total, LEN);
+	cr_expect_eq(n, 0, "not EOF after the string: %zd (%s)", n, n == -1 ? strerror(errno) : "");
+	close(sv.cfd);
+	cfg_free(cfg);
 }
