@@ -65,7 +65,11 @@ damp_now(const struct svc *s, bool *suppressed, double *penalty, uint64_t *reuse
 
 #define JBOOL(b)	((b) ? "true" : "false")
 
-/* A double as json-c writes it (JSON_C_TO_STRING_PLAIN): "%.17g", ".0" on an integral value. */
+/*
+ * A double as json-c writes it (JSON_C_TO_STRING_PLAIN): "%.17g", ".0" on an
+ * integral value; but null for NaN and infinity, which json-c writes as
+ * such (not JSON).
+ */
 static void
 put_double(FILE *f, double v)
 {
@@ -100,7 +104,8 @@ damp_text(FILE *f, const struct svc *s)
 	damp_now(s, &sup, &pen, &in);
 	fprintf(f, "{\"enabled\":%s,\"suppressed\":%s,\"penalty\":",
 	    JBOOL(s->cfg->damping.enabled), JBOOL(sup));
-	put_double(f, (double)(int64_t)(pen + 0.5));
+	/* Rounded to a whole number; the cast only on a value it can hold. */
+	put_double(f, pen >= 0 && pen < 1e15 ? (double)(int64_t)(pen + 0.5) : pen);
 	fprintf(f, ",\"suppress\":%d,\"reuse\":%d,\"reuse_in_ms\":%" PRId64 ",\"falls\":%"
 	    PRId64 "}", (int)s->cfg->damping.suppress, (int)s->cfg->damping.reuse,
 	    (int64_t)(in / 1000), (int64_t)s->damp.falls);
