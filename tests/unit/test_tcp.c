@@ -279,12 +279,21 @@ Test(tcp, silent_server_times_out)
 	struct server	 sv = { 0 };
 	char		 json[256];
 	uint16_t	 port;
+	char		 c;
+	ssize_t		 n;
+	int		 e;
 
 	server_start(ev, &sv, &port);
 	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
 	    "\"port\": %u, \"expect\": \"220\" }", port);
 	p = run_probe(ev, json, &cfg);
 	cr_expect_eq(p->result, PROBE_TIMEOUT, "%s", p->msg);
+	/* Connected, then timed out waiting: that connection is reset too. */
+	cr_assert_geq(sv.cfd, 0, "the server never accepted");
+	n = recv(sv.cfd, &c, 1, MSG_DONTWAIT);
+	e = errno;
+	cr_expect(n == -1 && e == ECONNRESET, "recv %zd: %s", n, strerror(e));
+	close(sv.cfd);
 	probe_free(p);
 	cfg_free(cfg);
 }
