@@ -319,7 +319,7 @@ start_cost_service() {
 	ahd_start_bg costsvc socat -d -d "TCP-LISTEN:$C_PORT,bind=127.0.0.1,fork,reuseaddr" \
 		"SYSTEM:echo ok"
 	for ((i = 0; i < 100; i++)); do
-		ahd_node ss -Hltn "sport = :$C_PORT" | grep -q . && return 0
+		[[ -n $(ahd_node ss -Hltn "sport = :$C_PORT") ]] && return 0
 		sleep 0.05
 	done
 	ahd_log "cost service did not listen on 127.0.0.1:$C_PORT"

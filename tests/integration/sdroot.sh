@@ -33,7 +33,7 @@ sdroot_mirror()
 	if [[ -z $m ]]; then
 		m=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
 		    /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-		    awk '{print $2}' | head -n 1)
+		    awk '!m { m = $2 } END { print m }')
 	fi
 	echo "${m:-http://deb.debian.org/debian}"
 }

@@ -24,8 +24,12 @@ ahd_init
 : "${AHD_HEALTHCTL:?AHD_HEALTHCTL must point at the built anycast-healthctl}"
 [[ $EUID -eq 0 ]] || { ahd_log "must run as root"; exit 1; }
 command -v nginx >/dev/null || { ahd_fail "nginx is not installed (tests/deps.sh)"; ahd_summary; exit 1; }
-curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64|64bit/ { print $NF; exit }')
-[[ -n $curl_so ]] || curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" { print $NF; exit }')
+# awk reads all of ldconfig's output: an awk that exits at the first match
+# leaves ldconfig writing into a closed pipe, and under pipefail its SIGPIPE
+# (141) ends this script (seen in CI, where the cache is larger).
+so_list=$(ldconfig -p)
+curl_so=$(awk '$1 == "libcurl.so.4" && /x86-64|64bit/ && !f { f = $NF } END { print f }' <<<"$so_list")
+[[ -n $curl_so ]] || curl_so=$(awk '$1 == "libcurl.so.4" && !f { f = $NF } END { print f }' <<<"$so_list")
 [[ -e $curl_so ]] || { ahd_log "libcurl.so.4 is not installed"; exit 1; }
 ahd_setup_netns
 ahd_start_tcp_service tcpsrv "$PORT"

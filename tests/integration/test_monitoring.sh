@@ -160,7 +160,7 @@ gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 socat -u "TCP-LISTEN:$gport,bind=127.0.0.1,reuseaddr" "OPEN:$I/graphite.txt,creat,append" \
 	>"$AHD_TMP/graphite.log" 2>&1 &
 echo $! >"$AHD_TMP/graphite.pid"
-for ((i = 0; i < 40; i++)); do ss -Hltn "sport = :$gport" | grep -q . && break; sleep 0.05; done
+for ((i = 0; i < 40; i++)); do [[ -n $(ss -Hltn "sport = :$gport") ]] && break; sleep 0.05; done
 cat >"$I/icinga2.conf" <<EOF
 object CheckerComponent "checker" { }
 object PerfdataWriter "pd" {
@@ -254,9 +254,9 @@ for f in "$I"/pd/service.pd.*; do echo "${f##*.} $f"; done | sort -n | cut -d' '
 		   sub(/^SVC::[^\t]*\t/, ""); print >file; next }
 	file != "" { print >>file }'
 rec() { cat "$records/$1" 2>/dev/null || true; }
-rstate() { rec "$1" | head -1 | cut -f1 | sed 's/^STATE:://'; }
-rperf() { rec "$1" | head -1 | cut -f2 | sed 's/^PERF:://'; }
-rout() { rec "$1" | head -1 | cut -f3- | sed 's/^OUT:://'; }
+rstate() { rec "$1" | sed -n 1p | cut -f1 | sed 's/^STATE:://'; }
+rperf() { rec "$1" | sed -n 1p | cut -f2 | sed 's/^PERF:://'; }
+rout() { rec "$1" | sed -n 1p | cut -f3- | sed 's/^OUT:://'; }
 rlong() { rec "$1" | tail -n +2; }
 T='[0-9]+(\.[0-9]+)?s'	# a latency
 expect() { # SERVICE STATE OUTPUT-REGEX PERF-REGEX [LONG-REGEX]
@@ -350,9 +350,10 @@ expect status-denied UNKNOWN "ANYCAST-HEALTH UNKNOWN - permission denied on the 
 kill "$(cat "$AHD_TMP/graphite.pid")" 2>/dev/null || true
 rm -f "$AHD_TMP/graphite.pid"
 g=$(cat "$I/graphite.txt" 2>/dev/null || true)
-gsvc() { grep -E "^icinga2\.node\.services\.$1\.[a-z-]+\.perfdata\.$2\.value $3 [0-9]+$" <<<"$g" | head -1; }
+gsvc() { grep -m1 -E "^icinga2\.node\.services\.$1\.[a-z-]+\.perfdata\.$2\.value $3 [0-9]+$" <<<"$g"; }
+# shellcheck disable=SC2143 # grep -q would exit first; the grep feeding it would get SIGPIPE
 if grep -q "Ignoring invalid perfdata.*'node!control-bad'" "$I/icinga.log" &&
-	! grep "invalid perfdata" "$I/icinga.log" | grep -qv "'node!control-bad'" &&
+	[[ -z $(grep "invalid perfdata" "$I/icinga.log" | grep -v "'node!control-bad'") ]] &&
 	[[ -n $(gsvc check-ok app:conn 5) && -n $(gsvc check-ok app:ratio "0\\.50*") &&
 	-n $(gsvc check-crit db:lag 600) && -n $(gsvc check-long m:metric_number_022 22.123456) &&
 	-n $(gsvc status-up state 0) && -n $(gsvc status-down state 2) &&

@@ -102,12 +102,12 @@ start_web() { # fast|slow
 # The AS path GoBGP holds for PFX, e.g. "65001 65001 65001 65001".
 as_path() {
 	ahd_gobgp global rib -a "$(ahd_af_of "$1")" -j "$1" 2>/dev/null |
-		grep -o '"asns":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '
+		grep -o '"asns":\[[0-9,]*\]' | sed -n 1p | tr -dc '0-9,' | tr , ' '
 }
 # The communities GoBGP holds for PFX, as numbers (65535:0 is 4294901760).
 communities() {
 	ahd_gobgp global rib -a "$(ahd_af_of "$1")" -j "$1" 2>/dev/null |
-		grep -o '"communities":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '
+		grep -o '"communities":\[[0-9,]*\]' | sed -n 1p | tr -dc '0-9,' | tr , ' '
 }
 wait_community() { # PFX WANT SECS
 	local end=$(($(ahd_now_ms) + $3 * 1000))

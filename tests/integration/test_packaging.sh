@@ -263,7 +263,7 @@ done
 # sysusers file adds), and memberships.
 left+=$(getent passwd | sed -n 's/^\(anycast-healthd[^:]*\):.*/ user:\1/p' | tr -d '\n')
 left+=$(getent group | sed -n 's/^\(anycast-healthd[^:]*\):.*/ group:\1/p' | tr -d '\n')
-getent group | grep -q '[:,]anycast-healthd' && left+=" group-member"
+grep -q '[:,]anycast-healthd' <<<"$(getent group)" && left+=" group-member"
 dpkg-query -W anycast-healthd >/dev/null 2>&1 && left+=" dpkg-record"
 check "purge leaves nothing behind${left:+ (left:$left)}" test -z "$left"
 check "dpkg says nothing about directories left (\"not empty so not removed\")" \

@@ -97,8 +97,8 @@ ctl() { "$AHD_HEALTHCTL" -c "$etc/anycast-healthd.json" "$@"; }
 running() { ahd_vtysh -c 'show running-config'; }
 has_stmt() { grep -q "^  network $1" <<<"$(running)"; }
 rib() { ahd_gobgp global rib -a ipv4 -j "$1" 2>/dev/null || true; }
-as_path() { rib "$1" | grep -o '"asns":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '; }
-communities() { rib "$1" | grep -o '"communities":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr , ' '; }
+as_path() { rib "$1" | grep -o '"asns":\[[0-9,]*\]' | sed -n 1p | tr -dc '0-9,' | tr , ' '; }
+communities() { rib "$1" | grep -o '"communities":\[[0-9,]*\]' | sed -n 1p | tr -dc '0-9,' | tr , ' '; }
 PREP="$AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN $AHD_NODE_ASN"
 wait_as_path() { # PFX WANT SECS
 	local end=$(($(ahd_now_ms) + $3 * 1000))

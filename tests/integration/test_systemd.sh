@@ -96,7 +96,7 @@ boot() {
 	# until the container's init has exec'd systemd its namespaces may not
 	# be the final ones: ask again each time until a child is systemd.
 	for ((i = 0; i < 200; i++)); do
-		PID1=$(pgrep -P "$np" | head -n 1)
+		PID1=$(pgrep -P "$np" | sed -n 1p)
 		[[ -n $PID1 && $(cat "/proc/$PID1/comm" 2>/dev/null) == systemd ]] && break
 		sleep 0.1
 	done
@@ -149,9 +149,9 @@ on_lo() { [[ $(C ip -o addr show dev lo) == *" $1 "* ]]; }
 not_on_lo() { ! on_lo "$1"; }
 # A valid path: with import-check the static path stays, invalid, when the
 # address goes.
-in_bgp() { C vtysh -c "show bgp ipv4 unicast $1 json" 2>/dev/null | tr -d ' \n' | grep -q '"valid":true'; }
+in_bgp() { [[ $(C vtysh -c "show bgp ipv4 unicast $1 json" 2>/dev/null | tr -d ' \n') == *'"valid":true'* ]]; }
 not_in_bgp() { ! in_bgp "$1"; }
-network_stmt() { C vtysh -c 'show running-config' 2>/dev/null | grep -q "^  network $1\$"; }
+network_stmt() { grep -q "^  network $1\$" <<<"$(C vtysh -c 'show running-config' 2>/dev/null)"; }
 no_network_stmt() { ! network_stmt "$1"; }
 prop() { C systemctl show -P "$1" anycast-healthd; }
 cursor() { C journalctl --show-cursor -n 0 2>/dev/null | sed -n 's/^-- cursor: //p'; }
@@ -177,7 +177,7 @@ not() { ! "$@"; }
 has_text() { grep -qi -- "$2" <<<"$1"; }	# TEXT PATTERN
 file_has() { grep -q -- "$2" "$1"; }	# FILE PATTERN
 below() { [[ $1 =~ ^[0-9]+$ ]] && (($1 < $2)); }
-bgpd_up() { C vtysh -c 'show running-config' 2>/dev/null | grep -q '^router bgp 65001'; }
+bgpd_up() { grep -q '^router bgp 65001' <<<"$(C vtysh -c 'show running-config' 2>/dev/null)"; }
 in_frrvty() { [[ " $(C id -nG anycast-healthd) " == *" frrvty "* ]]; }
 no_frrvty() { ! C getent group frrvty >/dev/null; }
 confined() { # PID: runs as anycast-healthd with CAP_NET_ADMIN (bit 12) alone
@@ -185,7 +185,7 @@ confined() { # PID: runs as anycast-healthd with CAP_NET_ADMIN (bit 12) alone
 	    $(C grep CapEff "/proc/$1/status") == *0000000000001000 ]]
 }
 none_on_lo() { ! [[ $(C ip -o addr show dev lo) =~ \ 192\.0\.2\.(70|80)/32\  ]]; }
-none_valid_in_bgp() { ! C vtysh -c 'show bgp ipv4 unicast' | grep -qE '^ *\*>? *192\.0\.2\.(70|80|90)/32'; }
+none_valid_in_bgp() { ! grep -qE '^ *\*>? *192\.0\.2\.(70|80|90)/32' <<<"$(C vtysh -c 'show bgp ipv4 unicast')"; }
 keeps_running() { [[ $(C systemctl is-active anycast-healthd) == active ]] && on_lo 192.0.2.80/32; }
 announces_nothing() {
 	[[ $(prop StatusText) == "0 service(s)"* ]] &&
@@ -467,7 +467,7 @@ done
 # sysusers file adds), and memberships.
 left+=$(C getent passwd | sed -n 's/^\(anycast-healthd[^:]*\):.*/ user:\1/p' | tr -d '\n')
 left+=$(C getent group | sed -n 's/^\(anycast-healthd[^:]*\):.*/ group:\1/p' | tr -d '\n')
-C getent group | grep -q '[:,]anycast-healthd' && left+=" group-member"
+grep -q '[:,]anycast-healthd' <<<"$(C getent group)" && left+=" group-member"
 [[ $(C systemctl list-units --all --no-legend 'anycast-healthd*') == *anycast-healthd* ]] && left+=" unit-loaded"
 check "purge leaves nothing${left:+ (left:$left)}" test -z "$left"
 C rm -f /var/lib/prometheus/node-exporter/anycast-healthd.prom

@@ -67,7 +67,7 @@ restart_zebra() {
 wait_tracked() {
 	local from=$1 secs=$2 i
 	for ((i = 0; i < secs * 10; i++)); do
-		tail -n "+$from" "$AHD_TMP/daemon.log" | grep -q 'tracked again' && return 0
+		[[ $(tail -n "+$from" "$AHD_TMP/daemon.log") == *'tracked again'* ]] && return 0
 		sleep 0.1
 	done
 	return 1

@@ -698,7 +698,7 @@ lab_report() {
 lab_plot() { # OUT TERMINAL
 	local out=$1 d=$LAB_TMP/plot t0 c k y=0 zooms='' z tag t
 	mkdir -p "$d"
-	t0=$(sort -n "$LAB_TMP"/c1.log | head -n 1 | cut -d' ' -f1 | cut -d. -f1)
+	t0=$(sort -n "$LAB_TMP"/c1.log | sed -n 1p | cut -d' ' -f1 | cut -d. -f1)
 	: >"$d/points"
 	: >"$d/fails"
 	local labels=''
