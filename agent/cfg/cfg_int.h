@@ -66,6 +66,12 @@ int		 cfg_get_ifname(struct cfg_ctx *ctx, struct json_object *obj, const char *k
 void		 cfg_check_keys(struct cfg_ctx *ctx, struct json_object *obj,
 		    const char *const *known, const char *const *more);
 
+/*
+ * cfg.c: a prefix listed by several services must have one method and, for
+ * an address, one interface (exported for its unit test).
+ */
+void		 cfg_check_shared(const struct cfg *cfg, struct cfg_errors *errs);
+
 /* cfg_dur.c */
 void		 cfg_check_timing(struct cfg_ctx *ctx, uint64_t interval, uint64_t timeout,
 		    int interval_r, int timeout_r);
