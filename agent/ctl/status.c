@@ -100,6 +100,9 @@ status_summary(struct json_object *svc, int src, char *summary, size_t len, size
 	struct json_object	*arr, *e, *worst = NULL;
 	size_t			 n_ok = 0, n = 0;
 
+	/* Full (append() keeps it at len - 1): nothing more would show. */
+	if (*off + 1 >= len)
+		return;
 	if ((arr = jarr(svc, "probes")) != NULL)
 		n = json_object_array_length(arr);
 	for (size_t j = 0; j < n; j++) {
@@ -126,6 +129,15 @@ status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf 
 
 	if ((arr = jarr(svc, "probes")) != NULL)
 		n = json_object_array_length(arr);
+	/*
+	 * Once an item is dropped, so is every later one (plugin_perf_add()):
+	 * count them without formatting them, which at 10,000 services was
+	 * most of this function's cost.
+	 */
+	if (pp->dropped > 0) {
+		pp->dropped += 2 + n;
+		return;
+	}
 	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
 	/*
 	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
