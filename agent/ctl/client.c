@@ -105,14 +105,18 @@ ctl_connect(const char *path, bool quiet)
 	return fd;
 }
 
-/* Sends req (taken) and returns the reply, or NULL if the daemon cannot be reached. */
-struct json_object *
-ctl_request(const char *sock, struct json_object *req)
+/*
+ * Sends req (taken) and returns the reply's text up to its newline,
+ * NUL-terminated (*lenp bytes; the caller frees it), or NULL if the daemon
+ * cannot be reached.
+ */
+char *
+ctl_request_text(const char *sock, struct json_object *req, size_t *lenp)
 {
-	struct json_object	*reply = NULL;
 	const char		*text;
 	char			*buf = NULL, *tmp, t[32];
 	size_t			 len = 0, cap = 0;
+	bool			 done = false;
 	ssize_t			 n;
 	int			 fd;
 
@@ -155,17 +159,45 @@ ctl_request(const char *sock, struct json_object *req)
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	if ((reply = json_tokener_parse(buf)) == NULL ||
+	*lenp = len;
+	done = true;
+out:
+	if (fd != -1)
+		close(fd);
+	if (!done) {
+		free(buf);
+		buf = NULL;
+	}
+	json_object_put(req);
+	return buf;
+}
+
+/* The reply as an object, or NULL after saying why. */
+struct json_object *
+ctl_parse_reply(const char *text)
+{
+	struct json_object	*reply;
+
+	if ((reply = json_tokener_parse(text)) == NULL ||
 	    !json_object_is_type(reply, json_type_object)) {
 		ctl_fail(EPROTO, "malformed reply from the daemon");
 		json_object_put(reply);
 		reply = NULL;
 	}
-out:
-	if (fd != -1)
-		close(fd);
-	free(buf);
-	json_object_put(req);
+	return reply;
+}
+
+/* Sends req (taken) and returns the reply, or NULL if the daemon cannot be reached. */
+struct json_object *
+ctl_request(const char *sock, struct json_object *req)
+{
+	struct json_object	*reply = NULL;
+	char			*text;
+	size_t			 len;
+
+	if ((text = ctl_request_text(sock, req, &len)) != NULL)
+		reply = ctl_parse_reply(text);
+	free(text);
 	return reply;
 }
 

@@ -72,11 +72,51 @@ extern double	 ctl_timeout_s;
 char		*socket_path(const char *path);
 int		 ctl_connect(const char *path, bool quiet);
 struct json_object *ctl_request(const char *sock, struct json_object *req);
+char		*ctl_request_text(const char *sock, struct json_object *req, size_t *lenp);
+struct json_object *ctl_parse_reply(const char *text);
 bool		 reply_ok(struct json_object *reply);
 const char	*jstr(struct json_object *o, const char *key);
 double		 jnum(struct json_object *o, const char *key);
 bool		 jbool(struct json_object *o, const char *key);
 struct json_object *jarr(struct json_object *o, const char *key);
+
+/* status_read.c: what status prints of each service, read once from the reply. */
+struct probe_view {
+	char		*name, *state, *health, *message;
+	double		 latency_ms, warning_ms, critical_ms;
+};
+
+struct pfx_view {
+	char		*prefix, *interface;
+	bool		 announced;
+};
+
+struct svc_view {
+	char			*name, *state, *since;
+	double			 since_unix, init_limit_ms;
+	bool			 announcing;
+	bool			 damping;	/* the key is there, not null */
+	bool			 d_suppressed;
+	double			 d_penalty, d_suppress, d_reuse, d_reuse_in_ms;
+	struct pfx_view		*pfx;
+	size_t			 npfx;
+	struct probe_view	*probes;
+	size_t			 nprobes;
+};
+
+struct status_views {
+	struct json_object	*reply;	/* its services array may be left empty */
+	struct svc_view		*v;	/* the services asked for, in the reply's order */
+	size_t			 n;
+};
+
+/*
+ * Reads a status reply (the services named only, all if NULL). 0 with
+ * sv->reply NULL if it is malformed (ctl_err says so); -1 out of memory.
+ */
+int		 status_views_read(const char *text, size_t len, const char *only,
+		    struct status_views *sv);
+void		 status_views_free(struct status_views *sv);
 
 /* The commands; each returns the exit status. */
 int		 cmd_check(const char *path, const char *name, double timeout_s);

@@ -34,16 +34,13 @@ fmt_age(double secs, char *buf, size_t len)
  * in init 1; down, or in init for longer than rise x interval, 2.
  */
 static int
-service_exit(struct json_object *svc, double now)
+service_exit(const char *st, double since_unix, double init_limit_ms, double now)
 {
-	const char	*st = jstr(svc, "state");
-
 	if (strcmp(st, "up") == 0)
 		return 0;
 	if (strcmp(st, "degraded") == 0 || strcmp(st, "drained") == 0)
 		return 1;
-	if (strcmp(st, "init") == 0 &&
-	    (now - jnum(svc, "since_unix")) * 1000 <= jnum(svc, "init_limit_ms"))
+	if (strcmp(st, "init") == 0 && (now - since_unix) * 1000 <= init_limit_ms)
 		return 1;
 	return 2;
 }
@@ -82,10 +79,9 @@ status_unreachable(const char *sock)
 
 /* A probe's Nagios state as status reports it; PENDING (not run yet) counts as UNKNOWN. */
 static enum nagios_state
-json_probe_state(struct json_object *probe)
+probe_state(const char *st)
 {
 	static const char *const names[] = { "OK", "WARNING", "CRITICAL" };
-	const char	*st = jstr(probe, "state");
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(st, names[i]) == 0)
@@ -95,83 +91,90 @@ json_probe_state(struct json_object *probe)
 
 /* One service of the daemon in the first line. */
 static void
-status_summary(struct json_object *svc, int src, char *summary, size_t len, size_t *off)
+status_summary(const struct svc_view *v, int src, char *summary, size_t len, size_t *off)
 {
-	struct json_object	*arr, *e, *worst = NULL;
-	size_t			 n_ok = 0, n = 0;
+	const struct probe_view	*worst = NULL;
+	size_t			 n_ok = 0;
 
 	/* Full (append() keeps it at len - 1): nothing more would show. */
 	if (*off + 1 >= len)
 		return;
-	if ((arr = jarr(svc, "probes")) != NULL)
-		n = json_object_array_length(arr);
-	for (size_t j = 0; j < n; j++) {
-		e = json_object_array_get_idx(arr, j);
-		if (json_probe_state(e) == NAGIOS_OK)
+	for (size_t j = 0; j < v->nprobes; j++) {
+		if (probe_state(v->probes[j].state) == NAGIOS_OK)
 			n_ok++;
-		else if (src != 0 && (worst == NULL || badness(json_probe_state(e)) >
-		    badness(json_probe_state(worst))))
-			worst = e;
+		else if (src != 0 && (worst == NULL || badness(probe_state(v->probes[j].state)) >
+		    badness(probe_state(worst->state))))
+			worst = &v->probes[j];
 	}
-	summary_item(summary, len, off, jstr(svc, "name"), jstr(svc, "state"),
-	    worst != NULL ? jstr(worst, "name") : NULL,
-	    worst != NULL ? jstr(worst, "message") : NULL, n_ok, n);
+	summary_item(summary, len, off, v->name, v->state,
+	    worst != NULL ? worst->name : NULL,
+	    worst != NULL ? worst->message : NULL, n_ok, v->nprobes);
 }
 
 /* One service's perfdata: state, announced prefixes, probe latencies. */
 static void
-status_perf(struct json_object *svc, int src, bool prefixed, struct plugin_perf *pp)
+status_perf(const struct svc_view *v, int src, bool prefixed, struct plugin_perf *pp)
 {
-	struct json_object	*arr, *e;
-	char			 prefix[160], rest[128], v[32], w[32], c[32];
-	size_t			 n = 0, ann = 0, npfx = 0;
-	const char		*name = jstr(svc, "name");
+	const struct probe_view	*e;
+	char			 prefix[160], rest[128], w[32], c[32], t[32];
+	size_t			 ann = 0;
 
-	if ((arr = jarr(svc, "probes")) != NULL)
-		n = json_object_array_length(arr);
 	/*
 	 * Once an item is dropped, so is every later one (plugin_perf_add()):
 	 * count them without formatting them, which at 10,000 services was
 	 * most of this function's cost.
 	 */
 	if (pp->dropped > 0) {
-		pp->dropped += 2 + n;
+		pp->dropped += 2 + v->nprobes;
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? name : "", prefixed ? "/" : "");
+	snprintf(prefix, sizeof(prefix), "%s%s", prefixed ? v->name : "", prefixed ? "/" : "");
 	/*
 	 * 0 up, 1 degraded, drained or starting, 2 down: the exit status's
 	 * scale. Nagios ranges: warning "0" alerts above 0, critical "1" above 1.
 	 */
 	snprintf(rest, sizeof(rest), "%d;0;1;0;2", src);
 	plugin_perf_add(pp, prefix, "state", rest);
-	if ((arr = jarr(svc, "prefixes")) != NULL)
-		npfx = json_object_array_length(arr);
-	for (size_t j = 0; j < npfx; j++)
-		ann += jbool(json_object_array_get_idx(arr, j), "announced");
-	snprintf(rest, sizeof(rest), "%zu;;;0;%zu", ann, npfx);
+	for (size_t j = 0; j < v->npfx; j++)
+		ann += v->pfx[j].announced;
+	snprintf(rest, sizeof(rest), "%zu;;;0;%zu", ann, v->npfx);
 	plugin_perf_add(pp, prefix, "announced", rest);
-	arr = jarr(svc, "probes");
-	for (size_t j = 0; j < n; j++) {
-		e = json_object_array_get_idx(arr, j);
-		snprintf(prefix, sizeof(prefix), "%s%s%s", prefixed ? name : "",
-		    prefixed ? "/" : "", jstr(e, "name"));
-		plugin_num(v, sizeof(v), jnum(e, "latency_ms") / 1000.0);
+	for (size_t j = 0; j < v->nprobes; j++) {
+		e = &v->probes[j];
+		snprintf(prefix, sizeof(prefix), "%s%s%s", prefixed ? v->name : "",
+		    prefixed ? "/" : "", e->name);
+		plugin_num(t, sizeof(t), e->latency_ms / 1000.0);
 		w[0] = c[0] = '\0';
-		if (jnum(e, "warning_ms") > 0)
-			plugin_num(w, sizeof(w), jnum(e, "warning_ms") / 1000.0);
-		if (jnum(e, "critical_ms") > 0)
-			plugin_num(c, sizeof(c), jnum(e, "critical_ms") / 1000.0);
-		snprintf(rest, sizeof(rest), "%ss;%s;%s;0", v, w, c);
+		if (e->warning_ms > 0)
+			plugin_num(w, sizeof(w), e->warning_ms / 1000.0);
+		if (e->critical_ms > 0)
+			plugin_num(c, sizeof(c), e->critical_ms / 1000.0);
+		snprintf(rest, sizeof(rest), "%ss;%s;%s;0", t, w, c);
 		plugin_perf_add(pp, prefix, "_time", rest);
 	}
 }
 
+/* The damping line of the table, if there is something to say. */
+static void
+status_damping(const struct svc_view *v)
+{
+	char	age[32];
+
+	if (!v->damping || !(v->d_suppressed || v->d_penalty >= 1))
+		return;
+	fmt_age(v->d_reuse_in_ms / 1000, age, sizeof(age));
+	printf("  damping %s, penalty %.0f (suppress above %.0f, reuse below "
+	    "%.0f)%s%s\n", v->d_suppressed ? "SUPPRESSED" : "not suppressed",
+	    v->d_penalty, v->d_suppress, v->d_reuse,
+	    v->d_suppressed ? ", reuse in " : "", v->d_suppressed ? age : "");
+}
+
 /* The table for a person at a terminal (--verbose): the daemon, then each service. */
 static void
-status_table(struct json_object *reply, struct json_object **sel, size_t nsel, double now)
+status_table(struct json_object *reply, const struct svc_view *sel, size_t nsel, double now)
 {
-	struct json_object	*svc, *e, *arr;
+	const struct svc_view	*v;
+	struct json_object	*e;
 	char			 age[32];
 
 	detail_line("anycast-healthd %s, pid %d, started %s", jstr(reply, "version"),
@@ -182,61 +185,45 @@ status_table(struct json_object *reply, struct json_object **sel, size_t nsel, d
 	if (nsel == 0)
 		detail_line("no services configured");
 	for (size_t i = 0; i < nsel; i++) {
-		svc = sel[i];
-		fmt_age(now - jnum(svc, "since_unix"), age, sizeof(age));
+		v = &sel[i];
+		fmt_age(now - v->since_unix, age, sizeof(age));
 		printf("\n");
-		detail_line("%-20s %-9s since %s (%s)%s", jstr(svc, "name"), jstr(svc, "state"),
-		    jstr(svc, "since"), age, strcmp(jstr(svc, "state"), "drained") == 0 &&
-		    jbool(svc, "announcing") ? ", grace period: still announced" : "");
-		if ((e = json_object_object_get(svc, "damping")) != NULL &&
-		    (jbool(e, "suppressed") || jnum(e, "penalty") >= 1)) {
-			fmt_age(jnum(e, "reuse_in_ms") / 1000, age, sizeof(age));
-			printf("  damping %s, penalty %.0f (suppress above %.0f, reuse below "
-			    "%.0f)%s%s\n", jbool(e, "suppressed") ? "SUPPRESSED" : "not suppressed",
-			    jnum(e, "penalty"), jnum(e, "suppress"), jnum(e, "reuse"),
-			    jbool(e, "suppressed") ? ", reuse in " : "",
-			    jbool(e, "suppressed") ? age : "");
+		detail_line("%-20s %-9s since %s (%s)%s", v->name, v->state, v->since, age,
+		    strcmp(v->state, "drained") == 0 && v->announcing ?
+		    ", grace period: still announced" : "");
+		status_damping(v);
+		for (size_t j = 0; j < v->npfx; j++)
+			detail_line("  prefix %-28s on %-8s %s", v->pfx[j].prefix,
+			    v->pfx[j].interface, v->pfx[j].announced ?
+			    "announced" : "not announced");
+		for (size_t j = 0; j < v->nprobes; j++) {
+			const struct probe_view *p = &v->probes[j];
+
+			detail_line("  probe  %-20s %-8s %-4s %8.1f ms  %s", p->name,
+			    p->state, p->health, p->latency_ms, p->message);
 		}
-		if ((arr = jarr(svc, "prefixes")) != NULL)
-			for (size_t j = 0; j < json_object_array_length(arr); j++) {
-				e = json_object_array_get_idx(arr, j);
-				detail_line("  prefix %-28s on %-8s %s", jstr(e, "prefix"),
-				    jstr(e, "interface"), jbool(e, "announced") ?
-				    "announced" : "not announced");
-			}
-		if ((arr = jarr(svc, "probes")) != NULL)
-			for (size_t j = 0; j < json_object_array_length(arr); j++) {
-				e = json_object_array_get_idx(arr, j);
-				detail_line("  probe  %-20s %-8s %-4s %8.1f ms  %s", jstr(e, "name"),
-				    jstr(e, "state"), jstr(e, "health"), jnum(e, "latency_ms"),
-				    jstr(e, "message"));
-			}
 	}
 }
 
 /* Long output for a monitoring system: one line per probe. */
 static void
-status_details(struct json_object **sel, size_t nsel)
+status_details(const struct svc_view *sel, size_t nsel)
 {
-	struct json_object	*arr, *e;
+	const struct probe_view	*p;
 	char			 t[32];
-	size_t			 ann, npfx;
+	size_t			 ann;
 
 	for (size_t i = 0; i < nsel; i++) {
-		ann = npfx = 0;
-		if ((arr = jarr(sel[i], "prefixes")) != NULL)
-			npfx = json_object_array_length(arr);
-		for (size_t j = 0; j < npfx; j++)
-			ann += jbool(json_object_array_get_idx(arr, j), "announced");
-		detail_line("%s: %s since %s, %zu/%zu prefixes announced", jstr(sel[i], "name"),
-		    jstr(sel[i], "state"), jstr(sel[i], "since"), ann, npfx);
-		if ((arr = jarr(sel[i], "probes")) == NULL)
-			continue;
-		for (size_t j = 0; j < json_object_array_length(arr); j++) {
-			e = json_object_array_get_idx(arr, j);
-			plugin_num(t, sizeof(t), jnum(e, "latency_ms"));
-			detail_line("%s/%s: %s - %s (%s ms)", jstr(sel[i], "name"), jstr(e, "name"),
-			    jstr(e, "state"), jstr(e, "message"), t);
+		ann = 0;
+		for (size_t j = 0; j < sel[i].npfx; j++)
+			ann += sel[i].pfx[j].announced;
+		detail_line("%s: %s since %s, %zu/%zu prefixes announced", sel[i].name,
+		    sel[i].state, sel[i].since, ann, sel[i].npfx);
+		for (size_t j = 0; j < sel[i].nprobes; j++) {
+			p = &sel[i].probes[j];
+			plugin_num(t, sizeof(t), p->latency_ms);
+			detail_line("%s/%s: %s - %s (%s ms)", sel[i].name, p->name,
+			    p->state, p->message, t);
 		}
 	}
 }
@@ -292,41 +279,58 @@ status_timer_off(void)
 }
 
 /*
- * Asks the daemon for its status: the reply, with its services, or NULL
- * after saying why (a plugin line, or stderr with --json).
+ * Asks the daemon for its status and reads the reply: with --json whole
+ * (sv->reply), else the services asked for as views (status_read.c).
+ * 0, or -1 after saying why (a plugin line, or stderr with --json).
  */
-static struct json_object *
-status_request(const char *sock, bool json, double timeout_s)
+static int
+status_request(const char *sock, const char *service, bool json, double timeout_s,
+    struct status_views *sv)
 {
-	struct json_object	*reply, *req = json_object_new_object();
+	struct json_object	*req = json_object_new_object();
+	char			*text;
+	size_t			 len;
+	int			 rc = -1;
 
+	memset(sv, 0, sizeof(*sv));
 	ctl_plugin = !json;
 	status_timer_on(sock, timeout_s);
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	if ((reply = ctl_request(sock, req)) == NULL) {
+	if ((text = ctl_request_text(sock, req, &len)) != NULL) {
+		if (json)
+			sv->reply = ctl_parse_reply(text);
+		else if (status_views_read(text, len, service, sv) == -1) {
+			plugin_line("UNKNOWN", "out of memory");
+			goto out;
+		}
+	}
+	if (sv->reply == NULL) {
 		if (!json)
 			status_unreachable(sock);
-		return NULL;
+		goto out;
 	}
 	status_timer_off();
-	if (!reply_ok(reply) || jarr(reply, "services") == NULL) {
-		ctl_errno = strncmp(jstr(reply, "error"), "permission denied", 17) == 0 ?
+	if (!reply_ok(sv->reply) || jarr(sv->reply, "services") == NULL) {
+		ctl_errno = strncmp(jstr(sv->reply, "error"), "permission denied", 17) == 0 ?
 		    EACCES : EPROTO;
-		snprintf(ctl_err, sizeof(ctl_err), "%s", jstr(reply, "error"));
-		json_object_put(reply);
+		snprintf(ctl_err, sizeof(ctl_err), "%s", jstr(sv->reply, "error"));
+		status_views_free(sv);
 		if (json)
 			fprintf(stderr, "anycast-healthctl: %s\n", ctl_err);
 		else
 			status_unreachable(sock);
-		return NULL;
+		goto out;
 	}
-	return reply;
+	rc = 0;
+out:
+	free(text);
+	return rc;
 }
 
 /* The services status reports, with their exit statuses. */
 struct status_sel {
-	struct json_object	 *reply;
-	struct json_object	**sel;
+	struct status_views	  sv;	/* the reply; without --json, its services' views */
+	struct json_object	**sel;	/* --json: the services asked for */
 	int			 *exits;
 	size_t			  nsel;
 	double			  now;
@@ -335,24 +339,31 @@ struct status_sel {
 
 /* Selects the service asked for (all: NULL). 0, or -1 out of memory. */
 static int
-status_select(struct status_sel *ss, const char *service)
+status_select(struct status_sel *ss, const char *service, bool json)
 {
-	struct json_object	*svcs = jarr(ss->reply, "services");
+	struct json_object	*svcs = jarr(ss->sv.reply, "services"), *svc;
 	struct timespec		 ts;
-	size_t			 n = json_object_array_length(svcs);
+	size_t			 n = json ? json_object_array_length(svcs) : ss->sv.n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ss->now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	if ((ss->sel = calloc(n + 1, sizeof(*ss->sel))) == NULL ||
+	if ((json && (ss->sel = calloc(n + 1, sizeof(*ss->sel))) == NULL) ||
 	    (ss->exits = calloc(n + 1, sizeof(*ss->exits))) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *svc = json_object_array_get_idx(svcs, i);
-		if (service != NULL && strcmp(jstr(svc, "name"), service) != 0)
-			continue;
-		ss->exits[ss->nsel] = service_exit(svc, ss->now);
+		if (json) {
+			svc = json_object_array_get_idx(svcs, i);
+			if (service != NULL && strcmp(jstr(svc, "name"), service) != 0)
+				continue;
+			ss->exits[ss->nsel] = service_exit(jstr(svc, "state"),
+			    jnum(svc, "since_unix"), jnum(svc, "init_limit_ms"), ss->now);
+			ss->sel[ss->nsel] = svc;
+		} else
+			/* The views are of the service asked for already. */
+			ss->exits[ss->nsel] = service_exit(ss->sv.v[i].state,
+			    ss->sv.v[i].since_unix, ss->sv.v[i].init_limit_ms, ss->now);
 		ss->rc = ss->exits[ss->nsel] > ss->rc ? ss->exits[ss->nsel] : ss->rc;
-		ss->sel[ss->nsel++] = svc;
+		ss->nsel++;
 	}
 	return 0;
 }
@@ -361,7 +372,7 @@ status_select(struct status_sel *ss, const char *service)
 static void
 status_json(const struct status_sel *ss, const char *service)
 {
-	struct json_object	*reply = ss->reply;
+	struct json_object	*reply = ss->sv.reply;
 
 	json_object_object_del(reply, "ok");
 	if (service != NULL) {
@@ -391,18 +402,19 @@ status_plugin(const struct status_sel *ss, char *summary, size_t len, size_t sof
 	for (int b = 2; b >= 0; b--)
 		for (size_t i = 0; i < ss->nsel; i++)
 			if (ss->exits[i] == b)
-				status_summary(ss->sel[i], ss->exits[i], summary, len, &soff);
+				status_summary(&ss->sv.v[i], ss->exits[i], summary, len,
+				    &soff);
 	plugin_head(head, sizeof(head), nagios_state_str((enum nagios_state)ss->rc), summary);
 	plugin_perf_init(&pp, perf, perf_room(head));
 	for (int b = 2; b >= 0; b--)
 		for (size_t i = 0; i < ss->nsel; i++)
 			if (ss->exits[i] == b)
-				status_perf(ss->sel[i], ss->exits[i], prefixed, &pp);
+				status_perf(&ss->sv.v[i], ss->exits[i], prefixed, &pp);
 	plugin_print(head, perf);
 	if (verbose)
-		status_table(ss->reply, ss->sel, ss->nsel, ss->now);
+		status_table(ss->sv.reply, ss->sv.v, ss->nsel, ss->now);
 	else
-		status_details(ss->sel, ss->nsel);
+		status_details(ss->sv.v, ss->nsel);
 	if (pp.dropped > 0)
 		detail_line("perfdata: %zu of %zu items dropped to keep the first line "
 		    "within 8 KiB", pp.dropped, pp.dropped + pp.kept);
@@ -422,9 +434,10 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	char			 summary[8192] = "", *perf = NULL;
 	size_t			 soff = 0;
 
-	if ((ss.reply = status_request(sock, json, timeout_s)) == NULL)
+	if (status_request(sock, service, json, timeout_s, &ss.sv) == -1)
 		return EXIT_UNKNOWN;
-	if (status_select(&ss, service) == -1 || (perf = malloc(FIRST_LINE_MAX)) == NULL) {
+	if (status_select(&ss, service, json) == -1 ||
+	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
 		plugin_line("UNKNOWN", "out of memory");
 		ss.rc = EXIT_UNKNOWN;
 		goto out;
@@ -433,7 +446,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	 * An unwritable state file is critical: new announcements are held
 	 * back, and withdraw-all after a crash would miss what is out.
 	 */
-	if (json_object_object_get_ex(ss.reply, "state_file", &sf) && !jbool(sf, "ok")) {
+	if (json_object_object_get_ex(ss.sv.reply, "state_file", &sf) && !jbool(sf, "ok")) {
 		ss.rc = 2;
 		append(summary, sizeof(summary), &soff, "state file not written (%s); %d "
 		    "prefix(es) held back", jstr(sf, "error"), (int)jnum(sf, "held_back"));
@@ -453,6 +466,6 @@ out:
 	free(ss.sel);
 	free(ss.exits);
 	free(perf);
-	json_object_put(ss.reply);
+	status_views_free(&ss.sv);
 	return ss.rc;
 }
