@@ -1,0 +1,211 @@
+/*
+ * `anycast-healthctl status` against a fake daemon (a child process serving
+ * a fixed reply on a unix socket): the text it prints, and that the two ways
+ * of reading a reply (agent/ctl/status_read.c: one service at a time, or the
+ * whole reply through json-c when it is not of the plain shape) print the
+ * same, for a few services and for thousands.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define HEALTHCTL	AHD_BUILDDIR "/anycast-healthctl"
+#define OUTMAX		(4 << 20)
+
+static char	sock[108];
+static pid_t	server = -1;
+
+static void
+stop_server(void)
+{
+	if (server > 0) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+		server = -1;
+	}
+	if (sock[0] != '\0')
+		unlink(sock);
+}
+
+TestSuite(healthctl_status, .fini = stop_server);
+
+/* A child answering every request on sock with reply (a newline added). */
+static void
+serve(const char *reply)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	char			buf[512];
+	ssize_t			n;
+	int			fd, c;
+
+	stop_server();
+	snprintf(sock, sizeof(sock), "/tmp/ahd-status-%d.sock", (int)getpid());
+	unlink(sock);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	if ((server = fork()) == 0) {
+		for (;;) {
+			if ((c = accept(fd, NULL, NULL)) == -1)
+				_exit(1);
+			/* The whole request (it comes in two writes), then the reply. */
+			while ((n = read(c, buf, sizeof(buf))) > 0 && memchr(buf, '\n', (size_t)n) == NULL)
+				;
+			(void)!write(c, reply, strlen(reply));
+			(void)!write(c, "\n", 1);
+			close(c);
+		}
+	}
+	cr_assert_gt(server, 0);
+	close(fd);
+}
+
+/* Runs status ARGS against the fake daemon; out gets stdout; the exit code. */
+static int
+status(const char *args, char *out, size_t outlen)
+{
+	char	 cmd[512];
+	FILE	*f;
+	size_t	 n = 0, r;
+	int	 st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' status %s 2>&1", HEALTHCTL, sock, args);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while (n + 1 < outlen && (r = fread(out + n, 1, outlen - 1 - n, f)) > 0)
+		n += r;
+	out[n] = '\0';
+	st = pclose(f);
+	cr_assert(WIFEXITED(st), "%s did not exit", cmd);
+	return WEXITSTATUS(st);
+}
+
+#define TOP	"\"version\":\"1.2\",\"pid\":7,\"started\":\"2026-01-01T00:00:00Z\"," \
+		"\"state_file\":{\"ok\":true},\"ok\":true"
+#define SVC_UP	"{\"name\":\"dns\",\"state\":\"up\",\"since\":\"2026-01-01T00:00:01Z\"," \
+		"\"prefixes\":[{\"prefix\":\"192.0.2.53/32\",\"interface\":\"lo\"," \
+		"\"announced\":true}],\"probes\":[{\"name\":\"dns#0\",\"state\":\"OK\"," \
+		"\"message\":\"answered\",\"latency_ms\":1.5}]}"
+#define SVC_DOWN "{\"name\":\"web\",\"state\":\"down\",\"since\":\"2026-01-01T00:00:02Z\"," \
+		"\"prefixes\":[{\"prefix\":\"192.0.2.80/32\",\"announced\":false}," \
+		"{\"prefix\":\"2001:db8::80/128\",\"announced\":false}],\"probes\":[" \
+		"{\"name\":\"http#0\",\"state\":\"CRITICAL\",\"message\":\"503 | \\\"no\\\" \\u00e9\"," \
+		"\"latency_ms\":20,\"critical_ms\":10},{\"name\":\"tcp#1\",\"state\":\"OK\"," \
+		"\"message\":\"connected\",\"latency_ms\":0.25}]}"
+
+Test(healthctl_status, plain_reply_printed)
+{
+	static char	out[8192];
+
+	serve("{" TOP ",\"services\":[" SVC_UP "," SVC_DOWN "]}");
+	cr_assert_eq(status("", out, sizeof(out)), 2, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH CRITICAL - web down: http#0 503 ¦ \"no\" é "
+	    "(1/2 probes OK), dns up: 1/1 probes OK | 'web/state'=2;0;1;0;2 "
+	    "'web/announced'=0;;;0;2 'web/http#0_time'=0.02s;;0.01;0 'web/tcp#1_time'=0.00025s;;;0 "
+	    "'dns/state'=0;0;1;0;2 'dns/announced'=1;;;0;1 'dns/dns#0_time'=0.0015s;;;0\n"
+	    "dns: up since 2026-01-01T00:00:01Z, 1/1 prefixes announced\n"
+	    "dns/dns#0: OK - answered (1.5 ms)\n"
+	    "web: down since 2026-01-01T00:00:02Z, 0/2 prefixes announced\n"
+	    "web/http#0: CRITICAL - 503 ¦ \"no\" é (20 ms)\n"
+	    "web/tcp#1: OK - connected (0.25 ms)\n");
+	cr_assert_eq(status("dns", out, sizeof(out)), 0, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH OK - dns up: 1/1 probes OK | 'state'=0;0;1;0;2 "
+	    "'announced'=1;;;0;1 'dns#0_time'=0.0015s;;;0\n"
+	    "dns: up since 2026-01-01T00:00:01Z, 1/1 prefixes announced\n"
+	    "dns/dns#0: OK - answered (1.5 ms)\n");
+}
+
+/* A comment json-c accepts sends the reply to the whole parse: the same text. */
+Test(healthctl_status, both_readings_print_the_same)
+{
+	static char	a[8192], b[8192];
+	const char	*args[] = { "", "--verbose", "web", "nosuch" };
+
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		serve("{" TOP ",\"services\":[" SVC_UP "," SVC_DOWN "]}");
+		int ra = status(args[i], a, sizeof(a));
+		serve("{" TOP ",\"services\":[" SVC_UP ", /* whole */ " SVC_DOWN "]}");
+		int rb = status(args[i], b, sizeof(b));
+		cr_expect_eq(ra, rb, "status %s", args[i]);
+		cr_expect_str_eq(a, b, "status %s", args[i]);
+	}
+}
+
+Test(healthctl_status, malformed_reply_is_unknown)
+{
+	static char	out[1024];
+
+	serve("{" TOP ",\"services\":[" SVC_UP "," SVC_DOWN);
+	cr_assert_eq(status("", out, sizeof(out)), 3, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH UNKNOWN - daemon not reachable: malformed reply "
+	    "from the daemon\n");
+	serve("{" TOP ",\"services\":[" SVC_UP " " SVC_DOWN "]}");
+	cr_assert_eq(status("", out, sizeof(out)), 3, "%s", out);
+	serve("{" TOP ",\"services\":{}}");
+	cr_assert_eq(status("", out, sizeof(out)), 3, "%s", out);
+}
+
+/*
+ * Thousands of services, in turn up, down and drained: both readings agree,
+ * and the first (the plain reply) was read one service at a time.
+ */
+Test(healthctl_status, thousands_of_services_read_alike, .timeout = 60)
+{
+	struct rusage	 ru;
+	char		*reply, *a, *b;
+	size_t		 len = 0, cap = 6000 * 700;
+	long		 rss[2];
+	int		 ra = -1, rb = -1;
+
+	reply = malloc(cap);
+	a = malloc(OUTMAX);
+	b = malloc(OUTMAX);
+	cr_assert(reply != NULL && a != NULL && b != NULL);
+	for (int pass = 0; pass < 2; pass++) {
+		len = (size_t)snprintf(reply, cap, "{" TOP ",\"services\":[");
+		for (int i = 0; i < 5000; i++)
+			len += (size_t)snprintf(reply + len, cap - len, "%s{\"name\":\"s%04d\","
+			    "\"state\":\"%s\",\"since\":\"x\",\"prefixes\":[{\"prefix\":"
+			    "\"10.0.%d.%d/32\",\"interface\":\"lo\",\"announced\":%s}],"
+			    "\"probes\":[{\"name\":\"tcp#0\",\"state\":\"%s\",\"message\":"
+			    "\"m%d\",\"latency_ms\":%d.5}]}", i > 0 ? "," : "",
+			    i, i % 3 == 0 ? "up" : i % 3 == 1 ? "down" : "drained", i / 256,
+			    i % 256, i % 3 == 0 ? "true" : "false", i % 3 == 1 ? "CRITICAL" : "OK",
+			    i, i % 7);
+		/* The second time, a comment: the whole parse. */
+		len += (size_t)snprintf(reply + len, cap - len, "%s]}", pass ? "/**/" : "");
+		cr_assert_lt(len, cap - 1);
+		serve(reply);
+		if (pass == 0)
+			ra = status("--verbose", a, OUTMAX);
+		else
+			rb = status("--verbose", b, OUTMAX);
+		cr_assert_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+		rss[pass] = ru.ru_maxrss;
+	}
+	/*
+	 * The first reading was one service at a time, not a fallback to the
+	 * whole tree: the largest child so far was several times smaller.
+	 */
+	cr_log_info("healthctl_status: peak RSS %ld KiB one at a time, %ld KiB whole",
+	    rss[0], rss[1]);
+	cr_expect_lt(rss[0] * 2, rss[1]);
+	cr_expect_eq(ra, 2);
+	cr_expect_eq(rb, 2);
+	cr_expect_gt(strlen(a), 5000 * 100);
+	cr_expect(strcmp(a, b) == 0, "the two readings differ");
+	free(reply);
+	free(a);
+	free(b);
+}
