@@ -102,20 +102,28 @@ struct svc_view {
 	size_t			 npfx;
 	struct probe_view	*probes;
 	size_t			 nprobes;
+	char			*json;	/* --json, read a service at a time: as printed there */
 };
 
 struct status_views {
-	struct json_object	*reply;	/* its services array may be left empty */
+	struct json_object	*reply;	/* with cut, its services array is empty */
 	struct svc_view		*v;	/* the services asked for, in the reply's order */
 	size_t			 n;
+	bool			 json;	/* asked for --json */
+	bool			 cut;	/* read a service at a time; else reply is whole
+					   (and with --json, there are no views) */
 };
+
+/* How --json prints (json-c's pretty printer, as the reply parsed whole). */
+#define STATUS_JSON_FLAGS	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
+				 JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /*
  * Reads a status reply (the services named only, all if NULL). 0 with
  * sv->reply NULL if it is malformed (ctl_err says so); -1 out of memory.
  */
 int		 status_views_read(const char *text, size_t len, const char *only,
-		    struct status_views *sv);
+		    bool json, struct status_views *sv);
 void		 status_views_free(struct status_views *sv);
 
 /* The commands; each returns the exit status. */

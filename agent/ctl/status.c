@@ -279,8 +279,9 @@ status_timer_off(void)
 }
 
 /*
- * Asks the daemon for its status and reads the reply: with --json whole
- * (sv->reply), else the services asked for as views (status_read.c).
+ * Asks the daemon for its status and reads the reply (status_read.c): the
+ * services asked for as views, or, with --json when the reply is not of the
+ * plain shape, whole (sv->reply).
  * 0, or -1 after saying why (a plugin line, or stderr with --json).
  */
 static int
@@ -296,13 +297,13 @@ status_request(const char *sock, const char *service, bool json, double timeout_
 	ctl_plugin = !json;
 	status_timer_on(sock, timeout_s);
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	if ((text = ctl_request_text(sock, req, &len)) != NULL) {
+	if ((text = ctl_request_text(sock, req, &len)) != NULL &&
+	    status_views_read(text, len, service, json, sv) == -1) {
 		if (json)
-			sv->reply = ctl_parse_reply(text);
-		else if (status_views_read(text, len, service, sv) == -1) {
+			fprintf(stderr, "anycast-healthctl: out of memory\n");
+		else
 			plugin_line("UNKNOWN", "out of memory");
-			goto out;
-		}
+		goto out;
 	}
 	if (sv->reply == NULL) {
 		if (!json)
@@ -329,8 +330,8 @@ out:
 
 /* The services status reports, with their exit statuses. */
 struct status_sel {
-	struct status_views	  sv;	/* the reply; without --json, its services' views */
-	struct json_object	**sel;	/* --json: the services asked for */
+	struct status_views	  sv;	/* the reply, its services' views */
+	struct json_object	**sel;	/* --json, the reply whole: the services asked for */
 	int			 *exits;
 	size_t			  nsel;
 	double			  now;
@@ -339,10 +340,11 @@ struct status_sel {
 
 /* Selects the service asked for (all: NULL). 0, or -1 out of memory. */
 static int
-status_select(struct status_sel *ss, const char *service, bool json)
+status_select(struct status_sel *ss, const char *service)
 {
 	struct json_object	*svcs = jarr(ss->sv.reply, "services"), *svc;
 	struct timespec		 ts;
+	bool			 json = ss->sv.json && !ss->sv.cut;
 	size_t			 n = json ? json_object_array_length(svcs) : ss->sv.n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -368,6 +370,30 @@ status_select(struct status_sel *ss, const char *service, bool json)
 	return 0;
 }
 
+/*
+ * --json, read a service at a time: the reply without its services as
+ * json-c prints it, the services' own text put in its empty array the way
+ * json-c prints an array's elements: the text of the reply parsed whole.
+ */
+static void
+status_json_cut(const struct status_sel *ss)
+{
+	static const char	 empty[] = "\n  \"services\": [\n  ]";
+	const char		*t, *at;
+	size_t			 head = sizeof(empty) - 1 - 4;
+
+	t = json_object_to_json_string_ext(ss->sv.reply, STATUS_JSON_FLAGS);
+	/* No services: json-c prints the empty array as it is here. */
+	if (ss->nsel == 0 || t == NULL || (at = strstr(t, empty)) == NULL)
+		printf("%s\n", t != NULL ? t : "");
+	else {
+		fwrite(t, 1, (size_t)(at - t) + head, stdout);
+		for (size_t i = 0; i < ss->nsel; i++)
+			printf("%s    %s", i > 0 ? ",\n" : "\n", ss->sv.v[i].json);
+		printf("\n  ]%s\n", at + sizeof(empty) - 1);
+	}
+}
+
 /* --json: the daemon's object, with the one service asked for if any. */
 static void
 status_json(const struct status_sel *ss, const char *service)
@@ -375,14 +401,17 @@ status_json(const struct status_sel *ss, const char *service)
 	struct json_object	*reply = ss->sv.reply;
 
 	json_object_object_del(reply, "ok");
-	if (service != NULL) {
-		struct json_object *one = json_object_new_array();
-		for (size_t i = 0; i < ss->nsel; i++)
-			json_object_array_add(one, json_object_get(ss->sel[i]));
-		json_object_object_add(reply, "services", one);
+	if (ss->sv.cut)
+		status_json_cut(ss);
+	else {
+		if (service != NULL) {
+			struct json_object *one = json_object_new_array();
+			for (size_t i = 0; i < ss->nsel; i++)
+				json_object_array_add(one, json_object_get(ss->sel[i]));
+			json_object_object_add(reply, "services", one);
+		}
+		printf("%s\n", json_object_to_json_string_ext(reply, STATUS_JSON_FLAGS));
 	}
-	printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /*
@@ -436,7 +465,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 
 	if (status_request(sock, service, json, timeout_s, &ss.sv) == -1)
 		return EXIT_UNKNOWN;
-	if (status_select(&ss, service, json) == -1 ||
+	if (status_select(&ss, service) == -1 ||
 	    (perf = malloc(FIRST_LINE_MAX)) == NULL) {
 		plugin_line("UNKNOWN", "out of memory");
 		ss.rc = EXIT_UNKNOWN;

@@ -251,7 +251,37 @@ view_clear(struct svc_view *v)
 		free(v->probes[j].message);
 	}
 	free(v->probes);
+	free(v->json);
 	memset(v, 0, sizeof(*v));
+}
+
+/*
+ * A service as --json prints it inside the reply: json-c's text of it
+ * alone, every line after the first indented two levels more (a string
+ * holds no newline: json-c escapes it). NULL out of memory.
+ */
+static char *
+view_json(struct json_object *svc)
+{
+	const char	*t = json_object_to_json_string_ext(svc, STATUS_JSON_FLAGS);
+	size_t		 nl = 0, o = 0;
+	char		*s;
+
+	if (t == NULL)
+		return NULL;
+	for (const char *c = t; *c != '\0'; c++)
+		nl += *c == '\n';
+	if ((s = malloc(strlen(t) + 4 * nl + 1)) == NULL)
+		return NULL;
+	for (const char *c = t; *c != '\0'; c++) {
+		s[o++] = *c;
+		if (*c == '\n') {
+			memcpy(s + o, "    ", 4);
+			o += 4;
+		}
+	}
+	s[o] = '\0';
+	return s;
 }
 
 /* Adds svc's view if it is the one asked for (all: only NULL). 0, or -1. */
@@ -263,6 +293,8 @@ view_add(struct status_views *sv, struct json_object *svc, const char *only)
 	if (view_fill(&sv->v[sv->n], svc) == -1)
 		return -1;
 	sv->n++;
+	if (sv->json && (sv->v[sv->n - 1].json = view_json(svc)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -310,6 +342,7 @@ read_cut(const char *text, size_t len, const char *only, struct status_views *sv
 		if (rc == -1)
 			goto out;
 	}
+	sv->cut = true;
 	rc = 1;
 out:
 	if (rc != 1)
@@ -322,7 +355,7 @@ out:
 }
 
 int
-status_views_read(const char *text, size_t len, const char *only,
+status_views_read(const char *text, size_t len, const char *only, bool json,
     struct status_views *sv)
 {
 	struct json_object	*svcs;
@@ -330,13 +363,16 @@ status_views_read(const char *text, size_t len, const char *only,
 	int			 rc;
 
 	memset(sv, 0, sizeof(*sv));
+	sv->json = json;
 	/* A NUL inside: json-c's whole parse stops there; let it. */
 	rc = len < (size_t)INT_MAX && memchr(text, '\0', len) == NULL ?
 	    read_cut(text, len, only, sv) : 0;
 	if (rc != 0)
 		goto out;
+	sv->json = json;	/* the failed cut cleared it */
+	/* --json prints the whole tree then: no views. */
 	if ((sv->reply = ctl_parse_reply(text)) == NULL ||
-	    (svcs = jarr(sv->reply, "services")) == NULL)
+	    (svcs = jarr(sv->reply, "services")) == NULL || json)
 		goto out;
 	n = json_object_array_length(svcs);
 	if ((sv->v = calloc(n + 1, sizeof(*sv->v))) == NULL)

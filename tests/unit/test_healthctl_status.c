@@ -126,11 +126,11 @@ Test(healthctl_status, plain_reply_printed)
 	    "dns/dns#0: OK - answered (1.5 ms)\n");
 }
 
-/* A comment json-c accepts sends the reply to the whole parse: the same text. */
+/* A comment json-c accepts sends the reply to the whole parse: the same text, --json too. */
 Test(healthctl_status, both_readings_print_the_same)
 {
 	static char	a[8192], b[8192];
-	const char	*args[] = { "", "--verbose", "web", "nosuch" };
+	const char	*args[] = { "", "--verbose", "web", "nosuch", "--json", "web --json" };
 
 	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
 		serve("{" TOP ",\"services\":[" SVC_UP "," SVC_DOWN "]}");
@@ -205,6 +205,16 @@ Test(healthctl_status, thousands_of_services_read_alike, .timeout = 60)
 	cr_expect_eq(rb, 2);
 	cr_expect_gt(strlen(a), 5000 * 100);
 	cr_expect(strcmp(a, b) == 0, "the two readings differ");
+	/* --json: the reply with the comment (served now) read whole, then the plain one. */
+	rb = status("--json", b, OUTMAX);
+	reply[len - 6] = '\0';
+	strcat(reply, "]}");
+	serve(reply);
+	ra = status("--json", a, OUTMAX);
+	cr_expect_eq(ra, 2);
+	cr_expect_eq(rb, 2);
+	cr_expect_gt(strlen(a), 5000 * 200);
+	cr_expect(strcmp(a, b) == 0, "the two readings differ in --json");
 	free(reply);
 	free(a);
 	free(b);
