@@ -642,17 +642,19 @@ ann_recorded(struct ann *a)
 		if (!ap->release)
 			ap->recorded = listed;
 	}
+	a->release_next = 0;
 	return ann_release(a);
 }
 
 bool
 ann_release(struct ann *a)
 {
-	size_t	sent = 0;
+	size_t	sent = 0, i;
 	bool	more = false;
 
 	ann_batch_begin(a);
-	for (size_t i = 0; i < a->nprefixes; i++) {
+	/* Prefixes are only appended (unmarked) between parts: none is skipped. */
+	for (i = a->release_next; i < a->nprefixes; i++) {
 		struct ann_prefix *ap = &a->prefixes[i];
 		if (!ap->release)
 			continue;
@@ -668,6 +670,7 @@ ann_release(struct ann *a)
 			sent++;
 		}
 	}
+	a->release_next = i;
 	ann_batch_end(a);
 	return more;
 }
