@@ -209,12 +209,13 @@ reply_ok(struct json_object *reply)
 	return json_object_object_get_ex(reply, "ok", &v) && json_object_get_boolean(v);
 }
 
+/* A value as text; "" when absent or null (json-c gives NULL for null). */
 const char *
 jstr(struct json_object *o, const char *key)
 {
 	struct json_object	*v;
 
-	if (!json_object_object_get_ex(o, key, &v))
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
 		return "";
 	return json_object_get_string(v);
 }

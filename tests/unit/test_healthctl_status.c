@@ -142,6 +142,23 @@ Test(healthctl_status, both_readings_print_the_same)
 	}
 }
 
+/* null where the daemon writes text: empty, not a crash (strcmp(NULL) before). */
+Test(healthctl_status, null_fields_are_empty)
+{
+	static char	out[4096];
+	const char	*args[] = { "", "--verbose", "n" };
+
+	serve("{" TOP ",\"services\":[{\"name\":\"n\",\"state\":null,\"since\":null,"
+	    "\"prefixes\":[{\"prefix\":null}],\"probes\":[{\"name\":null,\"state\":"
+	    "\"OK\",\"message\":null}]}]}");
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		cr_expect_eq(status(args[i], out, sizeof(out)), 2, "status %s: %s", args[i], out);
+		cr_expect(strncmp(out, "ANYCAST-HEALTH CRITICAL - n : 1/1 probes OK", 43) == 0,
+		    "status %s: %s", args[i], out);
+	}
+	cr_expect_eq(status("--json", out, sizeof(out)), 2, "%s", out);
+}
+
 Test(healthctl_status, malformed_reply_is_unknown)
 {
 	static char	out[1024];
