@@ -279,11 +279,17 @@ Test(process, pidfile_zombie_is_gone)
 	struct cfg	*cfg;
 	struct probe	*p;
 	pid_t		 pid = spawn();
+	siginfo_t	 si;
 
 	write_pid(pid);
 	kill(pid, SIGKILL);
-	/* Exited but not reaped: the pid exists, the server does not. */
-	usleep(50000);
+	/*
+	 * Exited but not reaped: the pid exists, the server does not. WNOWAIT
+	 * waits for the exit and leaves the zombie (a fixed sleep raced a
+	 * loaded machine).
+	 */
+	cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0, "waitid: %s",
+	    strerror(errno));
 	p = run_once(probe_json(), &cfg);
 	cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
 	cr_expect_not_null(strstr(p->msg, "has exited"), "%s", p->msg);
