@@ -122,7 +122,7 @@ out=$(ctl reload 2>&1) || true
 ahd_node kill -HUP "$(cat "$AHD_TMP/daemon.pid")"
 sleep 2
 if [[ $out == 'reloaded: 3 service(s)' ]] && (($(route_lines_after "$t0" "$V4") == 0)) &&
-	(($(route_lines_after "$t0" "$V6") == 0)) && ahd_prefix_present "$V4" && ahd_prefix_present "$NEW" &&
+	(($(route_lines_after "$t0" "$V6") == 0)) && ahd_prefix_present "$V4" && ahd_wait_prefix_present "$NEW" 5 &&
 	! ahd_prefix_present "$WEB" && notify_has 'RELOADING=1'; then
 	ahd_pass "reload (control socket and SIGHUP): unchanged dns caused 0 route changes, new service announced, drain kept, RELOADING=1 sent"
 else
