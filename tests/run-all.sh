@@ -47,6 +47,12 @@ tree_ok() { # FILE
 
 step "the checkout: root's, writable by no one else, open to other users"
 tree_ok "$top/tests/unit/data/exec/exit.sh" || exit 1
+# Plugins, fake vtysh programs and a preloaded library are written to /tmp
+# and run from there: a noexec /tmp (hardened machines) fails them all.
+if [[ ,$(findmnt -no OPTIONS -T /tmp), == *,noexec,* ]]; then
+	echo "/tmp is mounted noexec: the tests run programs they write there" >&2
+	exit 1
+fi
 
 step "build (warnings are errors)"
 bash tests/build.sh "$top/_build" --enable-werror || exit 1
