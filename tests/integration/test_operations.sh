@@ -27,7 +27,8 @@ mkdir -p "$etc/services.d"
 sock=$AHD_TMP/run/control.sock
 state=$AHD_TMP/run/state.json
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw",
+{ "interface": "lo", "frr": { "pathspace": "ahd-none-$$" },
+  "on_exit": "withdraw",
   "control_socket": "$sock", "state_file": "$state",
   "metrics_file": "$AHD_TMP/run/metrics.prom",
   "log": { "level": "info", "format": "json" } }
