@@ -19,6 +19,8 @@ PKGS=(
 	debootstrap systemd-container
 	prometheus icinga2
 	strace python3	# tests/bench/run.sh: system calls per check; gen_mrt.py, probe-stats
+	jq	# test_trust.sh: tampers with the main file and state file
+	curl	# tests/bench/bench_vs_exabgp.sh: ExaBGP's healthcheck in http mode
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -15,6 +15,10 @@
 # AHD_HEALTHCTL (the two programs in it).
 # Arguments: test names or paths to run only those (default: all).
 set -uo pipefail
+# The tests read other programs' messages (dpkg's "not empty", apt's, sort
+# and comm orders): the same words and order on every machine, whatever
+# locale the caller has (C.UTF-8 is built into Debian 12's libc).
+export LC_ALL=C.UTF-8
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -38,6 +38,18 @@ sdroot_mirror()
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
+# The HTTP proxy apt uses on this host (Acquire::http::Proxy, or
+# $http_proxy), empty if none. debootstrap (wget) does not read apt's
+# configuration, nor does apt inside the root: a machine that reaches the
+# mirror only through apt's proxy would build no root without it.
+sdroot_proxy()
+{
+	local p=${http_proxy:-}
+	[[ -n $p ]] || eval "$(apt-config shell p Acquire::http::Proxy 2>/dev/null)"
+	[[ $p == DIRECT || $p == false ]] && p=
+	echo "$p"
+}
+
 # The key: everything that goes into the root. A change of the list makes a
 # new root; old ones are removed by the build.
 sdroot_key()
@@ -50,7 +62,7 @@ sdroot_key()
 # by a lock so that two runs on one machine build it once.
 sdroot_cache()
 {
-	local key dir tmp mirror rc=0
+	local key dir tmp mirror proxy rc=0
 	key=$(sdroot_key)
 	dir=$AHD_SDROOT_CACHE/root-$key
 	mkdir -p "$AHD_SDROOT_CACHE"
@@ -58,16 +70,20 @@ sdroot_cache()
 	flock "$lockfd"
 	if [[ ! -f $dir/.complete ]]; then
 		mirror=$(sdroot_mirror)
+		proxy=$(sdroot_proxy)
 		tmp=$AHD_SDROOT_CACHE/building-$key
 		rm -rf "$tmp"
-		echo "sdroot: building a $SDROOT_SUITE root in $dir from $mirror (once per machine)" >&2
-		if ! debootstrap --variant=minbase --include="$SDROOT_INCLUDE" \
-		    "$SDROOT_SUITE" "$tmp" "$mirror" >"$AHD_SDROOT_CACHE/build.log" 2>&1; then
+		echo "sdroot: building a $SDROOT_SUITE root in $dir from $mirror${proxy:+ through $proxy} (once per machine)" >&2
+		if ! env ${proxy:+http_proxy="$proxy"} debootstrap --variant=minbase \
+		    --include="$SDROOT_INCLUDE" "$SDROOT_SUITE" "$tmp" "$mirror" \
+		    >"$AHD_SDROOT_CACHE/build.log" 2>&1; then
 			echo "sdroot: debootstrap failed, see $AHD_SDROOT_CACHE/build.log" >&2
 			rc=1
 		elif ! printf 'deb %s %s main\ndeb %s %s-updates main\n' \
 		    "$mirror" "$SDROOT_SUITE" "$mirror" "$SDROOT_SUITE" \
 		    >"$tmp/etc/apt/sources.list" ||
+		    ! { [[ -z $proxy ]] || printf 'Acquire::http::Proxy "%s";\n' "$proxy" \
+		    >"$tmp/etc/apt/apt.conf.d/00sdroot-proxy"; } ||
 		    ! systemd-nspawn -q -D "$tmp" --register=no --keep-unit \
 		    env DEBIAN_FRONTEND=noninteractive sh -c \
 		    'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"' \
@@ -75,6 +91,8 @@ sdroot_cache()
 			echo "sdroot: apt-get in the root failed, see $AHD_SDROOT_CACHE/build.log" >&2
 			rc=1
 		else
+			# The host's proxy is not the root's business once built.
+			rm -f "$tmp/etc/apt/apt.conf.d/00sdroot-proxy"
 			# A fixed machine-id would be shared by every overlay;
 			# empty means "generate at boot" (machine-id(5)).
 			: >"$tmp/etc/machine-id"

@@ -67,7 +67,8 @@ mkdir -p "$etc/services.d"
 # Each fall is measured on its own: flap damping (on by default) would
 # suppress the service from the third fall within a minute.
 cat >"$etc/anycast-healthd.json" <<JSON
-{ "interface": "lo", "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
+{ "interface": "lo", "frr": { "pathspace": "ahd-none-$$" },
+  "defaults": { "damping": false }, "control_socket": "$AHD_TMP/ctl.sock", "state_file": "$AHD_TMP/state.json",
   "log": { "level": "debug", "format": "json" } }
 JSON
 svc() { # NAME PREFIX TIMING PROBE

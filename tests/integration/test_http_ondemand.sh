@@ -40,7 +40,8 @@ etc=$AHD_TMP/etc sock=$AHD_TMP/ctl.sock
 mkdir -p "$etc/services.d"
 : >"$AHD_TMP/empty.so"
 cat >"$etc/main.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw", "control_socket": "$sock",
+{ "interface": "lo", "frr": { "pathspace": "ahd-none-$$" },
+  "on_exit": "withdraw", "control_socket": "$sock",
   "state_file": "$AHD_TMP/state.json", "log": { "level": "info", "format": "text" } }
 JSON
 cat >"$etc/services.d/tcp.json" <<JSON

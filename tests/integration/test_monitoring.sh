@@ -99,7 +99,8 @@ prom=$AHD_TMP/run/metrics.prom
 mkdir -p "$B/services.d" "$AHD_TMP/run"
 mkdir -m 0700 "$AHD_TMP/private"	# status-denied: a socket nobody may reach
 cat >"$B/main.json" <<JSON
-{ "interface": "lo", "on_exit": "withdraw", "control_socket": "$sock",
+{ "interface": "lo", "frr": { "pathspace": "ahd-none-$$" },
+  "on_exit": "withdraw", "control_socket": "$sock",
   "state_file": "$AHD_TMP/run/state.json", "metrics_file": "$prom",
   "log": { "level": "info" } }
 JSON

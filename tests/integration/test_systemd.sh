@@ -218,7 +218,7 @@ v1=$(dpkg-deb -f "$deb" Version)
 # maintainer's next upload would be.
 v2=$v1+upgrade1
 mkdir "$AHD_TMP/tree"
-tar -C "$top" --exclude=./_build --exclude=./_packages --exclude=./.git -cf - . |
+tar -C "$top" --exclude='./_build*' --exclude=./_packages --exclude=./.git -cf - . |
     tar -C "$AHD_TMP/tree" -xf -
 {
 	printf 'anycast-healthd (%s) unstable; urgency=medium\n\n' "$v2"

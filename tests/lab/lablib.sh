@@ -42,6 +42,17 @@ lab_init() {
 	LAB_TMP=$(mktemp -d "/tmp/anycast-lab-$LAB_ID.XXXXXX")
 	chmod 755 "$LAB_TMP"
 	: >"$LAB_TMP/events"
+	# Debian's unbound comes with an AppArmor profile that keeps
+	# /usr/sbin/unbound to /etc/unbound and /var/lib/unbound; where it is
+	# enforced (a Debian install with the apparmor package) the sites'
+	# unbound could not read its configuration here and the lab would never
+	# come up. The profile attaches by path: a copy elsewhere is not
+	# confined. The lab measures failover, not unbound's confinement.
+	LAB_UNBOUND=unbound
+	if grep -qsE '^(/usr/sbin/)?unbound \(enforce\)' /sys/kernel/security/apparmor/profiles; then
+		cp /usr/sbin/unbound "$LAB_TMP/unbound"
+		LAB_UNBOUND=$LAB_TMP/unbound
+	fi
 	trap lab_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -248,7 +259,7 @@ lab_site_files() { # N METHOD
 
 lab_start_unbound() { # N
 	rm -f "$LAB_TMP/s$1/unbound/unbound.pid"
-	lab_bg "s$1-unbound" "s$1" unbound -d -c "$LAB_TMP/s$1/unbound/unbound.conf"
+	lab_bg "s$1-unbound" "s$1" "$LAB_UNBOUND" -d -c "$LAB_TMP/s$1/unbound/unbound.conf"
 	lab_wait 10 test -s "$LAB_TMP/s$1/unbound/unbound.pid"
 }
 

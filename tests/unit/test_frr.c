@@ -590,13 +590,18 @@ Test(frr, hung_vtysh_is_killed_with_everything_it_started)
 	/* The call in flight now goes with the driver, as at shutdown. */
 	frr_free(r.frr);
 	r.frr = NULL;
-	/* SIGKILL is immediate, but the kernel may take a moment to tear a process down. */
-	usleep(100000);
 	snprintf(path, sizeof(path), "%s.child", r.state);
 	f = fopen(path, "r");
 	cr_assert_not_null(f, "the fake vtysh never started its child");
 	while (fscanf(f, "%ld", &child) == 1) {
 		n++;
+		/*
+		 * SIGKILL is immediate, but the kernel may take a moment to
+		 * tear a process down (longer on a loaded machine): up to 2 s,
+		 * polled; a child nobody killed sleeps far longer.
+		 */
+		for (int i = 0; i < 200 && alive((pid_t)child); i++)
+			usleep(10000);
 		if (alive((pid_t)child)) {
 			left++;
 			kill((pid_t)child, SIGKILL);

@@ -279,11 +279,17 @@ Test(process, pidfile_zombie_is_gone)
 	struct cfg	*cfg;
 	struct probe	*p;
 	pid_t		 pid = spawn();
+	siginfo_t	 si;
 
 	write_pid(pid);
 	kill(pid, SIGKILL);
-	/* Exited but not reaped: the pid exists, the server does not. */
-	usleep(50000);
+	/*
+	 * Exited but not reaped: the pid exists, the server does not. WNOWAIT
+	 * waits for the exit and leaves the zombie (a fixed sleep raced a
+	 * loaded machine).
+	 */
+	cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0, "waitid: %s",
+	    strerror(errno));
 	p = run_once(probe_json(), &cfg);
 	cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
 	cr_expect_not_null(strstr(p->msg, "has exited"), "%s", p->msg);
@@ -436,6 +442,14 @@ Test(process, unit_without_cgroup)
 	struct cfg	*cfg;
 	struct probe	*p;
 
+	/*
+	 * No system bus, on every host: where systemd runs (a usual Debian
+	 * machine) it would be asked and answer "not-found", a path the fake
+	 * systemd test covers. A bus address with no socket is what a machine
+	 * without systemd amounts to (ENOENT). Criterion forks each test: the
+	 * variable stays in this one.
+	 */
+	cr_assert_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/ahd-no-bus", 1), 0);
 	p = run_once("{ \"type\": \"process\", \"unit\": \"ahd-no-such-unit\" }", &cfg);
 	/* Gone when the hierarchy exists; UNKNOWN where there is none at all. */
 	if (p->result == PROBE_INTERNAL) {
@@ -444,7 +458,7 @@ Test(process, unit_without_cgroup)
 		cr_expect_eq(p->result, PROBE_GONE, "%s", p->msg);
 		cr_expect_not_null(strstr(p->msg, "unit ahd-no-such-unit.service has no "
 		    "cgroup ("), "%s", p->msg);
-		/* No system bus on the test hosts: systemd's default path, said so. */
+		/* No system bus: systemd's default path, said so. */
 		cr_expect_not_null(strstr(p->msg,
 		    "/system.slice/ahd-no-such-unit.service/cgroup.events): not running "
 		    "(path guessed: systemd cannot be asked)"), "%s", p->msg);

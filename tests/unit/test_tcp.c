@@ -319,8 +319,13 @@ Test(tcp, slow_answer_is_a_warning)
 	cfg_free(cfg);
 }
 
-/* TCP sockets on 127.0.0.1 in TIME_WAIT towards port (a sock_diag dump of that state). */
-static unsigned
+/*
+ * TCP sockets on 127.0.0.1 in TIME_WAIT towards port (a sock_diag dump of
+ * that state), or -1 when this kernel offers no sock_diag for TCP (no
+ * tcp_diag/inet_diag module, or a sandbox without NETLINK_SOCK_DIAG): a
+ * clean machine may lack it, and then there is nothing to count with.
+ */
+static int
 time_wait_towards(uint16_t port)
 {
 	struct {
@@ -334,13 +339,16 @@ time_wait_towards(uint16_t port)
 	};
 	static char		 buf[32768];
 	struct nlmsghdr		*h;
+	struct nlmsgerr		*e;
 	struct inet_diag_msg	*m;
-	unsigned		 n = 0;
+	int			 n = 0, err;
 	bool			 end = false;
 	ssize_t			 len;
 	int			 fd;
 
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd == -1 && (errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT))
+		return -1;
 	cr_assert_geq(fd, 0, "sock_diag: %s", strerror(errno));
 	cr_assert_eq(send(fd, &q, sizeof(q), 0), (ssize_t)sizeof(q));
 	while (!end) {
@@ -348,9 +356,22 @@ time_wait_towards(uint16_t port)
 		cr_assert_gt(len, 0, "sock_diag: %s", strerror(errno));
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len) && !end;
 		    h = NLMSG_NEXT(h, len)) {
-			cr_assert_neq(h->nlmsg_type, NLMSG_ERROR, "sock_diag dump failed");
-			if (h->nlmsg_type == NLMSG_DONE) {
+			/*
+			 * No inet_diag: an NLMSG_ERROR; inet_diag without
+			 * tcp_diag: NLMSG_DONE carrying the error. Both ENOENT.
+			 */
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
+				e = NLMSG_DATA(h);
+				err = h->nlmsg_type == NLMSG_ERROR ? e->error :
+				    h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) ?
+				    *(int *)NLMSG_DATA(h) : 0;
 				end = true;
+				if (err == -ENOENT || err == -EOPNOTSUPP ||
+				    err == -EPROTONOSUPPORT) {
+					n = -1;
+					break;
+				}
+				cr_assert_eq(err, 0, "sock_diag dump failed: %s", strerror(-err));
 				break;
 			}
 			m = NLMSG_DATA(h);
@@ -363,18 +384,17 @@ time_wait_towards(uint16_t port)
 }
 
 /*
- * A connect-only check resets the connection it is done with: the server
- * reads ECONNRESET instead of EOF, and, once the server has closed its
- * side too, no TIME_WAIT socket is left (a FIN close leaves one on the
- * probe's side per check).
+ * 20 connect-only checks against the listener lfd on port: each resets the
+ * connection it is done with, so the server reads ECONNRESET, not EOF; the
+ * server then closes its side.
  */
-Test(tcp, done_connection_is_reset_and_leaves_no_time_wait)
+static void
+expect_resets(int lfd, uint16_t port)
 {
 	struct cfg	*cfg;
 	struct probe	*p;
 	char		 json[128], c;
-	uint16_t	 port;
-	int		 lfd = tu_listen(32, &port), cfd;
+	int		 cfd;
 	ssize_t		 n;
 
 	snprintf(json, sizeof(json), "{ \"type\": \"tcp\", \"host\": \"127.0.0.1\", "
@@ -391,6 +411,34 @@ Test(tcp, done_connection_is_reset_and_leaves_no_time_wait)
 		    "not a reset", i, n, n == -1 ? strerror(errno) : "EOF");
 		close(cfd);
 	}
+}
+
+/* A connect-only check resets the connection it is done with. */
+Test(tcp, done_connection_is_reset)
+{
+	uint16_t	 port;
+	int		 lfd = tu_listen(32, &port);
+
+	expect_resets(lfd, port);
+	close(lfd);
+}
+
+/*
+ * ... and so, once the server has closed its side too, no TIME_WAIT socket
+ * is left (a FIN close leaves one on the probe's side per check). Counted
+ * with sock_diag; skipped, saying so, where the kernel has none for TCP.
+ */
+Test(tcp, done_connection_leaves_no_time_wait)
+{
+	uint16_t	 port;
+	int		 lfd = tu_listen(32, &port);
+
+	if (time_wait_towards(port) == -1) {
+		close(lfd);
+		cr_skip_test("no sock_diag for TCP on this kernel (tcp_diag module?): "
+		    "cannot count TIME_WAIT sockets");
+	}
+	expect_resets(lfd, port);
 	cr_expect_eq(time_wait_towards(port), 0);
 	close(lfd);
 }
