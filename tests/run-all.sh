@@ -45,13 +45,14 @@ tree_ok() { # FILE
 	return 1
 }
 
+# A warning, not a stop: the tests themselves are the judge, and a check
+# stricter than the daemon's own rules must not cost a whole run.
 step "the checkout: root's, writable by no one else, open to other users"
-tree_ok "$top/tests/unit/data/exec/exit.sh" || exit 1
+tree_ok "$top/tests/unit/data/exec/exit.sh" || echo "WARNING: expect the plugin tests to fail" >&2
 # Plugins, fake vtysh programs and a preloaded library are written to /tmp
 # and run from there: a noexec /tmp (hardened machines) fails them all.
 if [[ ,$(findmnt -no OPTIONS -T /tmp), == *,noexec,* ]]; then
-	echo "/tmp is mounted noexec: the tests run programs they write there" >&2
-	exit 1
+	echo "WARNING: /tmp is mounted noexec: the tests run programs they write there; expect them to fail" >&2
 fi
 
 step "build (warnings are errors)"
