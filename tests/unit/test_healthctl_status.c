@@ -217,7 +217,10 @@ Test(healthctl_status, thousands_of_services_read_alike, .timeout = 60)
 	 */
 	cr_log_info("healthctl_status: peak RSS %ld KiB one at a time, %ld KiB whole",
 	    rss[0], rss[1]);
+#ifndef __SANITIZE_ADDRESS__
+	/* Under ASan the shadow and the quarantine swamp the difference. */
 	cr_expect_lt(rss[0] * 2, rss[1]);
+#endif
 	cr_expect_eq(ra, 2);
 	cr_expect_eq(rb, 2);
 	cr_expect_gt(strlen(a), 5000 * 100);
