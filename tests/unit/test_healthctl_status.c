@@ -159,6 +159,34 @@ Test(healthctl_status, null_fields_are_empty)
 	cr_expect_eq(status("--json", out, sizeof(out)), 2, "%s", out);
 }
 
+/*
+ * json-c decodes escapes in keys and keeps the last of a repeated key: a
+ * "services" spelt with an escape after the plain one is the array the
+ * whole parse reads. The cut must not read the first one instead.
+ */
+Test(healthctl_status, escaped_services_key_read_as_json_c_does)
+{
+	static char	a[8192], b[8192];
+	const char	*args[] = { "", "--verbose", "dns", "--json" };
+	const char	*later[] = { "[" SVC_DOWN "]", "[]" };
+
+	for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++)
+		for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+			char reply[4096];
+
+			snprintf(reply, sizeof(reply), "{" TOP ",\"services\":[" SVC_UP
+			    "],\"servic\\u0065s\":%s}", later[k]);
+			serve(reply);
+			int ra = status(args[i], a, sizeof(a));
+			snprintf(reply, sizeof(reply), "/**/{" TOP ",\"services\":[" SVC_UP
+			    "],\"servic\\u0065s\":%s}", later[k]);
+			serve(reply);
+			int rb = status(args[i], b, sizeof(b));
+			cr_expect_eq(ra, rb, "status %s, %s", args[i], later[k]);
+			cr_expect_str_eq(a, b, "status %s, %s", args[i], later[k]);
+		}
+}
+
 Test(healthctl_status, malformed_reply_is_unknown)
 {
 	static char	out[1024];
