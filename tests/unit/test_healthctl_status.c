@@ -222,6 +222,31 @@ Test(healthctl_status, escaped_services_key_read_as_json_c_does)
 		}
 }
 
+/*
+ * Numbers out of an int's (or an age's) range from a broken daemon: clamped
+ * and printed, not cast (undefined; INT_MIN and "0s" on x86-64 before).
+ */
+Test(healthctl_status, huge_numbers_are_clamped)
+{
+	static char	out[4096];
+
+	serve("{\"version\":\"1.2\",\"pid\":1e30,\"started\":\"x\",\"state_file\":"
+	    "{\"ok\":false,\"error\":\"disk\",\"held_back\":-1e30},\"ok\":true,"
+	    "\"services\":[{\"name\":\"a\",\"state\":\"up\",\"since\":\"x\","
+	    "\"since_unix\":-1e300,\"damping\":{\"suppressed\":true,\"penalty\":5,"
+	    "\"reuse_in_ms\":1e300}}]}");
+	cr_assert_eq(status("--verbose", out, sizeof(out)), 2, "%s", out);
+	cr_expect_str_eq(out, "ANYCAST-HEALTH CRITICAL - state file not written (disk); "
+	    "-2147483648 prefix(es) held back, a up: 0/0 probes OK | 'a/state'=0;0;1;0;2 "
+	    "'a/announced'=0;;;0;0\n"
+	    "anycast-healthd 1.2, pid 2147483647, started x\n"
+	    "CRITICAL: state file not written (disk); -2147483648 prefix(es) held back\n"
+	    "\n"
+	    "a                    up        since x (213503982334601d07h)\n"
+	    "  damping SUPPRESSED, penalty 5 (suppress above 0, reuse below 0), reuse in "
+	    "213503982334601d07h\n");
+}
+
 Test(healthctl_status, malformed_reply_is_unknown)
 {
 	static char	out[1024];
