@@ -4,6 +4,8 @@
  * reload, metrics.
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +232,24 @@ jnum(struct json_object *o, const char *key)
 	return json_object_get_double(v);
 }
 
+/*
+ * A number as an int, clamped, 0 for NaN: a reply is a peer's bytes, and a
+ * cast of a double out of range is undefined.
+ */
+int
+jint(struct json_object *o, const char *key)
+{
+	double	v = jnum(o, key);
+
+	if (isnan(v))
+		return 0;
+	if (v >= (double)INT_MAX)
+		return INT_MAX;
+	if (v <= (double)INT_MIN)
+		return INT_MIN;
+	return (int)v;
+}
+
 bool
 jbool(struct json_object *o, const char *key)
 {
@@ -301,7 +321,7 @@ cmd_reload(const char *sock)
 	if ((reply = ctl_request(sock, req)) == NULL)
 		return EXIT_UNKNOWN;
 	if (reply_ok(reply)) {
-		printf("reloaded: %d service(s)\n", (int)jnum(reply, "services"));
+		printf("reloaded: %d service(s)\n", jint(reply, "services"));
 		json_object_put(reply);
 		return 0;
 	}

@@ -77,6 +77,7 @@ struct json_object *ctl_parse_reply(const char *text);
 bool		 reply_ok(struct json_object *reply);
 const char	*jstr(struct json_object *o, const char *key);
 double		 jnum(struct json_object *o, const char *key);
+int		 jint(struct json_object *o, const char *key);
 bool		 jbool(struct json_object *o, const char *key);
 struct json_object *jarr(struct json_object *o, const char *key);
 

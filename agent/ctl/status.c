@@ -1,5 +1,6 @@
 /* status: the daemon's services, prefixes and probes, as a Nagios plugin or a table. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,15 @@
 static void
 fmt_age(double secs, char *buf, size_t len)
 {
-	unsigned long	s = secs < 0 ? 0 : (unsigned long)secs;
+	unsigned long	s;
+
+	/* Clamped: since_unix is the daemon's, and a cast out of range is undefined. */
+	if (!(secs > 0))
+		s = 0;
+	else if (secs >= (double)ULONG_MAX)
+		s = ULONG_MAX;
+	else
+		s = (unsigned long)secs;
 
 	if (s < 60)
 		snprintf(buf, len, "%lus", s);
@@ -178,10 +187,10 @@ status_table(struct json_object *reply, const struct svc_view *sel, size_t nsel,
 	char			 age[32];
 
 	detail_line("anycast-healthd %s, pid %d, started %s", jstr(reply, "version"),
-	    (int)jnum(reply, "pid"), jstr(reply, "started"));
+	    jint(reply, "pid"), jstr(reply, "started"));
 	if (json_object_object_get_ex(reply, "state_file", &e) && !jbool(e, "ok"))
 		detail_line("CRITICAL: state file not written (%s); %d prefix(es) held back",
-		    jstr(e, "error"), (int)jnum(e, "held_back"));
+		    jstr(e, "error"), jint(e, "held_back"));
 	if (nsel == 0)
 		detail_line("no services configured");
 	for (size_t i = 0; i < nsel; i++) {
@@ -478,7 +487,7 @@ cmd_status(const char *sock, const char *service, bool json, bool verbose, doubl
 	if (json_object_object_get_ex(ss.sv.reply, "state_file", &sf) && !jbool(sf, "ok")) {
 		ss.rc = 2;
 		append(summary, sizeof(summary), &soff, "state file not written (%s); %d "
-		    "prefix(es) held back", jstr(sf, "error"), (int)jnum(sf, "held_back"));
+		    "prefix(es) held back", jstr(sf, "error"), jint(sf, "held_back"));
 	}
 	if (service != NULL && ss.nsel == 0) {
 		snprintf(summary, sizeof(summary), "no service '%s' in the daemon", service);

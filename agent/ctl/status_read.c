@@ -114,12 +114,16 @@ scan_array(const char *t, size_t len, size_t i, struct spans *sp)
 	return 0;
 }
 
-/* The one "services" array of the top-level object. 0, or -1. */
+/*
+ * The one "services" array of the top-level object. 0, or -1. A key of
+ * that object with an escape is not taken: json-c decodes it (and cuts it
+ * at a \u0000), so it may be "services" again, and the last one counts.
+ */
 static int
 scan_reply(const char *t, size_t len, struct spans *sp)
 {
 	size_t	depth = 0, i = 0, e;
-	bool	key = false, colon = false, found = false;
+	bool	key = false, colon = false, found = false, esc = false;
 
 	while (i < len) {
 		if (is_ws(t[i])) {
@@ -130,10 +134,14 @@ scan_reply(const char *t, size_t len, struct spans *sp)
 			if ((e = string_end(t, len, i)) == 0)
 				return -1;
 			key = depth == 1 && e - i == 10 && memcmp(t + i, "\"services\"", 10) == 0;
+			esc = depth == 1 && memchr(t + i, '\\', e - i) != NULL;
 			colon = false;
 			i = e;
 			continue;
 		}
+		if (t[i] == ':' && esc)
+			return -1;
+		esc = false;
 		if (t[i] == '[' && colon && depth == 1) {
 			/* Twice: json-c keeps the last; the whole parse does that. */
 			if (found || scan_array(t, len, i, sp) == -1)
