@@ -13,12 +13,9 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,25 +24,6 @@
 #include "probe.h"
 #include "sockdiag.h"
 #include "testutil.h"
-
-/* This test's own network namespace, its lo up (127.0.0.1 and ::1). */
-static void
-private_netns(void)
-{
-	struct ifreq	ifr;
-	int		fd;
-
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s",
-	    strerror(errno));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
-	close(fd);
-}
 
 /* A socket bound to addr (port 0: the kernel picks); *port is set. */
 static int
@@ -101,7 +79,7 @@ count(int family, int protocol, uint16_t port, const char *addr)
 	return n;
 }
 
-Test(sockdiag, tcp_listening_ipv4_and_ipv6, .init = private_netns)
+Test(sockdiag, tcp_listening_ipv4_and_ipv6, .init = tu_private_netns)
 {
 	uint16_t	p4 = 0, p6 = 0;
 	int		f4 = bound(AF_INET, SOCK_STREAM, "127.0.0.1", false, &p4);
@@ -124,7 +102,7 @@ Test(sockdiag, tcp_listening_ipv4_and_ipv6, .init = private_netns)
 	cr_expect_eq(count(AF_INET6, IPPROTO_TCP, p6, NULL), 0);
 }
 
-Test(sockdiag, tcp_connection_is_not_listening, .init = private_netns)
+Test(sockdiag, tcp_connection_is_not_listening, .init = tu_private_netns)
 {
 	struct sockaddr_in	sin = { .sin_family = AF_INET };
 	socklen_t		len = sizeof(sin);
@@ -143,7 +121,7 @@ Test(sockdiag, tcp_connection_is_not_listening, .init = private_netns)
 	close(c);
 }
 
-Test(sockdiag, udp_bound_ipv4_and_ipv6, .init = private_netns)
+Test(sockdiag, udp_bound_ipv4_and_ipv6, .init = tu_private_netns)
 {
 	uint16_t	p4 = 0, p6 = 0, pw = 0;
 	int		f4 = bound(AF_INET, SOCK_DGRAM, "127.0.0.1", false, &p4);
@@ -281,7 +259,7 @@ run_listen(sd_event *ev, const char *probe, struct cfg **cfgp)
 	return p;
 }
 
-Test(listen, probe_results, .init = private_netns, .fini = tu_cleanup)
+Test(listen, probe_results, .init = tu_private_netns, .fini = tu_cleanup)
 {
 	sd_event	*ev;
 	struct cfg	*cfg;

@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 
 #include "nl.h"
 #include "pfx.h"
+#include "testutil.h"
 
 #define MAXSEEN 1024
 
@@ -37,19 +36,7 @@ static char		 err[512];
 static void
 nl_test_setup(void)
 {
-	struct ifreq	ifr;
-	int		fd;
-
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s",
-	    strerror(errno));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
-	close(fd);
+	tu_private_netns();
 	lo = if_nametoindex("lo");
 	cr_assert_neq(lo, 0);
 

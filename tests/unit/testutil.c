@@ -1,11 +1,15 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <ftw.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,4 +168,28 @@ tu_mkdir(void)
 	cr_assert_not_null(mkdtemp(tu_dir));
 	chmod(tu_dir, 0755);
 	return tu_dir;
+}
+
+/*
+ * The calling process in a network namespace of its own, lo up (127.0.0.1
+ * and ::1, whatever the host's sysctls): a test's sockets, addresses and
+ * counts meet no other process's. Criterion runs each test in a process of
+ * its own, so the namespace goes with it.
+ */
+void
+tu_private_netns(void)
+{
+	struct ifreq	ifr;
+	int		fd;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s",
+	    strerror(errno));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
+	close(fd);
 }

@@ -28,6 +28,8 @@ struct cfg	*tu_try_load(const char *svc_json, char *errs, size_t errlen);
 int		 tu_listen(int backlog, uint16_t *port);
 /* A port on 127.0.0.1 where nothing listens. */
 uint16_t	 tu_closed_port(void);
+/* Moves the calling process into a network namespace of its own, lo up. */
+void		 tu_private_netns(void);
 /* Runs ev until *flag is set or timeout_ms passes; returns *flag. */
 bool		 tu_run_until(sd_event *ev, const bool *flag, unsigned timeout_ms);
 
